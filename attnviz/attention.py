@@ -1,0 +1,182 @@
+"""Scaled dot-product attention as a pure function that returns every intermediate.
+
+Axis letters (used in every shape comment of the project): B batch, H heads, T_q / T_k query / key positions,
+d_k query/key width, d_v value width, d_model model width, d_head = d_model / H.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+__all__ = ["TRACE_FIELDS", "AttentionTrace", "attend", "check_finite", "lengths_to_mask"]
+
+
+@dataclass(frozen=True)
+class AttentionTrace:
+    """Every step of ``softmax(scale · q·kᵀ, masked) · v``, named once.
+
+    Rows are queries, columns are keys, everywhere.
+    """
+
+    query: Tensor  # (..., T_q, d_k)
+    key: Tensor  # (..., T_k, d_k)
+    value: Tensor  # (..., T_k, d_v)
+    scores: Tensor  # (..., T_q, T_k)  q·kᵀ before scaling
+    scale: float  # the factor the scores were multiplied by (1/√d_k unless chosen)
+    scaled: Tensor  # (..., T_q, T_k)  scale · scores
+    mask: Tensor  # (..., T_q, T_k)  bool, True = may attend (all True when nothing was masked)
+    masked: Tensor  # (..., T_q, T_k)  scaled, with -inf where mask is False
+    weights: Tensor  # (..., T_q, T_k)  softmax over keys; a fully masked row is all 0
+    output: Tensor  # (..., T_q, d_v)  weights · value
+    fully_masked: Tensor  # (..., T_q)  bool, True where a query may attend to no key
+
+    @property
+    def any_fully_masked(self) -> bool:
+        return bool(self.fully_masked.any())
+
+
+# The names pages and figures may use; pinned by tests/test_attention.py.
+TRACE_FIELDS = (
+    "query",
+    "key",
+    "value",
+    "scores",
+    "scale",
+    "scaled",
+    "mask",
+    "masked",
+    "weights",
+    "output",
+    "fully_masked",
+)
+
+
+def check_finite(name: str, tensor: Tensor) -> None:
+    """Raise ``ValueError`` naming the first non-finite entry of ``tensor``."""
+    bad = ~torch.isfinite(tensor)
+    if bool(bad.any()):
+        index = tuple(int(i) for i in bad.nonzero()[0])
+        value = tensor[index].item()
+        raise ValueError(f"{name} has a non-finite value {value} at index {index}")
+
+
+def lengths_to_mask(valid_lens: Tensor, batch_shape: tuple[int, ...], t_q: int, t_k: int) -> Tensor:
+    """d2l's ``valid_lens`` as a boolean mask broadcastable to ``(*batch_shape, T_q, T_k)``.
+
+    1-D ``valid_lens`` has one length per row of the first batch axis (every query of that row sees the first
+    ``len`` keys); 2-D has one length per (row, query): shape ``(B, T_q)``.
+    """
+    valid_lens = torch.as_tensor(valid_lens)
+    if valid_lens.is_floating_point() and not bool((valid_lens == valid_lens.round()).all()):
+        raise ValueError(f"valid_lens must be whole numbers, got {valid_lens.tolist()}")
+    valid_lens = valid_lens.long()
+    if not batch_shape:
+        raise ValueError("valid_lens needs a batch axis: give inputs of shape (B, T, d)")
+    b = batch_shape[0]
+    inner = (1,) * (len(batch_shape) - 1)  # axes between B and T_q (e.g. H)
+    if valid_lens.dim() == 1:
+        if valid_lens.shape[0] != b:
+            raise ValueError(f"valid_lens has {valid_lens.shape[0]} entries but the batch has B={b} rows")
+        lens = valid_lens.reshape(b, *inner, 1, 1)  # (B, 1.., 1, 1)
+    elif valid_lens.dim() == 2:
+        if tuple(valid_lens.shape) != (b, t_q):
+            raise ValueError(f"2-D valid_lens must have shape (B, T_q) = ({b}, {t_q}), got {tuple(valid_lens.shape)}")
+        lens = valid_lens.reshape(b, *inner, t_q, 1)  # (B, 1.., T_q, 1)
+    else:
+        raise ValueError(f"valid_lens must be 1-D or 2-D, got {valid_lens.dim()}-D")
+    if bool((lens < 0).any()):
+        raise ValueError(f"valid_lens must be >= 0, got {valid_lens.tolist()}")
+    return torch.arange(t_k, device=lens.device) < lens  # (B, 1.., T_q or 1, T_k)
+
+
+def attend(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    *,
+    scale: float | None = None,
+    mask: Tensor | None = None,
+    valid_lens: Tensor | None = None,
+) -> AttentionTrace:
+    """Scaled dot-product attention, explicit step by step, returning an :class:`AttentionTrace`.
+
+    Shapes: query ``(..., T_q, d_k)``, key ``(..., T_k, d_k)``, value ``(..., T_k, d_v)``.
+    ``scale=None`` is 1/√d_k (as ``scaled_dot_product_attention``); ``scale=1.0`` is the unscaled form.
+    ``mask`` is boolean, broadcastable to ``(..., T_q, T_k)``, True = may attend. ``valid_lens`` is d2l's
+    lengths (see :func:`lengths_to_mask`); both may be given and are combined. A query that may attend to no
+    key gets weights 0 and output 0 and is flagged in ``fully_masked``. Inputs are never modified.
+    """
+    _check_shapes(query, key, value)
+    for name, tensor in (("query", query), ("key", key), ("value", value)):
+        check_finite(name, tensor)
+    d_k = query.shape[-1]
+    if scale is None:
+        scale = 1.0 / math.sqrt(d_k)
+    scale = float(scale)
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive finite number, got {scale}")
+
+    scores = query @ key.transpose(-2, -1)  # (..., T_q, T_k)
+    check_finite("scores q·kᵀ (overflow)", scores)
+    scaled = scores * scale  # (..., T_q, T_k)
+    check_finite("scaled scores (overflow)", scaled)
+
+    t_q, t_k = scores.shape[-2], scores.shape[-1]
+    full = torch.ones(scores.shape, dtype=torch.bool, device=scores.device)  # (..., T_q, T_k)
+    if mask is not None:
+        mask = torch.as_tensor(mask, device=scores.device)
+        if mask.dtype != torch.bool:
+            raise ValueError(f"mask must be boolean (True = may attend), got dtype {mask.dtype}")
+        try:
+            full = full & mask
+        except RuntimeError as err:
+            raise ValueError(
+                f"mask of shape {tuple(mask.shape)} does not broadcast to scores {tuple(scores.shape)}"
+            ) from err
+        if full.shape != scores.shape:
+            raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to scores {tuple(scores.shape)}")
+    if valid_lens is not None:
+        full = full & lengths_to_mask(valid_lens, tuple(scores.shape[:-2]), t_q, t_k).to(scores.device)
+
+    masked = scaled.masked_fill(~full, float("-inf"))  # (..., T_q, T_k), a new tensor
+    fully_masked = ~full.any(dim=-1)  # (..., T_q)
+    weights = torch.softmax(masked, dim=-1)  # NaN on fully masked rows, replaced next
+    weights = torch.where(fully_masked.unsqueeze(-1), torch.zeros_like(weights), weights)
+    output = weights @ value  # (..., T_q, d_v)
+    return AttentionTrace(
+        query=query,
+        key=key,
+        value=value,
+        scores=scores,
+        scale=scale,
+        scaled=scaled,
+        mask=full,
+        masked=masked,
+        weights=weights,
+        output=output,
+        fully_masked=fully_masked,
+    )
+
+
+def _check_shapes(query: Tensor, key: Tensor, value: Tensor) -> None:
+    for name, tensor in (("query", query), ("key", key), ("value", value)):
+        if tensor.dim() < 2:
+            raise ValueError(f"{name} must have shape (..., T, d), got {tuple(tensor.shape)}")
+        if not tensor.is_floating_point():
+            raise ValueError(f"{name} must be a float tensor, got dtype {tensor.dtype}")
+    if query.shape[-1] != key.shape[-1]:
+        raise ValueError(
+            f"query width d_k={query.shape[-1]} differs from key width {key.shape[-1]} "
+            f"(query {tuple(query.shape)}, key {tuple(key.shape)})"
+        )
+    if key.shape[-2] != value.shape[-2]:
+        raise ValueError(
+            f"key has T_k={key.shape[-2]} positions but value has {value.shape[-2]} "
+            f"(key {tuple(key.shape)}, value {tuple(value.shape)})"
+        )
+    if not (query.dtype == key.dtype == value.dtype):
+        raise ValueError(f"query, key, value dtypes differ: {query.dtype}, {key.dtype}, {value.dtype}")

@@ -1,0 +1,79 @@
+"""Turning what a learner typed into numbers, with errors that name the cell or control."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["InputError", "parse_matrix"]
+
+
+class InputError(ValueError):
+    """A learner's input that cannot be used; ``problems`` lists each bad cell or control."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def _cell_problem(raw: object) -> str | None:
+    if raw is None:
+        return "is empty"
+    if isinstance(raw, bool):
+        return f"{raw!r} is not a number"
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            return "is empty"
+        try:
+            value = float(text)
+        except ValueError:
+            shown = text if len(text) <= 20 else text[:20] + "…"
+            return f"{shown!r} is not a number"
+    else:
+        try:
+            value = float(raw)  # numpy scalars, ints, floats
+        except (TypeError, ValueError):
+            return f"{raw!r} is not a number"
+    if math.isnan(value):
+        return "is empty or not a number"
+    if math.isinf(value):
+        return f"is {'+' if value > 0 else '-'}infinity"
+    return None
+
+
+def parse_matrix(
+    name: str,
+    cells: Sequence[Sequence[object]],
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    max_problems: int = 5,
+) -> np.ndarray:
+    """A float64 matrix from raw cells, or :class:`InputError` naming every bad cell (up to ``max_problems``).
+
+    Accepts numbers, numeric strings ("2", " -0.5 ", "1e3"); rejects text, empty cells, NaN and ±inf.
+    """
+    rows = [list(row) for row in cells]
+    if not rows or not rows[0]:
+        raise InputError([f"{name} has no cells: it needs at least one row and one column"])
+    width = len(rows[0])
+    row_labels = list(row_labels) if row_labels is not None else [str(i) for i in range(len(rows))]
+    col_labels = list(col_labels) if col_labels is not None else [str(j) for j in range(width)]
+    problems = []
+    out = np.zeros((len(rows), width), dtype=np.float64)
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise InputError([f"{name} row {row_labels[i]} has {len(row)} cells, expected {width}"])
+        for j, raw in enumerate(row):
+            problem = _cell_problem(raw)
+            if problem is None:
+                out[i, j] = float(raw.strip() if isinstance(raw, str) else raw)
+            else:
+                problems.append(f"{name} row {row_labels[i]}, column {col_labels[j]}: {problem}")
+    if problems:
+        more = len(problems) - max_problems
+        shown = problems[:max_problems] + ([f"… and {more} more"] if more > 0 else [])
+        raise InputError(shown)
+    return out
