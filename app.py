@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from attnviz.ui.render import page_nav
+
 st.set_page_config(page_title="attnviz", page_icon="🔎", layout="wide")
+page_nav()
 
 st.title("attnviz — attention, every step, on your own numbers")
 st.markdown(

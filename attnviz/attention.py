@@ -55,12 +55,19 @@ TRACE_FIELDS = (
 )
 
 
-def check_finite(name: str, tensor: Tensor) -> None:
-    """Raise ``ValueError`` naming the first non-finite entry of ``tensor``."""
+def check_finite(name: str, tensor: Tensor, *, overflow: bool = False) -> None:
+    """Raise ``ValueError`` naming the first non-finite entry of ``tensor``.
+
+    ``overflow=True`` says the tensor was computed from finite inputs, so the values were too large.
+    """
     bad = ~torch.isfinite(tensor)
     if bool(bad.any()):
         index = tuple(int(i) for i in bad.nonzero()[0])
         value = tensor[index].item()
+        if overflow:
+            raise ValueError(
+                f"{name} overflowed: entry {index} is {value} — the inputs are too large for {tensor.dtype}"
+            )
         raise ValueError(f"{name} has a non-finite value {value} at index {index}")
 
 
@@ -121,9 +128,9 @@ def attend(
         raise ValueError(f"scale must be a positive finite number, got {scale}")
 
     scores = query @ key.transpose(-2, -1)  # (..., T_q, T_k)
-    check_finite("scores q·kᵀ (overflow)", scores)
+    check_finite("the scores q·kᵀ", scores, overflow=True)
     scaled = scores * scale  # (..., T_q, T_k)
-    check_finite("scaled scores (overflow)", scaled)
+    check_finite("the scaled scores", scaled, overflow=True)
 
     t_q, t_k = scores.shape[-2], scores.shape[-1]
     full = torch.ones(scores.shape, dtype=torch.bool, device=scores.device)  # (..., T_q, T_k)

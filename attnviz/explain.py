@@ -6,11 +6,14 @@ import numpy as np
 
 from attnviz.figures import to_numpy
 
-__all__ = ["fmt", "vector_latex", "weighted_sum_latex"]
+__all__ = ["dot_product_latex", "fmt", "softmax_latex", "vector_latex", "weighted_sum_latex"]
 
 
 def fmt(value: float, decimals: int = 2) -> str:
-    """``value`` to ``decimals`` places, without a negative zero."""
+    """``value`` to ``decimals`` places (a whole number without them), never a negative zero."""
+    value = float(value)
+    if value == round(value) and abs(value) < 1e15:
+        return str(int(value))
     text = f"{value:.{decimals}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
@@ -29,6 +32,34 @@ def weighted_sum_latex(name: str, weights, values, *, value_names: list[str] | N
     w = np.nan_to_num(w)
     names = value_names or [f"v_{{{j + 1}}}" for j in range(len(w))]
     symbolic = " + ".join(f"{fmt(wj, decimals)}\\,{names[j]}" for j, wj in enumerate(w))
-    numeric = " + ".join(f"{fmt(wj, decimals)}\\cdot{vector_latex(v[j], decimals)}" for j, wj in enumerate(w))
+    numeric = r" \\ &\quad + ".join(
+        f"{fmt(wj, decimals)}\\cdot{vector_latex(v[j], decimals)}" for j, wj in enumerate(w)
+    )
     total = vector_latex(w @ v, decimals)
-    return f"{name} = {symbolic} = {numeric} = {total}"
+    return rf"\begin{{aligned}} {name} &= {symbolic} \\ &= {numeric} \\ &= {total} \end{{aligned}}"
+
+
+def dot_product_latex(name: str, a, b, *, decimals: int = 2) -> str:
+    """``name = a·b = a₁b₁ + … = total`` for two vectors of the same length (a query and a key)."""
+    x = to_numpy(a).astype(np.float64).reshape(-1)
+    y = to_numpy(b).astype(np.float64).reshape(-1)
+    if x.shape != y.shape:
+        raise ValueError(f"vectors of lengths {x.size} and {y.size} have no dot product")
+    terms = " + ".join(f"{fmt(p, decimals)}\\cdot{fmt(q, decimals)}" for p, q in zip(x, y, strict=True))
+    return f"{name} = {terms} = {fmt(float(x @ y), decimals)}"
+
+
+def softmax_latex(name: str, scores, *, decimals: int = 2) -> str:
+    """One row of softmax written out: ``name = e^{s_j} / Σ_k e^{s_k}`` for each key, with the numbers.
+
+    Non-finite scores (masked keys) count as ``-∞`` and get weight 0.
+    """
+    s = to_numpy(scores).astype(np.float64).reshape(-1)
+    finite = np.isfinite(s)
+    if not finite.any():
+        return f"{name} = [0, \\ldots, 0] \\quad \\text{{(every key is masked)}}"
+    shifted = np.where(finite, s - s[finite].max(), -np.inf)
+    e = np.exp(shifted)
+    total = e.sum()
+    parts = [f"e^{{{fmt(v, decimals)}}}" if f else "0" for v, f in zip(s, finite, strict=True)]
+    return f"{name} = \\frac{{[{', '.join(parts)}]}}{{{' + '.join(parts)}}} = {vector_latex(e / total, decimals)}"

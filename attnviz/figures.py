@@ -17,19 +17,38 @@ from plotly.subplots import make_subplots
 __all__ = [
     "CELL_TEXT_LIMIT",
     "DIVERGING",
+    "HEATMAP_TEMPLATE",
+    "MASKED_COLOUR",
     "SEQUENTIAL",
     "bar_chart",
     "grid_shape",
+    "head_blocks_heatmap",
     "heatmap_grid",
     "line_chart",
     "matrix_heatmap",
+    "pool_blocks",
+    "pool_factor",
+    "range_labels",
+    "robust_max",
     "to_numpy",
 ]
 
 DIVERGING = "RdBu_r"  # signed values: blue < 0 < red, centred on 0
 SEQUENTIAL = "Blues"  # weights in [0, 1]
 CELL_TEXT_LIMIT = 400  # above this many cells, no per-cell text (zoom and hover instead)
-_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10, "pad": 2}
+MASKED_COLOUR = "#d0d0d0"  # blank cells (masked, NaN) show the plot background: a grey that no colour scale uses
+# A lean template for heatmaps: plotly's default one adds about 6.5 kB of JSON to every figure.
+HEATMAP_TEMPLATE = go.layout.Template(
+    layout={
+        "font": {"color": "#2a3f5f"},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": MASKED_COLOUR,
+        "xaxis": {"showgrid": False, "zeroline": False},
+        "yaxis": {"showgrid": False, "zeroline": False},
+        "hoverlabel": {"align": "left"},
+    }
+)
 
 
 def to_numpy(matrix) -> np.ndarray:
@@ -52,16 +71,19 @@ def _labels(labels: Sequence[str] | None, n: int, prefix: str) -> list[str]:
     return labels
 
 
-def _colour(kind: str, z: np.ndarray) -> dict:
+def _colour(kind: str, z: np.ndarray, zmax: float | None = None) -> dict:
     if kind == "weights":
-        return {"colorscale": SEQUENTIAL, "zmin": 0.0, "zmax": 1.0}
+        return {"colorscale": SEQUENTIAL, "zmin": 0.0, "zmax": 1.0 if zmax is None else float(zmax)}
     if kind == "signed":
-        finite = z[np.isfinite(z)]
-        bound = float(np.abs(finite).max()) if finite.size else 1.0
+        if zmax is None:
+            finite = z[np.isfinite(z)]
+            bound = float(np.abs(finite).max()) if finite.size else 1.0
+        else:
+            bound = abs(float(zmax))
         bound = bound or 1.0
         return {"colorscale": DIVERGING, "zmid": 0.0, "zmin": -bound, "zmax": bound}
     if kind == "sequential":
-        return {"colorscale": "Viridis"}
+        return {"colorscale": "Viridis"} if zmax is None else {"colorscale": "Viridis", "zmax": float(zmax)}
     raise ValueError(f"kind must be 'signed', 'weights' or 'sequential', got {kind!r}")
 
 
@@ -77,6 +99,8 @@ def _heatmap_trace(
     show_text: bool | None,
     showscale: bool = True,
     coloraxis: str | None = None,
+    zmax: float | None = None,
+    value_title: str = "value",
 ) -> go.Heatmap:
     if show_text is None:
         show_text = z.size <= CELL_TEXT_LIMIT
@@ -84,7 +108,7 @@ def _heatmap_trace(
         z=z,
         x=col_labels,
         y=row_labels,
-        hovertemplate=f"{row_title} %{{y}}<br>{col_title} %{{x}}<br>value %{{z}}<extra></extra>",
+        hovertemplate=f"{row_title} %{{y}}<br>{col_title} %{{x}}<br>{value_title} %{{z}}<extra></extra>",
         texttemplate=f"%{{z:.{decimals}f}}" if show_text else None,
         hoverongaps=True,
         xgap=1 if show_text else 0,
@@ -93,8 +117,18 @@ def _heatmap_trace(
     if coloraxis is not None:
         trace.update(coloraxis=coloraxis)
     else:
-        trace.update(showscale=showscale, **_colour(kind, z))
+        trace.update(showscale=showscale, **_colour(kind, z, zmax))
+        if value_title != "value":
+            trace.update(colorbar={"title": {"text": value_title}})
     return trace
+
+
+def _thinned_ticks(labels: list[str], max_ticks: int) -> dict:
+    """Axis settings that label every k-th category so at most ``max_ticks`` labels show (hover names them all)."""
+    if len(labels) <= max_ticks:
+        return {"tickmode": "auto"}
+    every = math.ceil(len(labels) / max_ticks)
+    return {"tickmode": "array", "tickvals": labels[::every]}
 
 
 def matrix_heatmap(
@@ -109,12 +143,16 @@ def matrix_heatmap(
     decimals: int = 2,
     show_text: bool | None = None,
     height: int | None = None,
+    zmax: float | None = None,
+    value_title: str = "value",
+    max_ticks: int = 40,
 ) -> go.Figure:
     """Annotated heatmap of a 2-D matrix ``(rows, cols)``.
 
     ``kind``: ``"signed"`` (diverging scale centred on 0), ``"weights"`` (sequential, fixed to [0, 1]) or
-    ``"sequential"``. Non-finite cells (masked) are left blank. Per-cell text appears when the matrix has at
-    most :data:`CELL_TEXT_LIMIT` cells unless ``show_text`` says otherwise.
+    ``"sequential"``. ``zmax`` overrides the top of the colour scale (the bound on both sides for ``"signed"``).
+    Non-finite cells (masked) are left blank. Per-cell text appears when the matrix has at most
+    :data:`CELL_TEXT_LIMIT` cells unless ``show_text`` says otherwise; at most ``max_ticks`` labels per axis.
     """
     z = to_numpy(matrix)
     if z.ndim != 2:
@@ -131,16 +169,36 @@ def matrix_heatmap(
             col_title=col_title,
             decimals=decimals,
             show_text=show_text,
+            zmax=zmax,
+            value_title=value_title,
         )
     )
     fig.update_layout(
+        template=HEATMAP_TEMPLATE,
         title={"text": title, "y": 0.99, "yanchor": "top"},
         height=height or _auto_height(z.shape[0]),
         margin={**_MARGIN, "t": 100 if title else 70},
-        xaxis={"title": {"text": col_title}, "type": "category", "side": "top", "tickangle": -45},
-        yaxis={"title": {"text": row_title}, "type": "category", "autorange": "reversed"},
+        xaxis={
+            "title": {"text": col_title},
+            "type": "category",
+            "side": "top",
+            "tickangle": _tick_angle(cols),
+            "automargin": True,
+            **_thinned_ticks(cols, max_ticks),
+        },
+        yaxis={
+            "title": {"text": row_title},
+            "type": "category",
+            "autorange": "reversed",
+            "automargin": True,
+            **_thinned_ticks(rows, max_ticks),
+        },
     )
     return fig
+
+
+def _tick_angle(labels: list[str]) -> int:
+    return 0 if max(len(label) for label in labels) * len(labels) <= 60 else -45
 
 
 def _auto_height(rows: int) -> int:
@@ -169,10 +227,15 @@ def heatmap_grid(
     decimals: int = 2,
     show_text: bool | None = None,
     panel_height: int | None = None,
+    zmax: float | None = None,
+    value_title: str = "value",
+    max_ticks: int = 12,
 ) -> go.Figure:
     """One heatmap per leading index of ``stack`` ``(N, rows, cols)`` (e.g. per head), on a shared colour scale.
 
-    The grid's size follows ``N``; ``panel_titles`` default to ``"head 0"``, ``"head 1"``, ...
+    The grid's size follows ``N``; ``panel_titles`` default to ``"head 0"``, ``"head 1"``, ... ``zmax``,
+    ``value_title`` and ``max_ticks`` (labels per axis of each panel) as in :func:`matrix_heatmap`. Axis titles
+    sit on the bottom row and the left column.
     """
     z = to_numpy(stack)
     if z.ndim != 3:
@@ -188,8 +251,8 @@ def heatmap_grid(
         rows=grid_rows,
         cols=grid_cols,
         subplot_titles=titles,
-        horizontal_spacing=0.06 if grid_cols > 1 else 0.0,
-        vertical_spacing=min(0.12, 0.3 / grid_rows) if grid_rows > 1 else 0.0,
+        horizontal_spacing=0.07 if grid_cols > 1 else 0.0,
+        vertical_spacing=min(0.12, 0.4 / grid_rows) if grid_rows > 1 else 0.0,
     )
     if show_text is None:
         show_text = z[0].size <= CELL_TEXT_LIMIT // 2 and grid_cols <= 2
@@ -206,20 +269,150 @@ def heatmap_grid(
                 decimals=decimals,
                 show_text=show_text,
                 coloraxis="coloraxis",
+                value_title=value_title,
             ),
             row=r + 1,
             col=c + 1,
         )
-    fig.update_layout(coloraxis={**_colour(kind, z), "colorbar": {"thickness": 12}})
-    fig.update_xaxes(type="category", showticklabels=z.shape[2] <= 24, tickangle=-45)
-    fig.update_yaxes(type="category", autorange="reversed", showticklabels=z.shape[1] <= 24)
+    colorbar = {"thickness": 12, "title": {"text": value_title}}
+    fig.update_layout(template=HEATMAP_TEMPLATE, coloraxis={**_colour(kind, z, zmax), "colorbar": colorbar})
+    fig.update_xaxes(type="category", tickangle=-45, **_thinned_ticks(cols, max_ticks))
+    fig.update_yaxes(type="category", autorange="reversed", **_thinned_ticks(rows, max_ticks))
+    fig.update_xaxes(title={"text": col_title}, row=grid_rows)
+    fig.update_yaxes(title={"text": row_title}, col=1)
     per_panel = panel_height or int(min(420, max(200, 60 + 26 * z.shape[1])))
     fig.update_layout(
         title={"text": title},
-        height=per_panel * grid_rows + 80,
+        height=per_panel * grid_rows + 110,
         margin={**_MARGIN, "t": 80},
     )
     return fig
+
+
+def head_blocks_heatmap(
+    matrix,
+    num_heads: int,
+    row_labels: Sequence[str] | None = None,
+    *,
+    title: str = "",
+    kind: str = "signed",
+    row_title: str = "token",
+    value_title: str = "value",
+    decimals: int = 2,
+    show_text: bool | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """A ``(rows, d_model)`` matrix whose columns belong to ``num_heads`` consecutive heads (e.g. the concatenation).
+
+    Columns are labelled ``"h{head} d{dim}"``; a line separates the heads and each block is named below the plot.
+    """
+    z = to_numpy(matrix)
+    if z.ndim != 2:
+        raise ValueError(f"head_blocks_heatmap takes a 2-D matrix, got shape {z.shape}")
+    width = z.shape[1]
+    if num_heads < 1 or width % num_heads:
+        raise ValueError(f"{width} columns cannot be split into num_heads={num_heads} equal blocks")
+    d_head = width // num_heads
+    cols = [f"h{h} d{j}" for h in range(num_heads) for j in range(d_head)]
+    fig = matrix_heatmap(
+        z,
+        row_labels,
+        cols,
+        title=title,
+        kind=kind,
+        row_title=row_title,
+        col_title="column",
+        decimals=decimals,
+        show_text=show_text,
+        height=height,
+        value_title=value_title,
+    )
+    for h in range(1, num_heads):
+        fig.add_shape(
+            type="line",
+            x0=h * d_head - 0.5,
+            x1=h * d_head - 0.5,
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"color": "black", "width": 2},
+        )
+    for h in range(num_heads):
+        fig.add_annotation(
+            x=h * d_head + (d_head - 1) / 2,
+            y=0,
+            yref="paper",
+            yanchor="top",
+            yshift=-4,
+            text=f"head {h}",
+            showarrow=False,
+        )
+    fig.update_layout(margin={"b": 36})
+    return fig
+
+
+def pool_factor(n: int, max_cells: int) -> int:
+    """The smallest block size ``b`` with ``ceil(n / b) <= max_cells`` (1: no pooling needed)."""
+    if max_cells < 1:
+        raise ValueError(f"max_cells must be at least 1, got {max_cells}")
+    return max(1, math.ceil(n / max_cells))
+
+
+def range_labels(n: int, block: int) -> list[str]:
+    """Axis labels of ``n`` positions pooled ``block`` at a time: ``["0–7", "8–15", …]`` (a lone position: ``"8"``)."""
+    labels = []
+    for start in range(0, n, block):
+        stop = min(start + block, n) - 1
+        labels.append(f"{start}–{stop}" if stop > start else f"{start}")
+    return labels
+
+
+def pool_blocks(stack, block: int, *, how: str = "mean") -> np.ndarray:
+    """Pool the last two axes of ``stack`` ``(..., R, C)`` in ``block × block`` squares: ``(..., ⌈R/b⌉, ⌈C/b⌉)``.
+
+    ``how="mean"``: the mean of each block's finite cells (e.g. scores, masked cells left out).
+    ``how="row_share"``: for attention weights, the mean over the block's rows of their sum over its columns,
+    i.e. the share of attention those queries give those keys, so a pooled row still sums to 1.
+    A block with no finite cell is NaN (blank). The last block of an axis may be shorter. float32 out.
+    """
+    z = to_numpy(stack)
+    if z.ndim < 2:
+        raise ValueError(f"pool_blocks takes (..., rows, cols), got shape {z.shape}")
+    if block < 1:
+        raise ValueError(f"block must be at least 1, got {block}")
+    if how not in ("mean", "row_share"):
+        raise ValueError(f"how must be 'mean' or 'row_share', got {how!r}")
+    if block == 1:
+        return z
+    *lead, r, c = z.shape
+    pr, pc = math.ceil(r / block), math.ceil(c / block)
+    padded = np.full((*lead, pr * block, pc * block), np.nan, dtype=np.float32)
+    padded[..., :r, :c] = z
+    blocks = padded.reshape(*lead, pr, block, pc, block)  # (..., R', b, C', b)
+    finite = np.isfinite(blocks)
+    filled = np.where(finite, blocks, np.float32(0))
+    count = finite.sum(axis=(-3, -1))  # (..., R', C')
+    if how == "mean":
+        out = filled.sum(axis=(-3, -1)) / np.maximum(count, 1)
+    else:
+        rows_in_block = np.minimum(block, r - np.arange(pr) * block).astype(np.float32)  # (R',)
+        out = filled.sum(axis=(-3, -1)) / rows_in_block[:, None]
+    out = out.astype(np.float32)
+    out[count == 0] = np.nan
+    return out
+
+
+def robust_max(values, percentile: float = 99.0) -> float:
+    """The ``percentile`` of the finite values: a colour-scale top that a few large cells cannot wash out.
+
+    Returns 1.0 when there is no positive finite value.
+    """
+    z = to_numpy(values)
+    finite = z[np.isfinite(z)]
+    if not finite.size:
+        return 1.0
+    top = float(np.percentile(finite, percentile))
+    return top if top > 0 else (float(finite.max()) if finite.max() > 0 else 1.0)
 
 
 def bar_chart(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from attnviz.attention import AttentionTrace, attend
+from attnviz.attention import AttentionTrace, attend, check_finite
 
 __all__ = ["MULTIHEAD_TRACE_FIELDS", "MultiHeadAttention", "MultiHeadTrace", "SelfAttention"]
 
@@ -119,6 +119,9 @@ class SelfAttention(nn.Module):
         v = x @ self.w_v  # (..., T, d_v)
         if self.b_q is not None:
             q, k, v = q + self.b_q, k + self.b_k, v + self.b_v
+        check_finite("X", x)
+        for name, t in (("Q = X·W_q", q), ("K = X·W_k", k), ("V = X·W_v", v)):
+            check_finite(name, t, overflow=True)
         return q, k, v
 
     def forward(

@@ -4,13 +4,14 @@ import numpy as np
 import streamlit as st
 
 from attnviz.examples import PRESETS, WORKED_EXAMPLE, preset
-from attnviz.explain import weighted_sum_latex
+from attnviz.explain import dot_product_latex, softmax_latex, weighted_sum_latex
 from attnviz.figures import matrix_heatmap
 from attnviz.ui.compute import SCALINGS, compute_handset, compute_learned, learned_weights
 from attnviz.ui.matrix_editor import matrix_editor, resize_matrix, set_matrix
-from attnviz.ui.render import show_figure, show_problems, step
+from attnviz.ui.render import page_nav, show_figure, show_problems, step
 
 st.set_page_config(page_title="Worked example · attnviz", page_icon="🔎", layout="wide")
+page_nav()
 
 MATRICES = ("worked_x", "worked_wq", "worked_wk", "worked_wv")
 T0, D_IN0, D_K0 = WORKED_EXAMPLE.shape
@@ -66,6 +67,17 @@ with st.sidebar:
     st.number_input("d_k (columns of W)", 1, 8, step=1, key="worked_d_k", on_change=resize_all)
 
 t, d_in, d_k = st.session_state.worked_t, st.session_state.worked_d_in, st.session_state.worked_d_k
+if st.session_state.get("worked_query", 0) >= t:
+    st.session_state.worked_query = 0
+with st.sidebar:
+    st.divider()
+    st.selectbox(
+        "Follow one query token",
+        range(t),
+        format_func=lambda i: f"x{i + 1}",
+        key="worked_query",
+        help="Its dot products, softmax and weighted sum are written out next to the heatmaps.",
+    )
 learned = variant.startswith("Learned")
 ex = preset(PRESETS[0], t, d_in, d_k)
 tokens = [f"x{i + 1}" for i in range(t)]
@@ -134,32 +146,36 @@ for col, name in zip(cols, ("query", "key", "value"), strict=True):
             matrix_heatmap(
                 getattr(trace, name),
                 tokens,
-                dims_k if name != "value" else None,
-                title=f"{letter} = X·W_{letter.lower()}",
+                [f"d{j + 1}" for j in range(getattr(trace, name).shape[-1])],
+                title=f"{letter} = X·W_{letter.lower()}" + (f" + b_{letter.lower()}" if learned else ""),
                 row_title="token",
                 col_title="dim",
             ),
             key=f"worked_fig_{name}",
         )
 
+q = st.session_state.worked_query
+qn = q + 1
 step(
     2,
     "Scores Q·Kᵀ",
     "Row *i*, column *j* is the dot product of token *i*'s query with token *j*'s key: "
     "how well *j* matches what *i* is looking for. Rows are queries, columns are keys.",
 )
-show_figure(matrix_heatmap(trace.scores, tokens, tokens, title="scores = Q·Kᵀ"), key="worked_fig_scores")
+left, right = st.columns([3, 2])
+with left:
+    show_figure(matrix_heatmap(trace.scores, tokens, tokens, title="scores = Q·Kᵀ"), key="worked_fig_scores")
+with right:
+    st.markdown(f"Row **{tokens[q]}**, key by key (q{qn} · k*j*):")
+    for j in range(t):
+        st.latex(dot_product_latex(f"s_{{{qn}{j + 1}}}", trace.query[q], trace.key[j]))
 
 if trace.scale != 1.0:
     step(
         3,
         "Scaling",
-        f"The scores are multiplied by 1/√d_k = 1/√{d_k} = {trace.scale:.4f}. Without it, "
-        "large dot products push softmax to a one-hot choice whose gradients vanish.",
-    )
-    show_figure(
-        matrix_heatmap(trace.scaled, tokens, tokens, title=f"scaled = scores × {trace.scale:.4f}"),
-        key="worked_fig_scaled",
+        f"The scores are multiplied by 1/√d_k = 1/√{d_k} = {trace.scale:.4f}. Without it, large dot products "
+        "push softmax towards a one-hot choice whose gradients vanish; compare the weights with and without.",
     )
 else:
     step(
@@ -168,9 +184,17 @@ else:
         "As in the tutorial, the scores are used unscaled. Choose 1/√d_k in the sidebar "
         "to see how scaling softens the weights below.",
     )
+left, right = st.columns(2)
+if trace.scale != 1.0:
+    with left:
+        show_figure(
+            matrix_heatmap(trace.scaled, tokens, tokens, title=f"scaled = scores × {trace.scale:.4f}"),
+            key="worked_fig_scaled",
+        )
 if causal:
-    st.markdown("**Mask.** Blank cells are masked (−∞ before softmax): a token may not look at later tokens.")
-    show_figure(matrix_heatmap(trace.masked, tokens, tokens, title="masked scores"), key="worked_fig_masked")
+    with right if trace.scale != 1.0 else left:
+        st.markdown("**Causal mask.** Blank cells are masked (−∞ before softmax): a token may not see later tokens.")
+        show_figure(matrix_heatmap(trace.masked, tokens, tokens, title="masked scores"), key="worked_fig_masked")
 
 step(
     4,
@@ -178,16 +202,31 @@ step(
     "Each row is turned into positive weights that sum to 1: "
     r"$w_{ij} = e^{s_{ij}} / \sum_k e^{s_{ik}}$. A large score gap becomes an almost one-hot row.",
 )
-show_figure(
-    matrix_heatmap(trace.weights, tokens, tokens, title="weights = softmax(scores)", kind="weights"),
-    key="worked_fig_weights",
-)
+left, right = st.columns([3, 2])
+with left:
+    show_figure(
+        matrix_heatmap(trace.weights, tokens, tokens, title="weights = softmax(scores)", kind="weights"),
+        key="worked_fig_weights",
+    )
+with right:
+    st.markdown(f"Row **{tokens[q]}**" + (" (scaled scores)" if trace.scale != 1.0 else "") + ":")
+    st.latex(softmax_latex(f"w_{{{qn}}}", trace.masked[q]))
 
 step(5, "Outputs", "Each output row is the weighted sum of the value rows, using that query's weights.")
-show_figure(
-    matrix_heatmap(trace.output, tokens, dims_k, title="output = weights · V", row_title="token", col_title="dim"),
-    key="worked_fig_output",
-)
-value_names = [f"v_{{{j + 1}}}" for j in range(t)]
-for i in range(t):
-    st.latex(weighted_sum_latex(f"h_{{{i + 1}}}", trace.weights[i], trace.value, value_names=value_names))
+left, right = st.columns([3, 2])
+with left:
+    show_figure(
+        matrix_heatmap(
+            trace.output,
+            tokens,
+            [f"d{j + 1}" for j in range(trace.output.shape[-1])],
+            title="output = weights · V",
+            row_title="token",
+            col_title="dim",
+        ),
+        key="worked_fig_output",
+    )
+with right:
+    st.markdown(f"Output **h{qn}** of token **{tokens[q]}**:")
+    value_names = [f"v_{{{j + 1}}}" for j in range(t)]
+    st.latex(weighted_sum_latex(f"h_{{{qn}}}", trace.weights[q], trace.value, value_names=value_names))

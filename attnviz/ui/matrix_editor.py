@@ -70,6 +70,13 @@ def matrix_editor(
     }
     edited = st.data_editor(frame, key=key, num_rows="fixed", column_config=config, width="content")
     try:
+        if edited.shape != base.shape:
+            raise InputError(
+                [
+                    f"{name} changed shape from {base.shape[0]}×{base.shape[1]} to "
+                    f"{edited.shape[0]}×{edited.shape[1]}: rows and columns are set by the size controls"
+                ]
+            )
         matrix = parse_matrix(
             name, edited.to_numpy(dtype=object).tolist(), list(edited.index), _header(edited, col_labels)
         )

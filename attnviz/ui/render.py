@@ -6,8 +6,18 @@ from collections.abc import Iterable
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
-__all__ = ["PLOTLY_CONFIG", "escape_markdown", "show_figure", "show_problems", "step"]
+__all__ = ["PAGES", "PLOTLY_CONFIG", "escape_markdown", "page_nav", "show_figure", "show_problems", "step"]
+
+# (script, label) of every page, in order; the sidebar navigation and the home page list them.
+PAGES = (
+    ("app.py", "Home"),
+    ("pages/1_Worked_example.py", "Worked example"),
+    ("pages/2_Tokens.py", "Tokens"),
+    ("pages/3_Multi-head.py", "Multi-head"),
+    ("pages/4_Positional_encoding.py", "Positional encoding"),
+)
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
 
@@ -18,6 +28,19 @@ def escape_markdown(text: str) -> str:
 
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+
+
+def page_nav() -> None:
+    """The sidebar's page list (Streamlit's own is hidden in the config so the home page reads "Home")."""
+    with st.sidebar:
+        try:
+            for path, label in PAGES:
+                st.page_link(path, label=label)
+        except StreamlitPageNotFoundError:
+            # This page was started as the entry point itself (`streamlit run pages/…`, AppTest): there are no
+            # other pages to link to.
+            return
+        st.divider()
 
 
 def show_figure(fig: go.Figure, key: str) -> None:

@@ -1,0 +1,57 @@
+"""Helpers for AppTest page tests: figure JSON and its base64 typed arrays."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60  # a cold torch import on a 2-core machine takes seconds
+
+
+def open_page(path: str) -> AppTest:
+    """An AppTest of ``path`` (relative to the repo root), run once."""
+    return AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT).run()
+
+
+def figures(at: AppTest) -> list[dict]:
+    """Every plotly figure on the page, as its JSON spec."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def figure(at: AppTest, title_start: str) -> dict:
+    """The one figure whose title starts with ``title_start``."""
+    found = [f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith(title_start)]
+    assert len(found) == 1, f"{len(found)} figures titled {title_start!r}…: {titles(at)}"
+    return found[0]
+
+
+def titles(at: AppTest) -> list[str]:
+    return [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
+
+
+def array(value) -> np.ndarray:
+    """A plotly JSON array: a plain list or plotly's base64 typed array ``{"dtype", "bdata", "shape"}``."""
+    if isinstance(value, dict) and "bdata" in value:
+        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if shape:
+            data = data.reshape([int(s) for s in str(shape).split(",")])
+        return data
+    return np.array(value, dtype=float)
+
+
+def edit(at: AppTest, key: str, edited_rows: dict | None = None, deleted_rows: list | None = None) -> AppTest:
+    """Apply a data_editor edit the way the browser sends it, then rerun."""
+    at.session_state[key] = {"edited_rows": edited_rows or {}, "added_rows": [], "deleted_rows": deleted_rows or []}
+    return at.run()
+
+
+@pytest.fixture
+def page():
+    return open_page

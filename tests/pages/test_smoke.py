@@ -1,0 +1,22 @@
+"""Every page loads on its own with no exception and draws its figures."""
+
+import pytest
+
+from tests.pages.conftest import ROOT, figures, open_page
+
+PAGES = ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_loads(path):
+    at = open_page(path)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    if path != "app.py":
+        assert figures(at), f"{path} drew no figure"
+
+
+def test_home_links_every_page():
+    at = open_page("app.py")
+    linked = {link.proto.page for link in at.get("page_link")}
+    assert linked == {p for p in PAGES if p != "app.py"}

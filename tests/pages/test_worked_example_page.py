@@ -1,0 +1,167 @@
+"""The worked-example page: the tutorial's numbers, live edits, and bad cells that lose nothing."""
+
+import numpy as np
+import pytest
+
+from attnviz.examples import WORKED_EXAMPLE_PRINTED
+from tests.pages.conftest import array, edit, figure, open_page, titles
+
+PAGE = "pages/1_Worked_example.py"
+
+
+@pytest.fixture
+def at():
+    return open_page(PAGE)
+
+
+def z(at, title_part):
+    return array(figure(at, title_part)["data"][0]["z"])
+
+
+def test_defaults_show_the_tutorials_numbers(at):
+    assert not at.exception
+    np.testing.assert_array_equal(z(at, "scores ="), WORKED_EXAMPLE_PRINTED["scores"])
+    np.testing.assert_allclose(z(at, "weights ="), WORKED_EXAMPLE_PRINTED["weights"], atol=0.005)
+    np.testing.assert_allclose(z(at, "output ="), WORKED_EXAMPLE_PRINTED["output"], atol=0.005)
+    latex = [item.value for item in at.latex]
+    assert any(r"s_{12} = 1\cdot4 + 0\cdot4 + 2\cdot0 = 4" in item for item in latex)
+    assert any(r"= \left[0.06,\ 0.47,\ 0.47\right]" in item for item in latex)  # softmax of row x1
+    h1 = [item for item in latex if "h_{1}" in item]
+    assert len(h1) == 1 and r"&= \left[1.94,\ 6.68,\ 1.60\right] \end{aligned}" in h1[0]
+
+
+def test_following_another_query_writes_out_its_row(at):
+    at.selectbox(key="worked_query").set_value(1).run()
+    latex = [item.value for item in at.latex]
+    assert any(r"&= \left[2.00,\ 7.96,\ 0.05\right] \end{aligned}" in item for item in latex)
+    assert not any("h_{1}" in item for item in latex)
+
+
+def test_axes_are_labelled_queries_by_keys(at):
+    scores = figure(at, "scores =")
+    assert scores["data"][0]["y"] == ["x1", "x2", "x3"]
+    assert scores["data"][0]["x"] == ["x1", "x2", "x3"]
+    assert scores["layout"]["yaxis"]["title"]["text"] == "query"
+    assert scores["layout"]["xaxis"]["title"]["text"] == "key"
+    assert "value %{z}" in scores["data"][0]["hovertemplate"]  # exact value on hover
+    assert scores["data"][0]["texttemplate"] == "%{z:.2f}"  # 2 decimals on screen
+
+
+def test_editing_a_cell_of_x_changes_scores_weights_and_outputs(at):
+    before = {name: z(at, name) for name in ("scores", "weights =", "output =")}
+    edit(at, "worked_x", {0: {"1": 5.0}})
+    assert not at.exception and not at.error
+    for name, old in before.items():
+        assert not np.allclose(z(at, name), old), f"{name} did not change"
+    # x1 = [1, 5, 1, 0]: q1 = x1·W_q = [6, 0, 2]; k2 = [4, 4, 0] → score 24
+    assert z(at, "scores =")[0, 1] == 24.0
+
+
+def test_scaling_by_sqrt_dk_shows_the_scaled_matrix(at):
+    at.radio(key="worked_scaling").set_value("1/√d_k (as in Transformers)").run()
+    assert not at.exception
+    scaled = z(at, "scaled =")
+    np.testing.assert_allclose(scaled, np.array(WORKED_EXAMPLE_PRINTED["scores"]) / np.sqrt(3), rtol=1e-6)
+    assert any("scaled" in t for t in titles(at))
+
+
+def test_causal_mask_blanks_the_future(at):
+    at.checkbox(key="worked_causal").check().run()
+    masked = z(at, "masked")
+    assert np.isnan(masked[0, 1]) and np.isnan(masked[0, 2]) and not np.isnan(masked[1, 0])
+    weights = z(at, "weights =")
+    assert weights[0, 0] == pytest.approx(1.0) and weights[0, 1] == 0.0
+
+
+def test_learned_variant_uses_seeded_linear_layers(at):
+    at.radio(key="worked_variant").set_value("Learned (random nn.Linear with bias)").run()
+    assert not at.exception
+    first = z(at, "scores =")
+    assert any("biases" in t for t in titles(at))
+    at.number_input(key="worked_seed").set_value(7).run()
+    assert not np.allclose(z(at, "scores ="), first)
+
+
+def test_shape_change_keeps_edits_and_resizes(at):
+    edit(at, "worked_x", {0: {"0": 9.0}})
+    at.number_input(key="worked_t").set_value(4).run()
+    assert not at.exception
+    assert z(at, "scores =").shape == (4, 4)
+    assert figure(at, "scores =")["data"][0]["y"] == ["x1", "x2", "x3", "x4"]
+    # the edit survived the resize: q1 = [9, 0, 1]·… so the first query row differs from the tutorial's
+    assert z(at, "scores =")[0, 0] != WORKED_EXAMPLE_PRINTED["scores"][0][0]
+
+
+def test_presets_and_reset(at):
+    at.selectbox(key="worked_preset").set_value("Identity-like")
+    at.button[0].click().run()
+    assert not at.exception
+    # one-hot X and W = I: Q = K = V = the identity, each token matches only itself
+    np.testing.assert_array_equal(z(at, "Q = "), np.eye(3))
+    np.testing.assert_array_equal(z(at, "scores ="), np.eye(3))
+    at.button[1].click().run()
+    np.testing.assert_array_equal(z(at, "scores ="), WORKED_EXAMPLE_PRINTED["scores"])
+
+
+# --- bad input: a clear message naming the cell, the other edits and the last good result stay ----------------
+
+
+def errors(at):
+    """The error texts as the learner reads them (the markdown escapes removed)."""
+    return [e.value.replace("\\", "") for e in at.error]
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("abc", "is empty or not a number"),  # the grid turns text into an empty cell
+        (None, "is empty"),
+        (float("nan"), "is empty or not a number"),
+        (float("inf"), "is +infinity"),
+        (float("-inf"), "is -infinity"),
+    ],
+)
+def test_bad_cell_names_the_cell_and_keeps_the_last_result(at, value, problem):
+    edit(at, "worked_x", {2: {"0": 7.0}})  # a good edit first: it must survive the bad one
+    good_scores = z(at, "scores =")
+    edit(at, "worked_x", {2: {"0": 7.0}, 0: {"1": value}})
+    assert not at.exception
+    assert len(errors(at)) == 1
+    message = errors(at)[0]
+    assert "X row x1, column d2" in message and problem in message and "last valid" in message
+    np.testing.assert_array_equal(z(at, "scores ="), good_scores)
+
+
+def test_bad_cell_in_a_weight_matrix(at):
+    edit(at, "worked_wk", {3: {"2": None}})
+    assert not at.exception
+    assert any("W_k row d4, column d3" in e and "is empty" in e for e in errors(at))
+    np.testing.assert_array_equal(z(at, "scores ="), WORKED_EXAMPLE_PRINTED["scores"])
+
+
+def test_huge_values_overflow_with_a_message_not_a_nan_heatmap(at):
+    edit(at, "worked_x", {0: {"1": 1e308}})
+    assert not at.exception
+    assert any("overflowed" in e and "too large" in e for e in errors(at)), errors(at)
+    for name in ("scores =", "weights =", "output ="):
+        assert np.isfinite(z(at, name)).all()
+    np.testing.assert_array_equal(z(at, "scores ="), WORKED_EXAMPLE_PRINTED["scores"])
+
+
+def test_negative_zero_is_an_ordinary_zero(at):
+    edit(at, "worked_x", {0: {"0": -0.0}})
+    assert not at.exception and not errors(at)
+    assert z(at, "scores =")[0, 0] == 0.0  # x1 = [0, 0, 1, 0]: q1 = [0, 0, 1], k1 = [0, 0, 1]
+
+
+@pytest.mark.parametrize(("key", "name", "shape"), [("worked_x", "X", "3×4 to 2×4"), ("worked_wq", "W_q", "4×3 to 3×3")])
+def test_a_deleted_row_is_refused_by_name_and_nothing_is_lost(at, key, name, shape):
+    edit(at, "worked_wv", {0: {"0": 2.0}})
+    kept = z(at, "output =")
+    edit(at, key, deleted_rows=[1])
+    assert not at.exception
+    assert errors(at) == [
+        f"{name} changed shape from {shape}: rows and columns are set by the size controls — "
+        "the last valid values are shown."
+    ]
+    np.testing.assert_array_equal(z(at, "output ="), kept)
