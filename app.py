@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from attnviz.ui.render import page_nav
+from attnviz.ui.render import PAGES, page_nav
 
 st.set_page_config(page_title="attnviz", page_icon="🔎", layout="wide")
 page_nav()
@@ -14,31 +14,11 @@ st.markdown(
     "Here you type the tokens or edit the matrices yourself and see each intermediate as a heatmap, "
     "computed live and checked against PyTorch's own kernels."
 )
+st.latex(r"\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V")
 
 st.subheader("Pages")
-st.page_link(
-    "pages/1_Worked_example.py",
-    label="**Worked example** — the tutorial's 3 tokens and hand-set "
-    "W_q, W_k, W_v: Q, K, V, scores, scaling, softmax and each output as a weighted sum of values.",
-    icon="1️⃣",
-)
-st.page_link(
-    "pages/2_Tokens.py",
-    label="**Tokens** — type your own sentence: self-attention over its tokens, "
-    "one query's distribution, causal mask, temperature.",
-    icon="2️⃣",
-)
-st.page_link(
-    "pages/3_Multi-head.py",
-    label="**Multi-head** — split into heads, per-head scores and weights, "
-    "concatenation and W_O, verified against torch.nn.MultiheadAttention.",
-    icon="3️⃣",
-)
-st.page_link(
-    "pages/4_Positional_encoding.py",
-    label="**Positional encoding** — the sinusoidal encoding, its frequencies, and why a repeated word needs it.",
-    icon="4️⃣",
-)
+for number, (path, label, teaches) in enumerate(PAGES[1:], start=1):
+    st.page_link(path, label=f"**{number}. {label}** — {teaches}")
 
 st.subheader("Where to start")
 st.markdown(

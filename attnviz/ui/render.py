@@ -10,13 +10,31 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 __all__ = ["PAGES", "PLOTLY_CONFIG", "escape_markdown", "page_nav", "show_figure", "show_problems", "step"]
 
-# (script, label) of every page, in order; the sidebar navigation and the home page list them.
+# (script, label, what it teaches) of every page, in order; the sidebar and the home page list them.
 PAGES = (
-    ("app.py", "Home"),
-    ("pages/1_Worked_example.py", "Worked example"),
-    ("pages/2_Tokens.py", "Tokens"),
-    ("pages/3_Multi-head.py", "Multi-head"),
-    ("pages/4_Positional_encoding.py", "Positional encoding"),
+    ("app.py", "Home", "What attention is and where to start."),
+    (
+        "pages/1_Worked_example.py",
+        "Worked example",
+        "The tutorial's 3 tokens and hand-set W_q, W_k, W_v: Q, K, V, scores, scaling, softmax, and each output "
+        "written out as a weighted sum of the value rows.",
+    ),
+    (
+        "pages/2_Tokens.py",
+        "Tokens",
+        "Type your own sentence: self-attention over its tokens, one query's distribution, causal mask, temperature.",
+    ),
+    (
+        "pages/3_Multi-head.py",
+        "Multi-head",
+        "Split into heads: per-head scores and weights, concatenation and W_O, checked against "
+        "torch.nn.MultiheadAttention.",
+    ),
+    (
+        "pages/4_Positional_encoding.py",
+        "Positional encoding",
+        "The sinusoidal encoding, its frequencies, and why a repeated word needs it.",
+    ),
 )
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
@@ -34,7 +52,7 @@ def page_nav() -> None:
     """The sidebar's page list (Streamlit's own is hidden in the config so the home page reads "Home")."""
     with st.sidebar:
         try:
-            for path, label in PAGES:
+            for path, label, _ in PAGES:
                 st.page_link(path, label=label)
         except StreamlitPageNotFoundError:
             # This page was started as the entry point itself (`streamlit run pages/…`, AppTest): there are no
