@@ -7,7 +7,7 @@ d_k query/key width, d_v value width, d_model model width, d_head = d_model / H.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor
@@ -40,19 +40,7 @@ class AttentionTrace:
 
 
 # The names pages and figures may use; pinned by tests/test_attention.py.
-TRACE_FIELDS = (
-    "query",
-    "key",
-    "value",
-    "scores",
-    "scale",
-    "scaled",
-    "mask",
-    "masked",
-    "weights",
-    "output",
-    "fully_masked",
-)
+TRACE_FIELDS = tuple(f.name for f in fields(AttentionTrace))
 
 
 def check_finite(name: str, tensor: Tensor, *, overflow: bool = False) -> None:

@@ -7,7 +7,7 @@ Weights are stored in the worked example's orientation, ``Q = X @ W_q`` with ``W
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor, nn
@@ -167,24 +167,8 @@ class MultiHeadTrace:
         return self.weights.mean(dim=-3)
 
 
-MULTIHEAD_TRACE_FIELDS = (
-    "q_proj",
-    "k_proj",
-    "v_proj",
-    "query",
-    "key",
-    "value",
-    "scores",
-    "scale",
-    "scaled",
-    "mask",
-    "masked",
-    "weights",
-    "fully_masked",
-    "head_outputs",
-    "concat",
-    "output",
-)
+# The names pages and figures may use; pinned by tests/test_modules.py.
+MULTIHEAD_TRACE_FIELDS = tuple(f.name for f in fields(MultiHeadTrace))
 
 
 def split_heads(x: Tensor, num_heads: int) -> Tensor:
