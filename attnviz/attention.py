@@ -163,6 +163,8 @@ def _check_shapes(query: Tensor, key: Tensor, value: Tensor) -> None:
             raise ValueError(f"{name} must have shape (..., T, d), got {tuple(tensor.shape)}")
         if not tensor.is_floating_point():
             raise ValueError(f"{name} must be a float tensor, got dtype {tensor.dtype}")
+    if query.shape[-1] == 0:
+        raise ValueError(f"query has width d_k=0 (shape {tuple(query.shape)}): there is nothing to compare")
     if query.shape[-1] != key.shape[-1]:
         raise ValueError(
             f"query width d_k={query.shape[-1]} differs from key width {key.shape[-1]} "

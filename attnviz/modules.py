@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -30,15 +31,20 @@ def _generator(seed: int | None) -> torch.Generator:
     return generator
 
 
+def _as_tensor(value) -> Tensor:
+    # A fresh copy: numpy arrays may be read-only (the examples are), which torch.as_tensor warns about.
+    return value.detach().clone() if isinstance(value, Tensor) else torch.tensor(np.asarray(value))
+
+
 def _as_matrix(name: str, value: Tensor, shape: tuple[int, int] | None = None) -> Tensor:
-    value = torch.as_tensor(value)
+    value = _as_tensor(value)
     if not value.is_floating_point():
         value = value.float()
     if value.dim() != 2:
         raise ValueError(f"{name} must be a matrix (2-D), got shape {tuple(value.shape)}")
     if shape is not None and tuple(value.shape) != shape:
         raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}")
-    return value.detach().clone()
+    return value
 
 
 class SelfAttention(nn.Module):
@@ -96,7 +102,7 @@ class SelfAttention(nn.Module):
             module.w_v = nn.Parameter(w_v)
             if has_bias:
                 for name, b, size in (("b_q", b_q, d_k), ("b_k", b_k, d_k), ("b_v", b_v, w_v.shape[1])):
-                    b = torch.as_tensor(b, dtype=w_q.dtype).detach().clone()
+                    b = _as_tensor(b).to(w_q.dtype)
                     if tuple(b.shape) != (size,):
                         raise ValueError(f"{name} must have shape ({size},), got {tuple(b.shape)}")
                     setattr(module, name, nn.Parameter(b))
@@ -265,7 +271,7 @@ class MultiHeadAttention(nn.Module):
         query, key, value = query.to(dtype), key.to(dtype), value.to(dtype)
         if mask is not None:
             mask = torch.as_tensor(mask)
-            if mask.dim() == 3:  # (B, T_q, T_k) → (B, 1, T_q, T_k): one mask for every head
+            if batched and mask.dim() == 3:  # (B, T_q, T_k) → (B, 1, T_q, T_k): one mask for every head
                 mask = mask.unsqueeze(1)
 
         q_proj = self._project(query, self.w_q, self.b_q)  # (B, T_q, d_model)
