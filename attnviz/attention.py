@@ -48,6 +48,8 @@ def check_finite(name: str, tensor: Tensor, *, overflow: bool = False) -> None:
 
     ``overflow=True`` says the tensor was computed from finite inputs, so the values were too large.
     """
+    if _all_finite(tensor):
+        return
     bad = ~torch.isfinite(tensor)
     if bool(bad.any()):
         index = tuple(int(i) for i in bad.nonzero()[0])
@@ -116,31 +118,36 @@ def attend(
         raise ValueError(f"scale must be a positive finite number, got {scale}")
 
     scores = query @ key.transpose(-2, -1)  # (..., T_q, T_k)
-    check_finite("the scores q·kᵀ", scores, overflow=True)
     scaled = scores * scale  # (..., T_q, T_k)
-    check_finite("the scaled scores", scaled, overflow=True)
+    if not _cannot_overflow(query, key, scale) and not _all_finite(scaled):
+        check_finite("the scores q·kᵀ", scores, overflow=True)
+        check_finite("the scaled scores", scaled, overflow=True)
 
     t_q, t_k = scores.shape[-2], scores.shape[-1]
-    full = torch.ones(scores.shape, dtype=torch.bool, device=scores.device)  # (..., T_q, T_k)
+    allowed = None  # (..., T_q, T_k) bool, built only when something is masked
     if mask is not None:
         mask = torch.as_tensor(mask, device=scores.device)
         if mask.dtype != torch.bool:
             raise ValueError(f"mask must be boolean (True = may attend), got dtype {mask.dtype}")
-        try:
-            full = full & mask
-        except RuntimeError as err:
-            raise ValueError(
-                f"mask of shape {tuple(mask.shape)} does not broadcast to scores {tuple(scores.shape)}"
-            ) from err
-        if full.shape != scores.shape:
+        if not _broadcasts_to(mask.shape, scores.shape):
             raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to scores {tuple(scores.shape)}")
+        allowed = mask.expand(scores.shape)
     if valid_lens is not None:
-        full = full & lengths_to_mask(valid_lens, tuple(scores.shape[:-2]), t_q, t_k).to(scores.device)
+        by_length = lengths_to_mask(valid_lens, tuple(scores.shape[:-2]), t_q, t_k).to(scores.device)
+        allowed = by_length.expand(scores.shape) if allowed is None else allowed & by_length
 
-    masked = scaled.masked_fill(~full, float("-inf"))  # (..., T_q, T_k), a new tensor
-    fully_masked = ~full.any(dim=-1)  # (..., T_q)
-    weights = torch.softmax(masked, dim=-1)  # NaN on fully masked rows, replaced next
-    weights = torch.where(fully_masked.unsqueeze(-1), torch.zeros_like(weights), weights)
+    if allowed is None:
+        # Nothing masked: views instead of full-size copies (the trace is read-only).
+        allowed = torch.ones((), dtype=torch.bool, device=scores.device).expand(scores.shape)
+        fully_masked = torch.zeros((), dtype=torch.bool, device=scores.device).expand(scores.shape[:-1])
+        masked = scaled
+        weights = torch.softmax(scaled, dim=-1)  # (..., T_q, T_k)
+    else:
+        masked = scaled.masked_fill(~allowed, float("-inf"))  # (..., T_q, T_k), a new tensor
+        fully_masked = ~allowed.any(dim=-1)  # (..., T_q)
+        weights = torch.softmax(masked, dim=-1)  # NaN on fully masked rows, replaced next
+        if bool(fully_masked.any()):
+            weights = weights.masked_fill(fully_masked.unsqueeze(-1), 0.0)
     output = weights @ value  # (..., T_q, d_v)
     return AttentionTrace(
         query=query,
@@ -149,12 +156,33 @@ def attend(
         scores=scores,
         scale=scale,
         scaled=scaled,
-        mask=full,
+        mask=allowed,
         masked=masked,
         weights=weights,
         output=output,
         fully_masked=fully_masked,
     )
+
+
+def _all_finite(tensor: Tensor) -> bool:
+    """True when every entry is finite. One summing pass: an inf or NaN entry makes the sum non-finite. A sum
+    that overflows from finite entries sends the caller down its exact (slower) path, which then finds nothing."""
+    return tensor.numel() == 0 or math.isfinite(tensor.sum().item())
+
+
+def _cannot_overflow(query: Tensor, key: Tensor, scale: float) -> bool:
+    """True when ``|scale · q·k| ≤ scale · d_k · max|q| · max|k|`` is far below the dtype's largest value."""
+    if query.numel() == 0 or key.numel() == 0:
+        return True
+    bound = query.abs().max().item() * key.abs().max().item() * query.shape[-1] * max(scale, 1.0)
+    return bound < torch.finfo(query.dtype).max / 4
+
+
+def _broadcasts_to(shape: torch.Size, target: torch.Size) -> bool:
+    try:
+        return torch.broadcast_shapes(shape, target) == target
+    except RuntimeError:
+        return False
 
 
 def _check_shapes(query: Tensor, key: Tensor, value: Tensor) -> None:

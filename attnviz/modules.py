@@ -234,9 +234,12 @@ class MultiHeadAttention(nn.Module):
     def has_bias(self) -> bool:
         return self.b_q is not None
 
-    def _project(self, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
-        y = x @ w  # (B, T, d_model)
-        return y if b is None else y + b
+    @staticmethod
+    def _project(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+        """``x @ w + b`` for ``x`` ``(B, T, d_in)``, ``w`` ``(d_in, d_out)``: ``(B, T, d_out)``."""
+        flat = x.reshape(-1, x.shape[-1])  # (B·T, d_in)
+        y = flat @ w if b is None else torch.addmm(b, flat, w)  # (B·T, d_out)
+        return y.reshape(*x.shape[:-1], w.shape[1])
 
     def forward(
         self,
@@ -254,6 +257,7 @@ class MultiHeadAttention(nn.Module):
         """
         key = query if key is None else key
         value = key if value is None else value
+        self_attention = query is key is value
         batched = query.dim() == 3
         for name, x in (("query", query), ("key", key), ("value", value)):
             if x.dim() != query.dim() or x.dim() not in (2, 3):
@@ -274,9 +278,14 @@ class MultiHeadAttention(nn.Module):
             if batched and mask.dim() == 3:  # (B, T_q, T_k) → (B, 1, T_q, T_k): one mask for every head
                 mask = mask.unsqueeze(1)
 
-        q_proj = self._project(query, self.w_q, self.b_q)  # (B, T_q, d_model)
-        k_proj = self._project(key, self.w_k, self.b_k)  # (B, T_k, d_model)
-        v_proj = self._project(value, self.w_v, self.b_v)  # (B, T_k, d_model)
+        if self_attention:  # one matrix product for Q, K and V, as torch does
+            w = torch.cat([self.w_q, self.w_k, self.w_v], dim=1)  # (d_model, 3·d_model)
+            b = None if self.b_q is None else torch.cat([self.b_q, self.b_k, self.b_v])
+            q_proj, k_proj, v_proj = self._project(query, w, b).chunk(3, dim=-1)  # 3 × (B, T, d_model)
+        else:
+            q_proj = self._project(query, self.w_q, self.b_q)  # (B, T_q, d_model)
+            k_proj = self._project(key, self.w_k, self.b_k)  # (B, T_k, d_model)
+            v_proj = self._project(value, self.w_v, self.b_v)  # (B, T_k, d_model)
         h = self.num_heads
         trace = attend(
             split_heads(q_proj, h),  # (B, H, T_q, d_head)
