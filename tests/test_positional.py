@@ -7,7 +7,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attnviz.positional import position_similarity, seed_odd_variant_encoding, sinusoidal_encoding
+from attnviz.positional import (
+    column_functions,
+    display_indices,
+    max_row_difference,
+    position_similarity,
+    seed_odd_variant_encoding,
+    sinusoidal_encoding,
+    wavelengths,
+)
 
 D_MODELS = [1, 2, 3, 9, 64, 511, 512]
 
@@ -67,9 +75,7 @@ def test_known_value_d4_position1():
     pe = sinusoidal_encoding(2, 4)
     expected = torch.tensor([math.sin(1), math.cos(1), math.sin(0.01), math.cos(0.01)])
     torch.testing.assert_close(pe[1], expected, rtol=0, atol=1e-6)
-    torch.testing.assert_close(
-        pe[1], torch.tensor([0.841471, 0.540302, 0.010000, 0.999950]), rtol=0, atol=1e-6
-    )
+    torch.testing.assert_close(pe[1], torch.tensor([0.841471, 0.540302, 0.010000, 0.999950]), rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("d_model", D_MODELS)
@@ -178,3 +184,82 @@ def test_position_similarity_rejects_non_matrix_and_keeps_input():
     before = pe.clone()
     position_similarity(pe)
     assert torch.equal(pe, before)
+
+
+def test_column_functions_odd_and_even():
+    assert column_functions(9) == ["sin", "cos", "sin", "cos", "sin", "cos", "sin", "cos", "sin"]
+    assert column_functions(9).count("sin") == 5
+    assert column_functions(9).count("cos") == 4
+    assert column_functions(1) == ["sin"]
+    assert column_functions(512).count("cos") == 256
+    with pytest.raises(ValueError, match="d_model=0"):
+        column_functions(0)
+
+
+def test_column_functions_match_the_encoding():
+    pe = sinusoidal_encoding(3, 9, dtype=torch.float64)
+    position = 2.0
+    for j, fn in enumerate(column_functions(9)):
+        angle = position / 10000 ** ((j - j % 2) / 9)
+        assert pe[2, j].item() == pytest.approx(math.sin(angle) if fn == "sin" else math.cos(angle), abs=1e-12)
+
+
+def test_wavelengths_are_the_periods_of_the_columns():
+    lam = wavelengths(8, 10000.0)
+    assert lam[0] == lam[1] == pytest.approx(2 * math.pi)
+    assert lam[6] == lam[7] == pytest.approx(2 * math.pi * 10000 ** (6 / 8))
+    # A column repeats after its wavelength (checked on a column short enough to sample finely).
+    lam = wavelengths(4, 100.0)
+    pe = sinusoidal_encoding(200, 4, 100.0, dtype=torch.float64)
+    period = lam[2]  # 2π·10 ≈ 62.83 positions
+    pos = torch.arange(200, dtype=torch.float64)
+    torch.testing.assert_close(torch.sin((pos + period) / 10.0), pe[:, 2])
+    with pytest.raises(ValueError, match="base=0"):
+        wavelengths(4, 0.0)
+
+
+def test_display_indices_small_axes_are_kept_whole():
+    assert display_indices(5) == [0, 1, 2, 3, 4]
+    assert display_indices(256) == list(range(256))
+    assert display_indices(9, group=2) == list(range(9))
+
+
+def test_display_indices_stride_positions_and_pairs():
+    rows = display_indices(2048, 256)
+    assert rows == list(range(0, 2048, 8))
+    cols = display_indices(512, 256, group=2)
+    assert len(cols) == 256
+    assert cols[:6] == [0, 1, 4, 5, 8, 9]
+    assert all(c % 4 in (0, 1) for c in cols)  # both members of every kept pair, never a lone cos
+
+
+@given(n=st.integers(1, 5000), limit=st.integers(2, 400), group=st.sampled_from([1, 2]))
+@settings(max_examples=200, deadline=None)
+def test_display_indices_properties(n, limit, group):
+    kept = display_indices(n, limit, group=group)
+    assert kept[0] == 0
+    assert len(kept) <= limit
+    assert kept == sorted(set(kept))
+    assert all(0 <= i < n for i in kept)
+    if n <= limit:
+        assert kept == list(range(n))
+    if group == 2:
+        assert all(i + 1 in kept for i in kept if i % 2 == 0 and i + 1 < n)
+
+
+def test_display_indices_invalid():
+    with pytest.raises(ValueError, match="n=0"):
+        display_indices(0)
+    with pytest.raises(ValueError, match="limit=1 must be at least group=2"):
+        display_indices(10, 1, group=2)
+
+
+def test_max_row_difference():
+    m = torch.tensor([[0.1, 0.9], [0.5, 0.5], [0.1, 0.9]])
+    assert max_row_difference(m, 0, 2) == 0.0
+    assert max_row_difference(m, 0, 1) == pytest.approx(0.4)
+    assert max_row_difference(torch.empty(2, 0), 0, 1) == 0.0
+    with pytest.raises(ValueError, match="j=3 is not a row of a matrix with 3 rows"):
+        max_row_difference(m, 0, 3)
+    with pytest.raises(ValueError, match=r"2-D"):
+        max_row_difference(torch.ones(3), 0, 1)

@@ -1,4 +1,5 @@
 import hashlib
+import math
 import os
 import subprocess
 import sys
@@ -10,10 +11,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from attnviz.positional import sinusoidal_encoding
 from attnviz.tokens import (
     MAX_TOKENS,
     embed,
     embedding_scale,
+    input_embeddings,
+    repeated_tokens,
     token_labels,
     tokenize,
     truncate,
@@ -292,3 +296,48 @@ def test_truncate_default_limit_and_new_list():
 def test_truncate_rejects_negative_limit():
     with pytest.raises(ValueError, match="max_tokens=-1"):
         truncate(["a"], -1)
+
+
+# --- repeated_tokens --------------------------------------------------------------------------------------
+
+
+def test_repeated_tokens_in_order_of_first_occurrence():
+    tokens = tokenize("the cat saw the dog and the dog saw a cat")
+    assert repeated_tokens(tokens) == {"the": [0, 3, 6], "cat": [1, 10], "saw": [2, 8], "dog": [4, 7]}
+    assert list(repeated_tokens(tokens)) == ["the", "cat", "saw", "dog"]
+
+
+def test_repeated_tokens_none_and_case_sensitive():
+    assert repeated_tokens(tokenize(DEFAULT_SENTENCE)) == {}  # "The" and "the" differ
+    assert repeated_tokens([]) == {}
+    assert repeated_tokens(("a", "a")) == {"a": [0, 1]}
+
+
+# --- input_embeddings -------------------------------------------------------------------------------------
+
+
+def test_input_embeddings_plain_is_embed():
+    tokens = tokenize("the cat saw the dog")
+    assert torch.equal(input_embeddings(tokens, 8, seed=2), embed(tokens, 8, seed=2))
+
+
+def test_input_embeddings_scale_and_positional_encoding():
+    tokens = tokenize("the cat saw the dog")
+    e = embed(tokens, 10, seed=1, dtype=torch.float64)
+    pe = sinusoidal_encoding(5, 10, 100.0, dtype=torch.float64)
+    x = input_embeddings(tokens, 10, seed=1, positional=True, scale=True, base=100.0, dtype=torch.float64)
+    torch.testing.assert_close(x, e * math.sqrt(10) + pe, rtol=0, atol=1e-12)
+    assert input_embeddings(tokens, 10, positional=True).dtype == torch.float32
+
+
+def test_input_embeddings_positional_encoding_separates_repeated_tokens():
+    tokens = ["the", "x", "the"]
+    assert torch.equal(input_embeddings(tokens, 6)[0], input_embeddings(tokens, 6)[2])
+    with_pe = input_embeddings(tokens, 6, positional=True)
+    assert not torch.equal(with_pe[0], with_pe[2])
+
+
+def test_input_embeddings_empty_and_invalid():
+    assert input_embeddings([], 4, positional=True, scale=True).shape == (0, 4)
+    with pytest.raises(ValueError, match="d_model=0 must be at least 1"):
+        input_embeddings(["a"], 0, positional=True)

@@ -58,6 +58,9 @@ def matrix_editor(
     ``matrix`` is what the learner typed when every cell is a finite number; otherwise it is the last valid
     matrix and ``problems`` names each bad cell (the caller shows them). ``default`` is used on first draw.
     """
+    if key not in st.session_state and _good_key(key) in st.session_state:
+        # Streamlit dropped the editor's edits while another page was shown: start from what it last held.
+        st.session_state[_base_key(key)] = st.session_state[_good_key(key)]
     base = st.session_state.setdefault(_base_key(key), np.array(default, dtype=np.float64))
     if base.shape != (len(row_labels), len(col_labels)):
         base = resize(base, (len(row_labels), len(col_labels)))

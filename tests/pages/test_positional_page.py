@@ -1,0 +1,200 @@
+"""AppTest of the Positional-encoding page: figures are checked through their JSON, values against attnviz."""
+
+import re
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from attnviz.positional import position_similarity, seed_odd_variant_encoding, sinusoidal_encoding, wavelengths
+from attnviz.tokens import token_labels, tokenize
+from attnviz.ui.sentence import default_dims
+from tests.pages.conftest import array, figure, open_page
+
+PAGE = "pages/4_Positional_encoding.py"
+
+
+def heatmap(at: AppTest, title_start: str) -> tuple[list[str], list[str], np.ndarray]:
+    trace = figure(at, title_start)["data"][0]
+    return trace["y"], trace["x"], array(trace["z"])
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def error_text(at: AppTest) -> str:
+    """Every st.error, with the markdown escapes (``\\(``) taken out."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in at.error))
+
+
+@pytest.fixture
+def at() -> AppTest:
+    app = open_page(PAGE)
+    assert not app.exception
+    return app
+
+
+def set_number(at: AppTest, key: str, value: float) -> AppTest:
+    at.number_input(key=key).set_value(value).run()
+    assert not at.exception
+    return at
+
+
+def test_smoke_defaults(at):
+    assert not at.error and not at.warning
+    assert len(at.get("plotly_chart")) == 5
+    rows, cols, pe = heatmap(at, "PE (100 × 64)")
+    assert pe.shape == (100, 64)
+    assert rows[:3] == ["0", "1", "2"]
+    assert cols[:4] == ["0 sin", "1 cos", "2 sin", "3 cos"]
+    np.testing.assert_allclose(pe, sinusoidal_encoding(100, 64).numpy(), atol=1e-6)
+    _, _, sim = heatmap(at, "PE·PEᵀ")
+    np.testing.assert_allclose(sim, position_similarity(sinusoidal_encoding(100, 64)).numpy(), atol=1e-4)
+    assert "32 sin and 32 cos columns" in markdown_text(at)
+    assert "PE[0]·PE[0] = 32.00" in markdown_text(at)
+    assert not at.caption or "To keep the browser fast" not in " ".join(c.value for c in at.caption)
+
+
+def test_odd_d_model_gives_a_heatmap_that_wide(at):
+    set_number(at, "pe_d_model", 9)
+    _, cols, pe = heatmap(at, "PE (100 × 9)")
+    assert pe.shape == (100, 9)
+    assert len(cols) == 9
+    assert cols[-1] == "8 sin"
+    assert "5 sin columns and 4 cos columns" in markdown_text(at)
+    np.testing.assert_allclose(pe, sinusoidal_encoding(100, 9).numpy(), atol=1e-6)
+
+
+def test_curves_are_pe_columns(at):
+    curves = figure(at, "PE columns over positions")["data"]
+    # The fastest pair, and the sin columns whose wavelengths are nearest 100 / 4 and 100 positions.
+    names = [trace["name"] for trace in curves]
+    assert names == [
+        "dim 0 sin (wavelength 6.3)",
+        "dim 1 cos (wavelength 6.3)",
+        "dim 10 sin (wavelength 26.5)",
+        "dim 20 sin (wavelength 111.7)",
+    ]
+    pe = sinusoidal_encoding(100, 64).numpy()
+    for trace, column in zip(curves, (0, 1, 10, 20), strict=True):
+        np.testing.assert_allclose(array(trace["x"]), np.arange(100))
+        np.testing.assert_allclose(array(trace["y"]), pe[:, column], atol=1e-6)
+    at.multiselect(key="pe_dims").set_value([5]).run()
+    curves = figure(at, "PE columns over positions")["data"]
+    assert len(curves) == 1 and curves[0]["name"].startswith("dim 5 cos")
+
+
+def test_dims_reset_when_d_model_shrinks_below_them(at):
+    set_number(at, "pe_d_model", 2)
+    assert at.multiselect(key="pe_dims").value == [0, 1]
+    assert len(figure(at, "PE columns over positions")["data"]) == 2
+
+
+def test_large_sizes_are_downsampled_for_display(at):
+    set_number(at, "pe_positions", 2048)
+    set_number(at, "pe_d_model", 512)
+    rows, cols, pe = heatmap(at, "PE (2048 × 512)")
+    assert pe.shape == (256, 256)
+    assert rows[:2] == ["0", "8"] and rows[-1] == "2040"
+    assert cols[:4] == ["0 sin", "1 cos", "4 sin", "5 cos"]  # whole sin/cos pairs are kept
+    full = sinusoidal_encoding(2048, 512).numpy()
+    np.testing.assert_allclose(pe, full[::8][:, [int(c.split()[0]) for c in cols]], atol=1e-6)
+    _, _, sim = heatmap(at, "PE·PEᵀ")
+    assert sim.shape == (256, 256)
+    caption = " ".join(c.value for c in at.caption)
+    assert "256 of 2048 positions (one in every 8) and 256 of 512" in caption
+    # Every figure stays light enough for the browser.
+    assert max(len(chart.proto.spec) for chart in at.get("plotly_chart")) < 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("pe_d_model", 0, "d_model (encoding width) must be a whole number from 1 to 1024, got 0"),
+        ("pe_d_model", 100_000, "d_model (encoding width) must be a whole number from 1 to 1024, got 100000"),
+        ("pe_positions", 10_000_000, "Number of positions must be a whole number from 1 to 4096, got 1e+07"),
+        ("pe_positions", -5, "Number of positions must be a whole number from 1 to 4096, got -5"),
+        ("pe_base", 0.0, "Base must be a positive number, got 0"),
+        ("pe_base", -10.0, "Base must be a positive number, got -10"),
+    ],
+)
+def test_bad_controls_are_errors_and_the_last_encoding_stays(at, key, value, message):
+    _, _, before = heatmap(at, "PE (")
+    set_number(at, key, value)
+    assert message in error_text(at)
+    assert "last valid encoding" in error_text(at)
+    _, _, after = heatmap(at, "PE (100 × 64)")
+    np.testing.assert_array_equal(after, before)
+
+
+def test_repeated_word_rows_identical_without_pe_and_different_with_it(at):
+    rows, cols, without = heatmap(at, "weights without PE")
+    assert rows == cols == ["0 the", "1 dog", "2 chased", "3 the", "4 cat"]
+    _, _, with_pe = heatmap(at, "weights with PE")
+    np.testing.assert_array_equal(without[0], without[3])
+    gap = np.abs(with_pe[0] - with_pe[3]).max()
+    assert gap > 1e-3
+    shown = markdown_text(at)
+    assert "max |row 0 − row 3| = 0." in shown
+    assert f"differ by up to {gap:.3f}" in shown
+
+
+def test_sentence_without_repeat_and_empty_sentence(at):
+    at.text_input(key="pe_sentence").input("a b c").run()
+    assert not at.exception
+    assert "No token appears twice" in at.info[0].value
+    assert heatmap(at, "weights with PE")[2].shape == (3, 3)
+    at.text_input(key="pe_sentence").input("   ").run()
+    assert not at.exception
+    assert "sentence is empty" in error_text(at)
+    assert len(at.get("plotly_chart")) == 3  # the encoding figures stay
+
+
+@pytest.mark.parametrize(
+    "text", ["<script>alert(1)</script> <script>", "**bold** and **bold**", "٣ שלום שלום", "🙂 x 🙂"]
+)
+def test_sentence_text_is_never_rendered_as_markup(at, text):
+    at.text_input(key="pe_sentence").input(text).run()
+    assert not at.exception and not at.error
+    rows, _, _ = heatmap(at, "weights with PE")
+    assert rows == token_labels(tokenize(text))
+    for element in at.markdown:
+        assert "<script>" not in element.value
+        assert "**bold**" not in element.value
+
+
+def test_long_sentence_is_cut_with_a_warning(at):
+    at.text_input(key="pe_sentence").input(" ".join(["word"] * 100)).run()
+    assert "first 64 tokens" in at.warning[0].value
+    assert heatmap(at, "weights with PE")[2].shape == (64, 64)
+
+
+def test_variant_difference_only_in_cos_columns(at):
+    set_number(at, "pe_d_model", 9)
+    at.toggle(key="pe_variant").set_value(True).run()
+    _, _, diff = heatmap(at, "variant − standard")
+    expected = seed_odd_variant_encoding(100, 9).numpy() - sinusoidal_encoding(100, 9).numpy()
+    np.testing.assert_allclose(diff, expected, atol=1e-6)
+    assert np.all(diff[:, 0::2] == 0)
+    assert np.abs(diff[:, 1::2]).max() > 0.1
+    assert f"Largest difference: {np.abs(expected).max():.3f}" in markdown_text(at)
+
+
+@pytest.mark.parametrize(("d_model", "dtick"), [(9, 1), (64, 3), (512, 9)])
+def test_encoding_labels_alternate_sin_and_cos(at, d_model, dtick):
+    set_number(at, "pe_d_model", d_model)
+    spec = figure(at, f"PE (100 × {d_model})")
+    assert spec["layout"]["xaxis"]["dtick"] == dtick
+    labels = spec["data"][0]["x"][:: spec["layout"]["xaxis"]["dtick"]]
+    assert {label.split()[1] for label in labels} == {"sin", "cos"}
+
+
+def test_default_dims_follow_the_number_of_positions():
+    assert default_dims(100, 64, 10000.0) == [0, 1, 10, 20]
+    lam = wavelengths(512, 10000.0)
+    dims = default_dims(2048, 512, 10000.0)
+    assert dims[:2] == [0, 1]
+    assert 2048 / 8 < lam[dims[2]] < 2048 / 2  # near a quarter of the positions
+    assert 2048 / 2 < lam[dims[3]] < 2048 * 2  # near all of them
+    assert default_dims(5, 1, 10000.0) == [0]
