@@ -1,0 +1,555 @@
+"""Performance benchmark: real servers, real Chromium, medians; prints a markdown table and writes JSON.
+
+    python benchmarks/run.py [--reps 20] [--cold-starts 3] [--out benchmarks/results/latest.json]
+
+Figures (each a median over ``--reps`` repetitions after two warm-ups):
+
+(a) floor: a cell edit on a bare data editor page, a change on a bare slider/selectbox page
+    (benchmarks/floor_editor.py, benchmarks/floor_controls.py): whatever Streamlit itself costs;
+(b) worked example: the same cell edit on X → every heatmap repainted, as a ratio to (a)'s edit;
+(c) multi-head at 512 random tokens × 8 heads (set through the page's controls): a new seed (the + of the seed
+    input: new weights, nothing cached) → every panel repainted, and the head count 4 → 8 again (a state seen
+    before: caches hit), each as a ratio to (a)'s selectbox change;
+(d) cold start: ``streamlit run app.py`` → first heatmap drawn on the worked example page;
+(e) payload: bytes the server sends over the websocket for one rerun of (b) and of (c);
+(f) compute: ``attnviz.MultiHeadAttention(512, 8)`` with its full trace vs ``torch.nn.MultiheadAttention``
+    holding the same weights (``to_torch()``), T = 512, B = 1, no grad.
+
+Interaction times run from the key or pointer press (in the page's clock) to the end of the rerun plus two
+animation frames (more while a plotly chart is still changing). Floor and app repetitions are interleaved so the
+machine's load drifts through both alike. Each interaction's JSON also says where the time went: until the
+server's first message and its script_finished (as the page received them), and the page's long tasks (main thread
+busy > 50 ms: the browser's own share).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks import harness  # noqa: E402
+
+MB = 1_000_000
+SECTIONS = ("compute", "cold", "edit", "large")
+WARMUPS = 2
+
+
+@dataclass
+class Row:
+    """One line of the table."""
+
+    figure: str
+    median: float | None  # in ``unit``
+    unit: str
+    reference: float | None = None  # floor or reference median, same unit
+    reference_name: str = ""
+    ratio: float | None = None
+    target: str = ""
+    met: bool | None = None
+    samples: list[float] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def check(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value <= limit
+
+
+# --------------------------------------------------------------------------------------------------- (f) compute
+
+
+def bench_compute(reps: int) -> list[Row]:
+    import torch
+
+    import attnviz
+
+    torch.manual_seed(0)
+    module = attnviz.MultiHeadAttention(512, 8).eval()
+    reference = module.to_torch()
+    x = torch.randn(1, 512, 512)  # (B, T, d_model)
+
+    def ours() -> None:
+        module(x)
+
+    def theirs_weights() -> None:  # the same information: per-head weights
+        reference(x, x, x, need_weights=True, average_attn_weights=False)
+
+    def theirs_fused() -> None:  # fused kernel, no weights returned
+        reference(x, x, x, need_weights=False)
+
+    timings: dict[str, list[float]] = {"ours": [], "weights": [], "fused": []}
+    with torch.no_grad():
+        for fn in (ours, theirs_weights, theirs_fused):
+            for _ in range(3):
+                fn()
+        for _ in range(reps):
+            for name, fn in (("ours", ours), ("weights", theirs_weights), ("fused", theirs_fused)):
+                start = time.perf_counter()
+                fn()
+                timings[name].append((time.perf_counter() - start) * 1000)
+    ours_ms, weights_ms, fused_ms = (median(timings[k]) for k in ("ours", "weights", "fused"))
+    ratio = ours_ms / weights_ms
+    return [
+        Row(
+            "compute: MultiHeadAttention(512, 8) full trace, T=512",
+            ours_ms,
+            "ms",
+            weights_ms,
+            "nn.MultiheadAttention, per-head weights",
+            ratio,
+            "≤ 1.3×",
+            check(ratio, 1.3),
+            timings["ours"],
+            {"reference_samples": timings["weights"], "threads": torch.get_num_threads()},
+        ),
+        Row(
+            "compute: same vs nn.MultiheadAttention fused (need_weights=False)",
+            ours_ms,
+            "ms",
+            fused_ms,
+            "nn.MultiheadAttention, no weights",
+            ours_ms / fused_ms,
+            "",
+            None,
+            [],
+            {"reference_samples": timings["fused"]},
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------------------------------- (d) cold start
+
+
+def bench_cold(browser, starts: int) -> list[Row]:
+    samples, health = [], []
+    for _ in range(starts):
+        server = harness.StreamlitServer("app.py").start()
+        try:
+            healthy = server.wait_healthy(timeout=120)
+            page = harness.new_page(browser)
+            page.goto(f"{server.url}/Worked_example", wait_until="commit", timeout=120_000)
+            page.wait_for_selector(harness.PLOTLY_SVG, state="attached", timeout=120_000)
+            done = time.perf_counter()
+            page.context.close()
+        finally:
+            server.stop()
+        samples.append(done - server.started_at)
+        health.append(healthy - server.started_at)
+    value = median(samples)
+    return [
+        Row(
+            "cold start: `streamlit run app.py` → first heatmap (worked example)",
+            value,
+            "s",
+            target="≤ 6 s",
+            met=check(value, 6.0),
+            samples=samples,
+            extra={"server_healthy_s": health},
+        )
+    ]
+
+
+# --------------------------------------------------------------------------------------------------- interactions
+
+
+@dataclass
+class Series:
+    """Times (ms) and websocket bytes of one repeated interaction."""
+
+    times: list[float] = field(default_factory=list)
+    payload: list[int] = field(default_factory=list)  # Playwright's framereceived, summed
+    payload_in_page: list[int] = field(default_factory=list)  # the page's own count, as a cross-check
+    first_message: list[float] = field(default_factory=list)  # action → the server's first message
+    finished: list[float] = field(default_factory=list)  # action → the server's script_finished
+    long_tasks: list[float] = field(default_factory=list)  # the page's main thread busy in tasks > 50 ms
+    frame_pairs: list[int] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def record(self, result: dict[str, Any], meter: harness.PayloadMeter) -> None:
+        self.times.append(result["elapsed"])
+        self.payload.append(meter.received)
+        self.payload_in_page.append(result["bytes"])
+        self.first_message.append(result["firstMessage"])
+        self.finished.append(result["finished"])
+        self.long_tasks.append(result["longTaskMs"])
+        self.frame_pairs.append(result["pairs"])
+
+    def summary(self) -> dict[str, Any]:
+        finished = median([f for f in self.finished if f is not None])
+        total = median(self.times)
+        return {
+            "payload_median_bytes": median(self.payload),
+            "payload_in_page_median_bytes": median(self.payload_in_page),
+            "first_message_median_ms": median([f for f in self.first_message if f is not None]),
+            "script_finished_median_ms": finished,
+            "browser_after_finished_median_ms": None if finished is None or total is None else total - finished,
+            "browser_long_tasks_median_ms": median(self.long_tasks),
+            "frame_pairs_max": max(self.frame_pairs) if self.frame_pairs else None,
+            "failed_repetitions": self.failures,
+        }
+
+
+MAX_FAILURES = 3  # per series: a rep that fails is logged and skipped; more failures than this stop the figure
+
+
+def timed(
+    page, meter: harness.PayloadMeter, prepare: Callable[[], Callable[[], None]], series: Series, keep: bool
+) -> None:
+    """One repetition: ``prepare()`` (not timed) returns the action; arm, act, wait for the rerun and the repaint.
+
+    Records into ``series`` when ``keep``. A failed repetition is logged in ``series.failures`` and skipped (the
+    page is left idle again); the figure fails after :data:`MAX_FAILURES` of them.
+    """
+    try:
+        act = prepare()
+        harness.arm_rerun(page)
+        meter.reset()
+        act()
+        harness.wait_idle(page, timeout=180_000)
+        result = harness.settle(page, max_ms=60_000)
+    except Exception as err:
+        series.failures.append(f"{type(err).__name__}: {str(err).splitlines()[0][:200]} [{harness.diagnose(page)}]")
+        if len(series.failures) > MAX_FAILURES:
+            raise RuntimeError(f"{len(series.failures)} failed repetitions; last: {series.failures[-1]}") from err
+        with contextlib.suppress(Exception):
+            page.keyboard.press("Escape")
+            page.wait_for_selector(harness.APP_IDLE, state="attached", timeout=60_000)
+        return
+    if keep:
+        series.record(result, meter)
+
+
+def cell_edit(page, key: str, value: str) -> Callable[[], None]:
+    """Open the cell editor (not timed), then the timed part: Enter commits."""
+    harness.open_cell_editor(page, key, row=0, column=1, value=value)
+    return lambda: page.keyboard.press("Enter")
+
+
+def open_options(page, key: str, option: str) -> Callable[[], None]:
+    """Open the selectbox (not timed), then the timed part: the click on ``option``."""
+    target = harness.open_selectbox(page, key, option, timeout=30_000)
+    return lambda: target.click()
+
+
+def slider_step(page, key: str, press: str) -> Callable[[], None]:
+    page.locator(f".st-key-{key} input[type=range], .st-key-{key} [role=slider]").first.focus()
+    return lambda: page.keyboard.press(press)
+
+
+def open_page(browser, url: str, charts: bool) -> tuple[Any, harness.PayloadMeter]:
+    page = harness.new_page(browser)
+    page.set_default_timeout(180_000)  # a 512-token rerun keeps the page busy for seconds
+    meter = harness.PayloadMeter(page)
+    harness.load(page, url, timeout=180_000, charts=charts)
+    return page, meter
+
+
+def bench_edit(browser, app_url: str, floor_url: str, reps: int) -> list[Row]:
+    floor_page, floor_meter = open_page(browser, floor_url, charts=False)
+    app_page, app_meter = open_page(browser, f"{app_url}/Worked_example", charts=True)
+    floor, app = Series(), Series()
+    values = ("5", "1.5")
+    for i in range(WARMUPS + reps):
+        keep = i >= WARMUPS
+        value = values[i % 2]
+        timed(floor_page, floor_meter, partial(cell_edit, floor_page, "floor_x", value), floor, keep)
+        timed(app_page, app_meter, partial(cell_edit, app_page, "worked_x", value), app, keep)
+    charts = app_page.locator(harness.PLOTLY_CHART).count()
+    for page in (floor_page, app_page):
+        page.context.close()
+    floor_ms, app_ms = median(floor.times), median(app.times)
+    ratio = app_ms / floor_ms
+    rows = [
+        Row(
+            "floor: cell edit, bare data editor page",
+            floor_ms,
+            "ms",
+            samples=floor.times,
+            extra=floor.summary(),
+        ),
+        Row(
+            f"worked example: cell edit of X → {charts} heatmaps repainted",
+            app_ms,
+            "ms",
+            floor_ms,
+            "floor cell edit",
+            ratio,
+            "≤ 1.5× floor",
+            check(ratio, 1.5),
+            app.times,
+            app.summary(),
+        ),
+        Row(
+            "payload: worked example cell edit, bytes per rerun",
+            median(app.payload),
+            "bytes",
+            median(floor.payload),
+            "floor cell edit",
+            median(app.payload) / max(1, median(floor.payload)),
+            samples=[float(b) for b in app.payload],
+        ),
+    ]
+    return rows
+
+
+def setup_large(page, tokens: int, heads: int, d_model: int | None) -> None:
+    """Through the page's own controls: random tokens, ``tokens`` of them, ``heads`` heads (and ``d_model``)."""
+    if page.locator(".st-key-mh_source input[type=radio]").count():
+        harness.choose_radio(page, "mh_source", "Random tokens")
+    else:
+        harness.choose_option(page, "mh_source", "Random tokens")
+    harness.settle(page)
+    if page.locator(".st-key-mh_num_tokens input[type=range]").count():
+        harness.set_slider(page, "mh_num_tokens", tokens, timeout=180_000)
+    else:
+        harness.set_text(page, "mh_num_tokens", str(tokens), timeout=180_000)
+    if d_model is not None:
+        harness.set_text(page, "mh_d_model", str(d_model), timeout=180_000)
+    harness.choose_option(page, "mh_heads", str(heads), timeout=180_000)
+    harness.settle(page, max_ms=60_000)
+
+
+def step_up(page, key: str) -> Callable[[], None]:
+    """The timed part: a click on number input ``key``'s + button."""
+    button = page.locator(f".st-key-{key} [data-testid=stNumberInputStepUp]").first
+    button.wait_for(state="visible")
+    return lambda: button.click()
+
+
+def bench_large(browser, app_url: str, controls_url: str, reps: int, d_model: int | None) -> list[Row]:
+    floor_page, floor_meter = open_page(browser, controls_url, charts=False)
+    app_page, app_meter = open_page(browser, f"{app_url}/Multi-head", charts=True)
+    setup_large(app_page, 512, 8, d_model)
+    d_model_used = int(app_page.locator(".st-key-mh_d_model input").first.input_value())
+    floor, fresh, revisit, away = Series(), Series(), Series(), Series()
+    for i in range(WARMUPS + reps):
+        keep = i >= WARMUPS
+        # The floor: the same kind of change on a bare page, a selectbox value changed back and forth.
+        option = ("4", "8")[i % 2]
+        timed(floor_page, floor_meter, partial(open_options, floor_page, "floor_select", option), floor, keep)
+        # 512 tokens × 8 heads, a new seed every time: new weights, nothing cached, every panel recomputed.
+        timed(app_page, app_meter, partial(step_up, app_page, "mh_seed"), fresh, keep)
+    for i in range(WARMUPS + reps):
+        keep = i >= WARMUPS
+        # Heads 8 → 4 → 8 with one seed: a state seen before (st.cache_data and the browser's message cache hit).
+        timed(app_page, app_meter, partial(open_options, app_page, "mh_heads", "4"), away, keep)
+        timed(app_page, app_meter, partial(open_options, app_page, "mh_heads", "8"), revisit, keep)
+    panels = app_page.locator(harness.PLOTLY_CHART).count()
+    for page in (floor_page, app_page):
+        page.context.close()
+    floor_ms, fresh_ms, revisit_ms = median(floor.times), median(fresh.times), median(revisit.times)
+    payload = median(fresh.payload)
+    name = f"multi-head 512 tokens × 8 heads (d_model {d_model_used}, {panels} charts)"
+    return [
+        Row(
+            "floor: selectbox change, bare controls page",
+            floor_ms,
+            "ms",
+            samples=floor.times,
+            extra=floor.summary(),
+        ),
+        Row(
+            f"{name}: new seed → all panels repainted",
+            fresh_ms,
+            "ms",
+            floor_ms,
+            "floor selectbox change",
+            fresh_ms / floor_ms,
+            "≤ 3× floor",
+            check(fresh_ms / floor_ms, 3.0),
+            fresh.times,
+            fresh.summary(),
+        ),
+        Row(
+            f"{name}: heads 4 → 8 again (cached state)",
+            revisit_ms,
+            "ms",
+            floor_ms,
+            "floor selectbox change",
+            revisit_ms / floor_ms,
+            "≤ 3× floor",
+            check(revisit_ms / floor_ms, 3.0),
+            revisit.times,
+            {**revisit.summary(), "heads_8_to_4_median_ms": median(away.times)},
+        ),
+        Row(
+            "payload: multi-head 512×8 new seed, bytes per rerun",
+            payload,
+            "bytes",
+            target="≤ 2 MB",
+            met=check(payload, 2 * MB),
+            samples=[float(b) for b in fresh.payload],
+            extra={
+                "payload_in_page_median_bytes": median(fresh.payload_in_page),
+                "revisit_payload_median_bytes": median(revisit.payload),
+            },
+        ),
+    ]
+
+
+def bench_controls_slider(browser, controls_url: str, reps: int) -> list[Row]:
+    page, meter = open_page(browser, controls_url, charts=False)
+    series = Series()
+    for i in range(WARMUPS + reps):
+        press = ("ArrowRight", "ArrowLeft")[i % 2]
+        timed(page, meter, partial(slider_step, page, "floor_slider", press), series, i >= WARMUPS)
+    page.context.close()
+    return [Row("floor: slider step, bare controls page", median(series.times), "ms", samples=series.times)]
+
+
+# --------------------------------------------------------------------------------------------------- report
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "bytes":
+        return f"{value / MB:.3f} MB" if value >= 100_000 else f"{value / 1000:.1f} kB"
+    if unit == "s":
+        return f"{value:.2f} s"
+    return f"{value:.1f} {unit}"
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| figure | median | floor / reference | ratio | target | met? |",
+        "| --- | ---: | --- | ---: | --- | :---: |",
+    ]
+    for row in rows:
+        if row.error:
+            lines.append(f"| {row.figure} | error: {row.error} | | | {row.target} | ✗ |")
+            continue
+        reference = f"{fmt(row.reference, row.unit)} ({row.reference_name})" if row.reference is not None else ""
+        ratio = f"{row.ratio:.2f}×" if row.ratio is not None else ""
+        met = {True: "yes", False: "**no**", None: ""}[row.met]
+        lines.append(f"| {row.figure} | {fmt(row.median, row.unit)} | {reference} | {ratio} | {row.target} | {met} |")
+    return "\n".join(lines)
+
+
+def meta(reps: int, cold_starts: int, load_start: tuple[float, ...]) -> dict[str, Any]:
+    import plotly
+    import streamlit
+    import torch
+
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "reps": reps,
+        "warmups": WARMUPS,
+        "cold_starts": cold_starts,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "streamlit": streamlit.__version__,
+        "plotly": plotly.__version__,
+        "chromium": harness.chromium_executable() and _chromium_version(),
+        # Other work on the machine shows here: ratios to the floor are interleaved, absolute times are not.
+        "load_average_1_5_15_min_at_start": [round(x, 2) for x in load_start],
+        "load_average_1_5_15_min_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _chromium_version() -> str:
+    import subprocess
+
+    out = subprocess.run([harness.chromium_executable(), "--version"], capture_output=True, text=True, timeout=30)
+    return out.stdout.strip()
+
+
+def run_section(rows: list[Row], name: str, fn: Callable[[], list[Row]]) -> None:
+    print(f"… {name}", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    try:
+        rows.extend(fn())
+    except Exception as err:  # one broken figure must not hide the others
+        rows.append(Row(name, None, "", error=f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"))
+    print(f"  {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=20, help="repetitions per figure (default 20)")
+    parser.add_argument("--cold-starts", type=int, default=3, help="server starts for the cold start (default 3)")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "latest.json")
+    parser.add_argument(
+        "--mh-d-model", type=int, default=None, help="d_model for the 512×8 figure (default: the page's own)"
+    )
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="run only these")
+    args = parser.parse_args(argv)
+    if args.reps < 1 or args.cold_starts < 1:
+        parser.error("--reps and --cold-starts must be at least 1")
+
+    load_start = os.getloadavg()
+    rows: list[Row] = []
+    if "compute" in args.only:
+        run_section(rows, "compute", lambda: bench_compute(args.reps))
+
+    if {"cold", "edit", "large"} & set(args.only):
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = harness.launch_chromium(playwright)
+            if "cold" in args.only:  # before the other servers start: nothing else competes for the CPU
+                run_section(rows, "cold start", lambda: bench_cold(browser, args.cold_starts))
+            servers = {"app": harness.StreamlitServer("app.py")}
+            if "edit" in args.only:
+                servers["editor"] = harness.StreamlitServer("benchmarks/floor_editor.py")
+            if "large" in args.only:
+                servers["controls"] = harness.StreamlitServer("benchmarks/floor_controls.py")
+            try:
+                for server in servers.values():
+                    server.start()
+                for server in servers.values():
+                    server.wait_healthy(timeout=180)
+                if "edit" in args.only:
+                    run_section(
+                        rows,
+                        "cell edit",
+                        lambda: bench_edit(browser, servers["app"].url, servers["editor"].url, args.reps),
+                    )
+                if "large" in args.only:
+                    run_section(
+                        rows,
+                        "multi-head 512×8",
+                        lambda: bench_large(
+                            browser, servers["app"].url, servers["controls"].url, args.reps, args.mh_d_model
+                        ),
+                    )
+                    run_section(
+                        rows, "slider floor", lambda: bench_controls_slider(browser, servers["controls"].url, args.reps)
+                    )
+            finally:
+                for server in servers.values():
+                    server.stop()
+                browser.close()
+
+    print(table(rows))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    document = {"meta": meta(args.reps, args.cold_starts, load_start), "results": [asdict(row) for row in rows]}
+    args.out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwritten: {args.out.relative_to(REPO_ROOT) if args.out.is_relative_to(REPO_ROOT) else args.out}")
+    return 1 if any(row.error for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
