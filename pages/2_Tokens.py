@@ -4,7 +4,7 @@ import streamlit as st
 
 from attnviz.figures import bar_chart
 from attnviz.tokens import MAX_TOKENS, embedding_scale
-from attnviz.ui.render import escape_markdown, show_figure, show_problems, step
+from attnviz.ui.render import escape_markdown, page_nav, show_figure, show_problems, step
 from attnviz.ui.sentence import (
     DEFAULT_SENTENCE,
     PRESETS,
@@ -19,6 +19,7 @@ from attnviz.ui.sentence import (
 )
 
 st.set_page_config(page_title="Tokens · attnviz", page_icon="🔎", layout="wide")
+page_nav()
 st.session_state.setdefault("tokens_text", DEFAULT_SENTENCE)
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from attnviz.figures import line_chart
 from attnviz.positional import column_functions, wavelengths
-from attnviz.ui.render import escape_markdown, show_figure, show_problems, step
+from attnviz.ui.render import escape_markdown, page_nav, show_figure, show_problems, step
 from attnviz.ui.sentence import (
     PE_SENTENCE,
     default_dims,
@@ -19,6 +19,7 @@ from attnviz.ui.sentence import (
 )
 
 st.set_page_config(page_title="Positional encoding · attnviz", page_icon="🔎", layout="wide")
+page_nav()
 st.session_state.setdefault("pe_sentence", PE_SENTENCE)
 SENTENCE_MAX_TOKENS = 64
 
