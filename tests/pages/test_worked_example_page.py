@@ -154,7 +154,9 @@ def test_negative_zero_is_an_ordinary_zero(at):
     assert z(at, "scores =")[0, 0] == 0.0  # x1 = [0, 0, 1, 0]: q1 = [0, 0, 1], k1 = [0, 0, 1]
 
 
-@pytest.mark.parametrize(("key", "name", "shape"), [("worked_x", "X", "3×4 to 2×4"), ("worked_wq", "W_q", "4×3 to 3×3")])
+@pytest.mark.parametrize(
+    ("key", "name", "shape"), [("worked_x", "X", "3×4 to 2×4"), ("worked_wq", "W_q", "4×3 to 3×3")]
+)
 def test_a_deleted_row_is_refused_by_name_and_nothing_is_lost(at, key, name, shape):
     edit(at, "worked_wv", {0: {"0": 2.0}})
     kept = z(at, "output =")
