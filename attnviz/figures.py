@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 __all__ = [
     "CELL_TEXT_LIMIT",
@@ -145,7 +144,7 @@ def matrix_heatmap(
     height: int | None = None,
     zmax: float | None = None,
     value_title: str = "value",
-    max_ticks: int = 40,
+    max_ticks: int = 20,
 ) -> go.Figure:
     """Annotated heatmap of a 2-D matrix ``(rows, cols)``.
 
@@ -173,28 +172,46 @@ def matrix_heatmap(
             value_title=value_title,
         )
     )
+    # automargin makes plotly measure every label and often draw twice; big matrices rely on computed margins.
+    small = len(rows) + len(cols) <= 48
     fig.update_layout(
         template=HEATMAP_TEMPLATE,
         title={"text": title, "y": 0.99, "yanchor": "top"},
         height=height or _auto_height(z.shape[0]),
-        margin={**_MARGIN, "t": 100 if title else 70},
+        # Margins that fit the labels up front: automargin stays as a safety net, but when it has to grow a
+        # margin, plotly draws the figure a second time.
+        margin={
+            **_MARGIN,
+            "t": max(100 if title else 70, (40 if title else 0) + _tick_band(cols, _tick_angle(cols)) + 34),
+            "l": _text_px(rows) + 40,
+        },
         xaxis={
             "title": {"text": col_title},
             "type": "category",
             "side": "top",
             "tickangle": _tick_angle(cols),
-            "automargin": True,
+            "automargin": small,
             **_thinned_ticks(cols, max_ticks),
         },
         yaxis={
             "title": {"text": row_title},
             "type": "category",
             "autorange": "reversed",
-            "automargin": True,
+            "automargin": small,
             **_thinned_ticks(rows, max_ticks),
         },
     )
     return fig
+
+
+def _text_px(labels: Sequence[str]) -> int:
+    """About how wide the longest label is drawn, in pixels (12 px font)."""
+    return 7 * max((len(label) for label in labels), default=1)
+
+
+def _tick_band(labels: Sequence[str], angle: int) -> int:
+    """About how tall a band of x tick labels is at ``angle`` (0 or -45), in pixels."""
+    return 18 if angle == 0 else int(_text_px(labels) * 0.72) + 14
 
 
 def _tick_angle(labels: list[str]) -> int:
@@ -229,13 +246,14 @@ def heatmap_grid(
     panel_height: int | None = None,
     zmax: float | None = None,
     value_title: str = "value",
-    max_ticks: int = 12,
+    max_ticks: int | None = None,
 ) -> go.Figure:
     """One heatmap per leading index of ``stack`` ``(N, rows, cols)`` (e.g. per head), on a shared colour scale.
 
-    The grid's size follows ``N``; ``panel_titles`` default to ``"head 0"``, ``"head 1"``, ... ``zmax``,
-    ``value_title`` and ``max_ticks`` (labels per axis of each panel) as in :func:`matrix_heatmap`. Axis titles
-    sit on the bottom row and the left column.
+    The grid's size follows ``N``; ``panel_titles`` default to ``"head 0"``, ``"head 1"``, ... The panels share
+    their axes (zooming one zooms all); tick labels and axis titles sit on the bottom row and the left column.
+    ``zmax`` and ``value_title`` as in :func:`matrix_heatmap`; ``max_ticks`` (labels per axis of a panel) defaults
+    to what fits the panel's size.
     """
     z = to_numpy(stack)
     if z.ndim != 3:
@@ -247,46 +265,86 @@ def heatmap_grid(
     rows = _labels(row_labels, z.shape[1], row_title)
     cols = _labels(col_labels, z.shape[2], col_title)
     grid_rows, grid_cols = grid_shape(n, max_cols)
-    fig = make_subplots(
-        rows=grid_rows,
-        cols=grid_cols,
-        subplot_titles=titles,
-        horizontal_spacing=0.07 if grid_cols > 1 else 0.0,
-        vertical_spacing=min(0.12, 0.4 / grid_rows) if grid_rows > 1 else 0.0,
-    )
     if show_text is None:
         show_text = z[0].size <= CELL_TEXT_LIMIT // 2 and grid_cols <= 2
+    # Panels about as tall as they are wide on a ~900 px wide page (square cells for a T × T stack).
+    width = 900 / grid_cols
+    per_panel = panel_height or int(min(420, max(160, width * z.shape[1] / z.shape[2])))
+    gap_px = 50  # between panel rows: room for the next row's titles
+    plot_height = per_panel * grid_rows + gap_px * (grid_rows - 1)
+    h_gap = 0.04 if grid_cols > 1 else 0.0
+    panel_w = (1 - h_gap * (grid_cols - 1)) / grid_cols
+    layout: dict = {}
+    annotations = []
+    x_ticks = _thinned_ticks(cols, max_ticks or max(3, 28 // grid_cols))
+    y_ticks = _thinned_ticks(rows, max_ticks or max(4, per_panel // 18))
+    data = []
     for h in range(n):
         r, c = divmod(h, grid_cols)
-        fig.add_trace(
-            _heatmap_trace(
-                z[h],
-                rows,
-                cols,
-                kind=kind,
-                row_title=row_title,
-                col_title=col_title,
-                decimals=decimals,
-                show_text=show_text,
-                coloraxis="coloraxis",
-                value_title=value_title,
-            ),
-            row=r + 1,
-            col=c + 1,
+        suffix = "" if h == 0 else str(h + 1)
+        x0 = c * (panel_w + h_gap)
+        top = 1 - r * (per_panel + gap_px) / plot_height
+        bottom = top - per_panel / plot_height
+        bottom_row = h + grid_cols >= n  # no panel below this one
+        layout[f"xaxis{suffix}"] = {
+            "domain": [x0, x0 + panel_w],
+            "anchor": f"y{suffix}",
+            "type": "category",
+            "tickangle": -45,
+            "showticklabels": bottom_row,
+            "title": {"text": col_title if bottom_row else ""},
+            **({"matches": "x"} if h else {}),
+            **x_ticks,
+        }
+        layout[f"yaxis{suffix}"] = {
+            "domain": [max(0.0, bottom), min(1.0, top)],
+            "anchor": f"x{suffix}",
+            "type": "category",
+            "autorange": "reversed",
+            "showticklabels": c == 0,
+            "title": {"text": row_title if c == 0 else ""},
+            **({"matches": "y"} if h else {}),
+            **y_ticks,
+        }
+        annotations.append(
+            {
+                "text": titles[h],
+                "x": x0 + panel_w / 2,
+                "y": min(1.0, top),
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 14},
+            }
         )
-    colorbar = {"thickness": 12, "title": {"text": value_title}}
-    fig.update_layout(template=HEATMAP_TEMPLATE, coloraxis={**_colour(kind, z, zmax), "colorbar": colorbar})
-    fig.update_xaxes(type="category", tickangle=-45, **_thinned_ticks(cols, max_ticks))
-    fig.update_yaxes(type="category", autorange="reversed", **_thinned_ticks(rows, max_ticks))
-    fig.update_xaxes(title={"text": col_title}, row=grid_rows)
-    fig.update_yaxes(title={"text": row_title}, col=1)
-    per_panel = panel_height or int(min(420, max(200, 60 + 26 * z.shape[1])))
-    fig.update_layout(
+        trace = _heatmap_trace(
+            z[h],
+            rows,
+            cols,
+            kind=kind,
+            row_title=row_title,
+            col_title=col_title,
+            decimals=decimals,
+            show_text=show_text,
+            coloraxis="coloraxis",
+            value_title=value_title,
+        )
+        trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}", name=titles[h])
+        data.append(trace)
+    # A shared colour axis names its bounds cmin / cmid / cmax where a heatmap says zmin / zmid / zmax.
+    shared = {key.replace("z", "c", 1) if key.startswith("z") else key: v for key, v in _colour(kind, z, zmax).items()}
+    layout.update(
+        template=HEATMAP_TEMPLATE,
+        coloraxis={**shared, "colorbar": {"thickness": 12, "title": {"text": value_title}}},
+        annotations=annotations,
         title={"text": title},
-        height=per_panel * grid_rows + 110,
-        margin={**_MARGIN, "t": 80},
+        # Fixed margins that fit the labels: automargin would redraw every panel.
+        height=plot_height + 90 + _tick_band(cols, -45) + 34,
+        margin={**_MARGIN, "t": 90, "b": _tick_band(cols, -45) + 34, "l": _text_px(rows) + 44},
     )
-    return fig
+    return go.Figure(data=data, layout=layout)
 
 
 def head_blocks_heatmap(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 
@@ -27,6 +29,7 @@ __all__ = [
     "SCALINGS",
     "MultiHeadInput",
     "MultiHeadView",
+    "cached_figure",
     "causal_mask",
     "compute_handset",
     "compute_learned",
@@ -82,7 +85,7 @@ def compute_learned(x: np.ndarray, seed: int, d_k: int, scale: float | None, cau
 MH_SOURCES = ("Sentence", "Worked example", "Random tokens")
 RANDOM_VOCAB = 100  # "Random tokens" draws token ids t0 … t99, so some tokens repeat
 GRID_CELLS = 64  # the per-head grids show at most this many cells a side (block-mean pooled above)
-GRID_TOTAL_CELLS = 8 * GRID_CELLS * GRID_CELLS  # over all panels: more heads, coarser panels
+GRID_TOTAL_CELLS = 2 * GRID_CELLS * GRID_CELLS  # over all panels (more heads, coarser panels): ~50 kB of JSON
 FOCUS_CELLS = 512  # the focus head at full resolution up to this many tokens
 ROW_WINDOW = 64  # X, the head outputs, the concatenation and the output show at most this many tokens
 FIXED_SCALE_TOKENS = 32  # up to this many keys, weights are coloured on [0, 1]; above, up to the 99th percentile
@@ -133,7 +136,8 @@ def multihead_input(source: str, text: str, num_tokens: int, d_model: int, seed:
         x = embed(tokens, d_model, seed=seed).numpy()
         note = (
             f"{num_tokens} tokens drawn at random (seed {seed}) from a vocabulary of {RANDOM_VOCAB} (t0 … "
-            f"t{RANDOM_VOCAB - 1}), each embedded as a random vector of d_model = {d_model} numbers."
+            f"t{RANDOM_VOCAB - 1}), each embedded as a random vector of d_model = {d_model} numbers. Tokens repeat, "
+            "and a repeated token has the same key in every head: look for repeated columns."
         )
         return MultiHeadInput(x.astype(np.float32), tuple(token_labels(tokens)), note)
     raise ValueError(f"unknown input source {source!r}; choose one of {MH_SOURCES}")
@@ -275,3 +279,13 @@ def compute_multihead(
         output=trace.output[0, :window].numpy(),
         check=check,
     )
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cached_figure(key: str, name: str, _build: Callable[[], go.Figure]) -> go.Figure:
+    """The figure ``name`` of the view ``key``, built once by ``_build`` and shared by later reruns.
+
+    Building a plotly figure costs tens of milliseconds; a rerun that does not change a view reuses its figures.
+    The returned figure must not be modified (``st.plotly_chart`` only reads it).
+    """
+    return _build()

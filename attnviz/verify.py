@@ -1,0 +1,84 @@
+"""The explicit multi-head path checked against ``torch.nn.MultiheadAttention`` holding the same weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from attnviz.modules import MultiHeadAttention, MultiHeadTrace
+
+__all__ = ["TOLERANCE", "TorchCheck", "check_against_torch"]
+
+TOLERANCE = 1e-5
+"""float32: differences below this (times the size of the values, when they exceed 1) are rounding."""
+
+
+@dataclass(frozen=True)
+class TorchCheck:
+    """Largest differences between attnviz's trace and ``nn.MultiheadAttention`` on the same input and weights."""
+
+    max_output_diff: float  # max |output − torch output| over (B, T_q, d_model)
+    max_weight_diff: float  # max |weights − torch weights| over (B, H, T_q, T_k)
+    output_scale: float  # max(1, max |torch output|): the output tolerance is TOLERANCE × this
+    tolerance: float = TOLERANCE
+
+    @property
+    def output_ok(self) -> bool:
+        return self.max_output_diff <= self.tolerance * self.output_scale
+
+    @property
+    def weights_ok(self) -> bool:
+        return self.max_weight_diff <= self.tolerance
+
+    @property
+    def passed(self) -> bool:
+        return self.output_ok and self.weights_ok
+
+
+def check_against_torch(
+    module: MultiHeadAttention,
+    x: Tensor,
+    trace: MultiHeadTrace,
+    *,
+    mask: Tensor | None = None,
+    valid_lens: Tensor | None = None,
+) -> TorchCheck:
+    """Run ``x`` ``(B, T, d_model)`` through ``module.to_torch()`` and compare with ``trace`` (from ``module(x)``).
+
+    ``mask`` ``(T_q, T_k)`` is boolean with True = may attend (torch's ``attn_mask`` is its negation);
+    ``valid_lens`` ``(B,)`` marks keys at positions ``>= valid_lens[b]`` as padding (torch's ``key_padding_mask``).
+    Queries that may attend to no key are left out of the comparison: attnviz gives them zeros, torch NaN.
+    """
+    if x.dim() != 3:
+        raise ValueError(f"x must have shape (B, T, d_model), got {tuple(x.shape)}")
+    b, t, _ = x.shape
+    reference = module.to_torch(batch_first=True)
+    attn_mask = None if mask is None else ~torch.as_tensor(mask, dtype=torch.bool)  # True = may NOT attend
+    padding = None
+    if valid_lens is not None:
+        lens = torch.as_tensor(valid_lens).reshape(b, 1)
+        padding = torch.arange(t).reshape(1, t) >= lens  # (B, T_k), True = padding
+    x = x.to(module.w_q.dtype)
+    with torch.no_grad():
+        out, weights = reference(
+            x,
+            x,
+            x,
+            need_weights=True,
+            average_attn_weights=False,
+            attn_mask=attn_mask,
+            key_padding_mask=padding,
+        )  # (B, T_q, d_model), (B, H, T_q, T_k)
+    ours_out = trace.output.reshape(out.shape)
+    ours_w = trace.weights.reshape(weights.shape)
+    seen = ~trace.fully_masked.reshape(weights.shape[:-1])  # (B, H, T_q)
+    row_seen = seen.all(dim=1)  # (B, T_q): a query row every head could compute
+    out_diff = (ours_out - out).abs()[row_seen]
+    w_diff = (ours_w - weights).abs()[seen]
+    return TorchCheck(
+        max_output_diff=float(out_diff.max()) if out_diff.numel() else 0.0,
+        max_weight_diff=float(w_diff.max()) if w_diff.numel() else 0.0,
+        output_scale=max(1.0, float(out[row_seen].abs().max())) if out_diff.numel() else 1.0,
+    )

@@ -1,0 +1,225 @@
+"""The multi-head page: per-head panels follow the heads chosen, the shapes follow the run, PyTorch agrees."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from attnviz.examples import WORKED_EXAMPLE
+from attnviz.tokens import tokenize
+from attnviz.ui.sentence import DEFAULT_SENTENCE
+from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, figures, open_page, titles
+
+PAGE = "pages/3_Multi-head.py"
+NB = "\u00a0"  # the shape table keeps each shape on one line with no-break spaces
+T0 = len(tokenize(DEFAULT_SENTENCE))  # the default input: the Tokens page's default sentence
+
+
+@pytest.fixture
+def at():
+    return open_page(PAGE)
+
+
+def heatmap_traces(fig: dict) -> list[dict]:
+    return [t for t in fig["data"] if t["type"] == "heatmap"]
+
+
+def shape_table(at) -> str:
+    tables = [m.value for m in at.markdown if m.value.startswith("| | operation")]
+    assert len(tables) == 1
+    return tables[0].replace(NB, " ")
+
+
+def check_lines(at) -> str:
+    lines = [m.value for m in at.markdown if "max |output − torch output|" in m.value]
+    assert len(lines) == 1
+    return lines[0]
+
+
+def diffs(at) -> list[float]:
+    return [float(x) for x in re.findall(r"\*\*([0-9.e+-]+)\*\*", check_lines(at))]
+
+
+def badge(at) -> str:
+    found = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_defaults_draw_every_step_and_pass_the_torch_check(at):
+    assert not at.exception and not at.error
+    assert titles(at) == [
+        f"X ({T0}×8)",
+        "scaled scores Q<sub>h</sub>·K<sub>h</sub><sup>T</sup>/√d<sub>head</sub>",
+        "weights softmax(Q<sub>h</sub>·K<sub>h</sub><sup>T</sup>/√d<sub>head</sub>)",
+        f"head outputs A<sub>h</sub>·V<sub>h</sub> side by side = concat ({T0}×8)",
+        "output = concat·W<sub>O</sub> + b<sub>O</sub>",
+        "mean of the heads' weights",
+    ]
+    # the default sentence's tokens label the rows and columns of every head
+    weights = figure(at, "weights softmax")
+    assert heatmap_traces(weights)[0]["y"][:2] == ["0 The", "1 animal"]
+    assert len(heatmap_traces(weights)) == 2
+
+
+@pytest.mark.parametrize("heads", [1, 4, 8])
+def test_changing_heads_changes_the_number_of_panels(at, heads):
+    at.selectbox(key="mh_heads").set_value(heads).run()
+    assert not at.exception and not at.error
+    for title in ("scaled scores", "weights softmax"):
+        fig = figure(at, title)
+        assert len(heatmap_traces(fig)) == heads
+        assert [a["text"] for a in fig["layout"]["annotations"]] == [f"head {h}" for h in range(heads)]
+    concat = figure(at, "head outputs")
+    assert len(concat["layout"].get("shapes", [])) == heads - 1  # a separator between neighbouring heads
+
+
+def test_only_divisors_of_d_model_are_offered(at):
+    at.number_input(key="mh_d_model").set_value(12).run()
+    assert at.selectbox(key="mh_heads").options == ["1", "2", "3", "4", "6", "12"]
+    assert any(c.value == "d_head = d_model / heads = 12 / 2 = 6" for c in at.sidebar.caption)
+
+
+def test_verification_badge_shows_pass_and_the_differences(at):
+    assert "Pass" in badge(at) and "green" in badge(at)
+    out_diff, weight_diff = diffs(at)
+    assert 0 <= out_diff <= 1e-5 and 0 <= weight_diff <= 1e-5
+    assert "over 2 heads" in check_lines(at)
+
+
+def test_shape_flow_matches_the_run(at):
+    table = shape_table(at)
+    for sizes in [(1, T0, 8), (1, T0, 2, 4), (1, 2, T0, 4), (2, T0, 4), (2, T0, T0)]:
+        assert f"**({', '.join(map(str, sizes))})**" in table
+    at.number_input(key="mh_d_model").set_value(12).run()
+    at.selectbox(key="mh_heads").set_value(3).run()
+    table = shape_table(at)
+    assert f"| (B, T, H, d_head) | **(1, {T0}, 3, 4)** |" in table
+    assert f"| (B·H, T_q, T_k) | **(3, {T0}, {T0})** |" in table
+    assert table.count("\n") == 11  # header, rule and ten steps
+
+
+def test_d_model_not_divisible_by_heads_keeps_the_last_result(at):
+    at.number_input(key="mh_d_model").set_value(12).run()
+    at.selectbox(key="mh_heads").set_value(3).run()
+    before = figures(at)
+    at.number_input(key="mh_d_model").set_value(10).run()  # 3 heads no longer fit
+    assert not at.exception
+    (error,) = at.error
+    assert "Number of heads = 3 does not divide d\\_model = 10" in error.value
+    assert "1, 2, 5, 10" in error.value
+    assert figures(at) == before  # the last good result stays on the page
+    # 3 stays selected and visible under the same label (a browser sends the label back), with the error above
+    assert at.selectbox(key="mh_heads").options == ["1", "2", "3", "5", "10"]
+    assert at.selectbox(key="mh_heads").value == 3
+
+
+def test_zero_heads_is_an_error_not_a_crash():
+    # The selectbox offers only divisors of d_model, so 0 can only arrive through the session state (a test, a
+    # bookmark of old state): the page names the control and draws nothing it cannot compute.
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    at.session_state["mh_heads"] = 0
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "Number of heads is 0" in at.error[0].value
+    assert figures(at) == []
+    assert at.selectbox(key="mh_heads").options == ["0", "1", "2", "4", "8"]
+    at.selectbox(key="mh_heads").set_value(2).run()
+    assert not at.exception and not at.error and len(figures(at)) == 6
+
+
+def test_zero_d_model_is_an_error_not_a_crash(at):
+    at.number_input(key="mh_d_model").set_value(0).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "d\\_model is 0" in at.error[0].value
+    assert len(figures(at)) == 6
+
+
+def test_editing_a_weight_changes_the_output_and_torch_still_agrees(at):
+    def z(title):
+        return array(heatmap_traces(figure(at, title))[0]["z"])
+
+    out_before, concat_before = z("output ="), z("head outputs")
+    edit(at, "mh_w_v_h1", {0: {"2": 3.0}})  # W_v of head 1, row d0, its third column
+    assert not at.exception and not at.error
+    assert not np.allclose(z("output ="), out_before)
+    concat = z("head outputs")
+    np.testing.assert_array_equal(concat[:, :4], concat_before[:, :4])  # head 0's block is untouched
+    assert not np.allclose(concat[:, 4:], concat_before[:, 4:])  # head 1's block follows the edit
+    assert "Pass" in badge(at) and max(diffs(at)) <= 1e-5  # torch got the edited weights too
+    at.button(key="mh_reset_weights").click().run()
+    np.testing.assert_allclose(z("output ="), out_before)
+
+
+def test_causal_mask_and_padding_blank_the_masked_cells(at):
+    at.toggle(key="mh_causal").set_value(True).run()
+    at.number_input(key="mh_valid_len").set_value(5).run()
+    assert not at.exception and not at.error
+    for trace in heatmap_traces(figure(at, "weights softmax")):
+        z = array(trace["z"])
+        allowed = np.tril(np.ones((T0, T0), dtype=bool)) & (np.arange(T0) < 5)[None, :]
+        assert np.isnan(z[~allowed]).all() and not np.isnan(z[allowed]).any()
+        np.testing.assert_allclose(np.nansum(z, axis=1), 1.0, rtol=1e-5)
+    assert any("Grey cells are masked" in c.value and "position 5" in c.value for c in at.caption)
+    assert "Pass" in badge(at)
+
+
+def test_worked_example_x_is_zero_padded_to_d_model(at):
+    at.radio(key="mh_source").set_value("Worked example").run()
+    assert not at.exception and not at.error
+    x = array(heatmap_traces(figure(at, "X ("))[0]["z"])
+    np.testing.assert_array_equal(x[:, :4], WORKED_EXAMPLE.x)
+    np.testing.assert_array_equal(x[:, 4:], 0.0)
+    assert any("zero-padded from 4 to d_model = 8" in m.value for m in at.markdown)
+
+
+def test_sentence_comes_from_the_tokens_page(at):
+    at.session_state["tokens_text"] = "the cat saw the dog"
+    at.run()
+    labels = heatmap_traces(figure(at, "weights softmax"))[0]["x"]
+    assert labels == ["0 the", "1 cat", "2 saw", "3 the", "4 dog"]
+
+
+def test_512_random_tokens_stay_small_and_show_one_head_in_detail(at):
+    at.radio(key="mh_source").set_value("Random tokens").run()
+    at.number_input(key="mh_d_model").set_value(64).run()
+    at.selectbox(key="mh_heads").set_value(8).run()
+    assert at.slider(key="mh_num_tokens").value == 512
+    assert not at.exception and not at.error
+    specs = [chart.proto.spec for chart in at.get("plotly_chart")]
+    assert sum(len(s) for s in specs) < 2_000_000  # per rerun, everything the browser receives for figures
+    grid = figure(at, "weights softmax")
+    traces = heatmap_traces(grid)
+    assert len(traces) == 8
+    z = array(traces[0]["z"])
+    assert z.shape[0] <= 64 and z.shape == z.shape[::-1]  # pooled
+    assert traces[0]["z"]["dtype"] == "f4" and "texttemplate" not in traces[0]
+    np.testing.assert_allclose(np.nansum(z, axis=1), 1.0, rtol=1e-4)  # shares: rows still sum to 1
+    assert traces[0]["x"][:2] == ["0–15", "16–31"]  # token ranges on the axes
+    focus = figure(at, "head 0: weights")
+    assert array(heatmap_traces(focus)[0]["z"]).shape == (512, 512)  # one head at full resolution
+    assert any("only the first 64 of the 512 tokens" in m.value.lower() for m in at.markdown)
+    at.toggle(key="mh_causal").set_value(True).run()  # masked cells change the JSON's size (base64 escapes)
+    assert sum(len(chart.proto.spec) for chart in at.get("plotly_chart")) < 1_950_000
+    at.selectbox(key="mh_focus_head").set_value(5).run()
+    assert not at.exception
+    assert figure(at, "head 5: weights")
+    assert "Pass" in badge(at)
+
+
+def test_every_figure_is_valid_json_with_typed_float32_arrays(at):
+    for chart in at.get("plotly_chart"):
+        fig = json.loads(chart.proto.spec)
+        for trace in heatmap_traces(fig):
+            assert trace["z"]["dtype"] == "f4"
+
+
+def test_a_heads_label_sent_back_as_text_is_read_as_its_number():
+    # Browsers send a selectbox's label; an unmatched label arrives as text and must not crash the page.
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    at.session_state["mh_heads"] = "4"
+    at.run()
+    assert not at.exception and not at.error
+    assert len(heatmap_traces(figure(at, "weights softmax"))) == 4
