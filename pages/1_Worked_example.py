@@ -5,7 +5,7 @@ import streamlit as st
 
 from attnviz.examples import PRESETS, WORKED_EXAMPLE, preset
 from attnviz.explain import dot_product_latex, softmax_latex, weighted_sum_latex
-from attnviz.figures import matrix_heatmap
+from attnviz.figures import heatmap_grid, matrix_heatmap
 from attnviz.ui.compute import SCALINGS, compute_handset, compute_learned, learned_weights
 from attnviz.ui.matrix_editor import matrix_editor, resize_matrix, set_matrix
 from attnviz.ui.render import page_nav, show_figure, show_problems, step
@@ -138,21 +138,22 @@ step(
     "Each token's row is projected three ways: what it looks for (**Q**), "
     "what it offers to be found by (**K**) and what it passes on when found (**V**).",
 )
-cols = st.columns(3)
-for col, name in zip(cols, ("query", "key", "value"), strict=True):
-    with col:
-        letter = name[0].upper()
-        show_figure(
-            matrix_heatmap(
-                getattr(trace, name),
-                tokens,
-                [f"d{j + 1}" for j in range(getattr(trace, name).shape[-1])],
-                title=f"{letter} = X·W_{letter.lower()}" + (f" + b_{letter.lower()}" if learned else ""),
-                row_title="token",
-                col_title="dim",
-            ),
-            key=f"worked_fig_{name}",
-        )
+bias = " + b" if learned else ""
+show_figure(
+    heatmap_grid(
+        np.stack([trace.query.numpy(), trace.key.numpy(), trace.value.numpy()]),  # (3, T, d_k): one figure
+        tokens,
+        dims_k,
+        panel_titles=[f"Q = X·W_q{bias}", f"K = X·W_k{bias}", f"V = X·W_v{bias}"],
+        title="Q, K, V",
+        kind="signed",
+        row_title="token",
+        col_title="dim",
+        max_cols=3,
+        show_text=True,
+    ),
+    key="worked_fig_qkv",
+)
 
 q = st.session_state.worked_query
 qn = q + 1
