@@ -122,7 +122,7 @@ def shape_flow(trace: MultiHeadTrace) -> list[ShapeStep]:
             scores,
             "one attention matrix per head, in one batched product",
         ),
-        step("weights·V", ("B·H", "T_q", "d_head"), per_head, "each head's output A_h·V_h"),
+        step("weights·V", ("B·H", "T_q", "d_head"), per_head, "each head's output Aₕ·Vₕ"),
         step(".reshape(B, H, T, d_head)", ("B", "H", "T", "d_head"), unflattened, "heads out of the batch again"),
         step(".permute(0, 2, 1, 3)", ("B", "T", "H", "d_head"), back, "tokens to the front"),
         step(
