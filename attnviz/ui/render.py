@@ -8,6 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from attnviz.ui.state import keep_settings
+
 __all__ = ["PAGES", "PLOTLY_CONFIG", "escape_markdown", "page_nav", "show_figure", "show_problems", "step"]
 
 # (script, label, what it teaches) of every page, in order; the sidebar and the home page list them.
@@ -49,7 +51,11 @@ PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "l
 
 
 def page_nav() -> None:
-    """The sidebar's page list (Streamlit's own is hidden in the config so the home page reads "Home")."""
+    """The sidebar's page list (Streamlit's own is hidden in the config so the home page reads "Home").
+
+    Every page calls it first, so it also keeps the learner's settings across page visits.
+    """
+    keep_settings()
     with st.sidebar:
         try:
             for path, label, _ in PAGES:
