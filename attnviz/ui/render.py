@@ -18,8 +18,7 @@ PAGES = (
     (
         "pages/1_Worked_example.py",
         "Worked example",
-        "The tutorial's 3 tokens and hand-set W_q, W_k, W_v: Q, K, V, scores, scaling, softmax, and each output "
-        "written out as a weighted sum of the value rows.",
+        "The tutorial's 3 tokens and hand-set W_q, W_k, W_v, step by step, each output a weighted sum of values.",
     ),
     (
         "pages/2_Tokens.py",
