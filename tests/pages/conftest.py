@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,21 @@ def array(value) -> np.ndarray:
             data = data.reshape([int(s) for s in str(shape).split(",")])
         return data
     return np.array(value, dtype=float)
+
+
+def heatmap(at: AppTest, title_start: str) -> tuple[list[str], list[str], np.ndarray]:
+    """Row labels, column labels and values of the first trace of the figure titled ``title_start``…"""
+    trace = figure(at, title_start)["data"][0]
+    return trace["y"], trace["x"], array(trace["z"])
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def error_text(at: AppTest) -> str:
+    """Every st.error, with the markdown escapes (``\\(``) taken out."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in at.error))
 
 
 def edit(at: AppTest, key: str, edited_rows: dict | None = None, deleted_rows: list | None = None) -> AppTest:

@@ -1,7 +1,5 @@
 """AppTest of the Positional-encoding page: figures are checked through their JSON, values against attnviz."""
 
-import re
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -9,23 +7,9 @@ from streamlit.testing.v1 import AppTest
 from attnviz.positional import position_similarity, seed_odd_variant_encoding, sinusoidal_encoding, wavelengths
 from attnviz.tokens import token_labels, tokenize
 from attnviz.ui.sentence import default_dims
-from tests.pages.conftest import array, figure, open_page
+from tests.pages.conftest import array, error_text, figure, heatmap, markdown_text, open_page
 
 PAGE = "pages/4_Positional_encoding.py"
-
-
-def heatmap(at: AppTest, title_start: str) -> tuple[list[str], list[str], np.ndarray]:
-    trace = figure(at, title_start)["data"][0]
-    return trace["y"], trace["x"], array(trace["z"])
-
-
-def markdown_text(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
-
-
-def error_text(at: AppTest) -> str:
-    """Every st.error, with the markdown escapes (``\\(``) taken out."""
-    return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in at.error))
 
 
 @pytest.fixture
