@@ -8,7 +8,7 @@ from attnviz.explain import dot_product_latex, softmax_latex, weighted_sum_latex
 from attnviz.figures import heatmap_grid, matrix_heatmap
 from attnviz.ui.compute import SCALINGS, compute_handset, compute_learned, learned_weights
 from attnviz.ui.matrix_editor import matrix_editor, resize_matrix, set_matrix
-from attnviz.ui.render import page_nav, show_figure, show_problems, step
+from attnviz.ui.render import computed_or_last_good, page_nav, show_figure, show_problems, step
 
 st.set_page_config(page_title="Worked example · attnviz", page_icon="🔎", layout="wide")
 page_nav()
@@ -120,17 +120,14 @@ else:
             problems += bad
 show_problems(problems)
 
-try:
-    if learned:
-        trace = compute_learned(x, st.session_state.worked_seed, d_k, SCALINGS[scaling], causal)
-    else:
-        trace = compute_handset(x, *ws, SCALINGS[scaling], causal)
-    st.session_state.worked_last_good = trace
-except ValueError as err:
-    show_problems([str(err)], kept="the last result that could be computed is shown")
-    trace = st.session_state.get("worked_last_good")
-    if trace is None:
-        st.stop()
+trace = computed_or_last_good(
+    "worked_last_good",
+    (lambda: compute_learned(x, st.session_state.worked_seed, d_k, SCALINGS[scaling], causal))
+    if learned
+    else (lambda: compute_handset(x, *ws, SCALINGS[scaling], causal)),
+)
+if trace is None:
+    st.stop()
 
 step(
     1,

@@ -4,7 +4,7 @@ import streamlit as st
 
 from attnviz.figures import bar_chart
 from attnviz.tokens import MAX_TOKENS, embedding_scale
-from attnviz.ui.render import escape_markdown, page_nav, show_figure, show_problems, step
+from attnviz.ui.render import KEPT, computed_or_last_good, escape_markdown, page_nav, show_figure, show_problems, step
 from attnviz.ui.sentence import (
     DEFAULT_SENTENCE,
     PRESETS,
@@ -64,18 +64,13 @@ if cut:
         icon="✂️",
     )
 
-result: SentenceAttention | None = None
-kept = "the last result that could be computed is shown"
-if not show_problems(problems, kept=kept):
-    try:
-        result = sentence_attention(tokens, settings)
-        st.session_state.tokens_last_good = (result, settings)
-    except ValueError as err:
-        show_problems([str(err)], kept=kept)
-if result is None:
-    if "tokens_last_good" not in st.session_state:
-        st.stop()
-    result, settings = st.session_state.tokens_last_good
+refused = show_problems(problems, kept=KEPT)
+last_good = computed_or_last_good(
+    "tokens_last_good", None if refused else lambda: (sentence_attention(tokens, settings), settings)
+)
+if last_good is None:
+    st.stop()
+result, settings = last_good
 
 labels = list(result.labels)
 t = len(labels)

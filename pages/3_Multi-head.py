@@ -16,14 +16,13 @@ from attnviz.ui.compute import (
     multihead_weights,
 )
 from attnviz.ui.matrix_editor import matrix_editor, set_matrix
-from attnviz.ui.render import page_nav, show_figure, show_problems, step
+from attnviz.ui.render import KEPT, page_nav, show_figure, show_problems, step
 from attnviz.ui.sentence import DEFAULT_SENTENCE
 
 st.set_page_config(page_title="Multi-head · attnviz", page_icon="🔎", layout="wide")
 page_nav()
 
 EDITABLE_D_MODEL = 8  # up to this width the per-head weight slices are shown as editable tables
-KEPT = "the last result that could be computed is shown"
 DEFAULTS = {
     "mh_source": MH_SOURCES[0],
     "mh_d_model": 8,
@@ -37,8 +36,6 @@ DEFAULTS = {
 }
 for key, value in DEFAULTS.items():
     st.session_state.setdefault(key, value)
-# Keep the count while its slider is hidden (Streamlit forgets the state of widgets that are not drawn).
-st.session_state.mh_num_tokens = st.session_state.mh_num_tokens
 
 
 def whole_number(value: object, default: int) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -10,7 +11,20 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from attnviz.ui.state import keep_settings
 
-__all__ = ["PAGES", "PLOTLY_CONFIG", "escape_markdown", "page_nav", "show_figure", "show_problems", "step"]
+__all__ = [
+    "KEPT",
+    "PAGES",
+    "PLOTLY_CONFIG",
+    "computed_or_last_good",
+    "escape_markdown",
+    "page_nav",
+    "show_figure",
+    "show_problems",
+    "step",
+]
+
+T = TypeVar("T")
+KEPT = "the last result that could be computed is shown"
 
 # (script, label, what it teaches) of every page, in order; the sidebar and the home page list them.
 PAGES = (
@@ -83,3 +97,17 @@ def show_problems(problems: Iterable[str], *, kept: str = "the last valid values
     for problem in problems:
         st.error(f"{escape_markdown(problem)} — {kept}.", icon="⚠️")
     return bool(problems)
+
+
+def computed_or_last_good(key: str, compute: Callable[[], T] | None) -> T | None:
+    """``compute()``, remembered under ``key``; when it raises ``ValueError`` (or ``compute`` is None because the
+    inputs were already refused), the error is shown and the last good result comes back (None before any)."""
+    if compute is not None:
+        try:
+            value = compute()
+        except ValueError as err:
+            show_problems([str(err)], kept=KEPT)
+        else:
+            st.session_state[key] = value
+            return value
+    return st.session_state.get(key)
