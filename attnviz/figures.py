@@ -3,6 +3,9 @@
 Matrices are drawn with rows = queries (top to bottom) and columns = keys, labelled with unique strings.
 Values are shipped as float32 typed arrays; cells show 2 decimals when the matrix is small, and hover shows the
 full stored value. Callers adjust titles and sizes with ``update_layout``.
+
+Figures are assembled as plain dicts and wrapped once without plotly's per-property validation, which costs
+about 10 ms a figure (most of a small page's rerun); the tests check every builder's output against plotly's schema.
 """
 
 from __future__ import annotations
@@ -48,6 +51,15 @@ HEATMAP_TEMPLATE = go.layout.Template(
         "hoverlabel": {"align": "left"},
     }
 )
+_TEMPLATE = HEATMAP_TEMPLATE.to_plotly_json()
+# plotly.js does not know plotly.py's scale names ("RdBu_r"): ship the colours, resolved once by plotly itself.
+_SCALES = {name: [list(stop) for stop in go.Heatmap(colorscale=name).colorscale] for name in (DIVERGING, SEQUENTIAL)}
+_SCALES["Viridis"] = [list(stop) for stop in go.Heatmap(colorscale="Viridis").colorscale]
+
+
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    """Wrap dicts that follow plotly's schema (checked by the tests) without validating each property again."""
+    return go.Figure(data=data, layout=layout, _validate=False)
 
 
 def to_numpy(matrix) -> np.ndarray:
@@ -72,7 +84,7 @@ def _labels(labels: Sequence[str] | None, n: int, prefix: str) -> list[str]:
 
 def _colour(kind: str, z: np.ndarray, zmax: float | None = None) -> dict:
     if kind == "weights":
-        return {"colorscale": SEQUENTIAL, "zmin": 0.0, "zmax": 1.0 if zmax is None else float(zmax)}
+        return {"colorscale": _SCALES[SEQUENTIAL], "zmin": 0.0, "zmax": 1.0 if zmax is None else float(zmax)}
     if kind == "signed":
         if zmax is None:
             finite = z[np.isfinite(z)]
@@ -80,9 +92,10 @@ def _colour(kind: str, z: np.ndarray, zmax: float | None = None) -> dict:
         else:
             bound = abs(float(zmax))
         bound = bound or 1.0
-        return {"colorscale": DIVERGING, "zmid": 0.0, "zmin": -bound, "zmax": bound}
+        return {"colorscale": _SCALES[DIVERGING], "zmid": 0.0, "zmin": -bound, "zmax": bound}
     if kind == "sequential":
-        return {"colorscale": "Viridis"} if zmax is None else {"colorscale": "Viridis", "zmax": float(zmax)}
+        scale = {"colorscale": _SCALES["Viridis"]}
+        return scale if zmax is None else {**scale, "zmax": float(zmax)}
     raise ValueError(f"kind must be 'signed', 'weights' or 'sequential', got {kind!r}")
 
 
@@ -100,25 +113,28 @@ def _heatmap_trace(
     coloraxis: str | None = None,
     zmax: float | None = None,
     value_title: str = "value",
-) -> go.Heatmap:
+) -> dict:
     if show_text is None:
         show_text = z.size <= CELL_TEXT_LIMIT
-    trace = go.Heatmap(
-        z=z,
-        x=col_labels,
-        y=row_labels,
-        hovertemplate=f"{row_title} %{{y}}<br>{col_title} %{{x}}<br>{value_title} %{{z}}<extra></extra>",
-        texttemplate=f"%{{z:.{decimals}f}}" if show_text else None,
-        hoverongaps=True,
-        xgap=1 if show_text else 0,
-        ygap=1 if show_text else 0,
-    )
+    gap = 1 if show_text else 0
+    trace = {
+        "type": "heatmap",
+        "z": z,
+        "x": col_labels,
+        "y": row_labels,
+        "hovertemplate": f"{row_title} %{{y}}<br>{col_title} %{{x}}<br>{value_title} %{{z}}<extra></extra>",
+        "hoverongaps": True,
+        "xgap": gap,
+        "ygap": gap,
+    }
+    if show_text:
+        trace["texttemplate"] = f"%{{z:.{decimals}f}}"
     if coloraxis is not None:
-        trace.update(coloraxis=coloraxis)
+        trace["coloraxis"] = coloraxis
     else:
         trace.update(showscale=showscale, **_colour(kind, z, zmax))
         if value_title != "value":
-            trace.update(colorbar={"title": {"text": value_title}})
+            trace["colorbar"] = {"title": {"text": value_title}}
     return trace
 
 
@@ -158,34 +174,32 @@ def matrix_heatmap(
         raise ValueError(f"matrix_heatmap takes a 2-D matrix, got shape {z.shape}")
     rows = _labels(row_labels, z.shape[0], row_title)
     cols = _labels(col_labels, z.shape[1], col_title)
-    fig = go.Figure(
-        _heatmap_trace(
-            z,
-            rows,
-            cols,
-            kind=kind,
-            row_title=row_title,
-            col_title=col_title,
-            decimals=decimals,
-            show_text=show_text,
-            zmax=zmax,
-            value_title=value_title,
-        )
+    trace = _heatmap_trace(
+        z,
+        rows,
+        cols,
+        kind=kind,
+        row_title=row_title,
+        col_title=col_title,
+        decimals=decimals,
+        show_text=show_text,
+        zmax=zmax,
+        value_title=value_title,
     )
     # automargin makes plotly measure every label and often draw twice; big matrices rely on computed margins.
     small = len(rows) + len(cols) <= 48
-    fig.update_layout(
-        template=HEATMAP_TEMPLATE,
-        title={"text": title, "y": 0.99, "yanchor": "top"},
-        height=height or _auto_height(z.shape[0]),
+    layout = {
+        "template": _TEMPLATE,
+        "title": {"text": title, "y": 0.99, "yanchor": "top"},
+        "height": height or _auto_height(z.shape[0]),
         # Margins that fit the labels up front: automargin stays as a safety net, but when it has to grow a
         # margin, plotly draws the figure a second time.
-        margin={
+        "margin": {
             **_MARGIN,
             "t": max(100 if title else 70, (40 if title else 0) + _tick_band(cols, _tick_angle(cols)) + 34),
             "l": _text_px(rows) + 40,
         },
-        xaxis={
+        "xaxis": {
             "title": {"text": col_title},
             "type": "category",
             "side": "top",
@@ -193,15 +207,15 @@ def matrix_heatmap(
             "automargin": small,
             **_thinned_ticks(cols, max_ticks),
         },
-        yaxis={
+        "yaxis": {
             "title": {"text": row_title},
             "type": "category",
             "autorange": "reversed",
             "automargin": small,
             **_thinned_ticks(rows, max_ticks),
         },
-    )
-    return fig
+    }
+    return _figure([trace], layout)
 
 
 def _text_px(labels: Sequence[str]) -> int:
@@ -331,12 +345,11 @@ def heatmap_grid(
             coloraxis="coloraxis",
             value_title=value_title,
         )
-        trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}", name=titles[h])
-        data.append(trace)
+        data.append({**trace, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "name": titles[h]})
     # A shared colour axis names its bounds cmin / cmid / cmax where a heatmap says zmin / zmid / zmax.
     shared = {key.replace("z", "c", 1) if key.startswith("z") else key: v for key, v in _colour(kind, z, zmax).items()}
     layout.update(
-        template=HEATMAP_TEMPLATE,
+        template=_TEMPLATE,
         coloraxis={**shared, "colorbar": {"thickness": 12, "title": {"text": value_title}}},
         annotations=annotations,
         title={"text": title},
@@ -344,7 +357,7 @@ def heatmap_grid(
         height=plot_height + 90 + _tick_band(cols, -45) + 34,
         margin={**_MARGIN, "t": 90, "b": _tick_band(cols, -45) + 34, "l": _text_px(rows) + 44},
     )
-    return go.Figure(data=data, layout=layout)
+    return _figure(data, layout)
 
 
 def head_blocks_heatmap(
@@ -385,27 +398,24 @@ def head_blocks_heatmap(
         height=height,
         value_title=value_title,
     )
-    for h in range(1, num_heads):
-        fig.add_shape(
-            type="line",
-            x0=h * d_head - 0.5,
-            x1=h * d_head - 0.5,
-            y0=0,
-            y1=1,
-            yref="paper",
-            line={"color": "black", "width": 2},
-        )
-    for h in range(num_heads):
-        fig.add_annotation(
-            x=h * d_head + (d_head - 1) / 2,
-            y=0,
-            yref="paper",
-            yanchor="top",
-            yshift=-4,
-            text=f"head {h}",
-            showarrow=False,
-        )
-    fig.update_layout(margin={"b": 36})
+    line = {"color": "black", "width": 2}
+    shapes = [
+        {"type": "line", "x0": x, "x1": x, "y0": 0, "y1": 1, "yref": "paper", "line": line}
+        for x in (h * d_head - 0.5 for h in range(1, num_heads))
+    ]
+    names = [
+        {
+            "x": h * d_head + (d_head - 1) / 2,
+            "y": 0,
+            "yref": "paper",
+            "yanchor": "top",
+            "yshift": -4,
+            "text": f"head {h}",
+            "showarrow": False,
+        }
+        for h in range(num_heads)
+    ]
+    fig.layout.update(shapes=shapes, annotations=names, margin={"b": 36})
     return fig
 
 
@@ -488,22 +498,21 @@ def bar_chart(
     colours = ["#1f77b4"] * len(labels)
     if highlight is not None and 0 <= highlight < len(colours):
         colours[highlight] = "#d62728"
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=v,
-            marker_color=colours,
-            hovertemplate=f"{label_title} %{{x}}<br>{value_title} %{{y}}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title={"text": title},
-        height=320,
-        margin={**_MARGIN, "t": 50},
-        xaxis={"title": {"text": label_title}, "type": "category", "tickangle": -45},
-        yaxis={"title": {"text": value_title}},
-    )
-    return fig
+    bar = {
+        "type": "bar",
+        "x": labels,
+        "y": v,
+        "marker": {"color": colours},
+        "hovertemplate": f"{label_title} %{{x}}<br>{value_title} %{{y}}<extra></extra>",
+    }
+    layout = {
+        "title": {"text": title},
+        "height": 320,
+        "margin": {**_MARGIN, "t": 50},
+        "xaxis": {"title": {"text": label_title}, "type": "category", "tickangle": -45},
+        "yaxis": {"title": {"text": value_title}},
+    }
+    return _figure([bar], layout)
 
 
 def line_chart(
@@ -516,22 +525,22 @@ def line_chart(
 ) -> go.Figure:
     """One line per named series over a shared x axis (e.g. chosen PE dimensions over positions)."""
     xs = to_numpy(x).reshape(-1)
-    fig = go.Figure()
-    for name, values in series.items():
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=to_numpy(values).reshape(-1),
-                mode="lines",
-                name=name,
-                hovertemplate=f"{x_title} %{{x}}<br>{name}: %{{y}}<extra></extra>",
-            )
-        )
-    fig.update_layout(
-        title={"text": title},
-        height=340,
-        margin={**_MARGIN, "t": 50},
-        xaxis={"title": {"text": x_title}},
-        yaxis={"title": {"text": y_title}},
-    )
-    return fig
+    lines = [
+        {
+            "type": "scatter",
+            "x": xs,
+            "y": to_numpy(values).reshape(-1),
+            "mode": "lines",
+            "name": name,
+            "hovertemplate": f"{x_title} %{{x}}<br>{name}: %{{y}}<extra></extra>",
+        }
+        for name, values in series.items()
+    ]
+    layout = {
+        "title": {"text": title},
+        "height": 340,
+        "margin": {**_MARGIN, "t": 50},
+        "xaxis": {"title": {"text": x_title}},
+        "yaxis": {"title": {"text": y_title}},
+    }
+    return _figure(lines, layout)

@@ -6,6 +6,7 @@ import base64
 import json
 
 import numpy as np
+import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 from hypothesis import given, settings
@@ -15,9 +16,11 @@ from hypothesis.extra import numpy as hnp
 from attnviz.figures import (
     CELL_TEXT_LIMIT,
     MASKED_COLOUR,
+    bar_chart,
     grid_shape,
     head_blocks_heatmap,
     heatmap_grid,
+    line_chart,
     matrix_heatmap,
     pool_blocks,
     pool_factor,
@@ -256,3 +259,30 @@ def test_robust_max_ignores_a_few_outliers():
     values[:3] = 1.0
     assert robust_max(values) == pytest.approx(0.01)
     assert robust_max(np.array([np.nan, -1.0])) == 1.0
+
+
+# --- schema ------------------------------------------------------------------------------------------------
+
+
+def _every_builder():
+    z = np.arange(12.0).reshape(3, 4) - 5
+    z[0, 1] = np.nan
+    labels4 = ["a", "b", "c", "d"]
+    return [
+        matrix_heatmap(z, LABELS3, labels4, title="t", value_title="score"),
+        matrix_heatmap(np.ones((30, 30)), kind="weights", zmax=0.5, height=400),
+        matrix_heatmap(z, LABELS3, labels4, kind="sequential", show_text=False),
+        heatmap_grid(np.stack([z, -z]), LABELS3, labels4, title="grid", kind="signed", value_title="score"),
+        heatmap_grid(np.ones((8, 3, 3)) / 3, LABELS3, LABELS3, zmax=0.5),
+        head_blocks_heatmap(z, 2, LABELS3, title="concat"),
+        bar_chart([0.2, 0.3, 0.5], LABELS3, title="one query", highlight=1),
+        line_chart(np.arange(5), {"dim 0": np.sin(np.arange(5)), "dim 1": np.cos(np.arange(5))}, title="PE"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(len(_every_builder())))
+def test_builders_follow_plotlys_schema(index):
+    """The builders skip plotly's per-property validation for speed: the same dicts must pass it unchanged."""
+    fig = _every_builder()[index]
+    validated = go.Figure(fig.to_dict())  # raises ValueError on any property plotly does not know
+    assert spec(validated) == spec(fig)
