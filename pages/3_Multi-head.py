@@ -171,36 +171,128 @@ def qk(h: str = "h") -> str:
 
 @st.fragment
 def focus_panel(view: MultiHeadView) -> None:
-    """One head's weights at full resolution; choosing another head reruns only this panel."""
-    if not 0 <= whole_number(st.session_state.mh_focus_head, 0) < view.num_heads:
-        st.session_state.mh_focus_head = 0
-    h = st.selectbox(
-        "Head shown in detail",
-        range(view.num_heads),
-        format_func=lambda i: f"head {i}",
-        key="mh_focus_head",
-    )
-    labels = view.focus_labels
-    resolution = "every token" if view.focus_block == 1 else f"{view.focus_block}×{view.focus_block} tokens per cell"
-    show(
-        view,
-        f"focus:{h}",
-        lambda: matrix_heatmap(
-            view.focus[h],
-            labels,
-            labels,
-            title=f"head {h}: weights softmax({qk(str(h))}), {resolution}",
-            kind="weights",
-            zmax=view.focus_top[h],
-            value_title="weight" if view.focus_block == 1 else "share",
-            height=760,
-        ),
-    )
-    if view.focus_top[h] < 1.0:
-        st.caption(
-            f"Colours saturate at {view.focus_top[h]:.3g} (the 99th percentile of this head's weights) so the "
-            "many small weights stay visible; hover over a cell for its exact value, drag to zoom in."
+    """One head's weights at (nearly) full resolution, drawn only while its expander is open.
+
+    Opening it, closing it or choosing another head reruns only this panel.
+    """
+    cells = len(view.focus_labels)
+    what = f"all {view.t}×{view.t} of its weights" if view.focus_block == 1 else f"pooled only to {cells} cells a side"
+    panel = st.expander(f"One head in detail: {what}", key="mh_focus_open", on_change="rerun")
+    if not panel.open:
+        return
+    with panel:
+        if not 0 <= whole_number(st.session_state.mh_focus_head, 0) < view.num_heads:
+            st.session_state.mh_focus_head = 0
+        h = st.selectbox(
+            "Head shown in detail",
+            range(view.num_heads),
+            format_func=lambda i: f"head {i}",
+            key="mh_focus_head",
         )
+        labels = view.focus_labels
+        resolution = (
+            "every token" if view.focus_block == 1 else f"{view.focus_block}×{view.focus_block} tokens per cell"
+        )
+        show(
+            view,
+            f"focus:{h}",
+            lambda: matrix_heatmap(
+                view.focus[h],
+                labels,
+                labels,
+                title=f"head {h}: weights softmax({qk(str(h))}), {resolution}",
+                kind="weights",
+                zmax=view.focus_top[h],
+                value_title="weight" if view.focus_block == 1 else "share",
+                height=760,
+            ),
+        )
+        if view.focus_top[h] < 1.0:
+            st.caption(
+                f"Colours saturate at {view.focus_top[h]:.3g} (the 99th percentile of this head's weights) so the "
+                "many small weights stay visible; hover over a cell for its exact value, drag to zoom in."
+            )
+
+
+@st.fragment
+def weights_views(view: MultiHeadView, pooled: bool, query_title: str, key_title: str) -> None:
+    """Each head's weights, or their mean: only the open tab is computed and drawn (switching reruns only this)."""
+    each, mean = st.tabs(["Each head", "Mean over heads"], key="mh_weights_view", on_change="rerun")
+    value_title = "share" if pooled else "weight"
+    if each.open:
+        with each:
+            show(
+                view,
+                "weights",
+                lambda: heatmap_grid(
+                    view.weights,
+                    view.grid_labels,
+                    view.grid_labels,
+                    title=f"weights softmax({qk()})" + (" (share per block)" if pooled else ""),
+                    kind="weights",
+                    zmax=view.weights_top,
+                    row_title=query_title,
+                    col_title=key_title,
+                    value_title=value_title,
+                ),
+            )
+    if mean.open:
+        with mean:
+            st.markdown(
+                "`torch.nn.MultiheadAttention` returns this average of the heads' weights by default "
+                "(`average_attn_weights=True`): handy as a summary, but it blurs what each head does."
+            )
+            show(
+                view,
+                "mean",
+                lambda: matrix_heatmap(
+                    view.mean_weights,
+                    view.grid_labels,
+                    view.grid_labels,
+                    title="mean of the heads' weights" + (" (share per block)" if pooled else ""),
+                    kind="weights",
+                    zmax=view.weights_top,
+                    row_title=query_title,
+                    col_title=key_title,
+                    value_title=value_title,
+                ),
+            )
+
+
+@st.fragment
+def combined_views(view: MultiHeadView, window_labels: list[str], dims: list[str], bias: bool) -> None:
+    """The heads' outputs side by side, or after W_O: only the open tab is computed and drawn."""
+    concat, mixed = st.tabs(["Side by side (concat)", "After W_O"], key="mh_combined_view", on_change="rerun")
+    if concat.open:
+        with concat:
+            show(
+                view,
+                "concat",
+                lambda: head_blocks_heatmap(
+                    view.concat,
+                    view.num_heads,
+                    window_labels,
+                    title=f"head outputs A<sub>h</sub>·V<sub>h</sub> side by side = concat ({view.t}×{view.d_model})",
+                ),
+            )
+    if mixed.open:
+        with mixed:
+            st.markdown(
+                "**W_O** (d_model × d_model) mixes the heads: every output column reads every head's block. "
+                "Without it the heads would stay separate."
+            )
+            show(
+                view,
+                "output",
+                lambda: matrix_heatmap(
+                    view.output,
+                    window_labels,
+                    dims,
+                    title="output = concat·W<sub>O</sub>" + (" + b<sub>O</sub>" if bias else ""),
+                    row_title="token",
+                    col_title="dim",
+                ),
+            )
 
 
 st.title("Multi-head attention")
@@ -346,89 +438,21 @@ step(
     "Softmax turns each head's rows into weights that sum to 1. Different heads usually look at different "
     "tokens: that is the point of having several." + weights_note,
 )
-show(
-    view,
-    "weights",
-    lambda: heatmap_grid(
-        view.weights,
-        view.grid_labels,
-        view.grid_labels,
-        title=f"weights softmax({qk()})" + (" (share per block)" if pooled else ""),
-        kind="weights",
-        zmax=view.weights_top,
-        row_title=query_title,
-        col_title=key_title,
-        value_title="share" if pooled else "weight",
-    ),
-)
+weights_views(view, pooled, query_title, key_title)
 if pooled:
-    if view.focus_block == 1:
-        st.markdown(f"**One head in detail**: all {T}×{T} of its weights, not pooled.")
-    else:
-        st.markdown(f"**One head in detail**: pooled only to {len(view.focus_labels)} cells a side.")
     focus_panel(view)
 
 step(
     6,
-    "Each head's output Aₕ·Vₕ, side by side",
+    "Combine the heads: concatenate, then mix with W_O",
     f"Each head mixes its own value vectors with its own weights, giving a {T}×{view.d_head} matrix per head. "
     f"Put side by side they make the concatenation: {H} × {view.d_head} = {view.d_model} columns again "
-    "(d2l's `transpose_output`)." + window_note,
+    "(d2l's `transpose_output`); **W_O** then mixes them." + window_note,
 )
-show(
-    view,
-    "concat",
-    lambda: head_blocks_heatmap(
-        view.concat,
-        H,
-        window_labels,
-        title=f"head outputs A<sub>h</sub>·V<sub>h</sub> side by side = concat ({T}×{view.d_model})",
-    ),
-)
+combined_views(view, window_labels, dims, bool(c["bias"]))
 
 step(
     7,
-    "Output after W_O",
-    "**W_O** (d_model × d_model) mixes the heads: every output column reads every head's block. Without it "
-    "the heads would stay separate.",
-)
-show(
-    view,
-    "output",
-    lambda: matrix_heatmap(
-        view.output,
-        window_labels,
-        dims,
-        title="output = concat·W<sub>O</sub>" + (" + b<sub>O</sub>" if c["bias"] else ""),
-        row_title="token",
-        col_title="dim",
-    ),
-)
-
-step(
-    8,
-    "Mean over heads",
-    "`torch.nn.MultiheadAttention` returns this average of the heads' weights by default "
-    "(`average_attn_weights=True`): handy as a summary, but it blurs what each head does.",
-)
-show(
-    view,
-    "mean",
-    lambda: matrix_heatmap(
-        view.mean_weights,
-        view.grid_labels,
-        view.grid_labels,
-        title="mean of the heads' weights" + (" (share per block)" if pooled else ""),
-        kind="weights",
-        zmax=view.weights_top,
-        row_title=query_title,
-        col_title=key_title,
-        value_title="share" if pooled else "weight",
-    ),
-)
-
-step(
-    9,
     "Check against PyTorch",
     "The same X goes through `torch.nn.MultiheadAttention` holding the same weights (`to_torch()`), with "
     "`need_weights=True, average_attn_weights=False`, `attn_mask = ~mask` and `key_padding_mask` for the padding.",

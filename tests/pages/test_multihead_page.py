@@ -48,17 +48,35 @@ def badge(at) -> str:
     return found[0]
 
 
+def show_tabs(at, weights: str = "Each head", combined: str = "Side by side (concat)") -> AppTest:
+    """Open these tabs of the weights step and of the combine step (only an open tab is drawn)."""
+    at.session_state["mh_weights_view"] = weights
+    at.session_state["mh_combined_view"] = combined
+    return at.run()
+
+
 def test_defaults_draw_every_step_and_pass_the_torch_check(at):
+    assert not at.exception and not at.error
+    scores = "scaled scores Q<sub>h</sub>·K<sub>h</sub><sup>T</sup>/√d<sub>head</sub>"
+    assert titles(at) == [
+        f"X ({T0}×8)",
+        scores,
+        "weights softmax(Q<sub>h</sub>·K<sub>h</sub><sup>T</sup>/√d<sub>head</sub>)",
+        f"head outputs A<sub>h</sub>·V<sub>h</sub> side by side = concat ({T0}×8)",
+    ]
+    # The other tabs: only the open one is computed and sent.
+    show_tabs(at, "Mean over heads", "After W_O")
     assert not at.exception and not at.error
     assert titles(at) == [
         f"X ({T0}×8)",
-        "scaled scores Q<sub>h</sub>·K<sub>h</sub><sup>T</sup>/√d<sub>head</sub>",
-        "weights softmax(Q<sub>h</sub>·K<sub>h</sub><sup>T</sup>/√d<sub>head</sub>)",
-        f"head outputs A<sub>h</sub>·V<sub>h</sub> side by side = concat ({T0}×8)",
-        "output = concat·W<sub>O</sub> + b<sub>O</sub>",
+        scores,
         "mean of the heads' weights",
+        "output = concat·W<sub>O</sub> + b<sub>O</sub>",
     ]
+    labels = [tab.label for tab in at.tabs]  # after the weight editors' "head 0", "head 1"
+    assert labels[-4:] == ["Each head", "Mean over heads", "Side by side (concat)", "After W_O"]
     # the default sentence's tokens label the rows and columns of every head
+    show_tabs(at)
     weights = figure(at, "weights softmax")
     assert heatmap_traces(weights)[0]["y"][:2] == ["0 The", "1 animal"]
     assert len(heatmap_traces(weights)) == 2
@@ -127,29 +145,33 @@ def test_zero_heads_is_an_error_not_a_crash():
     assert figures(at) == []
     assert at.selectbox(key="mh_heads").options == ["0", "1", "2", "4", "8"]
     at.selectbox(key="mh_heads").set_value(2).run()
-    assert not at.exception and not at.error and len(figures(at)) == 6
+    assert not at.exception and not at.error and len(figures(at)) == 4
 
 
 def test_zero_d_model_is_an_error_not_a_crash(at):
     at.number_input(key="mh_d_model").set_value(0).run()
     assert not at.exception
     assert len(at.error) == 1 and "d\\_model is 0" in at.error[0].value
-    assert len(figures(at)) == 6
+    assert len(figures(at)) == 4
 
 
 def test_editing_a_weight_changes_the_output_and_torch_still_agrees(at):
     def z(title):
         return array(heatmap_traces(figure(at, title))[0]["z"])
 
-    out_before, concat_before = z("output ="), z("head outputs")
+    concat_before = z("head outputs")
+    show_tabs(at, combined="After W_O")
+    out_before = z("output =")
     edit(at, "mh_w_v_h1", {0: {"2": 3.0}})  # W_v of head 1, row d0, its third column
     assert not at.exception and not at.error
     assert not np.allclose(z("output ="), out_before)
+    show_tabs(at)
     concat = z("head outputs")
     np.testing.assert_array_equal(concat[:, :4], concat_before[:, :4])  # head 0's block is untouched
     assert not np.allclose(concat[:, 4:], concat_before[:, 4:])  # head 1's block follows the edit
     assert "Pass" in badge(at) and max(diffs(at)) <= 1e-5  # torch got the edited weights too
     at.button(key="mh_reset_weights").click().run()
+    show_tabs(at, combined="After W_O")
     np.testing.assert_allclose(z("output ="), out_before)
 
 
@@ -198,6 +220,9 @@ def test_512_random_tokens_stay_small_and_show_one_head_in_detail(at):
     assert traces[0]["z"]["dtype"] == "f4" and "texttemplate" not in traces[0]
     np.testing.assert_allclose(np.nansum(z, axis=1), 1.0, rtol=1e-4)  # shares: rows still sum to 1
     assert traces[0]["x"][:2] == ["0–15", "16–31"]  # token ranges on the axes
+    assert not [t for t in titles(at) if t.startswith("head 0: weights")]  # the detail is drawn only when opened
+    at.session_state["mh_focus_open"] = True
+    at.run()
     focus = figure(at, "head 0: weights")
     assert array(heatmap_traces(focus)[0]["z"]).shape == (512, 512)  # one head at full resolution
     assert any("only the first 64 of the 512 tokens" in m.value.lower() for m in at.markdown)
