@@ -239,10 +239,14 @@ def compute_multihead(
     with torch.no_grad():
         trace = module(xb, mask=mask, valid_lens=lens)
         check = check_against_torch(module, xb, trace, mask=mask, valid_lens=lens)
-    allowed = trace.mask[0].numpy()  # (H, T, T)
-    scores = np.where(allowed, to_numpy(trace.scaled[0]), np.float32(np.nan))  # (H, T, T)
-    weights_h = np.where(allowed, trace.weights[0].numpy(), np.float32(np.nan))  # (H, T, T)
-    mean = np.where(allowed[0], trace.mean_weights[0].numpy(), np.float32(np.nan))  # (T, T)
+    scores = to_numpy(trace.scaled[0])  # (H, T, T)
+    weights_h = trace.weights[0].numpy()  # (H, T, T)
+    mean = trace.mean_weights[0].numpy()  # (T, T)
+    if mask is not None or lens is not None:  # masked cells are blank (NaN), not 0
+        allowed = trace.mask[0].numpy()  # (H, T, T)
+        scores = np.where(allowed, scores, np.float32(np.nan))
+        weights_h = np.where(allowed, weights_h, np.float32(np.nan))
+        mean = np.where(allowed[0], mean, np.float32(np.nan))
 
     side = max(8, min(GRID_CELLS, math.isqrt(GRID_TOTAL_CELLS // num_heads)))
     grid_block = pool_factor(t, side)
