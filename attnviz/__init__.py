@@ -1,10 +1,37 @@
-"""attnviz: attention, every intermediate, on your own numbers."""
+"""attnviz: attention, every intermediate, on your own numbers.
 
-from attnviz.attention import TRACE_FIELDS, AttentionTrace, attend, lengths_to_mask
-from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
-from attnviz.modules import MULTIHEAD_TRACE_FIELDS, MultiHeadAttention, MultiHeadTrace, SelfAttention
-from attnviz.positional import sinusoidal_encoding
-from attnviz.tokens import embed, token_labels, tokenize
+The names below load their module on first use (PEP 562), so ``import attnviz.validation`` or the figure builders
+do not pay for importing torch; ``from attnviz import MultiHeadAttention`` works as usual.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from attnviz.attention import TRACE_FIELDS, AttentionTrace, attend, lengths_to_mask
+    from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
+    from attnviz.modules import MULTIHEAD_TRACE_FIELDS, MultiHeadAttention, MultiHeadTrace, SelfAttention
+    from attnviz.positional import sinusoidal_encoding
+    from attnviz.tokens import embed, token_labels, tokenize
+
+_HOME = {
+    "TRACE_FIELDS": "attention",
+    "AttentionTrace": "attention",
+    "attend": "attention",
+    "lengths_to_mask": "attention",
+    "WORKED_EXAMPLE": "examples",
+    "WORKED_EXAMPLE_PRINTED": "examples",
+    "MULTIHEAD_TRACE_FIELDS": "modules",
+    "MultiHeadAttention": "modules",
+    "MultiHeadTrace": "modules",
+    "SelfAttention": "modules",
+    "sinusoidal_encoding": "positional",
+    "embed": "tokens",
+    "token_labels": "tokens",
+    "tokenize": "tokens",
+}
 
 __all__ = [
     "MULTIHEAD_TRACE_FIELDS",
@@ -22,3 +49,15 @@ __all__ = [
     "token_labels",
     "tokenize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'attnviz' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"attnviz.{_HOME[name]}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))

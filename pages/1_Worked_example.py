@@ -6,7 +6,6 @@ import streamlit as st
 from attnviz.examples import PRESETS, WORKED_EXAMPLE, preset
 from attnviz.explain import dot_product_latex, softmax_latex, weighted_sum_latex
 from attnviz.figures import heatmap_grid, matrix_heatmap
-from attnviz.ui.compute import SCALINGS, compute_handset, compute_learned, learned_weights
 from attnviz.ui.matrix_editor import matrix_editor, resize_matrix, set_matrix
 from attnviz.ui.render import computed_or_last_good, page_nav, show_figure, show_problems, step
 
@@ -14,6 +13,8 @@ st.set_page_config(page_title="Worked example · attnviz", page_icon="🔎", lay
 page_nav()
 
 MATRICES = ("worked_x", "worked_wq", "worked_wk", "worked_wv")
+# The scaling radio's labels → the ``scale`` argument of attend (1.0: unscaled, None: 1/√d_k).
+SCALINGS = {"None (as in the tutorial)": 1.0, "1/√d_k (as in Transformers)": None}
 T0, D_IN0, D_K0 = WORKED_EXAMPLE.shape
 for key, value in (("worked_t", T0), ("worked_d_in", D_IN0), ("worked_d_k", D_K0), ("worked_seed", 0)):
     st.session_state.setdefault(key, value)
@@ -91,6 +92,9 @@ def steps(t: int, d_in: int, d_k: int, learned: bool, scaling: str, causal: bool
 
     step(0, "Inputs", "Each row of **X** is one token's vector. **Q = X·W_q**, **K = X·W_k**, **V = X·W_v**.")
     x, problems = matrix_editor("worked_x", ex.x, name="X", row_labels=tokens, col_labels=dims_in)
+    # Imported here rather than at the top: on a first visit the table above reaches the browser while torch loads.
+    from attnviz.ui.compute import compute_handset, compute_learned, learned_weights
+
     if learned:
         st.caption(
             f"Learned variant: W_q, W_k, W_v and the biases b_q, b_k, b_v come from `SelfAttention({d_in}, {d_k}, "

@@ -26,7 +26,6 @@ __all__ = [
     "MH_SOURCES",
     "RANDOM_VOCAB",
     "ROW_WINDOW",
-    "SCALINGS",
     "MultiHeadInput",
     "MultiHeadView",
     "cached_figure",
@@ -38,9 +37,6 @@ __all__ = [
     "multihead_input",
     "multihead_weights",
 ]
-
-# Radio label → the ``scale`` argument of attend (1.0 = unscaled, None = 1/√d_k).
-SCALINGS = {"None (as in the tutorial)": 1.0, "1/√d_k (as in Transformers)": None}
 
 
 def causal_mask(t: int) -> torch.Tensor:
