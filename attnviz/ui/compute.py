@@ -267,11 +267,11 @@ def compute_multihead(
         scores=pool_blocks(scores, grid_block, how="mean"),
         weights=grid_weights,
         mean_weights=pool_blocks(mean, grid_block, how="row_share"),
-        weights_top=_top(grid_weights, len(grid_labels)),
+        weights_top=_top(grid_weights, t),  # pooled shares are flat: above 32 tokens, scale to the 99th percentile
         focus_block=focus_block,
         focus_labels=focus_labels,
         focus=focus,
-        focus_top=tuple(_top(f, len(focus_labels)) for f in focus),
+        focus_top=tuple(_top(f, t) for f in focus),
         window=window,
         x=x[:window].astype(np.float32),
         head_outputs=trace.head_outputs[0, :, :window].numpy(),
