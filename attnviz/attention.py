@@ -48,17 +48,7 @@ def check_finite(name: str, tensor: Tensor, *, overflow: bool = False) -> None:
 
     ``overflow=True`` says the tensor was computed from finite inputs, so the values were too large.
     """
-    if _all_finite(tensor):
-        return
-    bad = ~torch.isfinite(tensor)
-    if bool(bad.any()):
-        index = tuple(int(i) for i in bad.nonzero()[0])
-        value = tensor[index].item()
-        if overflow:
-            raise ValueError(
-                f"{name} overflowed: entry {index} is {value} — the inputs are too large for {tensor.dtype}"
-            )
-        raise ValueError(f"{name} has a non-finite value {value} at index {index}")
+    _largest_finite(name, tensor, overflow=overflow)
 
 
 def lengths_to_mask(valid_lens: Tensor, batch_shape: tuple[int, ...], t_q: int, t_k: int) -> Tensor:
@@ -108,8 +98,23 @@ def attend(
     key gets weights 0 and output 0 and is flagged in ``fully_masked``. Inputs are never modified.
     """
     _check_shapes(query, key, value)
-    for name, tensor in (("query", query), ("key", key), ("value", value)):
-        check_finite(name, tensor)
+    largest_q = _largest_finite("query", query)
+    largest_k = _largest_finite("key", key)
+    _largest_finite("value", value)
+    return _attend(query, key, value, scale=scale, mask=mask, valid_lens=valid_lens, qk_bound=largest_q * largest_k)
+
+
+def _attend(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    *,
+    scale: float | None,
+    mask: Tensor | None,
+    valid_lens: Tensor | None,
+    qk_bound: float,
+) -> AttentionTrace:
+    """:func:`attend` for inputs already checked finite, with ``max|query| · max|key| ≤ qk_bound``."""
     d_k = query.shape[-1]
     if scale is None:
         scale = 1.0 / math.sqrt(d_k)
@@ -119,7 +124,7 @@ def attend(
 
     scores = query @ key.transpose(-2, -1)  # (..., T_q, T_k)
     scaled = scores * scale  # (..., T_q, T_k)
-    if not _cannot_overflow(query, key, scale) and not _all_finite(scaled):
+    if not _cannot_overflow(qk_bound, d_k, scale, scores.dtype) and not math.isfinite(_largest_magnitude(scaled)):
         check_finite("the scores q·kᵀ", scores, overflow=True)
         check_finite("the scaled scores", scaled, overflow=True)
 
@@ -164,18 +169,32 @@ def attend(
     )
 
 
-def _all_finite(tensor: Tensor) -> bool:
-    """True when every entry is finite. One summing pass: an inf or NaN entry makes the sum non-finite. A sum
-    that overflows from finite entries sends the caller down its exact (slower) path, which then finds nothing."""
-    return tensor.numel() == 0 or math.isfinite(tensor.sum().item())
+def _largest_magnitude(tensor: Tensor) -> float:
+    """``max |entry|`` in one pass: ``nan`` or ``inf`` when an entry is not finite, 0 for an empty tensor."""
+    if tensor.numel() == 0:
+        return 0.0
+    low, high = (t.item() for t in torch.aminmax(tensor.detach()))  # both NaN when an entry is NaN
+    return math.nan if math.isnan(low) or math.isnan(high) else max(-low, high)
 
 
-def _cannot_overflow(query: Tensor, key: Tensor, scale: float) -> bool:
-    """True when ``|scale · q·k| ≤ scale · d_k · max|q| · max|k|`` is far below the dtype's largest value."""
-    if query.numel() == 0 or key.numel() == 0:
-        return True
-    bound = query.abs().max().item() * key.abs().max().item() * query.shape[-1] * max(scale, 1.0)
-    return bound < torch.finfo(query.dtype).max / 4
+def _cannot_overflow(qk_bound: float, d_k: int, scale: float, dtype: torch.dtype) -> bool:
+    """True when ``|scale · q·k| ≤ scale · d_k · max|q| · max|k|`` is far below the dtype's largest value: then
+    the (T_q × T_k) scores need no pass of their own to look for overflow."""
+    return qk_bound * d_k * max(scale, 1.0) < torch.finfo(dtype).max / 4
+
+
+def _largest_finite(name: str, tensor: Tensor, *, overflow: bool = False) -> float:
+    """:func:`_largest_magnitude`, raising like :func:`check_finite` when an entry is not finite."""
+    largest = _largest_magnitude(tensor)
+    if not math.isfinite(largest):
+        index = tuple(int(i) for i in (~torch.isfinite(tensor)).nonzero()[0])
+        value = tensor[index].item()
+        if overflow:
+            raise ValueError(
+                f"{name} overflowed: entry {index} is {value} — the inputs are too large for {tensor.dtype}"
+            )
+        raise ValueError(f"{name} has a non-finite value {value} at index {index}")
+    return largest
 
 
 def _broadcasts_to(shape: torch.Size, target: torch.Size) -> bool:

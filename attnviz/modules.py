@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from attnviz.attention import AttentionTrace, attend, check_finite
+from attnviz.attention import AttentionTrace, _attend, _largest_magnitude, attend, check_finite
 
 __all__ = ["MULTIHEAD_TRACE_FIELDS", "MultiHeadAttention", "MultiHeadTrace", "SelfAttention"]
 
@@ -281,20 +281,28 @@ class MultiHeadAttention(nn.Module):
         if self_attention:  # one matrix product for Q, K and V, as torch does
             w = torch.cat([self.w_q, self.w_k, self.w_v], dim=1)  # (d_model, 3·d_model)
             b = None if self.b_q is None else torch.cat([self.b_q, self.b_k, self.b_v])
-            q_proj, k_proj, v_proj = self._project(query, w, b).chunk(3, dim=-1)  # 3 × (B, T, d_model)
+            qkv = self._project(query, w, b)  # (B, T, 3·d_model)
+            q_proj, k_proj, v_proj = qkv.chunk(3, dim=-1)  # 3 × (B, T, d_model), views of qkv
+            projections = (qkv,)
         else:
             q_proj = self._project(query, self.w_q, self.b_q)  # (B, T_q, d_model)
             k_proj = self._project(key, self.w_k, self.b_k)  # (B, T_k, d_model)
             v_proj = self._project(value, self.w_v, self.b_v)  # (B, T_k, d_model)
+            projections = (q_proj, k_proj, v_proj)
         h = self.num_heads
-        trace = attend(
+        heads = (
             split_heads(q_proj, h),  # (B, H, T_q, d_head)
             split_heads(k_proj, h),  # (B, H, T_k, d_head)
             split_heads(v_proj, h),  # (B, H, T_k, d_head)
-            scale=scale,
-            mask=mask,
-            valid_lens=valid_lens,
         )
+        # attend() would check Q, K and V itself, one pass (after a copy) per strided tensor of heads. One pass over
+        # each contiguous projection finds the same largest |entry|, which also bounds q·k for the overflow test;
+        # only when an entry is not finite does attend() run its own checks, to name the tensor and the entry.
+        largest = [_largest_magnitude(p) for p in projections]
+        if all(math.isfinite(m) for m in largest):
+            trace = _attend(*heads, scale=scale, mask=mask, valid_lens=valid_lens, qk_bound=max(largest) ** 2)
+        else:  # attend() raises, naming the tensor and the entry
+            trace = attend(*heads, scale=scale, mask=mask, valid_lens=valid_lens)
         concat = merge_heads(trace.output)  # (B, T_q, d_model)
         output = self._project(concat, self.w_o, self.b_o)  # (B, T_q, d_model)
         fields = {

@@ -440,6 +440,13 @@ def test_check_finite_reports_first_bad_entry():
     check_finite("X", torch.zeros(2, 3))  # finite: no error
 
 
+def test_check_finite_accepts_huge_finite_values():
+    """Entries near the dtype's largest value are finite even though their sum is not."""
+    check_finite("X", torch.full((4, 3), 3e38))
+    trace = attend(torch.zeros(2, 3), torch.zeros(2, 3), torch.full((2, 3), 3e38))
+    torch.testing.assert_close(trace.output, torch.full((2, 3), 3e38))
+
+
 def test_overflow_in_float32_scores():
     big = torch.full((2, 3), 1e20)  # finite in float32, but 3·1e40 is not
     with pytest.raises(ValueError, match=r"overflow"):

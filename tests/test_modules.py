@@ -533,3 +533,33 @@ def test_forward_width_and_rank_errors():
         m(torch.zeros(2, 3, 4), torch.zeros(3, 4))
     with pytest.raises(ValueError, match=r"value has width 3 but d_model=4"):
         m(torch.zeros(3, 4), torch.zeros(3, 4), torch.zeros(3, 3))
+
+
+@pytest.mark.parametrize(
+    ("given", "bad_input"),
+    [
+        (("query",), "query"),
+        (("query", "key", "value"), "query"),
+        (("query", "key", "value"), "key"),
+        (("query", "key", "value"), "value"),
+    ],
+)
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_multihead_names_a_non_finite_projection(given, bad_input, bad):
+    """A non-finite entry in an input reaches Q, K or V: the error names that tensor (split into heads) and its first
+    bad entry. Self-attention (only ``query`` given) names Q, which is checked first."""
+    module = MultiHeadAttention(4, 2, seed=0)
+    inputs = {name: _randn(2, 3, 4, seed=i) for i, name in enumerate(given)}
+    inputs[bad_input][1, 2, 0] = bad  # feature 0 reaches every column of row (1, 2) through W
+    with pytest.raises(ValueError, match=rf"^{bad_input} has a non-finite value \S+ at index \(1, 0, 2, 0\)$"):
+        module(**inputs)
+
+
+def test_multihead_overflow_in_the_scores_is_named():
+    module = MultiHeadAttention(4, 2, bias=False, seed=0)
+    with torch.no_grad():
+        for w in (module.w_q, module.w_k):
+            w.copy_(torch.eye(4))
+    x = torch.full((1, 3, 4), 1e20)  # Q = K = X are finite; their dot products are not (float32)
+    with pytest.raises(ValueError, match=r"overflow"):
+        module(x)
