@@ -4,6 +4,7 @@ real server for a few seconds."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import sys
 from pathlib import Path
@@ -145,7 +146,9 @@ def test_two_protocol_sessions_edit_and_switch_pages():
     """Two sessions, 5 s, a real server: every edit repaints the scores, every page switch works, no errors."""
     from benchmarks.load import run_load
 
-    result = asyncio.run(run_load(sessions=2, seconds=5, client="protocol"))
+    # Its own thread and event loop: the browser tests' Playwright keeps a loop running in this thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(asyncio.run, run_load(sessions=2, seconds=5, client="protocol")).result()
     assert result["client"] == "protocol"
     assert result["errors"] == 0, result["error_samples"]
     assert result["sessions_started"] == 2
