@@ -613,6 +613,13 @@ def choose_radio(page: Page, key: str, option: str, timeout: float = 60_000) -> 
     wait_idle(page, timeout)
 
 
+def open_tab(page: Page, label: str, timeout: float = 60_000) -> None:
+    """Click the tab labelled ``label`` and wait for the rerun it causes (tabs with ``on_change="rerun"``)."""
+    arm_rerun(page)
+    page.get_by_role("tab", name=label, exact=True).click()
+    wait_idle(page, timeout)
+
+
 def set_text(page: Page, key: str, value: str, timeout: float = 60_000) -> None:
     """Replace the text of text input/area or number input ``key``, commit it (Enter, Ctrl+Enter in a text area)
     and wait for the rerun; nothing happens when it already holds ``value``."""

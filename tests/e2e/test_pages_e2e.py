@@ -1,4 +1,4 @@
-"""Every page in a real browser: it loads cleanly, its charts are drawn, and one real interaction works."""
+"""Every page in a real browser: it loads cleanly, its charts are drawn, and real interactions work."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from benchmarks.harness import (
     edit_cell,
     figure_titled,
     load,
+    open_tab,
+    plotly_figures,
     set_text,
     settle,
 )
@@ -78,6 +80,29 @@ def test_multihead_head_count_changes_panels(page, console_errors, app_url):
 
     after = figure_titled(page, "scaled scores")["traces"]
     assert after == target, f"{after} per-head panels after choosing {target} heads (was {before})"
+    assert_clean(page, console_errors)
+
+
+def test_multihead_tabs_draw_only_the_open_view(page, console_errors, app_url):
+    load(page, f"{app_url}/Multi-head")
+
+    def titles() -> list[str]:
+        return [f["title"] or "" for f in plotly_figures(page)]
+
+    def shown(start: str) -> bool:
+        return any(t.startswith(start) for t in titles())
+
+    assert shown("weights softmax") and shown("head outputs")
+    assert not shown("mean of the heads") and not shown("output = concat")
+
+    open_tab(page, "Mean over heads")
+    settle(page)
+    assert shown("mean of the heads") and not shown("weights softmax"), titles()
+
+    open_tab(page, "After W_O")
+    settle(page)
+    assert shown("output = concat") and not shown("head outputs"), titles()
+    assert shown("mean of the heads")  # the other tab group kept its choice
     assert_clean(page, console_errors)
 
 
