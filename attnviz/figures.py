@@ -53,8 +53,10 @@ HEATMAP_TEMPLATE = go.layout.Template(
 )
 _TEMPLATE = HEATMAP_TEMPLATE.to_plotly_json()
 # plotly.js does not know plotly.py's scale names ("RdBu_r"): ship the colours, resolved once by plotly itself.
-_SCALES = {name: [list(stop) for stop in go.Heatmap(colorscale=name).colorscale] for name in (DIVERGING, SEQUENTIAL)}
-_SCALES["Viridis"] = [list(stop) for stop in go.Heatmap(colorscale="Viridis").colorscale]
+# Tuples: every figure shares these, so none can change them for the others.
+_SCALES = {
+    name: tuple(map(tuple, go.Heatmap(colorscale=name).colorscale)) for name in (DIVERGING, SEQUENTIAL, "Viridis")
+}
 
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:
