@@ -873,6 +873,21 @@ def fmt(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _error_lines(result: dict[str, Any]) -> list[str]:
+    kinds = sorted(result["errors_by_kind"].items())
+    return ["", "errors: " + ", ".join(f"{k} {v}" for k, v in kinds)] if kinds else []
+
+
+def _live_line(result: dict[str, Any]) -> str:
+    live, line = (
+        result["all_sessions_live_after_s"],
+        f"- sessions live: {result['sessions_started']} of {result['sessions']}",
+    )
+    if live is None:
+        return f"{line}, {result['sessions_not_opened_by_deadline']} still opening at the deadline"
+    return f"{line}, all after {live:.1f} s"
+
+
 def markdown_browser(result: dict[str, Any]) -> str:
     latency, rss = result["edit_to_repaint_ms"], result["server_rss_mb"]
     header = (
@@ -885,20 +900,12 @@ def markdown_browser(result: dict[str, Any]) -> str:
         f"| {fmt(rss.get('start'))} | {fmt(rss.get('end'))} |"
     )
     lines = [header, "|" + "---|" * 8, row]
-    if result["errors_by_kind"]:
-        lines.append("")
-        lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(result["errors_by_kind"].items())))
-    live = result["all_sessions_live_after_s"]
+    lines += _error_lines(result)
     cpu = result["server_cpu_s_during_load"]
     switch, finished = result["page_switch_ms"], result["edit_to_script_finished_ms"]
     lines += [
         "",
-        f"- sessions live: {result['sessions_started']} of {result['sessions']}"
-        + (
-            f", all after {live:.0f} s"
-            if live is not None
-            else f", {result['sessions_not_opened_by_deadline']} still opening at the deadline"
-        ),
+        _live_line(result),
         f"- edit→repaint max {fmt(latency['max'])} ms; Enter→server's script_finished p50 {fmt(finished['p50'])} ms, "
         f"p95 {fmt(finished['p95'])} ms",
         f"- page switches {result['page_switches']}: p50 {fmt(switch['p50'])} ms, p95 {fmt(switch['p95'])} ms",
@@ -921,22 +928,13 @@ def markdown_protocol(result: dict[str, Any]) -> str:
         f"| {fmt(latency['p50'])} | {fmt(latency['p95'])} | {fmt(rss.get('start'))} | {fmt(rss.get('end'))} |"
     )
     lines = [header, "|" + "---|" * 10, row]
-    if result["errors_by_kind"]:
-        lines.append("")
-        lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(result["errors_by_kind"].items())))
-    live = result["all_sessions_live_after_s"]
+    lines += _error_lines(result)
     switch, first = result["page_switch_ms"], result["edit_to_first_element_ms"]
     edit_bytes, health = result["bytes_per_rerun"]["edit"], result["health_during_load_ms"]
     cpu, client_cpu = result["server_cpu_s_during_load"], result["client_cpu_s_during_load"]
     lines += [
         "",
-        f"- sessions live: {result['sessions_started']} of {result['sessions']}"
-        + (
-            f", all after {live:.1f} s"
-            if live is not None
-            else f", {result['sessions_not_opened_by_deadline']} still opening at the deadline"
-        )
-        + f"; think time {result['think_ms']:.0f} ms between actions",
+        _live_line(result) + f"; think time {result['think_ms']:.0f} ms between actions",
         f"- edit → rerun finished (every figure sent; not drawn: no browser): max {fmt(latency['max'])} ms, "
         f"mean {fmt(latency['mean'])} ms; edit → first element p50 {fmt(first['p50'])} ms, p95 {fmt(first['p95'])} ms",
         f"- scores heatmap changed after {result['edits_scores_changed']} of {result['edits']} edits "
