@@ -12,10 +12,13 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "POSITION_SCHEMES",
     "LearnedPositionalEmbedding",
     "column_functions",
+    "diagonal_spread",
     "display_indices",
     "max_row_difference",
+    "position_pair_scores",
     "position_similarity",
     "rope_score_grid",
     "rotary_embedding",
@@ -232,3 +235,46 @@ class LearnedPositionalEmbedding(nn.Module):
         if x.dim() < 2 or x.shape[-1] != self.table.shape[1]:
             raise ValueError(f"x must have shape (..., T, {self.table.shape[1]}), got {tuple(x.shape)}")
         return x + self.encoding(x.shape[-2]).to(x.dtype)
+
+
+POSITION_SCHEMES = ("sinusoidal", "learned", "rotary")
+"""How :func:`position_pair_scores` puts position into a query and a key."""
+
+
+def position_pair_scores(
+    q: Tensor, k: Tensor, num_positions: int, scheme: str, *, base: float = 10000.0, seed: int = 0
+) -> Tensor:
+    """``scores[m, n]``: one fixed q placed at position m against one fixed k at position n, shape (T, T).
+
+    ``"sinusoidal"`` and ``"learned"`` add a position vector (``(q + p_m)·(k + p_n)``, the learned table drawn
+    from ``seed`` as :class:`LearnedPositionalEmbedding` draws it); ``"rotary"`` rotates (:func:`rope_score_grid`).
+    Only the rotary grid is constant along every diagonal (it depends on m − n alone).
+    """
+    if scheme not in POSITION_SCHEMES:
+        raise ValueError(f"scheme must be one of {POSITION_SCHEMES}, got {scheme!r}")
+    if scheme == "rotary":
+        return rope_score_grid(q, k, num_positions, base=base)
+    num_positions = _check_at_least_one("num_positions", num_positions)
+    for name, v in (("q", q), ("k", k)):
+        if not isinstance(v, Tensor) or v.dim() != 1:
+            raise ValueError(f"{name} must be a vector (d,), got {getattr(v, 'shape', type(v).__name__)}")
+    if q.shape != k.shape:
+        raise ValueError(f"q {tuple(q.shape)} and k {tuple(k.shape)} must have the same width")
+    d = q.shape[0]
+    if scheme == "sinusoidal":
+        table = sinusoidal_encoding(num_positions, d, base, dtype=q.dtype)  # (T, d)
+    else:
+        table = LearnedPositionalEmbedding(num_positions, d, seed=seed).table.detach().to(q.dtype)  # (T, d)
+    return (q + table) @ (k + table).T  # (T, d) @ (d, T) -> (T, T)
+
+
+def diagonal_spread(grid: Tensor) -> float:
+    """The largest ``max − min`` along any diagonal of a square (T, T) grid: 0 when each diagonal is constant."""
+    if grid.dim() != 2 or grid.shape[0] != grid.shape[1]:
+        raise ValueError(f"grid must be square (T, T), got shape {tuple(grid.shape)}")
+    t = grid.shape[0]
+    spread = 0.0
+    for offset in range(-(t - 1), t):
+        diagonal = torch.diagonal(grid, offset=offset)
+        spread = max(spread, float(diagonal.max() - diagonal.min()))
+    return spread

@@ -8,7 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from attnviz.positional import LearnedPositionalEmbedding, rope_score_grid, rotary_embedding
+from attnviz.positional import (
+    POSITION_SCHEMES,
+    LearnedPositionalEmbedding,
+    diagonal_spread,
+    position_pair_scores,
+    rope_score_grid,
+    rotary_embedding,
+    sinusoidal_encoding,
+)
 
 
 def complex_rope(x: list[float], m: float, base: float = 10000.0) -> list[float]:
@@ -105,3 +113,27 @@ def test_learned_table_has_no_row_past_its_length():
         table(torch.zeros(3, 3))
     with pytest.raises(ValueError, match="std"):
         LearnedPositionalEmbedding(4, 2, std=0.0)
+
+
+def test_only_rotary_scores_are_constant_along_diagonals():
+    g = torch.Generator().manual_seed(5)
+    q, k = torch.randn(8, generator=g, dtype=torch.float64), torch.randn(8, generator=g, dtype=torch.float64)
+    grids = {s: position_pair_scores(q, k, 12, s) for s in POSITION_SCHEMES}
+    assert diagonal_spread(grids["rotary"]) < 1e-10
+    assert diagonal_spread(grids["sinusoidal"]) > 0.1
+    assert diagonal_spread(grids["learned"]) > 0.1
+    # the additive schemes, cell by cell
+    pe = sinusoidal_encoding(12, 8, dtype=torch.float64)
+    table = LearnedPositionalEmbedding(12, 8, seed=0).table.detach().double()
+    for m, n in [(0, 0), (3, 7), (11, 2)]:
+        assert grids["sinusoidal"][m, n].item() == pytest.approx(float((q + pe[m]) @ (k + pe[n])), abs=1e-12)
+        assert grids["learned"][m, n].item() == pytest.approx(float((q + table[m]) @ (k + table[n])), abs=1e-12)
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        position_pair_scores(q, k, 3, "alibi")
+    with pytest.raises(ValueError, match="square"):
+        diagonal_spread(torch.zeros(2, 3))
+
+
+def test_diagonal_spread_by_hand():
+    assert diagonal_spread(torch.tensor([[1.0, 2.0], [3.0, 1.0]])) == 0.0
+    assert diagonal_spread(torch.tensor([[1.0, 2.0], [3.0, 1.5]])) == 0.5
