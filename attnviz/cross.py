@@ -28,17 +28,19 @@ __all__ = [
     "embed_padded",
 ]
 
-CROSS_PRESETS: dict[str, tuple[str, str]] = {
+CROSS_PRESETS: dict[str, tuple[str, str, str]] = {
     "Chinese → English: the tired animal (seed 003)": (
         "The animal didn't cross the street because it was too tired.",
         "动物没有过马路，因为它太累了。",
+        "它太累了。",
     ),
-    "Chinese → English: I love you": ("I love you", "我爱你"),
-    "Chinese → English: the cat on the mat": ("The cat sat on the mat.", "猫坐在垫子上。"),
-    "German → English: the house": ("The house is small.", "Das Haus ist klein."),
-    "English → French: the black cat": ("le chat noir dort", "the black cat sleeps"),
+    "Chinese → English: I love you": ("I love you", "我爱你", "爱"),
+    "Chinese → English: the cat on the mat": ("The cat sat on the mat.", "猫坐在垫子上。", "猫坐着。"),
+    "German → English: the house": ("The house is small.", "Das Haus ist klein.", "Das Haus."),
+    "English → French: the black cat": ("le chat noir dort", "the black cat sleeps", "the cat"),
 }
-"""Preset (target, source) pairs: the target gives the queries (rows), the source the keys and values (columns)."""
+"""Preset (target, source, a second shorter source): the target gives the queries (rows), each source the keys
+and values (columns); the two sources form a padded batch."""
 
 PAD_TOKEN = "<pad>"
 """The label of a padding position; its embedding is the zero vector."""

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from attnviz.examples import WORKED_EXAMPLE
-from attnviz.tokens import embed, tokenize
+from attnviz.tokens import embed, token_labels, tokenize
 
 __all__ = ["LAB_MAX_D_K", "LAB_MAX_TOKENS", "LAB_SOURCES", "LabInputs", "lab_inputs"]
 
@@ -36,6 +36,11 @@ class LabInputs:
     w_q: Tensor  # (d_in, d_k)
     w_k: Tensor  # (d_in, d_k)
     w_v: Tensor  # (d_in, d_k)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Unique axis labels, "3 it" (position and token)."""
+        return tuple(token_labels(list(self.tokens)))
 
     @property
     def query(self) -> Tensor:
