@@ -105,9 +105,8 @@ def cross_attention(
     One source gives B = 1 and no padding; several are padded to the longest and the padding keys masked.
     """
     target = _check_tokens("target", target_tokens, max_tokens)
-    checked = [
-        _check_tokens(f"source {b + 1}" if len(sources) > 1 else "source", s, max_tokens) for b, s in enumerate(sources)
-    ]
+    names = ["source", "second source", *(f"source {b + 1}" for b in range(2, len(sources)))]
+    checked = [_check_tokens(name, s, max_tokens) for name, s in zip(names, sources, strict=False)]
     dtype = module.w_q.dtype
     source, valid_lens = embed_padded(checked, module.d_model, seed=seed, dtype=dtype)  # (B, T_k, d), (B,)
     b, t_k = source.shape[0], source.shape[1]

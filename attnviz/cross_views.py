@@ -56,7 +56,7 @@ def cross_view(
     """Tokenize the texts (words mode), run ``MultiHeadAttention(d_model, num_heads, seed)`` with the target as
     query and the padded sources as key and value, ``valid_lens`` masking the padding, and check against torch."""
     module = MultiHeadAttention(d_model, num_heads, seed=seed)
-    names = ["source"] if len(sources) == 1 else [f"source {b + 1}" for b in range(len(sources))]
+    names = ["source", "second source", *(f"source {b + 1}" for b in range(2, len(sources)))][: len(sources)]
     for name, text in zip(["target", *names], [target, *sources], strict=True):
         if not tokenize(text):
             raise ValueError(f"the {name} is empty (or only spaces): type at least one word")

@@ -87,7 +87,7 @@ def test_presets_tokenize_to_both_sides():
     [
         ([], [["x"]], "the target has no tokens"),
         (["a"], [[]], "the source has no tokens"),
-        (["a"], [["x"], []], "source 2 has no tokens"),
+        (["a"], [["x"], []], "the second source has no tokens"),
         (["a"] * 11, [["x"]], "the target has 11 tokens; the most this page handles is 10"),
         (["a"], [], "no source sentences"),
     ],

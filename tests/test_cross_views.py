@@ -44,7 +44,7 @@ def test_view_against_nn_multihead_attention():
     [
         ("", ("我",), "the target is empty"),
         ("I", ("  ",), "the source is empty"),
-        ("I", ("我", ""), "the source 2 is empty"),
+        ("I", ("我", ""), "the second source is empty"),
         ("a " * 200, ("我",), "the target has 200 tokens; the most this page handles is 128"),
     ],
 )
