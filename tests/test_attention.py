@@ -633,3 +633,14 @@ def test_fill_values_reproduce_the_tutorials(fill):
         assert (trace.weights[0, 0, 2:] > 0.01).all()
     exact = attend(q, k, v, mask=allowed)
     assert (exact.weights[~allowed.expand(2, 3, 4)] == 0).all() and torch.equal(exact.weights[:, 1], torch.zeros(2, 4))
+
+
+def test_attend_options_are_keyword_only_in_one_order():
+    import inspect
+
+    params = inspect.signature(attend).parameters
+    assert list(params)[:3] == ["query", "key", "value"]
+    keyword_only = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY]
+    assert keyword_only == ["mask", "valid_lens", "scale", "score", "temperature", "fill_value"]
+    assert all(params[n].default is None for n in ("mask", "valid_lens", "scale", "fill_value"))
+    assert (params["score"].default, params["temperature"].default) == ("dot", 1.0)
