@@ -35,6 +35,23 @@ def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -
     return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1).mul(bound).float()
 
 
+def _register_uniform(
+    module: nn.Module,
+    generator: torch.Generator,
+    shapes: dict[str, tuple[int, ...]],
+    bound: float,
+    *,
+    absent: bool = False,
+) -> None:
+    """One parameter per name, drawn uniform in ±bound in the order given (the seed's draws depend on it), or
+    each registered as None when ``absent`` (no bias)."""
+    for name, shape in shapes.items():
+        if absent:
+            module.register_parameter(name, None)
+        else:
+            setattr(module, name, nn.Parameter(_uniform(shape, bound, generator)))
+
+
 def _generator(seed: int | None) -> torch.Generator:
     generator = torch.Generator()
     if seed is None:
@@ -89,17 +106,10 @@ class SelfAttention(nn.Module):
         self.tutorial_bug = bool(tutorial_bug)
         generator = _generator(seed)
         bound = 1.0 / math.sqrt(d_in)
-        self.w_q = nn.Parameter(_uniform((d_in, d_k), bound, generator))
-        self.w_k = nn.Parameter(_uniform((d_in, d_k), bound, generator))
-        self.w_v = nn.Parameter(_uniform((d_in, d_v), bound, generator))
-        if bias:
-            self.b_q = nn.Parameter(_uniform((d_k,), bound, generator))
-            self.b_k = nn.Parameter(_uniform((d_k,), bound, generator))
-            self.b_v = nn.Parameter(_uniform((d_v,), bound, generator))
-        else:
-            self.register_parameter("b_q", None)
-            self.register_parameter("b_k", None)
-            self.register_parameter("b_v", None)
+        weights = {"w_q": (d_in, d_k), "w_k": (d_in, d_k), "w_v": (d_in, d_v)}
+        biases = {"b_q": (d_k,), "b_k": (d_k,), "b_v": (d_v,)}
+        _register_uniform(self, generator, weights, bound)
+        _register_uniform(self, generator, biases, bound, absent=not bias)
 
     @classmethod
     def from_matrices(
@@ -354,18 +364,11 @@ class MultiHeadAttention(nn.Module):
         # uniform biases instead so the learner sees them.
         in_bound = math.sqrt(6.0 / (d_model + d_model))
         out_bound = 1.0 / math.sqrt(d_model)
-        self.w_q = nn.Parameter(_uniform((d_model, d_model), in_bound, generator))
-        self.w_k = nn.Parameter(_uniform((d_model, d_model), in_bound, generator))
-        self.w_v = nn.Parameter(_uniform((d_model, d_model), in_bound, generator))
-        self.w_o = nn.Parameter(_uniform((d_model, d_model), out_bound, generator))
-        if bias:
-            self.b_q = nn.Parameter(_uniform((d_model,), out_bound, generator))
-            self.b_k = nn.Parameter(_uniform((d_model,), out_bound, generator))
-            self.b_v = nn.Parameter(_uniform((d_model,), out_bound, generator))
-            self.b_o = nn.Parameter(_uniform((d_model,), out_bound, generator))
-        else:
-            for name in ("b_q", "b_k", "b_v", "b_o"):
-                self.register_parameter(name, None)
+        square = (d_model, d_model)
+        _register_uniform(self, generator, {"w_q": square, "w_k": square, "w_v": square}, in_bound)
+        _register_uniform(self, generator, {"w_o": square}, out_bound)
+        biases = {name: (d_model,) for name in ("b_q", "b_k", "b_v", "b_o")}
+        _register_uniform(self, generator, biases, out_bound, absent=not bias)
 
     @property
     def d_head(self) -> int:
