@@ -7,6 +7,7 @@ d_k query/key width, d_v value width, d_model model width, d_head = d_model / H.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -181,8 +182,7 @@ def attend_checked(
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, got {score!r}")
     temperature = check_temperature(temperature)
-    if fill_value is not None and not math.isfinite(float(fill_value)):
-        raise ValueError(f"fill_value must be None or a finite number, got {fill_value!r}")
+    fill_value = _check_fill_value(fill_value)
     d_k = query.shape[-1]
     scale, scale_value = _check_scale(scale, 1.0 if score == "cosine" else 1.0 / math.sqrt(d_k))
 
@@ -230,7 +230,7 @@ def attend_checked(
         fully_masked=fully_masked,
         score=score,
         temperature=temperature,
-        fill_value=None if fill_value is None else float(fill_value),
+        fill_value=fill_value,
     )
 
 
@@ -268,6 +268,15 @@ def _check_scale(scale: float | Tensor | None, default: float) -> tuple[float | 
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"scale must be a finite number >= 0, got {value}")
     return scale, value
+
+
+def _check_fill_value(fill_value: float | None) -> float | None:
+    if fill_value is None:
+        return None
+    value = float(fill_value) if isinstance(fill_value, numbers.Real) else math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"fill_value must be None or a finite number, got {fill_value!r}")
+    return value
 
 
 def _unit_rows(x: Tensor) -> Tensor:

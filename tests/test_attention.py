@@ -605,8 +605,9 @@ def test_unknown_score_and_bad_fill_value():
     x = torch.zeros(2, 3)
     with pytest.raises(ValueError, match=r"score must be one of \('dot', 'cosine'\), got 'additive'"):
         attend(x, x, x, score="additive")
-    with pytest.raises(ValueError, match=r"fill_value must be None or a finite number, got nan"):
-        attend(x, x, x, fill_value=float("nan"))
+    for bad, shown in ((float("nan"), "nan"), ("-1e6", "'-1e6'"), (float("-inf"), "-inf")):
+        with pytest.raises(ValueError, match=rf"fill_value must be None or a finite number, got {shown}"):
+            attend(x, x, x, fill_value=bad)
 
 
 def _numpy_masked_fill_softmax(q, k, allowed, fill):
