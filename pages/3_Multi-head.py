@@ -2,112 +2,14 @@
 
 import streamlit as st
 
-from attnviz.figures import head_blocks_heatmap, heatmap_grid, matrix_heatmap
+from attnviz.figures import heatmap_grid, matrix_heatmap
 from attnviz.ui import multihead as page
 from attnviz.ui.cache import figure
 from attnviz.ui.render import KEPT, last_good, page_nav, show_figure, show_problems, step
-from attnviz.views import ROW_WINDOW, MultiHeadView
+from attnviz.views import ROW_WINDOW
 
 st.set_page_config(page_title="Multi-head · attnviz", page_icon="🔎", layout="wide")
 page_nav()
-
-
-def qk(h: str = "h") -> str:
-    return f"Q<sub>{h}</sub>·K<sub>{h}</sub><sup>T</sup>/√d<sub>head</sub>"
-
-
-@st.fragment
-def focus_panel(view: MultiHeadView) -> None:
-    """One head's weights at (nearly) full resolution, drawn only while its expander is open.
-
-    Opening it, closing it or choosing another head reruns only this panel.
-    """
-    cells = len(view.focus_labels)
-    what = f"all {view.t}×{view.t} of its weights" if view.focus_block == 1 else f"pooled only to {cells} cells a side"
-    panel = st.expander(f"One head in detail: {what}", key="mh_focus_open", on_change="rerun")
-    if not panel.open:
-        return
-    with panel:
-        if not 0 <= page.whole_number(st.session_state.mh_focus_head, 0) < view.num_heads:
-            st.session_state.mh_focus_head = 0
-        h = st.selectbox(
-            "Head shown in detail", range(view.num_heads), format_func=lambda i: f"head {i}", key="mh_focus_head"
-        )
-        block = view.focus_block
-        resolution = "every token" if block == 1 else f"{block}×{block} tokens per cell"
-        fig = figure(
-            matrix_heatmap,
-            view.focus[h],
-            view.focus_labels,
-            view.focus_labels,
-            title=f"head {h}: weights softmax({qk(str(h))}), {resolution}",
-            kind="weights",
-            zmax=view.focus_top[h],
-            value_title="weight" if block == 1 else "share",
-            height=760,
-        )
-        show_figure(fig, key="mh_fig_focus")
-        if view.focus_top[h] < 1.0:
-            st.caption(
-                f"Colours saturate at {view.focus_top[h]:.3g} (the 99th percentile of this head's weights) so the "
-                "many small weights stay visible; hover over a cell for its exact value, drag to zoom in."
-            )
-
-
-@st.fragment
-def weights_views(view: MultiHeadView) -> None:
-    """Each head's weights, or their mean: only the open tab is computed and drawn (switching reruns only this)."""
-    each, mean = st.tabs(["Each head", "Mean over heads"], key="mh_weights_view", on_change="rerun")
-    pooled = " (share per block)" if view.pooled else ""
-    axes = {
-        "kind": "weights",
-        "zmax": view.weights_top,
-        "row_title": "queries" if view.pooled else "query",
-        "col_title": "keys" if view.pooled else "key",
-        "value_title": "share" if view.pooled else "weight",
-    }
-    if each.open:
-        with each:
-            title = f"weights softmax({qk()})" + pooled
-            fig = figure(heatmap_grid, view.weights, view.grid_labels, view.grid_labels, title=title, **axes)
-            show_figure(fig, key="mh_fig_weights")
-    if mean.open:
-        with mean:
-            st.markdown(
-                "`torch.nn.MultiheadAttention` returns this average of the heads' weights by default "
-                "(`average_attn_weights=True`): handy as a summary, but it blurs what each head does."
-            )
-            title = "mean of the heads' weights" + pooled
-            fig = figure(matrix_heatmap, view.mean_weights, view.grid_labels, view.grid_labels, title=title, **axes)
-            show_figure(fig, key="mh_fig_mean")
-
-
-@st.fragment
-def combined_views(view: MultiHeadView) -> None:
-    """The heads' outputs side by side, or after W_O: only the open tab is computed and drawn."""
-    concat, mixed = st.tabs(["Side by side (concat)", "After W_O"], key="mh_combined_view", on_change="rerun")
-    if concat.open:
-        with concat:
-            title = f"head outputs A<sub>h</sub>·V<sub>h</sub> side by side = concat ({view.t}×{view.d_model})"
-            fig = figure(head_blocks_heatmap, view.concat, view.num_heads, view.window_labels, title=title)
-            show_figure(fig, key="mh_fig_concat")
-    if mixed.open:
-        with mixed:
-            st.markdown(
-                "**W_O** (d_model × d_model) mixes the heads: every output column reads every head's block. "
-                "Without it the heads would stay separate."
-            )
-            title = "output = concat·W<sub>O</sub>" + (" + b<sub>O</sub>" if view.bias else "")
-            fig = figure(
-                matrix_heatmap,
-                view.output,
-                view.window_labels,
-                view.dims,
-                title=title,
-                row_title="token",
-                col_title="dim",
-            )
-            show_figure(fig, key="mh_fig_output")
 
 
 st.title("Multi-head attention")
@@ -189,7 +91,7 @@ fig = figure(
     view.scaled,
     view.grid_labels,
     view.grid_labels,
-    title=f"scaled scores {qk()}" + (" (mean of each block)" if view.pooled else ""),
+    title=f"scaled scores {page.qk()}" + (" (mean of each block)" if view.pooled else ""),
     kind="signed",
     row_title="queries" if view.pooled else "query",
     col_title="keys" if view.pooled else "key",
@@ -214,9 +116,9 @@ step(
     "Softmax turns each head's rows into weights that sum to 1. Different heads usually look at different "
     "tokens: that is the point of having several." + weights_note,
 )
-weights_views(view)
+page.weights_tabs(view)
 if view.pooled:
-    focus_panel(view)
+    page.focus_panel(view)
 
 step(
     6,
@@ -225,7 +127,7 @@ step(
     f"Put side by side they make the concatenation: {view.num_heads} × {view.d_head} = {view.d_model} columns "
     "again (d2l's `transpose_output`); **W_O** then mixes them." + window_note,
 )
-combined_views(view)
+page.combined_tabs(view)
 
 step(
     7,
