@@ -460,6 +460,15 @@ class EncodingView:
         return "sequential" if float(self.similarity.min()) >= 0 else "signed"
 
     @property
+    def position_labels(self) -> tuple[str, ...]:
+        return tuple(str(p) for p in self.positions)
+
+    @property
+    def dim_labels(self) -> tuple[str, ...]:
+        """``"0 sin"``, ``"1 cos"``, …: even columns are sines, odd columns cosines."""
+        return tuple(f"{j} {'sin' if j % 2 == 0 else 'cos'}" for j in self.dims)
+
+    @property
     def position_step(self) -> int:
         return int(self.positions[1] - self.positions[0]) if len(self.positions) > 1 else 1
 

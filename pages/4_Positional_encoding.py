@@ -10,6 +10,7 @@ from attnviz.ui.tokens import tokenize_text
 
 st.set_page_config(page_title="Positional encoding · attnviz", page_icon="🔎", layout="wide")
 page_nav()
+PE_AXES = {"row_title": "position", "col_title": "dimension", "max_ticks": 32, "odd_ticks": True}  # sin/cos labels
 
 st.title("Positional encoding")
 st.markdown(
@@ -26,8 +27,7 @@ if settings is None:
 n, d, functions, lam = settings.num_positions, settings.d_model, settings.functions, settings.wavelengths
 
 view = page.encoding(settings)
-position_labels = [str(p) for p in view.positions]
-dim_labels = [f"{j} {functions[j]}" for j in view.dims]
+position_labels, dim_labels = view.position_labels, view.dim_labels
 step(
     1,
     "The encoding: positions × dimensions",
@@ -39,10 +39,7 @@ encoding_fig = heatmap_figure(
     position_labels,
     dim_labels,
     title=f"PE ({n} × {d})",
-    row_title="position",
-    col_title="dimension",
-    max_ticks=32,
-    odd_ticks=True,
+    **PE_AXES,
 )
 show_figure(encoding_fig, key="pe_fig_encoding")
 if len(view.positions) < n or len(view.dims) < d:
@@ -152,9 +149,6 @@ if st.toggle("Show the difference from the tutorial's variant", key="pe_variant"
         position_labels,
         dim_labels,
         title="variant − standard",
-        row_title="position",
-        col_title="dimension",
-        max_ticks=32,
-        odd_ticks=True,
+        **PE_AXES,
     )
     show_figure(variant_fig, key="pe_fig_variant")

@@ -3,8 +3,8 @@
 Cells are text, read by :func:`attnviz.validation.parse_matrix`: a number is taken exactly as typed (``1e308``,
 ``-2.5e-3``, twenty digits) and anything else (``abc``, ``NaN``, ``inf``, an empty cell) is named in an error.
 A base matrix is shown with the shortest text that reads back to the same float, so an untouched cell keeps its
-exact value. Replacing the base (:func:`set_matrix`) gives the table a new widget key: the browser's grid forgets
-the old edits instead of sending them back with the next one.
+exact value. Replacing the base (:func:`set_matrix`) of an edited table gives it a new widget key: the browser's
+grid forgets the old edits instead of sending them back with the next one.
 """
 
 from __future__ import annotations
@@ -52,8 +52,11 @@ def set_matrix(key: str, matrix: np.ndarray) -> None:
 
     Safe to call from a widget callback, before the editor is drawn.
     """
-    st.session_state.pop(editor_key(key), None)
-    st.session_state[_version_key(key)] = st.session_state.get(_version_key(key), 0) + 1
+    edits = st.session_state.pop(editor_key(key), None)
+    if isinstance(edits, dict) and any(edits.get(part) for part in ("edited_rows", "added_rows", "deleted_rows")):
+        # The browser's grid holds these edits and would send them again: draw a new table. Without edits the key
+        # stays, and the browser updates the table it has (a new table costs a remount, ~30 of them on a seed change).
+        st.session_state[_version_key(key)] = st.session_state.get(_version_key(key), 0) + 1
     st.session_state[_base_key(key)] = np.array(matrix, dtype=np.float64)
     st.session_state[_good_key(key)] = np.array(matrix, dtype=np.float64)
 

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from attnviz.examples import WORKED_EXAMPLE
 from attnviz.tokens import tokenize
 from attnviz.views import DEFAULT_SENTENCE
-from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, figures, open_page, titles
+from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, figures, markdown_text, open_page, titles
 
 PAGE = "pages/3_Multi-head.py"
 NB = "\u00a0"  # the shape table keeps each shape on one line with no-break spaces
@@ -258,3 +258,8 @@ def test_a_heads_label_sent_back_as_text_is_read_as_its_number():
     at.run()
     assert not at.exception and not at.error
     assert len(heatmap_traces(figure(at, "weights softmax"))) == 4
+
+
+def test_tolerances_are_written_one_way(at):
+    text = markdown_text(at) + "\n".join(c.value for c in at.caption)
+    assert "tolerance 1.0e-05" in text and "1e-05" not in text
