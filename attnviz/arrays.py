@@ -10,7 +10,10 @@ import math
 
 import numpy as np
 
-__all__ = ["pool_blocks", "pool_factor", "range_labels", "resize", "robust_max", "to_numpy"]
+__all__ = ["SCIENTIFIC_FROM", "pool_blocks", "pool_factor", "range_labels", "resize", "robust_max", "to_numpy"]
+
+
+SCIENTIFIC_FROM = 1e6  # from this magnitude on, numbers are shown in scientific notation (formulas, cell text)
 
 
 def to_numpy(matrix) -> np.ndarray:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from attnviz.arrays import to_numpy
+from attnviz.arrays import SCIENTIFIC_FROM, to_numpy
 
 __all__ = [
     "SCIENTIFIC_FROM",
@@ -18,8 +18,6 @@ __all__ = [
     "vector_latex",
     "weighted_sum_latex",
 ]
-
-SCIENTIFIC_FROM = 1e6  # numbers this large (in magnitude) are written as a × 10^b
 
 
 def fmt(value: float, decimals: int = 2) -> str:

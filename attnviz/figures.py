@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.arrays import to_numpy
+from attnviz.arrays import SCIENTIFIC_FROM, to_numpy
 
 __all__ = [
     "CELL_TEXT_LIMIT",
@@ -118,7 +118,9 @@ def _heatmap_trace(
         "ygap": gap,
     }
     if show_text:
-        trace["texttemplate"] = f"%{{z:.{decimals}f}}"
+        finite = np.abs(z[np.isfinite(z)])
+        notation = "e" if finite.size and float(finite.max()) >= SCIENTIFIC_FROM else "f"  # huge: 9.01e+15
+        trace["texttemplate"] = f"%{{z:.{decimals}{notation}}}"
     if coloraxis is not None:
         trace["coloraxis"] = coloraxis
     else:

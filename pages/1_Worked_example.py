@@ -41,10 +41,9 @@ def steps(s: worked.Settings) -> None:
         compute = lambda: worked.learned_view(x, s.seed, s.d_k, s.scaled, s.causal)  # noqa: E731
     else:
         ws = []
-        for col, key, name, w0 in zip(
-            st.columns(3), worked.MATRICES[1:], ("W_q", "W_k", "W_v"), (wq0, wk0, wv0), strict=True
-        ):
-            with col:
+        row = st.container(horizontal=True, gap="large")  # side by side when they fit, else wrapped: never cut
+        for key, name, w0 in zip(worked.MATRICES[1:], ("W_q", "W_k", "W_v"), (wq0, wk0, wv0), strict=True):
+            with row.container(width="content"):
                 st.markdown(f"**{name}** ({s.d_in}×{s.d_k})")
                 w, bad = matrix_editor(key, w0, name=name, row_labels=dims_in, col_labels=dims_k)
                 ws.append(w)
