@@ -153,9 +153,9 @@ def long_text(n: int, sentence: str = DEFAULT_SENTENCE) -> str:
 
 def temperature_scale(d_k: int, temperature: float) -> float:
     """The ``scale`` handed to attention: ``1 / (√d_k · temperature)``; temperature must be > 0 and finite."""
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"Temperature must be greater than 0, got {temperature:g}")
-    return 1.0 / (math.sqrt(d_k) * temperature)
+    from attnviz.attention import check_temperature
+
+    return 1.0 / (math.sqrt(d_k) * check_temperature(temperature))
 
 
 @dataclass(frozen=True)
@@ -281,11 +281,10 @@ def multihead_input(source: str, text: str, num_tokens: int, d_model: int, seed:
 
 
 def head_slice(weights: dict[str, np.ndarray], name: str, head: int, num_heads: int) -> np.ndarray:
-    """Head ``head``'s part of ``weights[name]``: its columns of W_q, W_k, W_v ``(d_model, d_head)``, its rows of
-    W_O ``(d_head, d_model)``."""
-    d_head = weights[name].shape[0] // num_heads
-    cut = slice(head * d_head, (head + 1) * d_head)
-    return weights[name][cut, :] if name == "w_o" else weights[name][:, cut]
+    """Head ``head``'s part of ``weights[name]`` (a view): :func:`attnviz.modules.head_slice` on the named matrix."""
+    from attnviz.modules import head_slice as module_head_slice
+
+    return module_head_slice(name, weights[name], head, num_heads)
 
 
 def join_head_slices(slices: dict[tuple[str, int], np.ndarray], base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -161,10 +161,9 @@ def inputs(settings: Settings) -> MultiHeadInput:
 def weights(d_model: int, num_heads: int, seed: int) -> dict[str, np.ndarray]:
     """``MultiHeadAttention(d_model, num_heads, seed=seed)``'s ``w_q, w_k, w_v, w_o`` ``(d_model, d_model)`` and
     ``b_q, b_k, b_v, b_o`` ``(d_model,)``, float32 (the W's are drawn before the biases: the same with or without)."""
-    from attnviz.modules import MultiHeadAttention
+    from attnviz.modules import MultiHeadAttention, weights_as_numpy
 
-    module = MultiHeadAttention(d_model, num_heads, bias=True, seed=seed)
-    return {name: p.detach().numpy().copy() for name, p in module.named_parameters()}
+    return weights_as_numpy(MultiHeadAttention(d_model, num_heads, bias=True, seed=seed))
 
 
 def weight_editors(settings: Settings) -> dict[str, np.ndarray]:

@@ -243,7 +243,7 @@ def test_long_preset_is_exactly_512_tokens():
 
 def test_temperature_scale_and_top_keys():
     assert temperature_scale(16, 0.5) == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="Temperature must be greater than 0, got -1"):
+    with pytest.raises(ValueError, match="temperature must be finite and greater than 0, got -1"):
         temperature_scale(8, -1.0)
     with pytest.raises(ValueError, match="got nan"):
         temperature_scale(8, float("nan"))
