@@ -11,11 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from attnviz.additive import AdditiveAttention
-    from attnviz.attention import TRACE_FIELDS, AttentionTrace, attend, lengths_to_mask
+    from attnviz.attention import SCORES, TRACE_FIELDS, AttentionTrace, attend, check_temperature, lengths_to_mask
     from attnviz.dropout import dropout_weights
     from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
     from attnviz.masks import causal_mask, padding_mask, parse_mask_grid, sliding_window_mask
-    from attnviz.modules import MULTIHEAD_TRACE_FIELDS, MultiHeadAttention, MultiHeadTrace, SelfAttention
+    from attnviz.modules import (
+        MULTIHEAD_TRACE_FIELDS,
+        MultiHeadAttention,
+        MultiHeadTrace,
+        SelfAttention,
+        head_slice,
+        weights_as_numpy,
+    )
     from attnviz.positional import LearnedPositionalEmbedding, rotary_embedding, sinusoidal_encoding
     from attnviz.scaling import scaling_experiment
     from attnviz.tokens import embed, token_labels, tokenize
@@ -33,9 +40,11 @@ _HOME = {
     "scaling_experiment": "scaling",
     "shuffle_demo": "word_order",
     "word_order_demo": "word_order",
+    "SCORES": "attention",
     "TRACE_FIELDS": "attention",
     "AttentionTrace": "attention",
     "attend": "attention",
+    "check_temperature": "attention",
     "lengths_to_mask": "attention",
     "WORKED_EXAMPLE": "examples",
     "WORKED_EXAMPLE_PRINTED": "examples",
@@ -43,6 +52,8 @@ _HOME = {
     "MultiHeadAttention": "modules",
     "MultiHeadTrace": "modules",
     "SelfAttention": "modules",
+    "head_slice": "modules",
+    "weights_as_numpy": "modules",
     "sinusoidal_encoding": "positional",
     "embed": "tokens",
     "token_labels": "tokens",
@@ -51,6 +62,7 @@ _HOME = {
 
 __all__ = [
     "MULTIHEAD_TRACE_FIELDS",
+    "SCORES",
     "TRACE_FIELDS",
     "WORKED_EXAMPLE",
     "WORKED_EXAMPLE_PRINTED",
@@ -62,8 +74,10 @@ __all__ = [
     "SelfAttention",
     "attend",
     "causal_mask",
+    "check_temperature",
     "dropout_weights",
     "embed",
+    "head_slice",
     "lengths_to_mask",
     "padding_mask",
     "parse_mask_grid",
@@ -74,6 +88,7 @@ __all__ = [
     "sliding_window_mask",
     "token_labels",
     "tokenize",
+    "weights_as_numpy",
     "word_order_demo",
 ]
 
