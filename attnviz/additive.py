@@ -51,12 +51,14 @@ def trace_from_scores(
     scale: float = 1.0,
     mask: Tensor | None = None,
     valid_lens: Tensor | None = None,
+    score: str = "dot",
 ) -> AttentionTrace:
     """An :class:`AttentionTrace` for scores computed by any scoring function, masked as :func:`attend` masks.
 
     ``scores`` has shape ``(..., T_q, T_k)``; ``scaled = scale · scores``; ``mask`` (bool, True = may attend)
     and ``valid_lens`` combine; masked entries become −inf before the softmax, and a query that may attend to
-    no key gets weights 0 and output 0 and is flagged in ``fully_masked``. Inputs are never modified.
+    no key gets weights 0 and output 0 and is flagged in ``fully_masked``. Inputs are never modified. ``score``
+    names the scoring function in the trace.
     """
     if scores.dim() < 2:
         raise ValueError(f"scores must have shape (..., T_q, T_k), got {tuple(scores.shape)}")
@@ -98,6 +100,7 @@ def trace_from_scores(
         weights=weights,
         output=output,
         fully_masked=fully_masked,
+        score=score,
     )
 
 
@@ -177,5 +180,5 @@ class AdditiveAttention(nn.Module):
         check_finite("value", value)
         scores = self.score(query, key)  # (..., T_q, T_k)
         return trace_from_scores(
-            query, key, value.to(scores.dtype), scores, scale=1.0, mask=mask, valid_lens=valid_lens
+            query, key, value.to(scores.dtype), scores, scale=1.0, mask=mask, valid_lens=valid_lens, score="additive"
         )

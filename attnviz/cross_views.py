@@ -33,6 +33,11 @@ class CrossView:
     check: TorchCheck  # against nn.MultiheadAttention with key_padding_mask
 
     @property
+    def top_weight(self) -> float:
+        """The largest weight of any head: the top of the colour scale (random weights are flat)."""
+        return float(self.weights.max())
+
+    @property
     def num_heads(self) -> int:
         return self.weights.shape[1]
 

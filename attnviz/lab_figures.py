@@ -15,7 +15,7 @@ from attnviz.scaling import ScalingPoint
 
 __all__ = ["SCALING_STATS", "scaling_curve", "score_histogram"]
 
-_MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10, "pad": 2}
+_MARGIN = {"l": 60, "r": 10, "t": 50, "b": 10, "pad": 2}  # room for the y tick labels and title
 _UNSCALED, _SCALED = "#d62728", "#1f77b4"
 
 SCALING_STATS = {
@@ -69,8 +69,8 @@ def score_histogram(
         "barmode": "overlay",
         "height": height,
         "margin": _MARGIN,
-        "xaxis": {"title": {"text": x_title}},
-        "yaxis": {"title": {"text": "density"}},
+        "xaxis": {"title": {"text": x_title}, "automargin": True},
+        "yaxis": {"title": {"text": "density"}, "automargin": True},
         "legend": {"orientation": "h", "y": -0.25},
     }
     return _figure(data, layout)
@@ -102,8 +102,8 @@ def scaling_curve(
         "title": {"text": f"{y_title} <span style='font-size:0.8em'>({extreme})</span>"},
         "height": height,
         "margin": _MARGIN,
-        "xaxis": {"title": {"text": "d_k"}, "type": "log"},
-        "yaxis": {"title": {"text": y_title.split(" (")[0]}, "rangemode": "tozero"},
+        "xaxis": {"title": {"text": "d_k"}, "type": "log", "automargin": True},
+        "yaxis": {"title": {"text": y_title.split(" (")[0]}, "rangemode": "tozero", "automargin": True},
         "legend": {"orientation": "h", "y": -0.3},
     }
     if current is not None:

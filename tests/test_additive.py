@@ -79,7 +79,7 @@ def test_matches_d2l_additive_attention(valid_lens):
     assert torch.allclose(trace.scores, scores_ref, atol=1e-12, rtol=0)
     assert torch.allclose(trace.weights, _ref_weights(module, q, k, v, valid_lens), atol=1e-12, rtol=0)
     assert torch.allclose(trace.output, out_ref, atol=1e-12, rtol=0)
-    assert trace.scale == 1.0
+    assert trace.scale == 1.0 and trace.score == "additive" and trace.temperature == 1.0
     assert torch.equal(trace.scaled, trace.scores)
 
 
