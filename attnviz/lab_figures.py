@@ -19,9 +19,9 @@ _MARGIN = {"l": 60, "r": 10, "t": 50, "b": 10, "pad": 2}  # room for the y tick 
 _UNSCALED, _SCALED = "#d62728", "#1f77b4"
 
 SCALING_STATS = {
-    "max_weight": ("largest weight in a row (mean)", "1 = one-hot"),
-    "entropy": ("row entropy, bits (mean)", "0 = one-hot"),
-    "jacobian": ("‖∂softmax/∂scores‖ (mean)", "0 = no gradient"),
+    "max_weight": ("largest weight in a row", "mean over rows; 1 = one-hot"),
+    "entropy": ("row entropy, bits", "mean over rows; 0 = one-hot"),
+    "jacobian": ("‖∂softmax/∂scores‖", "mean over rows; 0 = no gradient"),
 }
 """The statistics :func:`scaling_curve` draws: field stem → (axis title, what the extreme means)."""
 
@@ -99,11 +99,11 @@ def scaling_curve(
         for kind, name, colour in (("unscaled", "q·k (unscaled)", _UNSCALED), ("scaled", "q·k / √d_k", _SCALED))
     ]
     layout = {
-        "title": {"text": f"{y_title} <span style='font-size:0.8em'>({extreme})</span>"},
+        "title": {"text": f"{y_title}<br><sup>{extreme}</sup>"},
         "height": height,
         "margin": _MARGIN,
         "xaxis": {"title": {"text": "d_k"}, "type": "log", "automargin": True},
-        "yaxis": {"title": {"text": y_title.split(" (")[0]}, "rangemode": "tozero", "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero", "automargin": True},
         "legend": {"orientation": "h", "y": -0.3},
     }
     if current is not None:

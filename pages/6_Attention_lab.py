@@ -47,7 +47,8 @@ weights_grid = figure(
     sc.weights,
     sc.labels,
     sc.labels,
-    panel_titles=[f"{name}: weights" for name in sc.names],
+    panel_titles=list(sc.names),
+    max_cols=2,
     title="weights = softmax(score) for each score function",
     value_title="weight",
 )

@@ -24,10 +24,9 @@ with st.container(horizontal=True, vertical_alignment="center"):
     st.caption("Presets:", width="content")
     for i, name in enumerate(page.PRESETS):
         st.button(name, key=f"cross_preset_{i}", on_click=page.load_preset, args=(name,), type="tertiary")
-left, middle, right = st.columns(3)
+st.text_input("Target sentence (queries, rows)", key="cross_target")
+left, right = st.columns(2)
 with left:
-    st.text_input("Target sentence (queries, rows)", key="cross_target")
-with middle:
     st.text_input("Source sentence (keys and values, columns)", key="cross_source")
 with right:
     st.text_input("A second source, batched with the first", key="cross_source2")
