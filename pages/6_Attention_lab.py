@@ -49,6 +49,7 @@ weights_grid = figure(
     sc.labels,
     panel_titles=list(sc.names),
     max_cols=2,
+    panel_height=320,
     title="weights = softmax(score) for each score function",
     value_title="weight",
 )
