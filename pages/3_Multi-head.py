@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (first: starts loading plotly.js and the heavy imports early)
 from attnviz.figures import head_blocks_heatmap, heatmap_grid, matrix_heatmap
 from attnviz.shapes import MAX_HEADS, divisors, head_problems
 from attnviz.tokens import MAX_TOKENS

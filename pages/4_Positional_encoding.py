@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (first: starts loading plotly.js and the heavy imports early)
 from attnviz.figures import line_chart
 from attnviz.positional import column_functions, wavelengths
 from attnviz.ui.render import escape_markdown, page_nav, show_figure, show_problems, step

@@ -36,7 +36,9 @@ _ASSET_NAME = "plotly_js"  # served as /component/<this module>.plotly_js/plotly
 FORCE_COMPONENT = False
 IMAGE_SCALE = 2  # downloads at twice the on-screen resolution
 
-_CSS = ".attnviz-chart { width: 100%; } .attnviz-chart-preload { display: none; }"
+_CSS = (
+    ".attnviz-chart { width: 100%; }\n[data-testid=stElementContainer]:has(.attnviz-chart-preload) { display: none; }"
+)
 
 # One module per browser tab: plotly.js is loaded once (window.Plotly) and each chart keeps its own DOM node
 # (stored on the component's root); a new figure for the same key goes to Plotly.react on that node.
@@ -67,7 +69,14 @@ export default function (component) {
   const {data, parentElement} = component;
   if (!data) return;
   const loading = loadPlotly(data.plotly);
-  if (!data.spec) return;  // a preload: only start loading plotly.js
+  if (!data.spec) {  // a preload: only start loading plotly.js (the marker hides the element's container)
+    if (!parentElement.querySelector(':scope > .attnviz-chart-preload')) {
+      const marker = document.createElement('div');
+      marker.className = 'attnviz-chart-preload';
+      parentElement.appendChild(marker);
+    }
+    return;
+  }
   let root = parentElement.querySelector(':scope > .attnviz-chart');
   if (!root) {
     root = document.createElement('div');
@@ -87,7 +96,6 @@ export default function (component) {
     const filename = data.filename;
     const config = {
       ...data.config,
-      responsive: true,
       toImageButtonOptions: {format: 'png', filename, scale: data.scale, ...(data.config.toImageButtonOptions || {})},
       modeBarButtonsToAdd: [...(data.config.modeBarButtonsToAdd || []), {
         name: 'downloadSvg',
@@ -96,7 +104,10 @@ export default function (component) {
         click: (gd) => Plotly.downloadImage(gd, {format: 'svg', filename}),
       }],
     };
-    layout.autosize = true;
+    // The width is passed, not measured by plotly (autosize): one layout read per chart and resize, not per redraw.
+    if (!state.width) state.width = root.clientWidth || parentElement.clientWidth || 700;
+    state.stretch = layout.width === undefined;
+    if (state.stretch) layout.width = state.width;
     Plotly.react(root, figure.data || [], layout, config);
     if (!state.bound) {
       state.bound = true;
@@ -104,7 +115,12 @@ export default function (component) {
         const point = pointOf(event);
         if (point && state.data.select) state.component.setStateValue('selection', point);
       });
-      state.resize = new ResizeObserver(() => { if (root.isConnected) Plotly.Plots.resize(root); });
+      state.resize = new ResizeObserver((entries) => {
+        const width = Math.round(entries[entries.length - 1].contentRect.width);
+        if (!width || width === state.width || !root.isConnected) return;
+        state.width = width;
+        if (state.stretch) Plotly.relayout(root, {width});
+      });
       state.resize.observe(root);
     }
   });
