@@ -16,6 +16,7 @@ before: ``json.loads(at.get("plotly_chart")[0].proto.spec)``.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -66,10 +67,14 @@ const pointOf = (event) => {
 };
 
 export default function (component) {
-  const {data, parentElement} = component;
-  if (!data) return;
-  const loading = loadPlotly(data.plotly);
-  if (!data.spec) {  // a preload: only start loading plotly.js (the marker hides the element's container)
+  const {parentElement} = component;
+  // A chart's data arrives as bytes, {"meta": {...}, "figure": <the figure JSON>} (parsed once, here).
+  const raw = component.data;
+  if (!raw) return;
+  const data = ArrayBuffer.isView(raw) ? JSON.parse(new TextDecoder().decode(raw)) : raw;
+  const loading = loadPlotly(data.plotly || data.meta.plotly);
+  const meta = data.meta;
+  if (!data.figure) {  // a preload: only start loading plotly.js (the marker hides the element's container)
     if (!parentElement.querySelector(':scope > .attnviz-chart-preload')) {
       const marker = document.createElement('div');
       marker.className = 'attnviz-chart-preload';
@@ -88,16 +93,16 @@ export default function (component) {
   state.component = component;
   state.data = data;
   const seq = state.seq;
-  const figure = JSON.parse(data.spec);
+  const figure = data.figure;
   const layout = figure.layout || {};
   if (layout.height) root.style.minHeight = `${layout.height}px`;  // no jump while plotly.js loads
   loading.then((Plotly) => {
     if (seq !== state.seq) return;  // a newer figure already arrived
-    const filename = data.filename;
+    const filename = meta.filename;
     const config = {
-      ...data.config,
-      toImageButtonOptions: {format: 'png', filename, scale: data.scale, ...(data.config.toImageButtonOptions || {})},
-      modeBarButtonsToAdd: [...(data.config.modeBarButtonsToAdd || []), {
+      ...meta.config,
+      toImageButtonOptions: {format: 'png', filename, scale: meta.scale, ...(meta.config.toImageButtonOptions || {})},
+      modeBarButtonsToAdd: [...(meta.config.modeBarButtonsToAdd || []), {
         name: 'downloadSvg',
         title: 'Download plot as SVG',
         icon: Plotly.Icons.disk,
@@ -113,7 +118,7 @@ export default function (component) {
       state.bound = true;
       root.on('plotly_click', (event) => {
         const point = pointOf(event);
-        if (point && state.data.select) state.component.setStateValue('selection', point);
+        if (point && state.data.meta.select) state.component.setStateValue('selection', point);
       });
       state.resize = new ResizeObserver((entries) => {
         const width = Math.round(entries[entries.length - 1].contentRect.width);
@@ -199,14 +204,17 @@ def plotly_chart(
     if theme is not None or (_under_apptest() and not FORCE_COMPONENT):
         st.plotly_chart(fig, key=key, width=width, config=config, theme=theme)
         return None
-    data = {
-        "spec": plotly.io.to_json(fig, validate=False),
+    meta = {
         "config": config,
         "filename": _filename(fig, key),
         "scale": IMAGE_SCALE,
         "select": on_select == "rerun",
         "plotly": plotly_js_url(),
     }
+    # Bytes, not a dict: the spec travels as it is (no second JSON encoding, no escaping) and Streamlit hashes the
+    # bytes once instead of re-serializing the figure for the element's identity.
+    spec = plotly.io.to_json(fig, validate=False)
+    data = f'{{"meta":{json.dumps(meta)},"figure":{spec}}}'.encode()
     callbacks = {"on_selection_change": (lambda: None)} if on_select == "rerun" else {}
     result = _mount()(key=key, data=data, width=width, height="content", **callbacks)
     return result.get("selection") if on_select == "rerun" else None
