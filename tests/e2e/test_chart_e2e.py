@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from benchmarks.harness import edit_cell, figure_titled, load, settle
+from benchmarks.harness import StreamlitServer, edit_cell, figure_titled, load, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -47,3 +49,34 @@ def test_edit_updates_the_same_chart_node(page, console_errors, app_url):
     assert scripts == 1, f"plotly.js loaded {scripts} times"
     assert page.locator("[data-testid=stException]").count() == 0
     assert console_errors.errors == []
+
+
+def test_hover_download_options_and_click(page, console_errors):
+    """Hover shows the cell, the download is named and scaled, a click comes back to Python as x, y, z, curve."""
+    with StreamlitServer("tests/e2e/chart_select_app.py") as server:
+        load(page, server.url)
+        gd = page.locator(".attnviz-chart.js-plotly-plot").first
+        options = page.evaluate(
+            "() => document.querySelector('.attnviz-chart.js-plotly-plot')._context.toImageButtonOptions"
+        )
+        assert options["filename"] == "attnviz_click_test"
+        assert options["scale"] >= 2
+        assert page.locator(".attnviz-chart .modebar-btn[data-title='Download plot as SVG']").count() == 1
+        # The right column's upper cell of the drawn heatmap image.
+        box = page.locator(".attnviz-chart .hm image").first.bounding_box()
+        x, y = box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25
+        page.mouse.move(x, y)
+        page.wait_for_selector(".attnviz-chart .hoverlayer .hovertext", timeout=10_000)
+        hovered = page.locator(".attnviz-chart .hoverlayer .hovertext").first.text_content()
+        gd.click(position={"x": x - gd.bounding_box()["x"], "y": y - gd.bounding_box()["y"]})
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=stCode] code')].some((c) => c.innerText.includes('curve'))",
+            timeout=60_000,
+        )
+        shown = json.loads(page.locator("[data-testid=stCode] code").first.inner_text())
+        assert shown["curve"] == 0
+        assert shown["x"] == "k2"
+        # Plotly draws the first row at the bottom: the upper half of the image is row q2 (z = 4).
+        assert (shown["y"], shown["z"]) == ("q2", 4.0)
+        assert "4" in hovered
+        assert console_errors.errors == []
