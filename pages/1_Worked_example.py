@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-import attnviz.ui.warm  # noqa: F401  (first: starts loading plotly.js and the heavy imports early)
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.examples import PRESETS, WORKED_EXAMPLE, preset
 from attnviz.explain import dot_product_latex, softmax_latex, weighted_sum_latex
 from attnviz.figures import heatmap_grid, matrix_heatmap

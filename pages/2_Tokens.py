@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-import attnviz.ui.warm  # noqa: F401  (first: starts loading plotly.js and the heavy imports early)
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.figures import bar_chart
 from attnviz.tokens import MAX_TOKENS, embedding_scale
 from attnviz.ui.render import KEPT, computed_or_last_good, escape_markdown, page_nav, show_figure, show_problems, step

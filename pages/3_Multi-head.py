@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-import attnviz.ui.warm  # noqa: F401  (first: starts loading plotly.js and the heavy imports early)
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.figures import head_blocks_heatmap, heatmap_grid, matrix_heatmap
 from attnviz.shapes import MAX_HEADS, divisors, head_problems
 from attnviz.tokens import MAX_TOKENS

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
@@ -133,13 +134,15 @@ export default function (component) {
 """
 
 _component = None
+_component_lock = threading.Lock()  # sessions run their scripts on their own threads
 
 
 def _mount():
     """The component's mount callable, registered once per process."""
     global _component
-    if _component is None:
-        _component = components_v2.component("attnviz_chart", css=_CSS, js=_JS, isolate_styles=False)
+    with _component_lock:
+        if _component is None:
+            _component = components_v2.component("attnviz_chart", css=_CSS, js=_JS, isolate_styles=False)
     return _component
 
 
