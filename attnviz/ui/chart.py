@@ -67,6 +67,8 @@ const pointOf = (event) => {
   return {x: p.x ?? null, y: p.y ?? null, z: p.z ?? null, curve: p.curveNumber ?? null, point: index};
 };
 
+const axesOf = (layout) => Object.keys(layout || {}).filter((k) => /^[xy]axis\d*$/.test(k)).sort().join();
+
 export default function (component) {
   const {parentElement} = component;
   // A chart's data arrives as bytes, {"meta": {...}, "figure": <the figure JSON>} (parsed once, here).
@@ -114,13 +116,20 @@ export default function (component) {
     if (!state.width) state.width = root.clientWidth || parentElement.clientWidth || 700;
     state.stretch = layout.width === undefined;
     if (state.stretch) layout.width = state.width;
-    Plotly.react(root, figure.data || [], layout, config);
-    if (!state.bound) {
-      state.bound = true;
+    const traces = figure.data || [];
+    if (root.data && root.data.length === traces.length && axesOf(root.layout) === axesOf(layout)) {
+      Plotly.react(root, traces, layout, config);
+    } else {
+      // A new set of subplots (e.g. 4 → 8 heads): react would diff, then redraw everything anyway, which measured
+      // slower than drawing afresh. newPlot keeps the node but drops its plotly listeners: bind the click again.
+      Plotly.newPlot(root, traces, layout, config);
       root.on('plotly_click', (event) => {
         const point = pointOf(event);
         if (point && state.data.meta.select) state.component.setStateValue('selection', point);
       });
+    }
+    if (!state.bound) {
+      state.bound = true;
       state.resize = new ResizeObserver((entries) => {
         const width = Math.round(entries[entries.length - 1].contentRect.width);
         if (!width || width === state.width || !root.isConnected) return;
