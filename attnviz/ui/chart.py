@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from pathlib import Path
 from typing import Any, Literal
 
@@ -142,17 +141,8 @@ export default function (component) {
 }
 """
 
-_component = None
-_component_lock = threading.Lock()  # sessions run their scripts on their own threads
-
-
-def _mount():
-    """The component's mount callable, registered once per process."""
-    global _component
-    with _component_lock:
-        if _component is None:
-            _component = components_v2.component("attnviz_chart", css=_CSS, js=_JS, isolate_styles=False)
-    return _component
+# Defined once, when this module is imported (Streamlit registers it again on each new runtime when it is mounted).
+_COMPONENT = components_v2.component("attnviz_chart", css=_CSS, js=_JS, isolate_styles=False)
 
 
 def plotly_js_url() -> str:
@@ -188,7 +178,7 @@ def preload_plotly() -> None:
     """Start loading plotly.js in the browser now (an invisible element), before the first chart arrives."""
     if _under_apptest() and not FORCE_COMPONENT:
         return
-    _mount()(key="attnviz_plotly_preload", data={"plotly": plotly_js_url()}, width="stretch", height=0)
+    _COMPONENT(key="attnviz_plotly_preload", data={"plotly": plotly_js_url()}, width="stretch", height=0)
 
 
 def plotly_chart(
@@ -228,5 +218,5 @@ def plotly_chart(
     spec = plotly.io.to_json(fig, validate=False)
     data = f'{{"meta":{json.dumps(meta)},"figure":{spec}}}'.encode()
     callbacks = {"on_selection_change": (lambda: None)} if on_select == "rerun" else {}
-    result = _mount()(key=key, data=data, width=width, height="content", **callbacks)
+    result = _COMPONENT(key=key, data=data, width=width, height="content", **callbacks)
     return result.get("selection") if on_select == "rerun" else None
