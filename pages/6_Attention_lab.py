@@ -1,8 +1,8 @@
 """The attention lab: score functions, why √d_k, temperature, dropout, masks and a tutorial's bug, on one Q, K, V."""
 
-import pandas as pd
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.figures import bar_chart, heatmap_grid
 from attnviz.lab_figures import SCALING_STATS, scaling_curve, score_histogram
 from attnviz.lab_views import fill_value_story
@@ -111,7 +111,7 @@ with right:
         tv.effective_keys, labels, title="effective keys 2^H per query", value_title="keys", label_title="query"
     )
     show_figure(bars, "lab_tau_keys")
-    table = pd.DataFrame({"query": labels, "entropy (bits)": tv.entropy_bits, "effective keys": tv.effective_keys})
+    table = {"query": list(labels), "entropy (bits)": tv.entropy_bits, "effective keys": tv.effective_keys}
     number = st.column_config.NumberColumn(format="%.3f")
     st.dataframe(table, hide_index=True, height=200, column_config={"entropy (bits)": number, "effective keys": number})
 
