@@ -52,6 +52,16 @@ PAGES = (
         "Positional encoding",
         "The sinusoidal encoding, its frequencies, and why a repeated word needs it.",
     ),
+    (
+        "pages/6_Attention_lab.py",
+        "Attention lab",
+        "Score functions side by side, why √d_k, temperature, dropout, masks and fill values, a tutorial's bug.",
+    ),
+    (
+        "pages/7_Cross-attention.py",
+        "Cross-attention",
+        "Queries from a target sentence, keys and values from a source (Chinese → English), a padded batch.",
+    ),
 )
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
