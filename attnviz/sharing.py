@@ -151,7 +151,7 @@ class Float(Field):
 
     def check(self, value: object) -> object:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{_short(repr(value))} is not a number")
+            raise ValueError(f"{_shown(value)} is not a number")
         number = float(value)
         if not math.isfinite(number):
             raise ValueError(f"{number} is not a finite number")
@@ -174,7 +174,7 @@ class Bool(Field):
 
     def check(self, value: object) -> object:
         if not isinstance(value, bool):
-            raise ValueError(f"{_short(repr(value))} is not true or false")
+            raise ValueError(f"{_shown(value)} is not true or false")
         return value
 
     def text(self, value: object) -> str:
@@ -190,7 +190,7 @@ class Text(Field):
 
     def check(self, value: object) -> object:
         if not isinstance(value, str):
-            raise ValueError(f"{_short(repr(value))} is not a text")
+            raise ValueError(f"{_shown(value)} is not a text")
         if len(value) > self.max_chars:
             raise ValueError(f"the text has {len(value):,} characters, more than {self.max_chars:,}")
         return value
@@ -226,7 +226,7 @@ class Choice(Field):
 
     def check(self, value: object) -> object:
         if value not in self.options:
-            raise ValueError(f"{_short(repr(value))} is not one of {', '.join(map(repr, self.options))}")
+            raise ValueError(f"{_shown(value)} is not one of {', '.join(map(repr, self.options))}")
         return value
 
     def text(self, value: object) -> str:
@@ -251,7 +251,7 @@ class IntList(Field):
 
     def check(self, value: object) -> object:
         if not isinstance(value, (list, tuple)):
-            raise ValueError(f"{_short(repr(value))} is not a list")
+            raise ValueError(f"{_shown(value)} is not a list")
         if len(value) > self.max_items:
             raise ValueError(f"{len(value)} items, more than {self.max_items}")
         numbers = [_whole(v) for v in value]
@@ -320,6 +320,12 @@ class Decoded:
 
 def _short(text: str, limit: int = 40) -> str:
     return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text):,} characters)"
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """A value as Python writes it, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text):,} characters)"
 
 
 # ----------------------------------------------------------------------------------------------------- matrices
@@ -522,9 +528,7 @@ def _matrix_values(name: str, table: object, expected: tuple[int, int]) -> tuple
     for i, row in enumerate(rows):
         for j, v in enumerate(row):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                problems.append(
-                    f"matrix {name!r} row {i + 1}, column {j + 1}: {_short(repr(v))} is not a finite number"
-                )
+                problems.append(f"matrix {name!r} row {i + 1}, column {j + 1}: {_shown(v)} is not a finite number")
                 if len(problems) >= 5:
                     return None, problems
     if problems:

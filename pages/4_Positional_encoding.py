@@ -4,6 +4,7 @@ import streamlit as st
 
 from attnviz.figures import line_chart
 from attnviz.ui import positional as page
+from attnviz.ui import share
 from attnviz.ui.cache import heatmap_figure
 from attnviz.ui.render import escape_markdown, last_good, page_nav, show_figure, show_problems, step
 from attnviz.ui.tokens import tokenize_text
@@ -18,6 +19,7 @@ st.markdown(
     "shuffled. The Transformer therefore adds to each token's vector a pattern that depends only on its "
     "position: sines and cosines of many wavelengths."
 )
+share.restore(page.SHARE, apply=page.apply_shared)
 with st.sidebar:
     settings = page.controls()
 refused = show_problems(settings.problems, kept="the last valid encoding is shown")
@@ -105,6 +107,7 @@ st.text_input("Sentence with a repeated word", key="pe_sentence")
 tokens, cut = tokenize_text(st.session_state.pe_sentence, "words", page.SENTENCE_MAX_TOKENS)
 if cut:
     st.warning(f"Only the first {page.SENTENCE_MAX_TOKENS} tokens are used ({cut:,} cut).", icon="✂️")
+cmp = None
 if not tokens:
     st.error("The sentence is empty (or holds only spaces): type a few words, one of them twice.", icon="⚠️")
 else:
@@ -152,3 +155,4 @@ if st.toggle("Show the difference from the tutorial's variant", key="pe_variant"
         **PE_AXES,
     )
     show_figure(variant_fig, key="pe_fig_variant")
+share.panel(page.SHARE, **page.shared_state(settings, view, cmp))
