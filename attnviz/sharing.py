@@ -274,6 +274,11 @@ class MatrixField:
     rows: str | int
     cols: str | int
     max_side: int = 64  # the editor's own limit (no shape setting may ask for more)
+    name: str = ""  # what the page calls it ("X", "W_q"): download and upload labels
+
+    @property
+    def label(self) -> str:
+        return self.name or self.key
 
     def shape(self, settings: Mapping[str, object]) -> tuple[int, int]:
         """The shape the matrix must have under ``settings`` (session key -> value)."""

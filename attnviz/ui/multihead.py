@@ -79,7 +79,8 @@ SHARE = StateSpec(
         Text("tokens_text", DEFAULT_SENTENCE, max_chars=8000),  # the "Sentence" input is the Tokens page's text
     ),
     matrices=tuple(
-        MatrixField(f"mh_{name}", "mh_d_model", "mh_d_model", max_side=EDITABLE_D_MODEL) for name in WEIGHT_NAMES
+        MatrixField(f"mh_{name}", "mh_d_model", "mh_d_model", max_side=EDITABLE_D_MODEL, name=WEIGHT_LABELS[name])
+        for name in WEIGHT_NAMES
     ),
 )
 
@@ -278,7 +279,8 @@ def shared_state(inp: MultiHeadInput, full: dict[str, np.ndarray], view: MultiHe
         "concat": (view.concat, rows, dims),
         "output": (view.output, rows, dims),
     }
-    computed |= {n: (full[n], dims, dims) for n in WEIGHT_NAMES}
+    if not s.editable:  # (editable weights are the tables above)
+        computed |= {n: (full[n], dims, dims) for n in WEIGHT_NAMES}
     computed |= {n: (full[n][None, :], (n,), dims) for n in ("b_q", "b_k", "b_v", "b_o")}
     if view.t > view.window or view.pooled:  # the snippet reads these from the file
         computed["x"] = (inp.x, inp.labels, dims)

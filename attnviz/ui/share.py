@@ -110,12 +110,14 @@ def _on_upload(spec: StateSpec, labels: dict[str, tuple[list[str], list[str]]], 
             st.session_state[problems_key] = (False, [f"choose the table to fill, one of {', '.join(labels)}"])
             return
         rows, cols = labels[target]
-        matrix, problems = sharing.parse_csv(target, data, rows, cols)
+        spec_matrix = spec.matrix(target)
+        name = spec_matrix.label if spec_matrix is not None else target
+        matrix, problems = sharing.parse_csv(name, data, rows, cols)
         if problems:
             st.session_state[problems_key] = (False, problems)
             return
         apply(Decoded(matrices={target: matrix}), False)
-        st.session_state[problems_key] = (True, [f"{upload.name} was loaded into {target}"])
+        st.session_state[problems_key] = (True, [f"{upload.name} was loaded into {name}"])
         return
     decoded = sharing.import_json(spec, data)
     if decoded.problems:
@@ -163,7 +165,8 @@ def panel(
             "it sees these numbers. **Export**: each table as CSV, or everything as JSON (settings, tables and "
             "every intermediate)."
         )
-        tables: dict[str, Table] = dict(matrices)
+        names = {m.key: m.label for m in spec.matrices}
+        tables: dict[str, Table] = {names.get(k, k): t for k, t in matrices.items()}
         for name, (array, rows, cols) in computed.items():
             if np.ndim(array) == 3:
                 tables |= {f"{name}_h{h}": (a, rows, cols) for h, a in enumerate(array)}
@@ -191,7 +194,12 @@ def panel(
                 )
         labels = {k: (list(t[1]), list(t[2])) for k, t in matrices.items()}
         if labels:
-            st.selectbox("Table a CSV goes into", list(labels), key=f"share_{spec.page}_upload_target")
+            st.selectbox(
+                "Table a CSV goes into",
+                list(labels),
+                format_func=lambda k: names.get(k, k),
+                key=f"share_{spec.page}_upload_target",
+            )
         st.file_uploader(
             "Import a JSON state"
             + (" or a CSV table" if labels else "")

@@ -70,8 +70,11 @@ SHARE = StateSpec(
         Int("worked_query", 0, low=0, high=T_MAX - 1),
     ),
     matrices=(
-        MatrixField("worked_x", "worked_t", "worked_d_in", max_side=T_MAX),
-        *(MatrixField(key, "worked_d_in", "worked_d_k", max_side=D_MAX) for key in MATRICES[1:]),
+        MatrixField("worked_x", "worked_t", "worked_d_in", max_side=T_MAX, name="X"),
+        *(
+            MatrixField(key, "worked_d_in", "worked_d_k", max_side=D_MAX, name=name)
+            for key, name in zip(MATRICES[1:], ("W_q", "W_k", "W_v"), strict=True)
+        ),
     ),
 )
 
@@ -229,8 +232,8 @@ def shared_state(s: Settings, x: np.ndarray, view: WorkedView) -> dict[str, obje
     }
     if s.learned:
         learned = learned_weights(s.d_in, s.d_k, s.seed)
-        computed |= {name: (learned[name], s.dims_in, s.dims_k) for name in ("w_q", "w_k", "w_v")}
-        computed |= {name: (learned[name][None, :], (name,), s.dims_k) for name in ("b_q", "b_k", "b_v")}
+        computed |= {f"learned_{n}": (learned[n], s.dims_in, s.dims_k) for n in ("w_q", "w_k", "w_v")}
+        computed |= {f"learned_{n}": (learned[n][None, :], (n,), s.dims_k) for n in ("b_q", "b_k", "b_v")}
     defaults = dict(zip(MATRICES, default_matrices(s), strict=True))
     return {"matrices": matrices, "computed": computed, "default_matrices": defaults, "code": lambda: code(s, x)}
 

@@ -256,17 +256,17 @@ def test_a_csv_of_the_wrong_shape_changes_nothing():
     before = charts(at)
     text = sharing.matrix_csv(np.ones((2, 2)), ["x1", "x2"], ["d1", "d2"])
     at.file_uploader(key="share_worked_upload").upload("x.csv", text.encode()).run()
-    assert "worked_x: the header must be a blank cell and the columns d1, d2, d3, d4" in error_text(at)
+    assert "X: the header must be a blank cell and the columns d1, d2, d3, d4" in error_text(at)
     assert charts(at) == before
 
 
 def test_every_matrix_has_a_download():
     at = open_page(WORKED)
     labels = {b.proto.label for b in at.get("download_button")}
-    assert labels >= {"State (JSON)", "worked_x.csv", "worked_wq.csv", "scores.csv", "weights.csv", "output.csv"}
+    assert labels >= {"State (JSON)", "X.csv", "W_q.csv", "scores.csv", "weights.csv", "output.csv"}
     at = open_page(MH)
     labels = {b.proto.label for b in at.get("download_button")}
-    assert {"weights_h0.csv", "weights_h1.csv", "output.csv", "mh_w_o.csv"} <= labels
+    assert {"weights_h0.csv", "weights_h1.csv", "output.csv", "W_O.csv", "b_o.csv"} <= labels
 
 
 # ------------------------------------------------------------------------------------------- copy as code
