@@ -71,8 +71,12 @@ def restore(spec: StateSpec, *, apply: Apply | None = None) -> list[str]:
         st.session_state[key] = value
     (apply or apply_matrices(spec))(decoded, full)
     st.session_state[_LAST] = _flat(params)
-    for problem in decoded.problems:
-        st.warning(f"{escape_markdown(problem)} — its default is used.", icon="🔗")
+    if decoded.problems:
+        lines = "\n".join(f"- {escape_markdown(problem)}" for problem in decoded.problems)
+        st.warning(
+            f"Part of the address could not be used; the page's defaults stand in for it:\n{lines}",
+            icon=":material/link_off:",
+        )
     return decoded.problems
 
 
@@ -161,9 +165,9 @@ def panel(
     apply = apply or apply_matrices(spec)
     with st.expander("Share, export, import", icon=":material/share:"):
         st.markdown(
-            "**Share**: the address bar holds this page's settings and edited tables; copy it and anyone who opens "
-            "it sees these numbers. **Export**: each table as CSV, or everything as JSON (settings, tables and "
-            "every intermediate)."
+            f"**Share**: the address bar holds this page's settings{' and edited tables' if spec.matrices else ''}; "
+            "copy it and anyone who opens it sees these numbers. **Export**: each table as CSV, or everything as "
+            "JSON (settings, tables and every intermediate, named as in the code)."
         )
         names = {m.key: m.label for m in spec.matrices}
         tables: dict[str, Table] = {names.get(k, k): t for k, t in matrices.items()}
