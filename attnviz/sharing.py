@@ -67,6 +67,7 @@ __all__ = [
     "import_json",
     "matrix_csv",
     "parse_csv",
+    "unshareable",
 ]
 
 FORMAT = "attnviz-state"
@@ -481,6 +482,18 @@ def encode_query(
         if np.isfinite(matrix).all() and max(matrix.shape) <= m.max_side:
             params[key] = encode_matrix(matrix)
     return params
+
+
+def unshareable(spec: StateSpec, settings: Mapping[str, object]) -> list[str]:
+    """Why a setting cannot go into the address (a text over its cap, a value out of range), one line each."""
+    problems = []
+    for f in spec.fields:
+        if f.key in settings:
+            try:
+                f.check(settings[f.key])
+            except ValueError as err:
+                problems.append(f"{f.key}: {err}")
+    return problems
 
 
 # ------------------------------------------------------------------------------------------------------ JSON

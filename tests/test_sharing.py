@@ -254,3 +254,10 @@ def test_spec_checks_itself():
         StateSpec("p", (Int("p_a", 1),), (MatrixField("p_m", "p_rows", 2),))
     with pytest.raises(ValueError, match="repeated codes"):
         Choice("p_c", "A (x)", options=("A (x)", "A (y)"))
+
+
+def test_unshareable_names_what_the_address_leaves_out():
+    assert sharing.unshareable(SPEC, {"demo_text": "x" * 101, "demo_t": 3}) == [
+        "demo_text: the text has 101 characters, more than 100"
+    ]
+    assert sharing.encode_query(SPEC, {"demo_text": "x" * 101}) == {}

@@ -163,6 +163,12 @@ def panel(
         defaults=defaults,
     )
     apply = apply or apply_matrices(spec)
+    left_out = sharing.unshareable(spec, _settings(spec))
+    if left_out:
+        st.caption(
+            "Not in the address (it keeps the default there; the JSON export holds it): "
+            + "; ".join(escape_markdown(p) for p in left_out)
+        )
     with st.expander("Share, export, import", icon=":material/share:"):
         st.markdown(
             f"**Share**: the address bar holds this page's settings{' and edited tables' if spec.matrices else ''}; "

@@ -365,3 +365,10 @@ def test_large_inputs_are_read_from_the_json_export(tmp_path):
     code = next(c.value for c in at.code if c.language == "python")
     assert 'json.load(f)["computed"]' in code and len(code) < 3000
     close(printed["weights"], result.weights)
+
+
+def test_a_text_too_long_for_the_address_is_named():
+    at = open_page(TOKENS)
+    at.text_area(key="tokens_text").input("word " * 2000).run()
+    assert "tokens_text" not in at.query_params
+    assert "Not in the address" in "\n".join(c.value for c in at.caption)
