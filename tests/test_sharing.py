@@ -84,6 +84,8 @@ GOOD_X = sharing.encode_matrix(X)
 HOSTILE = [
     # (parameters, what the problem names)
     ({"nope": "1"}, "'nope' ignored: this page has no such setting"),
+    ({"k" * 100_000: "1"}, "… (100,000 characters) ignored: this page has no such setting"),
+    ({"demo_t\x00": "1"}, "'demo_t\\x00' ignored: this page has no such setting"),
     ({"demo_t": "abc"}, "'demo_t' ignored: 'abc' is not a whole number"),
     ({"demo_t": "2.5"}, "'demo_t' ignored: '2.5' is not a whole number"),
     ({"demo_t": "99999999"}, "'demo_t' ignored: 99999999 is outside 1 … 12"),
