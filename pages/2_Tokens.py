@@ -6,10 +6,11 @@ import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js
 from attnviz.explain import trained_contrast
 from attnviz.figures import bar_chart
 from attnviz.tokens import MAX_TOKENS, embedding_scale
+from attnviz.ui import share
 from attnviz.ui import tokens as page
 from attnviz.ui.cache import heatmap_figure
 from attnviz.ui.render import KEPT, escape_markdown, isolated, last_good, page_nav, show_figure, show_problems, step
-from attnviz.views import SentenceAttention, default_query, dim_labels, top_keys
+from attnviz.views import SentenceAttention, dim_labels, top_keys
 
 st.set_page_config(page_title="Tokens · attnviz", page_icon="🔎", layout="wide")
 page_nav()
@@ -27,6 +28,7 @@ st.markdown(
     "token with every other. The projections W_q, W_k, W_v are **random, not trained**: the patterns show how "
     "attention computes, not what a trained model has learned."
 )
+share.restore(page.SHARE, apply=page.apply_shared)
 with st.sidebar:
     settings = page.controls()
 
@@ -134,11 +136,9 @@ show_figure(keys_fig, key="tokens_fig_effective")
 
 
 @st.fragment
-def one_query(result: SentenceAttention) -> None:
+def one_query(result: SentenceAttention, settings: page.Settings) -> None:
     """Only this part reruns when the learner picks another query: the heatmaps above are not redrawn."""
-    if st.session_state.get("tokens_query_for") != result.tokens:
-        st.session_state.tokens_query = default_query(result.tokens)
-        st.session_state.tokens_query_for = result.tokens
+    page.query_row(result)
     note = trained_contrast(result.tokens, result.labels, result.weights)
     step(
         5, "One query's attention", f"Pick a token: its row of the weights, as bars over every key it attends to.{note}"
@@ -153,6 +153,7 @@ def one_query(result: SentenceAttention) -> None:
     )
     bars = bar_chart(row, result.labels, title=f"weights of query {result.labels[q]}", highlight=q)
     show_figure(bars, key="tokens_fig_query")
+    share.panel(page.SHARE, **page.shared_state(result, settings))
 
 
-one_query(result)
+one_query(result, settings)

@@ -5,6 +5,7 @@ import streamlit as st
 import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.figures import line_chart
 from attnviz.ui import positional as page
+from attnviz.ui import share
 from attnviz.ui.cache import heatmap_figure
 from attnviz.ui.render import escape_markdown, last_good, page_nav, show_figure, show_problems, step
 from attnviz.ui.tokens import tokenize_text
@@ -19,6 +20,7 @@ st.markdown(
     "shuffled. The Transformer therefore adds to each token's vector a pattern that depends only on its "
     "position: sines and cosines of many wavelengths."
 )
+share.restore(page.SHARE, apply=page.apply_shared)
 with st.sidebar:
     settings = page.controls()
 refused = show_problems(settings.problems, kept="the last valid encoding is shown")
@@ -106,6 +108,7 @@ st.text_input("Sentence with a repeated word", key="pe_sentence")
 tokens, cut = tokenize_text(st.session_state.pe_sentence, "words", page.SENTENCE_MAX_TOKENS)
 if cut:
     st.warning(f"Only the first {page.SENTENCE_MAX_TOKENS} tokens are used ({cut:,} cut).", icon="✂️")
+cmp = None
 if not tokens:
     st.error("The sentence is empty (or holds only spaces): type a few words, one of them twice.", icon="⚠️")
 else:
@@ -239,3 +242,6 @@ for column, (name, grid) in zip(st.columns(3, gap="small"), rv.grids.items(), st
             height=420,
         )
         show_figure(fig, key=f"pe_fig_rope_{name}")
+
+
+share.panel(page.SHARE, **page.shared_state(settings, view, cmp))
