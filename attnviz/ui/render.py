@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from attnviz.ui.chart import plotly_chart
 from attnviz.ui.state import keep_settings
 
 __all__ = [
@@ -89,7 +90,7 @@ def page_nav() -> None:
 
 def show_figure(fig: go.Figure, key: str) -> None:
     """Draw a figure full width with the project's plotly config; ``key`` keeps it stable across reruns."""
-    st.plotly_chart(fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None)
+    plotly_chart(fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None)
 
 
 def step(number: int | str, title: str, explanation: str) -> None:
