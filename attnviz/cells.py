@@ -22,9 +22,11 @@ from attnviz.figures import HOVER_DECIMALS, hover_format
 __all__ = [
     "STAGES",
     "CellExplanation",
+    "cell_at",
     "explain_cell",
     "explain_head",
     "explain_trace",
+    "explain_view",
     "hover_text",
     "latex_number",
 ]
@@ -73,14 +75,14 @@ def hover_text(value: float, spec: str = f".{HOVER_DECIMALS}~f") -> str:
     return f"{sign}{text}{exponent}"
 
 
-def latex_number(value: float, spec: str = f".{HOVER_DECIMALS}~f") -> str:
+def latex_number(value: float, spec: str = f".{HOVER_DECIMALS}~f", *, bracket: bool = True) -> str:
     """:func:`hover_text` for a formula: the same digits, ``-`` for the minus, ``\\times10^{n}`` for an exponent,
     and negative numbers in brackets so a product reads ``2\\cdot(-1.5000)``."""
     text = hover_text(value, spec).replace(MINUS, "-")
     if "e" in text:
         mantissa, power = text.split("e")
         text = f"{mantissa}\\times10^{{{int(power)}}}"
-    return f"({text})" if text.startswith("-") else text
+    return f"({text})" if bracket and text.startswith("-") else text
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,27 @@ HEAD_NOTE = (
     "{start}–{stop} of W_q, W_k, W_v); its output is columns {start}–{stop} of the concatenation, which meet rows "
     "{start}–{stop} of W_O."
 )
+
+
+MAX_TERMS = 8  # longer sums are written with their first and last terms and the clicked one, "…" between
+
+
+def _pick(n: int, must: tuple[int, ...] = ()) -> list[int]:
+    """The term indices written out of ``n``: all up to :data:`MAX_TERMS`, else the first 3, ``must``, the last 2."""
+    if n <= MAX_TERMS:
+        return list(range(n))
+    return sorted({0, 1, 2, n - 2, n - 1, *must})
+
+
+def _join(indices: list[int], write, sep: str = " + ", gap: str = r"\ldots", counts=None) -> str:
+    """``write(m)`` for each index, joined by ``sep``, with ``gap`` where indices that ``counts`` were skipped."""
+    out: list[str] = []
+    for pos, m in enumerate(indices):
+        skipped = range(indices[pos - 1] + 1, m) if pos else range(0)
+        if any(counts is None or counts(x) for x in skipped):
+            out.append(gap)
+        out.append(write(m))
+    return sep.join(out)
 
 
 def _raw(labels, index: int, fallback: str) -> str:
@@ -209,18 +232,20 @@ def explain_cell(
         default = recomputed
     shown = default if drawn is None else float(np.asarray(drawn, dtype=np.float64)[i, j])
     spec = hover_format(np.full((1, 1), default) if drawn is None else np.asarray(drawn))
-    n = lambda x: latex_number(x, spec)  # noqa: E731
+    n = lambda x: latex_number(x, spec)  # noqa: E731  (a term: negatives in brackets)
+    r = lambda x: latex_number(x, spec, bracket=False)  # noqa: E731  (a result)
     excluded = tuple(int(m) for m in np.flatnonzero(~ok[i])) if stage in ("weights", "output") else ()
 
     if stage in ("scores", "scaled"):
         kj = _raw(labels, j, "x")
-        expanded = " + ".join(f"{n(a)}\\cdot{n(b)}" for a, b in zip(q[i], k[j], strict=True))
+        dims_k = _pick(q.shape[1])
+        expanded = _join(dims_k, lambda d: f"{n(q[i, d])}\\cdot{n(k[j, d])}")
         lines = [
             f"{_sym('s', i, j)} &= q_{{{i + 1}}}\\cdot k_{{{j + 1}}} = {expanded}",
-            f"&= {' + '.join(n(p) for p in products)} = {n(score)}",
+            f"&= {_join(dims_k, lambda d: n(products[d]))} = {r(score)}",
         ]
         if stage == "scaled":
-            lines.append(f"{_sym('s', i, j)}\\times\\text{{scale}} &= {n(score)}\\times{n(scale)} = {n(shown)}")
+            lines.append(f"{_sym('s', i, j)}\\times\\text{{scale}} &= {n(score)}\\times{n(scale)} = {r(shown)}")
         title = TITLES[stage].format(query=qi, key=kj)
         return CellExplanation(
             stage,
@@ -240,21 +265,23 @@ def explain_cell(
         if not ok[i].any():
             lines = [f"{_sym('w', i, j)} &= 0 \\quad \\text{{({_tex(ALL_MASKED)})}}"]
         else:
-            parts = []
-            for m in range(t_k):
-                if ok[i, m]:
-                    name = _tex(_raw(labels, m, "x"))
-                    parts.append(f"\\text{{{name}: }} e^{{{n(z[i, m])} - {n(top)}}} = {n(exps[m])}")
-                else:
-                    parts.append(f"\\text{{{_tex(MASKED_KEY.format(key=_raw(labels, m, 'x')))}}}")
+
+            def part(m: int) -> str:
+                if not ok[i, m]:
+                    return f"&\\text{{{_tex(MASKED_KEY.format(key=_raw(labels, m, 'x')))}}}"
+                name = _tex(_raw(labels, m, "x"))
+                return f"&\\text{{{name}: }} e^{{{n(z[i, m])} - {n(top)}}} = {n(exps[m])}"
+
+            keys = _pick(t_k, (j, int(np.argmax(np.where(ok[i], z[i], -np.inf)))))
+            kept = [m for m in keys if ok[i, m]]
             lines = [
                 f"{_sym('w', i, j)} &= \\frac{{e^{{z_{{{j + 1}}} - \\max}}}}{{\\sum_k e^{{z_k - \\max}}}}"
-                f",\\quad \\max = {n(top)}",
-                *(f"&{part}" for part in parts),
-                f"\\textstyle\\sum &= {' + '.join(n(exps[m]) for m in range(t_k) if ok[i, m])} = {n(total)}",
+                f",\\quad \\max = {r(top)}",
+                *_join(keys, part, sep="\n", gap="&\\vdots").split("\n"),
+                f"\\textstyle\\sum &= {_join(kept, lambda m: n(exps[m]), counts=lambda m: ok[i, m])} = {r(total)}",
             ]
             if ok[i, j]:
-                lines.append(f"{_sym('w', i, j)} &= {n(exps[j])} / {n(total)} = {n(shown)}")
+                lines.append(f"{_sym('w', i, j)} &= {n(exps[j])} / {n(total)} = {r(shown)}")
             else:
                 lines.append(f"{_sym('w', i, j)} &= 0 \\quad \\text{{({_tex(KEY_MASKED.format(key=kj))})}}")
         return CellExplanation(
@@ -270,11 +297,12 @@ def explain_cell(
             title,
         )
     dj = _raw(dims, j, "d")
-    used = [m for m in range(t_k) if m not in excluded]
-    expanded = " + ".join(f"{n(w[i, m])}\\cdot{n(v[m, j])}" for m in used) or "0"
+    used = [m for m in _pick(t_k) if m not in excluded]
+    allowed_key = lambda m: bool(ok[i, m])  # noqa: E731
+    expanded = _join(used, lambda m: f"{n(w[i, m])}\\cdot{n(v[m, j])}", counts=allowed_key) or "0"
     lines = [
         f"h_{{{i + 1}}}[{j + 1}] &= \\textstyle\\sum_k w_{{{i + 1},k}}\\, v_k[{j + 1}] = {expanded}",
-        f"&= {' + '.join(n(products[m]) for m in used) or '0'} = {n(shown)}",
+        f"&= {_join(used, lambda m: n(products[m]), counts=allowed_key) or '0'} = {r(shown)}",
     ]
     if excluded:
         names = ", ".join(_raw(labels, m, "x") for m in excluded)
@@ -333,3 +361,36 @@ def explain_head(trace, stage: str, head: int, row: int, col: int, *, batch: int
     cell = explain_cell(stage, row, col, drawn=to_numpy(drawn), labels=labels, dims=dims, **arrays)
     note = HEAD_NOTE.format(head=head, heads=trace.num_heads, start=start, stop=stop)
     return CellExplanation(**{**cell.__dict__, "head": head, "note": note})
+
+
+def explain_view(view, stage: str, row: int, col: int, *, labels=None, dims=None, drawn=None) -> CellExplanation:
+    """:func:`explain_cell` of a display model that carries the trace's names (``query``, ``key``, ``value``,
+    ``scale``, ``masked``, ``weights`` and the ``stage`` matrix it draws, e.g. a ``WorkedView``)."""
+    return explain_cell(
+        stage,
+        row,
+        col,
+        query=view.query,
+        key=view.key,
+        value=view.value,
+        scale=view.scale,
+        masked=view.masked,
+        weights=view.weights,
+        drawn=to_numpy(getattr(view, stage) if drawn is None else drawn),
+        labels=labels,
+        dims=dims,
+    )
+
+
+def cell_at(point: dict | None, row_labels, col_labels) -> tuple[int, int, int] | None:
+    """``(row, col, curve)`` of a clicked heatmap point ``{"x", "y", "curve", …}`` (the in-place chart's
+    selection), found by its axis labels; None when there is no point or its labels are not these axes' (a click
+    kept from a figure of another shape)."""
+    if not point:
+        return None
+    rows, cols = [str(v) for v in row_labels], [str(v) for v in col_labels]
+    y, x = str(point.get("y")), str(point.get("x"))
+    if y not in rows or x not in cols:
+        return None
+    curve = point.get("curve")
+    return rows.index(y), cols.index(x), int(curve) if isinstance(curve, int | float) else 0

@@ -88,9 +88,16 @@ def page_nav() -> None:
         st.divider()
 
 
-def show_figure(fig: go.Figure, key: str) -> None:
-    """Draw a figure full width with the project's plotly config; ``key`` keeps it stable across reruns."""
-    plotly_chart(fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None)
+def show_figure(fig: go.Figure, key: str, *, on_select: bool = False) -> dict | None:
+    """Draw a figure full width with the project's plotly config; ``key`` keeps it stable across reruns.
+
+    ``on_select=True``: a click on a point reruns the script, and this returns the point last clicked as
+    ``{"x", "y", "z", "curve", "point"}`` (None before any click, and always under AppTest unless the test draws
+    the in-place chart: it then sets ``at.session_state[key] = {"selection": {...}}`` as the browser would).
+    """
+    return plotly_chart(
+        fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None, on_select="rerun" if on_select else "ignore"
+    )
 
 
 def step(number: int | str, title: str, explanation: str) -> None:

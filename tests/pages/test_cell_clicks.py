@@ -1,0 +1,96 @@
+"""A click on a heatmap cell explains it: the page draws the in-place chart (as in the browser) and the test sets
+the chart's state the way its component does (``{"selection": {"x", "y", "z", "curve", "point"}}``)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from attnviz.cells import hover_text
+from attnviz.examples import WORKED_EXAMPLE
+from attnviz.ui import chart
+from tests.pages.conftest import array, open_page
+
+
+@pytest.fixture(autouse=True)
+def _in_place_charts(monkeypatch):
+    monkeypatch.setattr(chart, "FORCE_COMPONENT", True)
+
+
+def charts(at) -> dict[str, dict]:
+    """Every in-place chart's figure by its title."""
+    out = {}
+    for element in at.get("bidi_component"):
+        if not element.proto.bytes:  # the plotly.js preload carries no figure
+            continue
+        payload = json.loads(element.proto.bytes.decode())
+        if payload.get("figure"):
+            out[payload["figure"]["layout"]["title"]["text"]] = payload["figure"]
+    return out
+
+
+def click(at, key: str, x: str, y: str, z: float | None = None, curve: int = 0):
+    at.session_state[key] = {"selection": {"x": x, "y": y, "z": z, "curve": curve, "point": None}}
+    return at.run()
+
+
+def latex(at) -> str:
+    return "\n".join(item.value for item in at.latex)
+
+
+def _reference(scale: float = 1.0):
+    x, w_q, w_k, w_v = WORKED_EXAMPLE.x, WORKED_EXAMPLE.w_q, WORKED_EXAMPLE.w_k, WORKED_EXAMPLE.w_v
+    q, k, v = x @ w_q, x @ w_k, x @ w_v
+    s = q @ k.T
+    e = np.exp(s * scale - (s * scale).max(axis=1, keepdims=True))
+    w = e / e.sum(axis=1, keepdims=True)
+    return q, k, v, s, w, w @ v
+
+
+def test_clicking_a_score_follows_its_query_and_key_and_writes_it_out():
+    at = open_page("pages/1_Worked_example.py")
+    assert not at.exception
+    fig = charts(at)["scores = Q·Kᵀ"]
+    z = array(fig["data"][0]["z"])
+    at = click(at, "worked_fig_scores", x="x3", y="x2", z=float(z[1, 2]))
+    assert not at.exception
+    assert at.session_state.worked_query == 1 and at.session_state.worked_key == 2
+    q, k, *_ = _reference()
+    text = latex(at)
+    terms = r" + ".join(f"{a:g}\\cdot{b:g}" for a, b in zip(q[1], k[2], strict=True))
+    assert f"s_{{2,3}} &= q_{{2}}\\cdot k_{{3}} = {terms}" in text
+    assert f"= {q[1] @ k[2]:g}" in text
+    shown = hover_text(float(z[1, 2]), fig["data"][0]["zhoverformat"])
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+    # The followed query's row formulas follow the click too (the query box is a special case of it).
+    assert r"h_{2} &=" in text
+
+
+def test_clicking_a_weight_writes_out_the_softmax_with_the_hovers_digits():
+    at = open_page("pages/1_Worked_example.py")
+    at = click(at, "worked_fig_weights", x="x1", y="x3")
+    assert not at.exception
+    *_, w, _ = _reference()
+    fig = charts(at)["weights = softmax(scores)"]
+    shown = hover_text(float(array(fig["data"][0]["z"])[2, 0]), fig["data"][0]["zhoverformat"])
+    assert shown == f"{w[2, 0]:.4f}".rstrip("0")
+    assert "w_{3,1} &=" in latex(at) and f"= {shown}" in latex(at)
+
+
+def test_clicking_an_output_cell_follows_its_column():
+    at = open_page("pages/1_Worked_example.py")
+    at = click(at, "worked_fig_output", x="d2", y="x1")
+    assert not at.exception
+    assert at.session_state.worked_query == 0 and at.session_state.worked_dim == 1
+    *_, out = _reference()
+    assert r"h_{1}[2] &=" in latex(at)
+    assert f"= {out[0, 1]:.4f}".rstrip("0") in latex(at)
+
+
+def test_a_click_kept_from_a_larger_matrix_is_ignored():
+    at = open_page("pages/1_Worked_example.py")
+    at = click(at, "worked_fig_scores", x="x9", y="x7")
+    assert not at.exception
+    assert at.session_state.worked_query == 0 and at.session_state.worked_key == 0
