@@ -170,6 +170,10 @@ class SentenceAttention:
     scaled: np.ndarray  # (T, T)  scale · scores
     weights: np.ndarray  # (T, T)  softmax of the scaled (and masked) scores
     repeats: dict[str, list[int]]  # token -> its positions, for tokens that occur more than once
+    query: np.ndarray  # (T, d_k)  X·W_q (+ b_q): what a clicked cell is written out with
+    key: np.ndarray  # (T, d_k)
+    value: np.ndarray  # (T, d_k)
+    masked: np.ndarray  # (T, T)  the softmax's input: scaled, -inf where masked
 
     @property
     def top_weight(self) -> float:
@@ -204,6 +208,10 @@ def sentence_attention(
         scaled=trace.scaled.numpy(),
         weights=trace.weights.numpy(),
         repeats=repeated_tokens(tokens),
+        query=trace.query.numpy(),
+        key=trace.key.numpy(),
+        value=trace.value.numpy(),
+        masked=trace.masked.numpy(),
     )
 
 

@@ -7,12 +7,29 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from attnviz.cells import cell_at, explain_view
 from attnviz.tokens import MAX_TOKENS, truncate
 from attnviz.tokens import tokenize as _tokenize
+from attnviz.ui.cells import new_click, show_cell
 from attnviz.ui.state import set_defaults
 from attnviz.views import DEFAULT_SENTENCE, SentenceAttention, long_text, sentence_attention
 
-__all__ = ["DEFAULTS", "MODES", "PRESETS", "Settings", "attention", "controls", "int_problem", "tokenize_text"]
+__all__ = [
+    "CHARTS",
+    "DEFAULTS",
+    "MODES",
+    "PRESETS",
+    "Settings",
+    "attention",
+    "controls",
+    "explain",
+    "follow_click",
+    "int_problem",
+    "tokenize_text",
+]
+
+# The heatmaps whose cells explain themselves when clicked: chart key -> the stage it draws.
+CHARTS = {"tokens_fig_scores": "scores", "tokens_fig_weights": "weights"}
 
 # Tokenization radio label -> attnviz.tokens mode.
 MODES = {"Words and punctuation": "words", "Characters": "chars"}
@@ -147,3 +164,19 @@ def tokenize_text(text: str, mode: str, max_tokens: int = MAX_TOKENS) -> tuple[t
 def attention(tokens: tuple[str, ...], settings: Settings) -> SentenceAttention:
     """:func:`attnviz.views.sentence_attention` of the tokens with the settings, once per distinct input."""
     return sentence_attention(tokens, **settings.attention_options)
+
+
+def follow_click(result: SentenceAttention) -> None:
+    """A new click on a scores or weights cell makes its query the one shown as bars (before that box is drawn)."""
+    click = new_click(CHARTS, "tokens_seen")
+    cell = None if click is None else cell_at(click[1], result.labels, result.labels)
+    if cell is not None:
+        st.session_state.tokens_query = cell[0]
+        st.session_state.tokens_query_for = result.tokens
+
+
+def explain(result: SentenceAttention, stage: str, point: dict | None) -> None:
+    """The clicked cell of the ``stage`` heatmap, written out under it (nothing before a click)."""
+    cell = cell_at(point, result.labels, result.labels)
+    if cell is not None:
+        show_cell(explain_view(result, stage, cell[0], cell[1], labels=result.labels))

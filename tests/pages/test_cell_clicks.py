@@ -94,3 +94,25 @@ def test_a_click_kept_from_a_larger_matrix_is_ignored():
     at = click(at, "worked_fig_scores", x="x9", y="x7")
     assert not at.exception
     assert at.session_state.worked_query == 0 and at.session_state.worked_key == 0
+
+
+def test_tokens_page_click_on_a_weight_explains_it_and_follows_the_query():
+    at = open_page("pages/2_Tokens.py")
+    assert not at.exception
+    assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)  # nothing before a click
+    fig = next(f for title, f in charts(at).items() if title.startswith("weights"))
+    labels = fig["data"][0]["y"]
+    i, j = labels.index(next(label for label in labels if label.endswith(" it"))), 1
+    at = click(at, "tokens_fig_weights", x=labels[j], y=labels[i])
+    assert not at.exception
+    assert at.session_state.tokens_query == i
+    result, _ = at.session_state["tokens_last_good"]
+    q, k = result.query.astype(np.float64), result.key.astype(np.float64)
+    z = q @ k.T * result.scale
+    w = np.exp(z[i] - z[i].max())
+    w /= w.sum()
+    shown = hover_text(float(array(fig["data"][0]["z"])[i, j]), fig["data"][0]["zhoverformat"])
+    assert shown == hover_text(w[j])
+    text = latex(at)
+    assert f"w_{{{i + 1},{j + 1}}} &=" in text and f"= {shown}" in text
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
