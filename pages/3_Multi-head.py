@@ -98,7 +98,7 @@ fig = figure(
     col_title="keys" if view.pooled else "key",
     value_title="score",
 )
-show_figure(fig, key="mh_fig_scores")
+page.explain(inp, weights, settings, view, "scaled", show_figure(fig, key="mh_fig_scores", on_select=True))
 masked = ["the causal mask hides later tokens"] if view.causal else []
 masked += [f"keys from position {view.valid_len} on are padding"] if view.valid_len is not None else []
 if masked:
@@ -117,7 +117,7 @@ step(
     "Softmax turns each head's rows into weights that sum to 1. Different heads usually look at different "
     "tokens: that is the point of having several." + weights_note,
 )
-page.weights_tabs(view)
+page.weights_tabs(view, inp, weights, settings)
 if view.pooled:
     page.focus_panel(view)
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from attnviz.cells import CellExplanation, cell_at
 from attnviz.figures import head_blocks_heatmap, heatmap_grid, matrix_heatmap
 from attnviz.shapes import MAX_HEADS, divisors, head_problems
 from attnviz.tokens import MAX_TOKENS
 from attnviz.ui.cache import digest, figure
+from attnviz.ui.cells import CLICK_HINT, show_cell
 from attnviz.ui.matrix_editor import matrix_editor, set_matrix
 from attnviz.ui.render import show_figure, show_problems
 from attnviz.ui.state import set_defaults
@@ -23,6 +25,7 @@ from attnviz.views import (
     dim_labels,
     head_slice,
     join_head_slices,
+    multihead_cell,
     multihead_input,
     multihead_view,
 )
@@ -33,6 +36,7 @@ __all__ = [
     "Settings",
     "combined_tabs",
     "controls",
+    "explain",
     "focus_panel",
     "inputs",
     "qk",
@@ -232,6 +236,55 @@ def view(inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings
     return _view(digest(inp.x, inp.labels, weights), inp, weights, options)
 
 
+POOLED_CLICK = (
+    "This grid is pooled (one cell covers several tokens), so a cell is not one number to write out: choose fewer "
+    "tokens to click a single query and key."
+)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cell(
+    key: str,
+    _inp: MultiHeadInput,
+    _weights: dict[str, np.ndarray],
+    options: tuple[int, bool, bool, int | None],
+    where: tuple[str, int, int, int],
+) -> CellExplanation:
+    heads, bias, causal, valid_len = options
+    stage, head, row, col = where
+    return multihead_cell(
+        _inp.x,
+        _inp.labels,
+        _weights,
+        num_heads=heads,
+        bias=bias,
+        causal=causal,
+        valid_len=valid_len,
+        stage=stage,
+        head=head,
+        row=row,
+        col=col,
+    )
+
+
+def explain(
+    inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings, view: MultiHeadView, stage: str, point
+) -> None:
+    """The clicked cell of one head's ``stage`` panel (the panel is the point's curve), written out under the grid."""
+    if point is None:
+        st.caption(CLICK_HINT)
+        return
+    if view.pooled:
+        st.caption(POOLED_CLICK)
+        return
+    cell = cell_at(point, view.grid_labels, view.grid_labels)
+    if cell is None or not 0 <= cell[2] < view.num_heads:
+        return
+    options = (settings.heads, settings.bias, settings.causal, settings.valid_len)
+    row, col, head = cell
+    show_cell(_cell(digest(inp.x, inp.labels, weights), inp, weights, options, (stage, head, row, col)))
+
+
 # ------------------------------------------------------------------- panels that rerun on their own (fragments)
 
 
@@ -278,8 +331,9 @@ def focus_panel(view: MultiHeadView) -> None:
 
 
 @st.fragment
-def weights_tabs(view: MultiHeadView) -> None:
-    """Each head's weights, or their mean: only the open tab is computed and drawn (switching reruns only this)."""
+def weights_tabs(view: MultiHeadView, inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings) -> None:
+    """Each head's weights, or their mean: only the open tab is computed and drawn (switching reruns only this).
+    A click on a head's cell writes it out (and reruns only this)."""
     each, mean = st.tabs(["Each head", "Mean over heads"], key="mh_weights_view", on_change="rerun")
     pooled = " (share per block)" if view.pooled else ""
     axes = {
@@ -293,7 +347,7 @@ def weights_tabs(view: MultiHeadView) -> None:
         with each:
             title = f"weights softmax({qk()})" + pooled
             fig = figure(heatmap_grid, view.weights, view.grid_labels, view.grid_labels, title=title, **axes)
-            show_figure(fig, key="mh_fig_weights")
+            explain(inp, weights, settings, view, "weights", show_figure(fig, key="mh_fig_weights", on_select=True))
     if mean.open:
         with mean:
             st.markdown(

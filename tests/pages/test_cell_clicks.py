@@ -116,3 +116,27 @@ def test_tokens_page_click_on_a_weight_explains_it_and_follows_the_query():
     text = latex(at)
     assert f"w_{{{i + 1},{j + 1}}} &=" in text and f"= {shown}" in text
     assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+
+
+def _panel(fig: dict, head: int) -> tuple[list[str], list[str], np.ndarray, str]:
+    trace = fig["data"][head]
+    return trace["y"], trace["x"], array(trace["z"]), trace["zhoverformat"]
+
+
+@pytest.mark.parametrize(
+    ("key", "title", "stage"), [("mh_fig_scores", "scaled scores", "s"), ("mh_fig_weights", "weights", "w")]
+)
+def test_multihead_click_on_a_heads_cell_names_the_head_and_its_slices(key, title, stage):
+    at = open_page("pages/3_Multi-head.py")
+    assert not at.exception
+    fig = next(f for t, f in charts(at).items() if t.startswith(title))
+    head = 1
+    rows, cols, z, spec = _panel(fig, head)
+    at = click(at, key, x=cols[2], y=rows[3], curve=head)
+    assert not at.exception
+    d_head = at.session_state["mh_last_good"][0].d_head
+    captions = "\n".join(c.value for c in at.caption)
+    assert f"Head {head} of" in captions and f"columns {d_head}–{2 * d_head - 1} of W_q" in captions
+    shown = hover_text(float(z[3, 2]), spec)
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+    assert f"{stage}_{{4,3}}" in latex(at)
