@@ -52,6 +52,11 @@ PAGES = (
         "Positional encoding",
         "The sinusoidal encoding, its frequencies, and why a repeated word needs it.",
     ),
+    (
+        "pages/10_Practice.py",
+        "Practice",
+        "Compute one hidden stage by hand, graded cell by cell, with hints, the solution and a link for a class.",
+    ),
 )
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
