@@ -216,43 +216,44 @@ def _given(problem: Problem, name: str) -> np.ndarray:
     return next(m for key, (m, _, _) in problem.given.items() if key.startswith(name))
 
 
-def _terms(problem: Problem, row: int, col: int) -> list[tuple[str, float]]:
-    """The terms whose sum is cell ``(row, col)``: (what it is, its value), in order."""
+def _terms(problem: Problem, row: int, col: int) -> list[tuple[str, float, tuple[float, float]]]:
+    """The terms whose sum is cell ``(row, col)``: (what it is, its value, its two numbers), in order. The two
+    numbers are multiplied, except for the weights: ``(z, max)`` of ``e^{z - max}``."""
     s = problem.stage
     i, j = row + 1, col + 1
     if s in ("query", "key", "value"):
-        x, w = _given(problem, "X"), _given(problem, "W_")
-        return [
-            (f"x{i}[{d + 1}]·W[{d + 1},{j}] = {_n(x[row, d])}·{_n(w[d, col])}", x[row, d] * w[d, col])
-            for d in range(x.shape[1])
-        ]
-    if s in ("scores", "scaled"):
-        q, k = _given(problem, "Q"), _given(problem, "K")
-        return [
-            (f"q{i}[{d + 1}]·k{j}[{d + 1}] = {_n(q[row, d])}·{_n(k[col, d])}", q[row, d] * k[col, d])
-            for d in range(q.shape[1])
-        ]
-    if s == "weights":
+        left, right = _given(problem, "X")[row], _given(problem, "W_")[:, col]
+        name = f"x{i}[{{d}}]·W[{{d}},{j}]"
+    elif s in ("scores", "scaled"):
+        left, right = _given(problem, "Q")[row], _given(problem, "K")[col]
+        name = f"q{i}[{{d}}]·k{j}[{{d}}]"
+    elif s == "weights":
         z = next(iter(problem.given.values()))[0][row]
-        e = np.exp(z - z.max())
-        return [(f"e^(z{m + 1} − max) = e^({_n(z[m])} − {_n(z.max())})", e[m]) for m in range(len(z))]
-    if s == "output":
-        w, v = _given(problem, "weights"), _given(problem, "V")
+        top = float(z.max())
         return [
-            (f"w{i},{m + 1}·v{m + 1}[{j}] = {_n(w[row, m])}·{_n(v[m, col])}", w[row, m] * v[m, col])
-            for m in range(w.shape[1])
+            (f"e^(z{m + 1} − max) = e^({_n(z[m])} − {_factor(top)})", float(np.exp(z[m] - top)), (float(z[m]), top))
+            for m in range(len(z))
         ]
-    v = _given(problem, "V")
-    head = col  # one column per head
-    a = _given(problem, "A₀" if head == 0 else "A₁")
+    elif s == "output":
+        left, right = _given(problem, "weights")[row], _given(problem, "V")[:, col]
+        name = f"w{i},{{d}}·v{{d}}[{j}]"
+    else:  # concat: column h is head h's output
+        left, right = _given(problem, "A₀" if col == 0 else "A₁")[row], _given(problem, "V")[:, col]
+        name = f"head {col}: a{i},{{d}}·v{{d}}[{j}]"
     return [
-        (f"head {head}: a{i},{m + 1}·v{m + 1}[{j}] = {_n(a[row, m])}·{_n(v[m, col])}", a[row, m] * v[m, col])
-        for m in range(a.shape[1])
+        (f"{name.format(d=d + 1)} = {_factor(a)}·{_factor(b)}", float(a * b), (float(a), float(b)))
+        for d, (a, b) in enumerate(zip(left, right, strict=True))
     ]
 
 
 def _n(value: float) -> str:
     return hover_text(value)
+
+
+def _factor(value: float) -> str:
+    """A number inside a product: negatives in brackets."""
+    text = _n(value)
+    return f"({text})" if text.startswith("\u2212") else text
 
 
 HINT = "Cell ({row}, {col}), term {term} of {terms}: {what} = {value}"
@@ -264,7 +265,7 @@ def hint(problem: Problem, row: int, col: int, term: int = 0) -> str:
     if not (0 <= row < problem.answer.shape[0] and 0 <= col < problem.answer.shape[1]):
         raise ValueError(f"cell ({row}, {col}) is outside the {problem.answer.shape} answer grid")
     terms = _terms(problem, row, col)
-    what, value = terms[term % len(terms)]
+    what, value, _ = terms[term % len(terms)]
     if len(terms) == 1:
         return HINT.format(
             row=problem.row_labels[row], col=problem.col_labels[col], term=1, terms=1, what=what, value="?"
@@ -280,20 +281,25 @@ def hint(problem: Problem, row: int, col: int, term: int = 0) -> str:
 
 
 def solution(problem: Problem) -> list[str]:
-    """The worked solution: one LaTeX line per cell, with the numbers (the answer, printed like the hover)."""
+    """The worked solution: one LaTeX line per cell with the given numbers, ending in the answer (printed like
+    the heatmaps' hover)."""
+    n = latex_number
     lines = []
     for r in range(problem.answer.shape[0]):
         for c in range(problem.answer.shape[1]):
             terms = _terms(problem, r, c)
             value = problem.answer[r, c]
             if problem.stage == "weights":
-                total = sum(t for _, t in terms)
-                body = f"\\frac{{{latex_number(terms[c][1])}}}{{{' + '.join(latex_number(t) for _, t in terms)}}} = \\frac{{{latex_number(terms[c][1])}}}{{{latex_number(total)}}}"
+                exps = [f"e^{{{n(z)} - {n(top)}}}" for _, _, (z, top) in terms]
+                total = sum(t for _, t, _ in terms)
+                body = (
+                    f"\\frac{{{exps[c]}}}{{{' + '.join(exps)}}} = "
+                    f"\\frac{{{n(terms[c][1], bracket=False)}}}{{{n(total, bracket=False)}}}"
+                )
             else:
-                body = " + ".join(latex_number(t) for _, t in terms)
+                body = " + ".join(f"{n(a)}\\cdot{n(b)}" for _, _, (a, b) in terms)
                 if problem.stage == "scaled":
                     body = f"({body}) / \\sqrt{{{problem.d_k}}}"
-            lines.append(
-                f"\\text{{{problem.row_labels[r]}, {problem.col_labels[c]}}}: \\quad {body} = {latex_number(value, bracket=False)}"
-            )
+            cell = f"\\text{{{problem.row_labels[r]}, {problem.col_labels[c]}}}"
+            lines.append(f"{cell}: \\quad {body} = {n(value, bracket=False)}")
     return lines

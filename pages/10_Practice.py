@@ -27,7 +27,7 @@ if settings.teacher:
     st.info(
         "Teacher: the page's address now carries this exercise. Share it, and every learner who opens it gets "
         "the same numbers. The part to add to the page's address:",
-        icon="🧑‍🏫",
+        icon=":material/school:",
     )
     st.code(practice.share_link(settings), language=None)
 
@@ -59,11 +59,13 @@ if right is not None:
     marks = np.where(right, "✓", "✗")
     st.dataframe(practice.text_table(marks, p.row_labels, p.col_labels), width="content")
     if right.all():
-        st.success("All right!", icon="✅")
+        st.success("All right!", icon=":material/check_circle:")
     else:
-        st.warning(f"{int(right.sum())} of {right.size} cells right. The ✗ cells need another look.", icon="✏️")
+        st.warning(
+            f"{int(right.sum())} of {right.size} cells right. The ✗ cells need another look.", icon=":material/edit:"
+        )
 for text in practice.hints(p):
-    st.info(text, icon="💡")
+    st.info(text, icon=":material/lightbulb:")
 
 if practice.solution_shown(p):
     step(3, "Solution", "Every cell written out with the numbers given above.")
@@ -74,4 +76,4 @@ if practice.solution_shown(p):
 
 solved, tried, checks = practice.score()
 st.sidebar.metric("Score", f"{solved} / {tried}", help="Exercises solved / exercises checked in this session.")
-st.sidebar.caption(f"{checks} checks so far.")
+st.sidebar.caption(f"Checks so far: {checks}.")

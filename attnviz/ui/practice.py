@@ -40,9 +40,9 @@ __all__ = [
 ]
 
 LEVEL_LABELS = {
-    "Easy: 2 tokens, 2 dimensions, Q/K/V or scores": "easy",
-    "Medium: 3 tokens, scores to outputs": "medium",
-    "Hard: 3–4 tokens, softmax, outputs, two heads": "hard",
+    "Easy: Q, K, V or scores (random: 2 tokens, 2 dimensions)": "easy",
+    "Medium: scores to outputs (random: 3 tokens)": "medium",
+    "Hard: softmax, outputs, two heads (random: 3–4 tokens)": "hard",
 }
 STAGE_LABELS = {
     "Any stage of the level (drawn from the seed)": "any",
