@@ -113,3 +113,27 @@ def test_practice_page_grades_a_typed_answer(page, console_errors, app_url):
     page.screenshot(path=str(ARTIFACTS / "teach_practice_1024.png"))
     assert page.locator("[data-testid=stException]").count() == 0
     assert console_errors.errors == []
+
+
+_PANEL_JS = """([title, panel]) => {
+  const gd = [...document.querySelectorAll('.attnviz-chart.js-plotly-plot')]
+    .find((g) => g.layout && g.layout.title && g.layout.title.text.startsWith(title));
+  gd.scrollIntoView({block: 'center'});
+  const r = gd.querySelectorAll('.hm image')[panel].getBoundingClientRect();
+  return {x: r.x, y: r.y, width: r.width, height: r.height, n: gd.data[panel].y.length};
+}"""
+
+
+def test_a_multihead_cell_prints_the_hovers_text_minus_sign_included(page, console_errors, app_url):
+    load(page, f"{app_url}/Multi-head")
+    box = page.evaluate(_PANEL_JS, ["scaled scores", 1])  # head 1's panel
+    x, y = box["x"] + box["width"] * 2.5 / box["n"], box["y"] + box["height"] * 3.5 / box["n"]  # query 3, key 2
+    page.mouse.move(x, y)
+    page.wait_for_selector(".hoverlayer .hovertext", timeout=10_000)
+    hovered = page.locator(".hoverlayer .hovertext").first.text_content()
+    number = re.search(r"score (\S+)$", hovered).group(1)
+    page.mouse.click(x, y)
+    text = _explained(page, "scaled score of query 3")
+    assert f"The heatmap's hover shows {number}." in text
+    assert page.locator("[data-testid=stCaptionContainer]", has_text="Head 1 of 2").count() == 1
+    assert console_errors.errors == []
