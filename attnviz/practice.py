@@ -239,7 +239,7 @@ def _terms(problem: Problem, row: int, col: int) -> list[tuple[str, float, tuple
         name = f"w{i},{{d}}·v{{d}}[{j}]"
     else:  # concat: column h is head h's output
         left, right = _given(problem, "A₀" if col == 0 else "A₁")[row], _given(problem, "V")[:, col]
-        name = f"head {col}: a{i},{{d}}·v{{d}}[{j}]"
+        name = HEAD_TERM.format(head=col) + f"a{i},{{d}}·v{{d}}[{j}]"
     return [
         (f"{name.format(d=d + 1)} = {_factor(a)}·{_factor(b)}", float(a * b), (float(a), float(b)))
         for d, (a, b) in enumerate(zip(left, right, strict=True))
@@ -257,6 +257,7 @@ def _factor(value: float) -> str:
 
 
 HINT = "Cell ({row}, {col}), term {term} of {terms}: {what} = {value}"
+HEAD_TERM = "head {head}: "
 
 
 def hint(problem: Problem, row: int, col: int, term: int = 0) -> str:

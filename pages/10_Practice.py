@@ -38,10 +38,8 @@ for column, (name, (matrix, rows, cols)) in zip(columns, p.given.items(), strict
         st.markdown(f"**{name}**")
         st.dataframe(practice.given_table(matrix, rows, cols), width="content")
 
-tolerance = (
-    "Answers must be exact." if p.tolerance < 1e-6 else f"A cell is right within {p.tolerance:g} of the exact value."
-)
-step(2, "Your answer", f"{p.task} {tolerance}")
+tolerance = practice.EXACT if p.tolerance < 1e-6 else practice.WITHIN.format(tolerance=f"{p.tolerance:g}")
+step(2, "Your answer", p.task + " " + tolerance)
 blank = np.full(p.answer.shape, np.nan)
 entered, bad = matrix_editor(
     f"practice_answer_{p.id}", blank, name=p.name, row_labels=p.row_labels, col_labels=p.col_labels, blanks=True
@@ -61,9 +59,7 @@ if right is not None:
     if right.all():
         st.success("All right!", icon=":material/check_circle:")
     else:
-        st.warning(
-            f"{int(right.sum())} of {right.size} cells right. The ✗ cells need another look.", icon=":material/edit:"
-        )
+        st.warning(practice.CELLS_RIGHT.format(right=int(right.sum()), total=right.size), icon=":material/edit:")
 for text in practice.hints(p):
     st.info(text, icon=":material/lightbulb:")
 
@@ -76,4 +72,4 @@ if practice.solution_shown(p):
 
 solved, tried, checks = practice.score()
 st.sidebar.metric("Score", f"{solved} / {tried}", help="Exercises solved / exercises checked in this session.")
-st.sidebar.caption(f"Checks so far: {checks}.")
+st.sidebar.caption(practice.CHECKS.format(checks=checks))

@@ -18,11 +18,15 @@ from attnviz.practice import LEVELS, SOURCES, STAGES, Grade, Problem, grade, hin
 from attnviz.ui.state import set_defaults
 
 __all__ = [
+    "CELLS_RIGHT",
+    "CHECKS",
     "DEFAULTS",
+    "EXACT",
     "LEVEL_LABELS",
     "SOURCE_LABELS",
     "STAGE_LABELS",
     "URL_KEYS",
+    "WITHIN",
     "Settings",
     "check",
     "controls",
@@ -66,6 +70,12 @@ DEFAULTS = {
 }
 MAX_SEED = 2**32 - 1
 URL_PROBLEM = "The link's {name}={value!r} is not valid ({why}); the page's own setting is used"
+SEED_RANGE = "a whole number from 0 to {high}"
+ONE_OF = "one of {values}"
+EXACT = "Answers must be exact."
+WITHIN = "A cell is right within {tolerance} of the exact value."
+CELLS_RIGHT = "{right} of {total} cells right. The ✗ cells need another look."
+CHECKS = "Checks so far: {checks}."
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,7 @@ def _from_url() -> list[str]:
         if seed.strip().isdigit() and int(seed) <= MAX_SEED:
             st.session_state.practice_seed = int(seed)
         else:
-            problems.append(URL_PROBLEM.format(name="seed", value=seed, why=f"a whole number from 0 to {MAX_SEED}"))
+            problems.append(URL_PROBLEM.format(name="seed", value=seed, why=SEED_RANGE.format(high=MAX_SEED)))
     for name, table, allowed in (
         ("level", LEVEL_LABELS, tuple(LEVELS)),
         ("stage", STAGE_LABELS, ("any", *STAGES)),
@@ -107,7 +117,7 @@ def _from_url() -> list[str]:
         if value in allowed:
             st.session_state[f"practice_{name}"] = _label(table, value)
         else:
-            problems.append(URL_PROBLEM.format(name=name, value=value, why="one of " + ", ".join(allowed)))
+            problems.append(URL_PROBLEM.format(name=name, value=value, why=ONE_OF.format(values=", ".join(allowed))))
     return problems
 
 
