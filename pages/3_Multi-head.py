@@ -128,7 +128,7 @@ step(
     f"Put side by side they make the concatenation: {view.num_heads} × {view.d_head} = {view.d_model} columns "
     "again (d2l's `transpose_output`); **W_O** then mixes them." + window_note,
 )
-page.combined_tabs(view)
+page.combined_tabs(view, inp, weights, settings)
 
 step(
     7,

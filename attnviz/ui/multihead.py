@@ -37,6 +37,7 @@ __all__ = [
     "combined_tabs",
     "controls",
     "explain",
+    "explain_concat",
     "focus_panel",
     "inputs",
     "qk",
@@ -280,9 +281,28 @@ def explain(
     cell = cell_at(point, view.grid_labels, view.grid_labels)
     if cell is None or not 0 <= cell[2] < view.num_heads:
         return
-    options = (settings.heads, settings.bias, settings.causal, settings.valid_len)
     row, col, head = cell
-    show_cell(_cell(digest(inp.x, inp.labels, weights), inp, weights, options, (stage, head, row, col)))
+    _show(inp, weights, settings, (stage, head, row, col))
+
+
+def _show(
+    inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings, where: tuple[str, int, int, int]
+) -> None:
+    options = (settings.heads, settings.bias, settings.causal, settings.valid_len)
+    show_cell(_cell(digest(inp.x, inp.labels, weights), inp, weights, options, where))
+
+
+def explain_concat(
+    inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings, view: MultiHeadView, point
+) -> None:
+    """The clicked cell of the concatenation: head ``column // d_head``'s output, a weighted sum of its values."""
+    cols = [f"h{h} d{j}" for h in range(view.num_heads) for j in range(view.d_head)]  # as head_blocks_heatmap
+    cell = cell_at(point, view.window_labels, cols)
+    if cell is None:
+        st.caption(CLICK_HINT)
+        return
+    row, col, _ = cell
+    _show(inp, weights, settings, ("output", col // view.d_head, row, col % view.d_head))
 
 
 # ------------------------------------------------------------------- panels that rerun on their own (fragments)
@@ -360,14 +380,15 @@ def weights_tabs(view: MultiHeadView, inp: MultiHeadInput, weights: dict[str, np
 
 
 @st.fragment
-def combined_tabs(view: MultiHeadView) -> None:
-    """The heads' outputs side by side, or after W_O: only the open tab is computed and drawn."""
+def combined_tabs(view: MultiHeadView, inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings) -> None:
+    """The heads' outputs side by side, or after W_O: only the open tab is computed and drawn. A click on a cell
+    of the concatenation writes it out (and reruns only this)."""
     concat, mixed = st.tabs(["Side by side (concat)", "After W_O"], key="mh_combined_view", on_change="rerun")
     if concat.open:
         with concat:
             title = f"head outputs A<sub>h</sub>·V<sub>h</sub> side by side = concat ({view.t}×{view.d_model})"
             fig = figure(head_blocks_heatmap, view.concat, view.num_heads, view.window_labels, title=title)
-            show_figure(fig, key="mh_fig_concat")
+            explain_concat(inp, weights, settings, view, show_figure(fig, key="mh_fig_concat", on_select=True))
     if mixed.open:
         with mixed:
             st.markdown(

@@ -140,3 +140,20 @@ def test_multihead_click_on_a_heads_cell_names_the_head_and_its_slices(key, titl
     shown = hover_text(float(z[3, 2]), spec)
     assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
     assert f"{stage}_{{4,3}}" in latex(at)
+
+
+def test_multihead_click_on_the_concatenation_explains_that_heads_output():
+    at = open_page("pages/3_Multi-head.py")
+    fig = next(f for t, f in charts(at).items() if t.startswith("head outputs"))
+    trace = fig["data"][0]
+    rows, cols, z = trace["y"], trace["x"], array(trace["z"])
+    view = at.session_state["mh_last_good"][0]
+    c = view.d_head + 1  # head 1, its second column
+    at = click(at, "mh_fig_concat", x=cols[c], y=rows[2])
+    assert not at.exception
+    assert cols[c] == "h1 d1"
+    shown = hover_text(float(z[2, c]), trace["zhoverformat"])
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+    assert f"output of query {rows[2]}, column d{c}" in "\n".join(m.value for m in at.markdown)
+    assert "h_{3}[2] &=" in latex(at)
+    assert "Head 1 of" in "\n".join(cap.value for cap in at.caption)
