@@ -218,3 +218,14 @@ def test_head_cell_uses_its_slice_of_the_weights_and_matches_torch():
         out = explain_head(trace, "output", h, 2, 1)
         assert out.recomputed == pytest.approx((w @ v)[2, 1], rel=1e-12)
         assert out.title == f"output of query x3, column d{h * d_head + 1}"
+
+
+def test_cell_at_finds_a_click_by_its_labels():
+    from attnviz.cells import cell_at
+
+    rows, cols = ("x1", "x2", "x3"), ("d1", "d2")
+    assert cell_at({"x": "d2", "y": "x3", "z": 1.0, "curve": 0}, rows, cols) == (2, 1, 0)
+    assert cell_at({"x": "d1", "y": "x1", "curve": 2}, rows, cols) == (0, 0, 2)  # a grid's panel
+    assert cell_at(None, rows, cols) is None  # no click yet
+    assert cell_at({"x": "d3", "y": "x1", "curve": 0}, rows, cols) is None  # kept from a wider matrix
+    assert cell_at({"x": 1, "y": 0, "curve": None}, ("0", "1"), ("0", "1")) == (0, 1, 0)  # numeric labels
