@@ -1,8 +1,8 @@
 """Pure figure builders: arrays in, ``plotly.graph_objects.Figure`` out (no streamlit here).
 
 Matrices are drawn with rows = queries (top to bottom) and columns = keys, labelled with unique strings.
-Values are shipped as float32 typed arrays; cells show 2 decimals when the matrix is small, and hover shows the
-full stored value. Callers adjust titles and sizes with ``update_layout``.
+Values are shipped as float32 typed arrays; cells show 2 decimals when the matrix is small, and hover shows
+:data:`HOVER_DECIMALS` (``hover_format``: the same digits an explanation of a cell prints). Callers adjust titles and sizes with ``update_layout``.
 
 Figures are assembled as plain dicts and wrapped once without plotly's per-property validation, which costs
 about 10 ms a figure (most of a small page's rerun); the tests check every builder's output against plotly's schema.
@@ -22,12 +22,14 @@ __all__ = [
     "CELL_TEXT_LIMIT",
     "DIVERGING",
     "HEATMAP_TEMPLATE",
+    "HOVER_DECIMALS",
     "MASKED_COLOUR",
     "SEQUENTIAL",
     "bar_chart",
     "grid_shape",
     "head_blocks_heatmap",
     "heatmap_grid",
+    "hover_format",
     "line_chart",
     "matrix_heatmap",
 ]
@@ -35,6 +37,7 @@ __all__ = [
 DIVERGING = "RdBu_r"  # signed values: blue < 0 < red, centred on 0
 SEQUENTIAL = "Blues"  # weights in [0, 1]
 CELL_TEXT_LIMIT = 400  # above this many cells, no per-cell text (zoom and hover instead)
+HOVER_DECIMALS = 4  # a heatmap's hover shows this many decimals (scientific notation for huge matrices)
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10, "pad": 2}
 MASKED_COLOUR = "#d0d0d0"  # blank cells (masked, NaN) show the plot background: a grey that no colour scale uses
 # A lean template for heatmaps: plotly's default one adds about 6.5 kB of JSON to every figure.
@@ -89,6 +92,15 @@ def _colour(kind: str, z: np.ndarray, zmax: float | None = None) -> dict:
     raise ValueError(f"kind must be 'signed', 'weights' or 'sequential', got {kind!r}")
 
 
+def hover_format(z) -> str:
+    """The d3 format of a heatmap's hover value: ``".4~f"`` (4 decimals, trailing zeros trimmed), or ``".4~e"``
+    when an entry reaches :data:`~attnviz.arrays.SCIENTIFIC_FROM` (as the cell text switches to scientific)."""
+    z = to_numpy(z)
+    finite = np.abs(z[np.isfinite(z)])
+    notation = "e" if finite.size and float(finite.max()) >= SCIENTIFIC_FROM else "f"
+    return f".{HOVER_DECIMALS}~{notation}"
+
+
 def _heatmap_trace(
     z: np.ndarray,
     row_labels: list[str],
@@ -113,6 +125,7 @@ def _heatmap_trace(
         "x": col_labels,
         "y": row_labels,
         "hovertemplate": f"{row_title} %{{y}}<br>{col_title} %{{x}}<br>{value_title} %{{z}}<extra></extra>",
+        "zhoverformat": hover_format(z),
         "hoverongaps": True,
         "xgap": gap,
         "ygap": gap,

@@ -17,6 +17,7 @@ import torch
 
 from attnviz.arrays import pool_blocks, pool_factor, range_labels, resize, robust_max, to_numpy
 from attnviz.attention import AttentionTrace
+from attnviz.cells import CellExplanation, explain_head
 from attnviz.examples import WORKED_EXAMPLE
 from attnviz.modules import MultiHeadAttention, SelfAttention
 from attnviz.positional import (
@@ -54,6 +55,7 @@ __all__ = [
     "head_slice",
     "join_head_slices",
     "long_text",
+    "multihead_cell",
     "multihead_input",
     "multihead_view",
     "positional_comparison",
@@ -170,6 +172,10 @@ class SentenceAttention:
     scaled: np.ndarray  # (T, T)  scale · scores
     weights: np.ndarray  # (T, T)  softmax of the scaled (and masked) scores
     repeats: dict[str, list[int]]  # token -> its positions, for tokens that occur more than once
+    query: np.ndarray  # (T, d_k)  X·W_q (+ b_q): what a clicked cell is written out with
+    key: np.ndarray  # (T, d_k)
+    value: np.ndarray  # (T, d_k)
+    masked: np.ndarray  # (T, T)  the softmax's input: scaled, -inf where masked
 
     @property
     def top_weight(self) -> float:
@@ -204,6 +210,10 @@ def sentence_attention(
         scaled=trace.scaled.numpy(),
         weights=trace.weights.numpy(),
         repeats=repeated_tokens(tokens),
+        query=trace.query.numpy(),
+        key=trace.key.numpy(),
+        value=trace.value.numpy(),
+        masked=trace.masked.numpy(),
     )
 
 
@@ -356,6 +366,37 @@ def _module(weights: dict[str, np.ndarray], num_heads: int, bias: bool) -> Multi
     return module.requires_grad_(False)
 
 
+def _multihead_run(x: np.ndarray, weights: dict[str, np.ndarray], num_heads: int, bias: bool, causal: bool, valid_len):
+    """The module, its batched input ``(1, T, d_model)``, mask, lengths and trace of one multi-head run."""
+    t = x.shape[0]
+    module = _module(weights, num_heads, bias)
+    xb = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).unsqueeze(0)  # (1, T, d_model)
+    mask = causal_mask(t) if causal else None  # (T, T)
+    lens = None if valid_len is None or valid_len >= t else torch.tensor([valid_len])  # (B,)
+    with torch.no_grad():
+        trace = module(xb, mask=mask, valid_lens=lens)
+    return module, xb, mask, lens, trace
+
+
+def multihead_cell(
+    x: np.ndarray,
+    labels: tuple[str, ...],
+    weights: dict[str, np.ndarray],
+    *,
+    num_heads: int,
+    bias: bool,
+    causal: bool,
+    valid_len: int | None,
+    stage: str,
+    head: int,
+    row: int,
+    col: int,
+) -> CellExplanation:
+    """One cell of head ``head`` of the run :func:`multihead_view` draws, written out (its slices named)."""
+    *_, trace = _multihead_run(x, weights, num_heads, bias, causal, valid_len)
+    return explain_head(trace, stage, head, row, col, labels=labels)
+
+
 def multihead_view(
     x: np.ndarray,
     labels: tuple[str, ...],
@@ -376,12 +417,8 @@ def multihead_view(
     t, d_model = x.shape
     if valid_len is not None and valid_len >= t:
         valid_len = None
-    module = _module(weights, num_heads, bias)
-    xb = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).unsqueeze(0)  # (1, T, d_model)
-    mask = causal_mask(t) if causal else None  # (T, T)
-    lens = None if valid_len is None else torch.tensor([valid_len])  # (B,)
+    module, xb, mask, lens, trace = _multihead_run(x, weights, num_heads, bias, causal, valid_len)
     with torch.no_grad():
-        trace = module(xb, mask=mask, valid_lens=lens)
         check = check_against_torch(module, xb, trace, mask=mask, valid_lens=lens)
     scaled = to_numpy(trace.scaled[0])  # (H, T, T)
     weights_h = trace.weights[0].numpy()  # (H, T, T)

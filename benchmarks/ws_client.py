@@ -330,6 +330,7 @@ class ProtocolClient:
         self.pages: list[AppPage] = []
         self.main_script_hash = ""
         self.page_script_hash = ""  # the page shown now
+        self.query_string = ""  # the address's query as the app last set it (st.query_params), sent back per rerun
         self.url = self.base_url + "/"
         self.page: dict[tuple[int, ...], Drawn] = {}  # the frontend's element tree, by delta path
         self.runs = 0  # runs started
@@ -431,6 +432,7 @@ class ProtocolClient:
         msg = BackMsg()
         msg.rerun_script.widget_states.CopyFrom(self._widget_states())
         msg.rerun_script.page_script_hash = self.page_script_hash
+        msg.rerun_script.query_string = self.query_string
         if len(fragments) == 1:
             msg.rerun_script.fragment_id = fragments.pop()
         self._context(msg.rerun_script)
@@ -438,7 +440,8 @@ class ProtocolClient:
 
     async def switch_page(self, page_script_hash: str) -> RunResult:
         """Go to another page as its link does: the page's elements go at once, only the main script's widgets keep
-        their states."""
+        their states; a page link drops the address's query."""
+        self.query_string = ""
         self.page = {path: drawn for path, drawn in self.page.items() if drawn.script == self.main_script_hash}
         msg = BackMsg()
         msg.rerun_script.widget_states.CopyFrom(self._widget_states())
@@ -497,6 +500,8 @@ class ProtocolClient:
                 for p in msg.navigation.app_pages
             ]
             result.page_script_hash = msg.navigation.page_script_hash
+        elif kind == "page_info_changed":  # the app wrote st.query_params: the browser's address now holds it
+            self.query_string = msg.page_info_changed.query_string
         elif kind == "delta":
             self._delta(msg, result)
         elif kind == "page_not_found":

@@ -6,6 +6,7 @@ import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js
 from attnviz.explain import dot_product_latex, softmax_latex, weighted_sum_latex
 from attnviz.figures import heatmap_grid, matrix_heatmap
 from attnviz.ui import share, worked
+from attnviz.ui.cells import CLICK_HINT
 from attnviz.ui.matrix_editor import matrix_editor
 from attnviz.ui.render import last_good, page_nav, show_figure, show_problems, step
 
@@ -25,6 +26,8 @@ with st.sidebar:
 @st.fragment
 def steps(s: worked.Settings) -> None:
     """The tables and every step below them. Editing a table reruns only this part, not the sidebar."""
+    if worked.clicked():  # a heatmap cell was clicked: the sidebar's followed query and key follow it
+        st.rerun()
     x0, wq0, wk0, wv0 = worked.default_matrices(s)
     dims_in, dims_k = s.dims_in, s.dims_k
     step(0, "Inputs", "Each row of **X** is one token's vector. **Q = X·W_q**, **K = X·W_k**, **V = X·W_v**.")
@@ -85,7 +88,10 @@ def steps(s: worked.Settings) -> None:
         "Row *i*, column *j* is the dot product of token *i*'s query with token *j*'s key: "
         "how well *j* matches what *i* is looking for. Rows are queries, columns are keys.",
     )
-    show_figure(matrix_heatmap(view.scores, view.tokens, view.tokens, title="scores = Q·Kᵀ"), key="worked_fig_scores")
+    fig = matrix_heatmap(view.scores, view.tokens, view.tokens, title="scores = Q·Kᵀ")
+    show_figure(fig, key="worked_fig_scores", on_select=True)
+    st.caption(CLICK_HINT)
+    worked.explain(view, "scores", s)
     st.markdown(f"Row **{name}**, key by key (q{q + 1} · k*j*):")
     for j, key_row in enumerate(view.key):
         st.latex(dot_product_latex(f"s_{{{q + 1}{j + 1}}}", view.query[q], key_row))
@@ -98,7 +104,8 @@ def steps(s: worked.Settings) -> None:
             "push softmax towards a one-hot choice whose gradients vanish; compare the weights with and without.",
         )
         fig = matrix_heatmap(view.scaled, view.tokens, view.tokens, title=f"scaled = scores × {view.scale:.4f}")
-        show_figure(fig, key="worked_fig_scaled")
+        show_figure(fig, key="worked_fig_scaled", on_select=True)
+        worked.explain(view, "scaled", s)
     else:
         step(
             3,
@@ -109,7 +116,7 @@ def steps(s: worked.Settings) -> None:
     if view.causal:
         st.markdown("**Causal mask.** Grey cells are masked (−∞ before softmax): a token may not see later tokens.")
         fig = matrix_heatmap(view.masked, view.tokens, view.tokens, title="masked scores")
-        show_figure(fig, key="worked_fig_masked")
+        show_figure(fig, key="worked_fig_masked", on_select=True)
 
     step(
         4,
@@ -118,7 +125,8 @@ def steps(s: worked.Settings) -> None:
         r"$w_{ij} = e^{s_{ij}} / \sum_k e^{s_{ik}}$. A large score gap becomes an almost one-hot row.",
     )
     fig = matrix_heatmap(view.weights, view.tokens, view.tokens, title=view.weights_title, kind="weights")
-    show_figure(fig, key="worked_fig_weights")
+    show_figure(fig, key="worked_fig_weights", on_select=True)
+    worked.explain(view, "weights", s)
     st.markdown(f"Row **{name}**" + (" (scaled scores)" if view.scaled_by_choice else "") + ":")
     st.latex(softmax_latex(f"w_{{{q + 1}}}", view.masked[q]))
 
@@ -126,7 +134,8 @@ def steps(s: worked.Settings) -> None:
     fig = matrix_heatmap(
         view.output, view.tokens, view.dims_out, title="output = weights · V", row_title="token", col_title="dim"
     )
-    show_figure(fig, key="worked_fig_output")
+    show_figure(fig, key="worked_fig_output", on_select=True)
+    worked.explain(view, "output", s)
     st.markdown(f"Output **h{q + 1}** of token **{name}**:")
     st.latex(weighted_sum_latex(f"h_{{{q + 1}}}", view.weights[q], view.value))
     st.caption("The numbers in the formulas are rounded to 2 decimals; each result is computed from the exact values.")

@@ -9,6 +9,7 @@ from attnviz.tokens import MAX_TOKENS, embedding_scale
 from attnviz.ui import share
 from attnviz.ui import tokens as page
 from attnviz.ui.cache import heatmap_figure
+from attnviz.ui.cells import CLICK_HINT
 from attnviz.ui.render import KEPT, escape_markdown, isolated, last_good, page_nav, show_figure, show_problems, step
 from attnviz.views import SentenceAttention, dim_labels, top_keys
 
@@ -92,9 +93,10 @@ step(
     f"Q = X·W_q and K = X·W_k, with random W of shape {settings.d_model}×{settings.d_k}. Row *i*, column *j* "
     "is how well key *j* matches what query *i* looks for.",
 )
-show_figure(
-    heatmap_figure(result.scores, labels, labels, title="scores = Q·Kᵀ", max_ticks=TICKS), key="tokens_fig_scores"
-)
+page.follow_click(result)
+scores_fig = heatmap_figure(result.scores, labels, labels, title="scores = Q·Kᵀ", max_ticks=TICKS)
+page.explain(result, "scores", show_figure(scores_fig, key="tokens_fig_scores", on_select=True))
+st.caption(CLICK_HINT)
 
 top = result.top_weight
 notes = " The causal mask gives every later key weight 0 (upper triangle)." if settings.causal else ""
@@ -117,7 +119,7 @@ weights_fig = heatmap_figure(
     value_title=f"weight (0 … {top:.3f})",
     max_ticks=TICKS,
 )
-show_figure(weights_fig, key="tokens_fig_weights")
+page.explain(result, "weights", show_figure(weights_fig, key="tokens_fig_weights", on_select=True))
 if t * t > 400:
     st.caption(
         "Large matrices have no numbers in the cells: hover for a value, drag a box to zoom, double-click to reset."

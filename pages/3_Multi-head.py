@@ -102,7 +102,7 @@ fig = figure(
     col_title="keys" if view.pooled else "key",
     value_title="score",
 )
-show_figure(fig, key="mh_fig_scores")
+page.explain(inp, weights, settings, view, "scaled", show_figure(fig, key="mh_fig_scores", on_select=True))
 masked = ["the causal mask hides later tokens"] if view.causal else []
 masked += [f"keys from position {view.valid_len} on are padding"] if view.valid_len is not None else []
 if masked:
@@ -121,7 +121,7 @@ step(
     "Softmax turns each head's rows into weights that sum to 1. Different heads usually look at different "
     "tokens: that is the point of having several." + weights_note,
 )
-page.weights_tabs(view)
+page.weights_tabs(view, inp, weights, settings)
 if view.pooled:
     page.focus_panel(view)
 
@@ -132,7 +132,7 @@ step(
     f"Put side by side they make the concatenation: {view.num_heads} × {view.d_head} = {view.d_model} columns "
     "again (d2l's `transpose_output`); **W_O** then mixes them." + window_note,
 )
-page.combined_tabs(view)
+page.combined_tabs(view, inp, weights, settings)
 
 step(
     7,

@@ -88,12 +88,15 @@ def matrix_editor(
     row_labels: Sequence[str],
     col_labels: Sequence[str],
     help: str | None = None,
+    blanks: bool = False,
 ) -> tuple[np.ndarray, list[str]]:
     """Draw an editable matrix; return ``(matrix, problems)``.
 
     ``matrix`` is what the learner typed when every cell is a finite number; otherwise it is the last valid
     matrix and ``problems`` names each bad cell (the caller shows them). ``default`` is used on first draw.
     The table's columns are named by ``col_labels`` (its CSV download has them as its header).
+    ``blanks=True`` (an answer grid): NaN in ``default`` is drawn as an empty cell, and an empty cell comes back
+    as NaN instead of a problem.
     """
     if editor_key(key) not in st.session_state and _good_key(key) in st.session_state:
         # Streamlit dropped the editor's edits while another page was shown: start from what it last held.
@@ -102,7 +105,7 @@ def matrix_editor(
     if base.shape != (len(row_labels), len(col_labels)):
         base = resize(base, (len(row_labels), len(col_labels)))
         set_matrix(key, base)
-    cells = [[cell_text(v) for v in row] for row in base]
+    cells = [["" if blanks and not np.isfinite(v) else cell_text(v) for v in row] for row in base]
     frame = pd.DataFrame(cells, index=list(row_labels), columns=list(col_labels), dtype=object)
     config = {label: st.column_config.TextColumn(label, help=help) for label in col_labels}
     edited = st.data_editor(frame, key=editor_key(key), num_rows="fixed", column_config=config, width="content")
@@ -114,7 +117,11 @@ def matrix_editor(
                     f"{edited.shape[0]}×{edited.shape[1]}: rows and columns are set by the size controls"
                 ]
             )
-        matrix = parse_matrix(name, edited.to_numpy(dtype=object).tolist(), list(edited.index), list(edited.columns))
+        raw = edited.to_numpy(dtype=object).tolist()
+        empty = np.array([[blanks and (v is None or str(v).strip() == "") for v in row] for row in raw], dtype=bool)
+        raw = [["0" if empty[i][j] else v for j, v in enumerate(row)] for i, row in enumerate(raw)]
+        matrix = parse_matrix(name, raw, list(edited.index), list(edited.columns))
+        matrix[empty] = np.nan
     except InputError as err:
         good = st.session_state.setdefault(_good_key(key), base.copy())
         return good, err.problems

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from attnviz.cells import CellExplanation, cell_at
 from attnviz.figures import head_blocks_heatmap, heatmap_grid, matrix_heatmap
 from attnviz.shapes import MAX_HEADS, divisors, head_problems
 from attnviz.sharing import Bool, Choice, Decoded, Int, MatrixField, StateSpec, Text
 from attnviz.snippets import multihead_snippet
 from attnviz.tokens import MAX_TOKENS
 from attnviz.ui.cache import digest, figure
+from attnviz.ui.cells import CLICK_HINT, show_cell
 from attnviz.ui.matrix_editor import matrix_editor, set_matrix
 from attnviz.ui.render import show_figure, show_problems
 from attnviz.ui.state import set_defaults
@@ -25,6 +27,7 @@ from attnviz.views import (
     dim_labels,
     head_slice,
     join_head_slices,
+    multihead_cell,
     multihead_input,
     multihead_view,
 )
@@ -37,6 +40,8 @@ __all__ = [
     "apply_shared",
     "combined_tabs",
     "controls",
+    "explain",
+    "explain_concat",
     "focus_panel",
     "inputs",
     "qk",
@@ -313,6 +318,74 @@ def view(inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings
     return _view(digest(inp.x, inp.labels, weights), inp, weights, options)
 
 
+POOLED_CLICK = (
+    "This grid is pooled (one cell covers several tokens), so a cell is not one number to write out: choose fewer "
+    "tokens to click a single query and key."
+)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cell(
+    key: str,
+    _inp: MultiHeadInput,
+    _weights: dict[str, np.ndarray],
+    options: tuple[int, bool, bool, int | None],
+    where: tuple[str, int, int, int],
+) -> CellExplanation:
+    heads, bias, causal, valid_len = options
+    stage, head, row, col = where
+    return multihead_cell(
+        _inp.x,
+        _inp.labels,
+        _weights,
+        num_heads=heads,
+        bias=bias,
+        causal=causal,
+        valid_len=valid_len,
+        stage=stage,
+        head=head,
+        row=row,
+        col=col,
+    )
+
+
+def explain(
+    inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings, view: MultiHeadView, stage: str, point
+) -> None:
+    """The clicked cell of one head's ``stage`` panel (the panel is the point's curve), written out under the grid."""
+    if point is None:
+        st.caption(CLICK_HINT)
+        return
+    if view.pooled:
+        st.caption(POOLED_CLICK)
+        return
+    cell = cell_at(point, view.grid_labels, view.grid_labels)
+    if cell is None or not 0 <= cell[2] < view.num_heads:
+        return
+    row, col, head = cell
+    _show(inp, weights, settings, (stage, head, row, col))
+
+
+def _show(
+    inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings, where: tuple[str, int, int, int]
+) -> None:
+    options = (settings.heads, settings.bias, settings.causal, settings.valid_len)
+    show_cell(_cell(digest(inp.x, inp.labels, weights), inp, weights, options, where))
+
+
+def explain_concat(
+    inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings, view: MultiHeadView, point
+) -> None:
+    """The clicked cell of the concatenation: head ``column // d_head``'s output, a weighted sum of its values."""
+    cols = [f"h{h} d{j}" for h in range(view.num_heads) for j in range(view.d_head)]  # as head_blocks_heatmap
+    cell = cell_at(point, view.window_labels, cols)
+    if cell is None:
+        st.caption(CLICK_HINT)
+        return
+    row, col, _ = cell
+    _show(inp, weights, settings, ("output", col // view.d_head, row, col % view.d_head))
+
+
 # ------------------------------------------------------------------- panels that rerun on their own (fragments)
 
 
@@ -359,8 +432,9 @@ def focus_panel(view: MultiHeadView) -> None:
 
 
 @st.fragment
-def weights_tabs(view: MultiHeadView) -> None:
-    """Each head's weights, or their mean: only the open tab is computed and drawn (switching reruns only this)."""
+def weights_tabs(view: MultiHeadView, inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings) -> None:
+    """Each head's weights, or their mean: only the open tab is computed and drawn (switching reruns only this).
+    A click on a head's cell writes it out (and reruns only this)."""
     each, mean = st.tabs(["Each head", "Mean over heads"], key="mh_weights_view", on_change="rerun")
     pooled = " (share per block)" if view.pooled else ""
     axes = {
@@ -374,7 +448,7 @@ def weights_tabs(view: MultiHeadView) -> None:
         with each:
             title = f"weights softmax({qk()})" + pooled
             fig = figure(heatmap_grid, view.weights, view.grid_labels, view.grid_labels, title=title, **axes)
-            show_figure(fig, key="mh_fig_weights")
+            explain(inp, weights, settings, view, "weights", show_figure(fig, key="mh_fig_weights", on_select=True))
     if mean.open:
         with mean:
             st.markdown(
@@ -387,14 +461,15 @@ def weights_tabs(view: MultiHeadView) -> None:
 
 
 @st.fragment
-def combined_tabs(view: MultiHeadView) -> None:
-    """The heads' outputs side by side, or after W_O: only the open tab is computed and drawn."""
+def combined_tabs(view: MultiHeadView, inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings) -> None:
+    """The heads' outputs side by side, or after W_O: only the open tab is computed and drawn. A click on a cell
+    of the concatenation writes it out (and reruns only this)."""
     concat, mixed = st.tabs(["Side by side (concat)", "After W_O"], key="mh_combined_view", on_change="rerun")
     if concat.open:
         with concat:
             title = f"head outputs A<sub>h</sub>·V<sub>h</sub> side by side = concat ({view.t}×{view.d_model})"
             fig = figure(head_blocks_heatmap, view.concat, view.num_heads, view.window_labels, title=title)
-            show_figure(fig, key="mh_fig_concat")
+            explain_concat(inp, weights, settings, view, show_figure(fig, key="mh_fig_concat", on_select=True))
     if mixed.open:
         with mixed:
             st.markdown(

@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from attnviz.ui.chart import plotly_chart
-from attnviz.ui.state import keep_settings
+from attnviz.ui.state import keep_settings, track_page
 
 __all__ = [
     "KEPT",
@@ -62,6 +62,11 @@ PAGES = (
         "Cross-attention",
         "Queries from a target sentence, keys and values from a source (Chinese → English), a padded batch.",
     ),
+    (
+        "pages/10_Practice.py",
+        "Practice",
+        "Compute one hidden stage by hand, graded cell by cell, with hints, the solution and a link for a class.",
+    ),
 )
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
@@ -87,6 +92,7 @@ def page_nav() -> None:
     Every page calls it first, so it also keeps the learner's settings across page visits.
     """
     keep_settings()
+    track_page()
     with st.sidebar:
         try:
             for path, label, _ in PAGES:
@@ -98,9 +104,16 @@ def page_nav() -> None:
         st.divider()
 
 
-def show_figure(fig: go.Figure, key: str) -> None:
-    """Draw a figure full width with the project's plotly config; ``key`` keeps it stable across reruns."""
-    plotly_chart(fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None)
+def show_figure(fig: go.Figure, key: str, *, on_select: bool = False) -> dict | None:
+    """Draw a figure full width with the project's plotly config; ``key`` keeps it stable across reruns.
+
+    ``on_select=True``: a click on a point reruns the script, and this returns the point last clicked as
+    ``{"x", "y", "z", "curve", "point"}`` (None before any click, and always under AppTest unless the test draws
+    the in-place chart: it then sets ``at.session_state[key] = {"selection": {...}}`` as the browser would).
+    """
+    return plotly_chart(
+        fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None, on_select="rerun" if on_select else "ignore"
+    )
 
 
 def step(number: int | str, title: str, explanation: str) -> None:

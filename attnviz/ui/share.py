@@ -21,7 +21,7 @@ from attnviz import sharing
 from attnviz.sharing import Decoded, StateSpec
 from attnviz.ui.matrix_editor import clear_matrix, set_matrix
 from attnviz.ui.render import escape_markdown
-from attnviz.ui.state import PAGE_PREFIXES
+from attnviz.ui.state import PAGE_PREFIXES, arrived
 
 __all__ = ["Table", "apply_matrices", "panel", "publish", "restore"]
 
@@ -56,13 +56,14 @@ def apply_matrices(spec: StateSpec) -> Apply:
 def restore(spec: StateSpec, *, apply: Apply | None = None) -> list[str]:
     """Put the address's state into the page (call before any of its widgets); return the problems shown.
 
-    Nothing happens when the address holds what the app wrote last (a rerun, a visit from another page). A new
-    session applies only what the address holds; the back button (the address changed under a running session)
-    also puts every setting it does not hold back to its default.
+    Nothing happens when the address holds what the app wrote last (a rerun), or when it is empty on arrival from
+    another page (Streamlit's page links drop the address's parameters; the page's own state is kept and written
+    back). A new session applies only what the address holds; the back button (the address changed under a
+    running session) also puts every setting it does not hold back to its default.
     """
     params = _current()
     last = st.session_state.get(_LAST)
-    if _flat(params) == last:
+    if _flat(params) == last or (arrived() and last is not None and not params):
         return []
     full = last is not None
     decoded = sharing.decode_query(spec, params, other_pages=PAGE_PREFIXES)

@@ -8,12 +8,20 @@ when the learner comes back.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-__all__ = ["PAGE_PREFIXES", "keep_settings", "set_defaults"]
+__all__ = ["PAGE_PREFIXES", "arrived", "keep_settings", "set_defaults", "track_page"]
 
-PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "lab_", "cross_")
+PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "lab_", "cross_", "practice_")
 # Buttons cannot be given a value, and data editors keep their own base (see matrix_editor).
-_NOT_KEPT = ("tokens_preset_", "mh_reset_weights", "cross_preset_")
+_NOT_KEPT = (
+    "tokens_preset_",
+    "mh_reset_weights",
+    "cross_preset_",
+    "practice_check",
+    "practice_hint",
+    "practice_show",
+)
 
 
 def keep_settings() -> None:
@@ -30,3 +38,16 @@ def set_defaults(defaults: dict[str, object]) -> None:
     """Give every widget key of a page's defaults table its default, unless the learner already set it."""
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
+
+
+def track_page() -> None:
+    """Remember which page ran before this one (every page calls it first, through ``render.page_nav``)."""
+    ctx = get_script_run_ctx()
+    s = st.session_state
+    s["_page_before"] = s.get("_page_now")
+    s["_page_now"] = ctx.page_script_hash if ctx is not None else ""
+
+
+def arrived() -> bool:
+    """True on the first run of a page after another page ran (a page switch), False on its reruns."""
+    return st.session_state.get("_page_before") != st.session_state.get("_page_now")

@@ -8,16 +8,19 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from attnviz.cells import cell_at, explain_view
 from attnviz.lab_views import RowReadout, row_readout
 from attnviz.sharing import Bool, Choice, Decoded, Float, Int, StateSpec, Text
 from attnviz.snippets import tokens_snippet
 from attnviz.tokens import MAX_TOKENS, truncate
 from attnviz.tokens import tokenize as _tokenize
 from attnviz.ui.cache import digest
+from attnviz.ui.cells import new_click, show_cell
 from attnviz.ui.state import set_defaults
 from attnviz.views import DEFAULT_SENTENCE, SentenceAttention, default_query, long_text, sentence_attention
 
 __all__ = [
+    "CHARTS",
     "DEFAULTS",
     "MODES",
     "PRESETS",
@@ -26,6 +29,8 @@ __all__ = [
     "apply_shared",
     "attention",
     "controls",
+    "explain",
+    "follow_click",
     "int_problem",
     "projections",
     "query_row",
@@ -33,6 +38,9 @@ __all__ = [
     "shared_state",
     "tokenize_text",
 ]
+
+# The heatmaps whose cells explain themselves when clicked: chart key -> the stage it draws.
+CHARTS = {"tokens_fig_scores": "scores", "tokens_fig_weights": "weights"}
 
 # Tokenization radio label -> attnviz.tokens mode.
 MODES = {"Words and punctuation": "words", "Characters": "chars"}
@@ -257,3 +265,19 @@ def shared_state(result: SentenceAttention, settings: Settings) -> dict[str, obj
         "defaults": {"tokens_query": default_query(result.tokens)},
         "apply": apply_shared,
     }
+
+
+def follow_click(result: SentenceAttention) -> None:
+    """A new click on a scores or weights cell makes its query the one shown as bars (before that box is drawn)."""
+    click = new_click(CHARTS, "tokens_seen")
+    cell = None if click is None else cell_at(click[1], result.labels, result.labels)
+    if cell is not None:
+        st.session_state.tokens_query = cell[0]
+        st.session_state.tokens_query_for = result.tokens
+
+
+def explain(result: SentenceAttention, stage: str, point: dict | None) -> None:
+    """The clicked cell of the ``stage`` heatmap, written out under it (nothing before a click)."""
+    cell = cell_at(point, result.labels, result.labels)
+    if cell is not None:
+        show_cell(explain_view(result, stage, cell[0], cell[1], labels=result.labels))

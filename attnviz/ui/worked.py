@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
+from attnviz.cells import cell_at, explain_view
 from attnviz.examples import PRESETS, WORKED_EXAMPLE, preset
 from attnviz.sharing import Bool, Choice, Int, MatrixField, StateSpec
 from attnviz.snippets import worked_snippet
+from attnviz.ui.cells import new_click, show_cell
 from attnviz.ui.matrix_editor import current_matrix, resize_matrix, set_matrix
 from attnviz.ui.state import set_defaults
 
@@ -23,14 +25,17 @@ if TYPE_CHECKING:  # torch is imported on first compute, so a first visit shows 
     from attnviz.views import WorkedView
 
 __all__ = [
+    "CHARTS",
     "DEFAULTS",
     "MATRICES",
     "SCALINGS",
     "SHARE",
     "VARIANTS",
     "Settings",
+    "clicked",
     "code",
     "controls",
+    "explain",
     "handset_view",
     "learned_view",
     "learned_weights",
@@ -51,6 +56,16 @@ DEFAULTS = {
     "worked_d_in": D_IN0,
     "worked_d_k": D_K0,
     "worked_query": 0,
+    "worked_key": 0,
+    "worked_dim": 0,
+}
+# The heatmaps whose cells explain themselves when clicked: chart key -> the stage it draws.
+CHARTS = {
+    "worked_fig_scores": "scores",
+    "worked_fig_scaled": "scaled",
+    "worked_fig_masked": "scaled",
+    "worked_fig_weights": "weights",
+    "worked_fig_output": "output",
 }
 
 
@@ -89,6 +104,8 @@ class Settings:
     causal: bool
     seed: int
     query: int  # the query row written out
+    key: int  # the key column followed (a click on a scores, scaled or weights cell sets it, with the query)
+    dim: int  # the output column followed (a click on an output cell sets it, with the query)
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -123,9 +140,30 @@ def _resize_all() -> None:
         resize_matrix(key, (s.worked_d_in, s.worked_d_k))
 
 
+def clicked() -> bool:
+    """True when a heatmap cell was clicked since the sidebar last followed one (the page must rerun whole)."""
+    return new_click(CHARTS, "worked_seen", remember=False) is not None
+
+
+def _follow_click() -> None:
+    """A new click on a heatmap cell sets the followed query and key (or output column) before their boxes."""
+    click = new_click(CHARTS, "worked_seen")
+    if click is None:
+        return
+    s = st.session_state
+    tokens = [f"x{i + 1}" for i in range(s.worked_t)]
+    output = CHARTS[click[0]] == "output"
+    cols = [f"d{j + 1}" for j in range(s.worked_d_k)] if output else tokens
+    cell = cell_at(click[1], tokens, cols)
+    if cell is not None:
+        s.worked_query = cell[0]
+        s["worked_dim" if output else "worked_key"] = cell[1]
+
+
 def controls() -> Settings:
-    """The sidebar: variant, scaling, mask, presets, sizes and the query to follow."""
+    """The sidebar: variant, scaling, mask, presets, sizes and the query (and key) to follow."""
     set_defaults(DEFAULTS)
+    _follow_click()
     st.header("Example")
     variant = st.radio(
         "Weights",
@@ -145,17 +183,39 @@ def controls() -> Settings:
     t = st.number_input("Tokens (rows of X)", 1, T_MAX, step=1, key="worked_t", on_change=_resize_all)
     d_in = st.number_input("d_in (columns of X)", 1, D_MAX, step=1, key="worked_d_in", on_change=_resize_all)
     d_k = st.number_input("d_k (columns of W)", 1, D_MAX, step=1, key="worked_d_k", on_change=_resize_all)
-    if st.session_state.worked_query >= t:
-        st.session_state.worked_query = 0
+    for name, size in (("worked_query", t), ("worked_key", t), ("worked_dim", d_k)):
+        if st.session_state[name] >= size:
+            st.session_state[name] = 0
     st.divider()
     query = st.selectbox(
         "Follow one query token",
         range(t),
         format_func=lambda i: f"x{i + 1}",
         key="worked_query",
-        help="Its dot products, softmax and weighted sum are written out next to the heatmaps.",
+        help="Its dot products, softmax and weighted sum are written out next to the heatmaps. "
+        "Clicking a cell of a heatmap follows that cell's query.",
     )
-    return Settings(int(t), int(d_in), int(d_k), VARIANTS[variant], SCALINGS[scaling], bool(causal), int(seed), query)
+    key = st.selectbox(
+        "… and one key", range(t), format_func=lambda i: f"x{i + 1}", key="worked_key", help="Or click a cell."
+    )
+    dim = st.selectbox(
+        "… and one output column",
+        range(d_k),
+        format_func=lambda j: f"d{j + 1}",
+        key="worked_dim",
+        help="Or click a cell.",
+    )
+    return Settings(
+        int(t), int(d_in), int(d_k), VARIANTS[variant], SCALINGS[scaling], bool(causal), int(seed), query, key, dim
+    )
+
+
+def explain(view: WorkedView, stage: str, settings: Settings) -> None:
+    """The followed cell of the ``stage`` heatmap, written out under it."""
+    row = view.row(settings.query)
+    col = settings.dim if stage == "output" else settings.key
+    col = col if 0 <= col < (len(view.dims_out) if stage == "output" else view.t) else 0
+    show_cell(explain_view(view, stage, row, col, labels=view.tokens, dims=view.dims_out))
 
 
 def default_matrices(settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ import pytest
 from tests.pages.conftest import ROOT, figures, open_page
 
 PAGES = ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))]
+TABLES_ONLY = {"app.py", "pages/10_Practice.py"}  # practice gives its numbers as tables, to compute by hand
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -14,7 +15,7 @@ def test_page_loads(path):
     at = open_page(path)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    if path != "app.py":
+    if path not in TABLES_ONLY:
         assert figures(at), f"{path} drew no figure"
 
 

@@ -1,0 +1,234 @@
+"""The Practice page's settings, the teacher's link, the learner's score and the cached problem.
+
+Settings come from the sidebar, or from the URL (``?seed=7&level=hard&stage=weights&source=random``) when a
+teacher shared one: the URL is read once per distinct link, before the widgets are drawn. What the learner asked
+for (checks, hints, the solution) is kept per exercise in the session; the hidden answer stays on the server and
+reaches the page only when the solution is asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from attnviz.practice import LEVELS, SOURCES, STAGES, Grade, Problem, grade, hint, make_problem
+from attnviz.ui.state import set_defaults
+
+__all__ = [
+    "CELLS_RIGHT",
+    "CHECKS",
+    "DEFAULTS",
+    "EXACT",
+    "LEVEL_LABELS",
+    "SOURCE_LABELS",
+    "STAGE_LABELS",
+    "URL_KEYS",
+    "WITHIN",
+    "Settings",
+    "check",
+    "controls",
+    "given_table",
+    "hints",
+    "last_grade",
+    "next_hint",
+    "problem",
+    "score",
+    "share_link",
+    "share_params",
+    "show_solution",
+    "solution_shown",
+    "text_table",
+]
+
+LEVEL_LABELS = {
+    "Easy: Q, K, V or scores (random: 2 tokens, 2 dimensions)": "easy",
+    "Medium: scores to outputs (random: 3 tokens)": "medium",
+    "Hard: softmax, outputs, two heads (random: 3–4 tokens)": "hard",
+}
+STAGE_LABELS = {
+    "Any stage of the level (drawn from the seed)": "any",
+    "Q = X·W_q": "query",
+    "K = X·W_k": "key",
+    "V = X·W_v": "value",
+    "Scores Q·Kᵀ": "scores",
+    "Scaled scores Q·Kᵀ/√d_k": "scaled",
+    "Weights (softmax, 2 decimals)": "weights",
+    "Outputs weights·V": "output",
+    "Two heads' concatenation": "concat",
+}
+SOURCE_LABELS = {"Small random integers": "random", "The worked example's matrices": "worked"}
+URL_KEYS = ("seed", "level", "stage", "source")
+DEFAULTS = {
+    "practice_level": next(label for label, v in LEVEL_LABELS.items() if v == "medium"),
+    "practice_stage": next(iter(STAGE_LABELS)),
+    "practice_source": next(iter(SOURCE_LABELS)),
+    "practice_seed": 0,
+    "practice_teacher": False,
+}
+MAX_SEED = 2**32 - 1
+URL_PROBLEM = "The link's {name}={value!r} is not valid ({why}); the page's own setting is used"
+SEED_RANGE = "a whole number from 0 to {high}"
+ONE_OF = "one of {values}"
+EXACT = "Answers must be exact."
+WITHIN = "A cell is right within {tolerance} of the exact value."
+CELLS_RIGHT = "{right} of {total} cells right. The ✗ cells need another look."
+CHECKS = "Checks so far: {checks}."
+
+
+@dataclass(frozen=True)
+class Settings:
+    seed: int
+    level: str  # a key of attnviz.practice.LEVELS
+    stage: str  # "any" or one of attnviz.practice.STAGES
+    source: str  # one of attnviz.practice.SOURCES
+    teacher: bool
+    problems: tuple[str, ...] = ()
+
+
+def _label(table: dict[str, str], value: str) -> str:
+    return next(label for label, v in table.items() if v == value)
+
+
+def _from_url() -> list[str]:
+    """Apply a shared link's settings (once per distinct link) before the widgets are drawn; name bad values."""
+    params = {name: st.query_params.get(name) for name in URL_KEYS}
+    link = tuple(params.values())
+    if not any(link) or st.session_state.get("practice_link") == link:
+        return []
+    st.session_state.practice_link = link
+    problems = []
+    seed = params["seed"]
+    if seed is not None:
+        if seed.strip().isdigit() and int(seed) <= MAX_SEED:
+            st.session_state.practice_seed = int(seed)
+        else:
+            problems.append(URL_PROBLEM.format(name="seed", value=seed, why=SEED_RANGE.format(high=MAX_SEED)))
+    for name, table, allowed in (
+        ("level", LEVEL_LABELS, tuple(LEVELS)),
+        ("stage", STAGE_LABELS, ("any", *STAGES)),
+        ("source", SOURCE_LABELS, SOURCES),
+    ):
+        value = params[name]
+        if value is None:
+            continue
+        if value in allowed:
+            st.session_state[f"practice_{name}"] = _label(table, value)
+        else:
+            problems.append(URL_PROBLEM.format(name=name, value=value, why=ONE_OF.format(values=", ".join(allowed))))
+    return problems
+
+
+def _new_problem() -> None:
+    st.session_state.practice_seed = (int(st.session_state.practice_seed) + 1) % (MAX_SEED + 1)
+
+
+def controls() -> Settings:
+    """The sidebar: level, stage, source, seed, a new problem, and the teacher's link."""
+    set_defaults(DEFAULTS)
+    problems = _from_url()
+    st.header("Exercise")
+    level = st.radio("Difficulty", tuple(LEVEL_LABELS), key="practice_level")
+    stage = st.selectbox("Hidden stage", tuple(STAGE_LABELS), key="practice_stage")
+    source = st.radio("Numbers", tuple(SOURCE_LABELS), key="practice_source")
+    seed = st.number_input(
+        "Seed", 0, MAX_SEED, step=1, key="practice_seed", help="The same seed gives the same exercise."
+    )
+    st.button("New problem", on_click=_new_problem, width="stretch", type="primary")
+    st.divider()
+    teacher = st.checkbox(
+        "Teacher: share this exercise",
+        key="practice_teacher",
+        help="Puts the seed and level in the page's address: everyone who opens it gets the same exercise.",
+    )
+    settings = Settings(
+        int(seed), LEVEL_LABELS[level], STAGE_LABELS[stage], SOURCE_LABELS[source], bool(teacher), tuple(problems)
+    )
+    shared = share_params(settings)
+    if teacher:
+        st.query_params.from_dict(shared)
+        st.session_state.practice_link = tuple(shared.values())
+    elif any(name in st.query_params for name in URL_KEYS) and {k: st.query_params.get(k) for k in URL_KEYS} != shared:
+        for name in URL_KEYS:  # the learner moved on from the shared exercise: the address no longer describes it
+            st.query_params.pop(name, None)
+    return settings
+
+
+def share_params(settings: Settings) -> dict[str, str]:
+    """The URL query parameters that give a class this exercise."""
+    return {"seed": str(settings.seed), "level": settings.level, "stage": settings.stage, "source": settings.source}
+
+
+def share_link(settings: Settings) -> str:
+    """The page address's query part for this exercise (``?seed=…&level=…&stage=…&source=…``)."""
+    return "?" + "&".join(f"{k}={v}" for k, v in share_params(settings).items())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def problem(seed: int, level: str, stage: str, source: str) -> Problem:
+    """:func:`attnviz.practice.make_problem`, once per exercise."""
+    return make_problem(seed, level, stage, source)
+
+
+def text_table(texts, rows: tuple[str, ...], cols: tuple[str, ...]) -> pd.DataFrame:
+    """Cells of text as a table labelled like the answer grid (marks ✓/✗, numbers as written)."""
+    return pd.DataFrame([list(row) for row in texts], index=list(rows), columns=list(cols))
+
+
+def given_table(matrix: np.ndarray, rows: tuple[str, ...], cols: tuple[str, ...]) -> pd.DataFrame:
+    """A given matrix as a labelled table of its numbers as written (``2``, ``-1``, ``0.47``)."""
+    return text_table([[f"{v:g}" for v in row] for row in matrix], rows, cols)
+
+
+def _state(p: Problem) -> dict:
+    """What the learner asked for on exercise ``p``: its last grade, hints so far, whether the solution is shown."""
+    book = st.session_state.setdefault("practice_book", {})
+    return book.setdefault(p.id, {"grade": None, "hints": [], "solution": False})
+
+
+def score() -> tuple[int, int, int]:
+    """(exercises solved, exercises checked, checks made) in this session."""
+    book = st.session_state.get("practice_book", {})
+    checked = [s for s in book.values() if s.get("checks", 0)]
+    return sum(bool(s.get("solved")) for s in checked), len(checked), sum(s.get("checks", 0) for s in checked)
+
+
+def check(p: Problem, entered: np.ndarray) -> Grade:
+    """Grade ``entered`` and count it in the session's score (an exercise counts as solved once)."""
+    state = _state(p)
+    result = grade(p, entered)
+    state["grade"] = result.right.tolist()
+    state["checks"] = state.get("checks", 0) + 1
+    state["solved"] = state.get("solved", False) or result.solved
+    return result
+
+
+def last_grade(p: Problem) -> np.ndarray | None:
+    """The cells right at the last check of ``p`` (None before a check)."""
+    right = _state(p)["grade"]
+    return None if right is None else np.array(right, dtype=bool)
+
+
+def next_hint(p: Problem) -> None:
+    """Reveal one more term: of the first cell wrong at the last check (the first cell before any check)."""
+    state = _state(p)
+    right = last_grade(p)
+    wrong = np.argwhere(~right) if right is not None else np.argwhere(np.ones(p.answer.shape, dtype=bool))
+    row, col = (int(v) for v in (wrong[0] if len(wrong) else (0, 0)))
+    asked = sum(1 for r, c, _ in state["hints"] if (r, c) == (row, col))
+    state["hints"].append((row, col, asked))
+
+
+def hints(p: Problem) -> list[str]:
+    """The hints revealed so far on ``p``, in order."""
+    return [hint(p, r, c, t) for r, c, t in _state(p)["hints"]]
+
+
+def show_solution(p: Problem) -> None:
+    _state(p)["solution"] = True
+
+
+def solution_shown(p: Problem) -> bool:
+    return bool(_state(p)["solution"])

@@ -1,0 +1,159 @@
+"""A click on a heatmap cell explains it: the page draws the in-place chart (as in the browser) and the test sets
+the chart's state the way its component does (``{"selection": {"x", "y", "z", "curve", "point"}}``)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from attnviz.cells import hover_text
+from attnviz.examples import WORKED_EXAMPLE
+from attnviz.ui import chart
+from tests.pages.conftest import array, open_page
+
+
+@pytest.fixture(autouse=True)
+def _in_place_charts(monkeypatch):
+    monkeypatch.setattr(chart, "FORCE_COMPONENT", True)
+
+
+def charts(at) -> dict[str, dict]:
+    """Every in-place chart's figure by its title."""
+    out = {}
+    for element in at.get("bidi_component"):
+        if not element.proto.bytes:  # the plotly.js preload carries no figure
+            continue
+        payload = json.loads(element.proto.bytes.decode())
+        if payload.get("figure"):
+            out[payload["figure"]["layout"]["title"]["text"]] = payload["figure"]
+    return out
+
+
+def click(at, key: str, x: str, y: str, z: float | None = None, curve: int = 0):
+    at.session_state[key] = {"selection": {"x": x, "y": y, "z": z, "curve": curve, "point": None}}
+    return at.run()
+
+
+def latex(at) -> str:
+    return "\n".join(item.value for item in at.latex)
+
+
+def _reference(scale: float = 1.0):
+    x, w_q, w_k, w_v = WORKED_EXAMPLE.x, WORKED_EXAMPLE.w_q, WORKED_EXAMPLE.w_k, WORKED_EXAMPLE.w_v
+    q, k, v = x @ w_q, x @ w_k, x @ w_v
+    s = q @ k.T
+    e = np.exp(s * scale - (s * scale).max(axis=1, keepdims=True))
+    w = e / e.sum(axis=1, keepdims=True)
+    return q, k, v, s, w, w @ v
+
+
+def test_clicking_a_score_follows_its_query_and_key_and_writes_it_out():
+    at = open_page("pages/1_Worked_example.py")
+    assert not at.exception
+    fig = charts(at)["scores = Q·Kᵀ"]
+    z = array(fig["data"][0]["z"])
+    at = click(at, "worked_fig_scores", x="x3", y="x2", z=float(z[1, 2]))
+    assert not at.exception
+    assert at.session_state.worked_query == 1 and at.session_state.worked_key == 2
+    q, k, *_ = _reference()
+    text = latex(at)
+    terms = r" + ".join(f"{a:g}\\cdot{b:g}" for a, b in zip(q[1], k[2], strict=True))
+    assert f"s_{{2,3}} &= q_{{2}}\\cdot k_{{3}} = {terms}" in text
+    assert f"= {q[1] @ k[2]:g}" in text
+    shown = hover_text(float(z[1, 2]), fig["data"][0]["zhoverformat"])
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+    # The followed query's row formulas follow the click too (the query box is a special case of it).
+    assert r"h_{2} &=" in text
+
+
+def test_clicking_a_weight_writes_out_the_softmax_with_the_hovers_digits():
+    at = open_page("pages/1_Worked_example.py")
+    at = click(at, "worked_fig_weights", x="x1", y="x3")
+    assert not at.exception
+    *_, w, _ = _reference()
+    fig = charts(at)["weights = softmax(scores)"]
+    shown = hover_text(float(array(fig["data"][0]["z"])[2, 0]), fig["data"][0]["zhoverformat"])
+    assert shown == f"{w[2, 0]:.4f}".rstrip("0")
+    assert "w_{3,1} &=" in latex(at) and f"= {shown}" in latex(at)
+
+
+def test_clicking_an_output_cell_follows_its_column():
+    at = open_page("pages/1_Worked_example.py")
+    at = click(at, "worked_fig_output", x="d2", y="x1")
+    assert not at.exception
+    assert at.session_state.worked_query == 0 and at.session_state.worked_dim == 1
+    *_, out = _reference()
+    assert r"h_{1}[2] &=" in latex(at)
+    assert f"= {out[0, 1]:.4f}".rstrip("0") in latex(at)
+
+
+def test_a_click_kept_from_a_larger_matrix_is_ignored():
+    at = open_page("pages/1_Worked_example.py")
+    at = click(at, "worked_fig_scores", x="x9", y="x7")
+    assert not at.exception
+    assert at.session_state.worked_query == 0 and at.session_state.worked_key == 0
+
+
+def test_tokens_page_click_on_a_weight_explains_it_and_follows_the_query():
+    at = open_page("pages/2_Tokens.py")
+    assert not at.exception
+    assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)  # nothing before a click
+    fig = next(f for title, f in charts(at).items() if title.startswith("weights"))
+    labels = fig["data"][0]["y"]
+    i, j = labels.index(next(label for label in labels if label.endswith(" it"))), 1
+    at = click(at, "tokens_fig_weights", x=labels[j], y=labels[i])
+    assert not at.exception
+    assert at.session_state.tokens_query == i
+    result, _ = at.session_state["tokens_last_good"]
+    q, k = result.query.astype(np.float64), result.key.astype(np.float64)
+    z = q @ k.T * result.scale
+    w = np.exp(z[i] - z[i].max())
+    w /= w.sum()
+    shown = hover_text(float(array(fig["data"][0]["z"])[i, j]), fig["data"][0]["zhoverformat"])
+    assert shown == hover_text(w[j])
+    text = latex(at)
+    assert f"w_{{{i + 1},{j + 1}}} &=" in text and f"= {shown}" in text
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+
+
+def _panel(fig: dict, head: int) -> tuple[list[str], list[str], np.ndarray, str]:
+    trace = fig["data"][head]
+    return trace["y"], trace["x"], array(trace["z"]), trace["zhoverformat"]
+
+
+@pytest.mark.parametrize(
+    ("key", "title", "stage"), [("mh_fig_scores", "scaled scores", "s"), ("mh_fig_weights", "weights", "w")]
+)
+def test_multihead_click_on_a_heads_cell_names_the_head_and_its_slices(key, title, stage):
+    at = open_page("pages/3_Multi-head.py")
+    assert not at.exception
+    fig = next(f for t, f in charts(at).items() if t.startswith(title))
+    head = 1
+    rows, cols, z, spec = _panel(fig, head)
+    at = click(at, key, x=cols[2], y=rows[3], curve=head)
+    assert not at.exception
+    d_head = at.session_state["mh_last_good"][0].d_head
+    captions = "\n".join(c.value for c in at.caption)
+    assert f"Head {head} of" in captions and f"columns {d_head}–{2 * d_head - 1} of W_q" in captions
+    shown = hover_text(float(z[3, 2]), spec)
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+    assert f"{stage}_{{4,3}}" in latex(at)
+
+
+def test_multihead_click_on_the_concatenation_explains_that_heads_output():
+    at = open_page("pages/3_Multi-head.py")
+    fig = next(f for t, f in charts(at).items() if t.startswith("head outputs"))
+    trace = fig["data"][0]
+    rows, cols, z = trace["y"], trace["x"], array(trace["z"])
+    view = at.session_state["mh_last_good"][0]
+    c = view.d_head + 1  # head 1, its second column
+    at = click(at, "mh_fig_concat", x=cols[c], y=rows[2])
+    assert not at.exception
+    assert cols[c] == "h1 d1"
+    shown = hover_text(float(z[2, c]), trace["zhoverformat"])
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+    assert f"output of query {rows[2]}, column d{c}" in "\n".join(m.value for m in at.markdown)
+    assert "h_{3}[2] &=" in latex(at)
+    assert "Head 1 of" in "\n".join(cap.value for cap in at.caption)

@@ -1,0 +1,164 @@
+"""The Practice page: grading, hints, the solution on request, the teacher's link, and no hidden number on the page
+before the solution is asked for (every element of the tree is read, as the browser would receive it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from attnviz.cells import hover_text
+from attnviz.practice import make_problem
+from tests.pages.conftest import ROOT, TIMEOUT, edit, open_page
+
+PAGE = "pages/10_Practice.py"
+
+
+def _walk(node):
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _walk(child)
+
+
+def page_text(at: AppTest) -> str:
+    """Everything the page sends to the browser, as text: every element's message, and every table's cells."""
+    parts = []
+    for node in _walk(at._tree):
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        value = getattr(node, "value", None) if node.type in ("dataframe", "table") else None
+        if value is not None:
+            parts.append(value.to_string())
+    return "\n".join(parts)
+
+
+def answer_strings(p) -> set[str]:
+    """The hidden numbers as a page would print them (2 and 4 decimals), minus any that the given tables or the
+    page's own sentences contain anyway (a small integer, a number also given)."""
+    given = {f"{v:g}" for m, _, _ in p.given.values() for v in m.reshape(-1)}
+    out = set()
+    for v in p.answer.reshape(-1):
+        for text in (f"{v:.2f}", hover_text(v).replace("\u2212", "-")):
+            if not any(text in g for g in given) and len(text.lstrip("-")) >= 4:
+                out.add(text)
+    return out
+
+
+def problem_on(at: AppTest):
+    s = at.session_state
+    levels = {"Easy": "easy", "Medium": "medium", "Hard": "hard"}
+    level = next(v for k, v in levels.items() if s.practice_level.startswith(k))
+    from attnviz.ui.practice import SOURCE_LABELS, STAGE_LABELS
+
+    return make_problem(int(s.practice_seed), level, STAGE_LABELS[s.practice_stage], SOURCE_LABELS[s.practice_source])
+
+
+def type_answer(at: AppTest, p, values: np.ndarray) -> AppTest:
+    rows = {i: {p.col_labels[j]: f"{values[i, j]:.4f}" for j in range(values.shape[1])} for i in range(values.shape[0])}
+    return edit(at, f"practice_answer_{p.id}", rows)
+
+
+@pytest.fixture
+def at():
+    return open_page(PAGE)
+
+
+def test_smoke_shows_the_given_matrices_and_a_blank_grid(at):
+    assert not at.exception
+    p = problem_on(at)
+    assert len(at.dataframe) == len(p.given) + 1  # the given tables and the answer grid
+    editor = at.dataframe[-1].value
+    assert (editor.to_numpy() == "").all() and editor.shape == p.answer.shape
+
+
+@pytest.mark.parametrize("stage", ["Scaled scores Q·Kᵀ/√d_k", "Weights (softmax, 2 decimals)", "Outputs weights·V"])
+def test_no_hidden_number_is_on_the_page_until_the_solution_is_asked_for(at, stage):
+    at.selectbox(key="practice_stage").set_value(stage).run()
+    p = problem_on(at)
+    hidden = answer_strings(p)
+    assert len(hidden) >= 3, hidden  # the check below checks something
+    text = page_text(at)
+    assert not [h for h in hidden if h in text]
+    at.button(key="practice_hint").click().run()  # a hint reveals a term, not a cell
+    at.button(key="practice_show").click().run()
+    text = page_text(at)
+    assert all(h in text for h in {hover_text(v).replace("\u2212", "-") for v in p.answer.reshape(-1)} & hidden)
+
+
+def test_right_answers_are_graded_right_and_counted_once(at):
+    p = problem_on(at)
+    at = type_answer(at, p, np.round(p.answer, 2))
+    at.button(key="practice_check").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["All right!"]
+    at.button(key="practice_check").click().run()
+    assert at.sidebar.get("metric")[0].proto.body == "1 / 1"
+
+
+def test_a_wrong_cell_is_marked_and_the_tolerance_holds(at):
+    p = problem_on(at)
+    typed = np.round(p.answer, 2)
+    typed[0, 0] += 0.02  # outside 0.01
+    typed[1, 1] = p.answer[1, 1] + 0.009  # inside
+    at = type_answer(at, p, typed)
+    at.button(key="practice_check").click().run()
+    assert f"{p.answer.size - 1} of {p.answer.size} cells right" in at.warning[0].value
+    marks = at.dataframe[-1].value
+    assert marks.iloc[0, 0] == "✗" and marks.iloc[1, 1] == "✓"
+    assert at.sidebar.get("metric")[0].proto.body == "0 / 1"
+
+
+def test_a_blank_cell_is_wrong_not_an_error(at):
+    p = problem_on(at)
+    at = type_answer(at, p, np.round(p.answer, 2))
+    at.session_state[f"practice_answer_{p.id}"]["edited_rows"][0][p.col_labels[0]] = ""
+    at.run()
+    at.button(key="practice_check").click().run()
+    assert not at.error
+    assert at.dataframe[-1].value.iloc[0, 0] == "✗"
+
+
+def test_hints_reveal_one_term_at_a_time_of_the_first_wrong_cell(at):
+    p = problem_on(at)
+    at.button(key="practice_hint").click().run()
+    assert len(at.info) == 1 and at.info[0].value.startswith(f"Cell ({p.row_labels[0]}, {p.col_labels[0]}), term 1 of")
+    at.button(key="practice_hint").click().run()
+    assert "term 2 of" in at.info[1].value
+    typed = np.round(p.answer, 2)
+    typed[1, 0] += 1
+    at = type_answer(at, p, typed)
+    at.button(key="practice_check").click().run()
+    at.button(key="practice_hint").click().run()
+    assert at.info[-1].value.startswith(f"Cell ({p.row_labels[1]}, {p.col_labels[0]}), term 1 of")
+
+
+def test_a_teachers_link_sets_the_exercise_and_the_teacher_option_writes_it():
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    for name, value in {"seed": "7", "level": "hard", "stage": "weights", "source": "worked"}.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception
+    p = make_problem(7, "hard", "weights", "worked")
+    assert problem_on(at).id == p.id
+    shown = at.dataframe[0].value.to_numpy()
+    np.testing.assert_array_equal(shown, [[f"{v:g}" for v in row] for row in next(iter(p.given.values()))[0]])
+    at.checkbox(key="practice_teacher").check().run()
+    assert "?seed=7&level=hard&stage=weights&source=worked" in [c.value for c in at.code]
+
+
+def test_a_bad_link_value_is_named_and_the_page_still_works():
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    at.query_params["seed"] = "abc"
+    at.query_params["level"] = "expert"
+    at.run()
+    assert not at.exception
+    errors = "\n".join(e.value for e in at.error)
+    assert "seed='abc'" in errors and "level='expert'" in errors
+    assert at.session_state.practice_seed == 0
+
+
+def test_new_problem_moves_to_the_next_seed(at):
+    next_button = next(b for b in at.sidebar.button if b.label == "New problem")
+    next_button.click().run()
+    assert at.session_state.practice_seed == 1
