@@ -11,6 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from attnviz.attention import TRACE_FIELDS, AttentionTrace, attend, lengths_to_mask
+    from attnviz.encoder import (
+        ENCODER_LAYER_TRACE_FIELDS,
+        EncoderLayer,
+        EncoderLayerTrace,
+    )
     from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
     from attnviz.modules import MULTIHEAD_TRACE_FIELDS, MultiHeadAttention, MultiHeadTrace, SelfAttention
     from attnviz.positional import sinusoidal_encoding
@@ -21,6 +26,9 @@ _HOME = {
     "AttentionTrace": "attention",
     "attend": "attention",
     "lengths_to_mask": "attention",
+    "ENCODER_LAYER_TRACE_FIELDS": "encoder",
+    "EncoderLayer": "encoder",
+    "EncoderLayerTrace": "encoder",
     "WORKED_EXAMPLE": "examples",
     "WORKED_EXAMPLE_PRINTED": "examples",
     "MULTIHEAD_TRACE_FIELDS": "modules",
@@ -34,11 +42,14 @@ _HOME = {
 }
 
 __all__ = [
+    "ENCODER_LAYER_TRACE_FIELDS",
     "MULTIHEAD_TRACE_FIELDS",
     "TRACE_FIELDS",
     "WORKED_EXAMPLE",
     "WORKED_EXAMPLE_PRINTED",
     "AttentionTrace",
+    "EncoderLayer",
+    "EncoderLayerTrace",
     "MultiHeadAttention",
     "MultiHeadTrace",
     "SelfAttention",
