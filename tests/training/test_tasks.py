@@ -56,7 +56,7 @@ def test_generators_match_brute_force(name, brute, seq_len, vocab):
 
 
 def test_follow_has_both_kinds_of_answer():
-    x, y = get_task("follow").batch(100, 10, 5, _gen())
+    _, y = get_task("follow").batch(100, 10, 5, _gen())
     none = (y == 5).float().mean()
     assert 0.1 < none < 0.9  # a useful mix of "no earlier occurrence" and real answers
 
@@ -117,7 +117,19 @@ def test_probe_is_fixed_and_the_seed_sentence_for_it():
     reverse = get_task("reverse").probe(8, 10)
     assert len(set(reverse.tolist())) == 8  # distinct tokens: each output has one right input
     it = get_task("it").probe(11, len(IT_VOCAB))
-    assert _words(it.tolist()) == "the animal didn't cross the street because it was too tired".split()
+    assert _words(it.tolist()) == [
+        "the",
+        "animal",
+        "didn't",
+        "cross",
+        "the",
+        "street",
+        "because",
+        "it",
+        "was",
+        "too",
+        "tired",
+    ]
 
 
 @pytest.mark.parametrize(
