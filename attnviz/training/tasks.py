@@ -41,6 +41,7 @@ class Task:
     description: str
     look_for: str
     generate: Callable[[int, int, int, torch.Generator, str], tuple[Tensor, Tensor]]
+    answer: Callable[[Tensor, int], Tensor]  # (inputs (B, T), vocab) -> targets (B, T): the rule itself
     num_classes: Callable[[int], int]  # vocab -> number of output classes
     seq_len_range: tuple[int, int]
     vocab_range: tuple[int, int]
@@ -72,6 +73,13 @@ class Task:
             return torch.randperm(vocab, generator=generator)[:seq_len]
         return self.generate(1, seq_len, vocab, generator, "eval")[0][0]
 
+    def targets(self, inputs: Tensor, vocab: int) -> Tensor:
+        """The right answer ``(B, T)`` (or ``(T,)``) for any ``inputs`` of that shape, e.g. a learner's probe."""
+        inputs = torch.as_tensor(inputs)
+        single = inputs.dim() == 1
+        out = self.answer(inputs.unsqueeze(0) if single else inputs, vocab)
+        return out[0] if single else out
+
     def check_sizes(self, seq_len: int, vocab: int) -> None:
         """ValueError naming the argument when ``seq_len`` or ``vocab`` is outside this task's range."""
         for name, value, (low, high) in (("seq_len", seq_len, self.seq_len_range), ("vocab", vocab, self.vocab_range)):
@@ -97,41 +105,39 @@ def _positive_int(name: str, value: object) -> int:
     return int(value)
 
 
-def _random_tokens(batch_size: int, seq_len: int, vocab: int, generator: torch.Generator) -> Tensor:
-    return torch.randint(0, vocab, (batch_size, seq_len), generator=generator)  # (B, T)
+def _reverse(x: Tensor, vocab: int) -> Tensor:
+    return x.flip(-1)
 
 
-def _reverse(
-    batch_size: int, seq_len: int, vocab: int, generator: torch.Generator, split: str
-) -> tuple[Tensor, Tensor]:
-    x = _random_tokens(batch_size, seq_len, vocab, generator)
-    return x, x.flip(-1)
-
-
-def _sort(batch_size: int, seq_len: int, vocab: int, generator: torch.Generator, split: str) -> tuple[Tensor, Tensor]:
-    x = _random_tokens(batch_size, seq_len, vocab, generator)
-    return x, x.sort(dim=-1).values
+def _sort(x: Tensor, vocab: int) -> Tensor:
+    return x.sort(dim=-1).values
 
 
 SHIFT = 2
 """The shift task's offset: output i is input (i − 2) mod T."""
 
 
-def _shift(batch_size: int, seq_len: int, vocab: int, generator: torch.Generator, split: str) -> tuple[Tensor, Tensor]:
-    x = _random_tokens(batch_size, seq_len, vocab, generator)
-    return x, x.roll(SHIFT, dims=-1)
+def _shift(x: Tensor, vocab: int) -> Tensor:
+    return x.roll(SHIFT, dims=-1)
 
 
-def _follow(batch_size: int, seq_len: int, vocab: int, generator: torch.Generator, split: str) -> tuple[Tensor, Tensor]:
+def _follow(x: Tensor, vocab: int) -> Tensor:
     """Target i: the token right after the latest earlier occurrence of token i, or class ``vocab`` ("·") if none."""
-    x = _random_tokens(batch_size, seq_len, vocab, generator)  # (B, T)
+    seq_len = x.shape[-1]
     same = x.unsqueeze(-1) == x.unsqueeze(-2)  # (B, T_i, T_j): x_j == x_i
     earlier = torch.ones(seq_len, seq_len, dtype=torch.bool).tril(-1)  # j < i
-    candidates = same & earlier  # (B, T, T)
     positions = torch.arange(seq_len)
-    last = torch.where(candidates, positions, -1).amax(dim=-1)  # (B, T): latest such j, -1 if none
+    last = torch.where(same & earlier, positions, -1).amax(dim=-1)  # (B, T): latest such j, -1 if none
     after = x.gather(-1, (last + 1).clamp(max=seq_len - 1))  # (B, T)
-    return x, torch.where(last >= 0, after, torch.full_like(x, vocab))
+    return torch.where(last >= 0, after, torch.full_like(x, vocab))
+
+
+def _random_task(answer: Callable[[Tensor, int], Tensor]):
+    def generate(batch_size: int, seq_len: int, vocab: int, generator: torch.Generator, split: str):
+        x = torch.randint(0, vocab, (batch_size, seq_len), generator=generator)  # (B, T)
+        return x, answer(x, vocab)
+
+    return generate
 
 
 # "What does *it* refer to?" — seed 003's sentence, "The animal didn't cross the street because it was too tired",
@@ -208,10 +214,23 @@ def _it(batch_size: int, seq_len: int, vocab: int, generator: torch.Generator, s
         table = _IT_TABLES[(split, side)]
         rows = torch.randint(0, len(table), (batch_size,), generator=generator)
         x[subject_side == side] = table[rows[subject_side == side]]
+    return x, _it_answer(x, len(IT_VOCAB))
+
+
+_SUBJECT_SIDE_IDS = torch.tensor([_ID[w] for w in IT_ADJECTIVES_SUBJECT])
+_OBJECT_SIDE_IDS = torch.tensor([_ID[w] for w in IT_ADJECTIVES_OBJECT])
+
+
+def _it_answer(x: Tensor, vocab: int) -> Tensor:
+    """At "it" (position 7): the subject after a subject-side adjective, the object after an object-side one;
+    IGNORE everywhere else, and at "it" when the last word is no adjective of the grammar."""
     target = torch.full_like(x, IGNORE)
-    referent = torch.where(subject_side, x[:, IT_SUBJECT_POSITION], x[:, IT_OBJECT_POSITION])
-    target[:, IT_POSITION] = referent
-    return x, target
+    adjective = x[:, -1]
+    subject = torch.isin(adjective, _SUBJECT_SIDE_IDS)
+    obj = torch.isin(adjective, _OBJECT_SIDE_IDS)
+    referent = torch.where(subject, x[:, IT_SUBJECT_POSITION], x[:, IT_OBJECT_POSITION])
+    target[:, IT_POSITION] = torch.where(subject | obj, referent, torch.full_like(referent, IGNORE))
+    return target
 
 
 TASKS: dict[str, Task] = {
@@ -222,7 +241,8 @@ TASKS: dict[str, Task] = {
             title="Reverse",
             description="Output the input backwards: output i is input T−1−i.",
             look_for="An anti-diagonal: output position i attends to input position T−1−i, whatever the tokens are.",
-            generate=_reverse,
+            generate=_random_task(_reverse),
+            answer=_reverse,
             num_classes=lambda vocab: vocab,
             seq_len_range=(2, 32),
             vocab_range=(2, 64),
@@ -237,7 +257,8 @@ TASKS: dict[str, Task] = {
                 "Content, not position: output i attends to the input token of rank i, so each row's bright cell "
                 "moves with the probe's values (small tokens draw the left outputs)."
             ),
-            generate=_sort,
+            generate=_random_task(_sort),
+            answer=_sort,
             num_classes=lambda vocab: vocab,
             seq_len_range=(2, 32),
             vocab_range=(2, 64),
@@ -249,7 +270,8 @@ TASKS: dict[str, Task] = {
             title="Shift by 2",
             description=f"Copy the input moved {SHIFT} places right, wrapping around: output i is input (i − {SHIFT}) mod T.",
             look_for=f"A diagonal shifted {SHIFT} places left of the main one (j = i − {SHIFT}), wrapping at the top.",
-            generate=_shift,
+            generate=_random_task(_shift),
+            answer=_shift,
             num_classes=lambda vocab: vocab,
             seq_len_range=(3, 32),
             vocab_range=(2, 64),
@@ -267,7 +289,8 @@ TASKS: dict[str, Task] = {
                 "Two steps: one head looks one place back (a diagonal just below the main one), a later head looks "
                 "at the position right after the previous copy of the current token."
             ),
-            generate=_follow,
+            generate=_random_task(_follow),
+            answer=_follow,
             num_classes=lambda vocab: vocab + 1,
             seq_len_range=(3, 32),
             vocab_range=(2, 64),
@@ -286,6 +309,7 @@ TASKS: dict[str, Task] = {
                 "tired/lazy/slow/sleepy/scared, the object (position 5) after fast/quick/clever/wide/long/busy."
             ),
             generate=_it,
+            answer=_it_answer,
             num_classes=lambda vocab: len(IT_VOCAB),
             seq_len_range=(IT_SEQ_LEN, IT_SEQ_LEN),
             vocab_range=(len(IT_VOCAB), len(IT_VOCAB)),
