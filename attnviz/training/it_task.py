@@ -23,10 +23,13 @@ from attnviz.training.train import TrainConfig, TrainingRun, train_config
 __all__ = ["IT_CONFIG", "encode_words", "heldout_sentences", "load_it_run", "referent_hits"]
 
 IT_CONFIG = TrainConfig(
-    task="it", d_model=16, num_heads=1, num_layers=2, steps=2000, lr=3e-3, seed=0, snapshot_every=100
+    task="it", d_model=16, num_heads=1, num_layers=2, steps=2000, lr=3e-3, seed=3, snapshot_every=100
 )
-"""The shipped model's recipe: 2 layers × 1 head, d_model 16 (a small model has to pick one noun; a wide one
-learns to carry both and decide later, with blurrier attention)."""
+"""The shipped model's recipe: 2 layers × 1 head, d_model 16 (a small model has to pick one noun; a wider one
+learns to carry both and decide later, with blurrier attention). Every seed 0–6 answers ≥ 97 % of the held-out
+sentences, but how cleanly the last head points at the noun varies: its largest weight is on the right noun in
+80, 43, 43, 80, 41, 76 and 53 % of them for seeds 0–6. Seed 3 is shipped: 80 %, and on seed 003's own sentence
+"it" looks at "animal" after "tired" and at "street" after "wide"."""
 WEIGHTS_NAME = "it_task"
 
 

@@ -26,9 +26,9 @@ def test_shipped_weights_answer_and_point_at_the_right_noun(shipped):
     result = referent_hits(shipped)
     assert result["accuracy"] == 1.0  # all 268 held-out sentences
     # Measured when the weights were made (python -m attnviz.training.it_task): the last layer's head puts its
-    # largest weight from "it" on the right noun in 215 of 268 held-out sentences (80.2 %), mean weight 0.70.
-    assert float(result["hits"][-1, 0]) == pytest.approx(215 / 268)
-    assert float(result["weight"][-1, 0]) == pytest.approx(0.702, abs=0.001)
+    # largest weight from "it" on the right noun in 214 of 268 held-out sentences (79.9 %), mean weight 0.77.
+    assert float(result["hits"][-1, 0]) == pytest.approx(214 / 268)
+    assert float(result["weight"][-1, 0]) == pytest.approx(0.773, abs=0.001)
     assert float(result["hits"][0, 0]) < 0.5  # the first layer does something else
 
 
