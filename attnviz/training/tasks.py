@@ -47,6 +47,7 @@ class Task:
     vocab_range: tuple[int, int]
     default_seq_len: int
     default_vocab: int
+    default_steps: int = 400
     fixed_sizes: bool = False  # the "it" task: its sentence length and vocabulary are set by the grammar
 
     def batch(
@@ -264,6 +265,7 @@ TASKS: dict[str, Task] = {
             vocab_range=(2, 64),
             default_seq_len=8,
             default_vocab=10,
+            default_steps=800,
         ),
         Task(
             name="shift",
@@ -296,6 +298,7 @@ TASKS: dict[str, Task] = {
             vocab_range=(2, 64),
             default_seq_len=10,
             default_vocab=5,
+            default_steps=1500,
         ),
         Task(
             name="it",
@@ -315,6 +318,7 @@ TASKS: dict[str, Task] = {
             vocab_range=(len(IT_VOCAB), len(IT_VOCAB)),
             default_seq_len=IT_SEQ_LEN,
             default_vocab=len(IT_VOCAB),
+            default_steps=1500,
             fixed_sizes=True,
         ),
     )
