@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import argparse
 import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from attnviz.attention import AttentionTrace
 from attnviz.training import tasks
 from attnviz.training.io import run_from_bytes, save_run
 from attnviz.training.tasks import IT_VOCAB
 from attnviz.training.train import TrainConfig, TrainingRun, train_config
 
-__all__ = ["IT_CONFIG", "encode_words", "heldout_sentences", "load_it_run", "referent_hits"]
+__all__ = [
+    "IT_CONFIG",
+    "ItAttention",
+    "encode_words",
+    "heldout_sentences",
+    "it_attention",
+    "load_it_run",
+    "referent_hits",
+]
 
 IT_CONFIG = TrainConfig(
     task="it", d_model=16, num_heads=1, num_layers=2, steps=2000, lr=3e-3, seed=3, snapshot_every=100
@@ -79,6 +89,37 @@ def encode_words(text: str) -> tuple[list[int], list[str]]:
     ids = [IT_VOCAB.index(w) if w in IT_VOCAB else 0 for w in words]
     unknown = [w for w in words if w not in IT_VOCAB]
     return ids, unknown
+
+
+@dataclass(frozen=True)
+class ItAttention:
+    """The shipped model on a learner's sentence: words as read (``<unk>`` for unknown ones), the unknown words,
+    the last layer's attention trace (one head), and the model's answer at every "it"."""
+
+    words: list[str]
+    unknown: list[str]
+    trace: AttentionTrace  # weights (T, T): the last layer's head
+    answers: dict[int, str]  # position of each "it" -> the noun the model says it refers to
+
+
+def it_attention(text: str, *, run: TrainingRun | None = None, layer: int = -1, head: int = 0) -> ItAttention:
+    """Run the trained "it" model on ``text`` (any length from 1 to 256 words; it was trained on 11) and return
+    one head's attention. ValueError for an empty text or a layer/head the model does not have."""
+    run = run or load_it_run()
+    ids, unknown = encode_words(text)
+    if not ids:
+        raise ValueError("the text holds no words: type a sentence such as “the animal didn't cross the street”")
+    layers, heads = run.config.num_layers, run.config.num_heads
+    if not -layers <= layer < layers or not 0 <= head < heads:
+        raise ValueError(f"layer={layer}, head={head} is outside the model's {layers} layers × {heads} heads")
+    with torch.no_grad():
+        logits, traces = run.model.traces(torch.tensor([ids]), any_length=True)
+    attention = traces[layer].attention
+    trace = run.model.layers[layer].attention.head_trace(attention, head, batch=0)
+    predicted = logits[0].argmax(-1).tolist()
+    it_id = IT_VOCAB.index("it")
+    answers = {i: IT_VOCAB[predicted[i]] for i, token in enumerate(ids) if token == it_id}
+    return ItAttention([IT_VOCAB[i] for i in ids], unknown, trace, answers)
 
 
 def main(argv: list[str] | None = None) -> None:

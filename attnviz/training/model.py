@@ -11,10 +11,13 @@ import math
 import torch
 from torch import Tensor, nn
 
-from attnviz.encoder import EncoderLayer
+from attnviz.encoder import EncoderLayer, EncoderLayerTrace
 from attnviz.positional import sinusoidal_encoding
 
-__all__ = ["TinyTransformer"]
+__all__ = ["MAX_LENGTH", "TinyTransformer"]
+
+MAX_LENGTH = 256
+"""Longest input :meth:`TinyTransformer.traces` runs with ``any_length``."""
 
 
 class TinyTransformer(nn.Module):
@@ -74,12 +77,17 @@ class TinyTransformer(nn.Module):
     def seq_len(self) -> int:
         return self.positions.shape[0]
 
-    def check_tokens(self, tokens: Tensor) -> Tensor:
-        """``tokens`` as an int64 ``(B, T)`` tensor (a ``(T,)`` one gets B = 1); ValueError naming what is wrong."""
+    def check_tokens(self, tokens: Tensor, *, any_length: bool = False) -> Tensor:
+        """``tokens`` as an int64 ``(B, T)`` tensor (a ``(T,)`` one gets B = 1); ValueError naming what is wrong.
+
+        T must be the training length, or with ``any_length`` 1 … MAX_LENGTH."""
         tokens = torch.as_tensor(tokens)
         if tokens.dim() == 1:
             tokens = tokens.unsqueeze(0)
-        if tokens.dim() != 2 or tokens.shape[1] != self.seq_len:
+        if any_length:
+            if tokens.dim() != 2 or not 1 <= tokens.shape[1] <= MAX_LENGTH:
+                raise ValueError(f"tokens must have shape (B, T) with 1 ≤ T ≤ {MAX_LENGTH}, got {tuple(tokens.shape)}")
+        elif tokens.dim() != 2 or tokens.shape[1] != self.seq_len:
             raise ValueError(f"tokens must have shape (B, {self.seq_len}), got {tuple(tokens.shape)}")
         if tokens.is_floating_point() or tokens.dtype == torch.bool:
             raise ValueError(f"tokens must be integer ids, got dtype {tokens.dtype}")
@@ -91,15 +99,22 @@ class TinyTransformer(nn.Module):
 
     def run(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
         """``(logits (B, T, C), weights (B, L, H, T, T))`` for token ids ``(B, T)``."""
-        tokens = self.check_tokens(tokens)
-        x = self.embedding[tokens] + self.positions  # (B, T, d_model)
-        weights = []
+        logits, traces = self.traces(self.check_tokens(tokens))
+        return logits, torch.stack([t.attention.weights for t in traces], dim=1)  # (B, L, H, T, T)
+
+    def traces(self, tokens: Tensor, *, any_length: bool = False) -> tuple[Tensor, list[EncoderLayerTrace]]:
+        """``(logits (B, T, C), one EncoderLayerTrace per layer)``; ``any_length`` runs a T the model was not
+        trained on (positions 0 … T−1 of the same sinusoidal encoding)."""
+        tokens = self.check_tokens(tokens, any_length=any_length)
+        t = tokens.shape[1]
+        positions = self.positions if t == self.seq_len else sinusoidal_encoding(t, self.positions.shape[1])
+        x = self.embedding[tokens] + positions  # (B, T, d_model)
+        traces = []
         for layer in self.layers:
             trace = layer(x)
-            weights.append(trace.attention.weights)  # (B, H, T, T)
+            traces.append(trace)
             x = trace.output  # (B, T, d_model)
-        logits = x @ self.w_out + self.b_out  # (B, T, C)
-        return logits, torch.stack(weights, dim=1)  # (B, L, H, T, T)
+        return x @ self.w_out + self.b_out, traces  # logits (B, T, C)
 
     def forward(self, tokens: Tensor) -> Tensor:
         """``logits (B, T, C)``."""

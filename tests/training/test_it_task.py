@@ -63,3 +63,27 @@ def test_encode_words_names_unknown_words():
     ids, unknown = encode_words("The zebra didn't cross the street because it was too striped!")
     assert unknown == ["zebra", "striped"] and ids[1] == 0 and ids[-1] == 0
     assert [IT_VOCAB[i] for i in ids][2:10] == ["didn't", "cross", "the", "street", "because", "it", "was", "too"]
+
+
+def test_it_attention_is_the_last_layers_head_and_matches_the_model(shipped):
+    from attnviz.training.it_task import it_attention
+
+    text = "The dog didn't catch the cat because it was too quick"
+    result = it_attention(text, run=shipped)
+    assert result.words[1] == "dog" and result.unknown == [] and result.answers == {7: "cat"}
+    ids, _ = encode_words(text)
+    _, weights = shipped.predict(torch.tensor([ids]))
+    torch.testing.assert_close(result.trace.weights, weights[0, -1, 0])
+    torch.testing.assert_close(result.trace.weights.sum(-1), torch.ones(11))
+
+
+def test_it_attention_runs_other_lengths_and_names_problems(shipped):
+    from attnviz.training.it_task import it_attention
+
+    result = it_attention("the zebra was tired", run=shipped)
+    assert result.words == ["the", "<unk>", "was", "tired"] and result.unknown == ["zebra"]
+    assert result.trace.weights.shape == (4, 4) and result.answers == {}
+    with pytest.raises(ValueError, match="holds no words"):
+        it_attention("  ...  ", run=shipped)
+    with pytest.raises(ValueError, match="layer=5, head=0 is outside the model's 2 layers × 1 heads"):
+        it_attention("it", run=shipped, layer=5)
