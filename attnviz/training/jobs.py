@@ -1,9 +1,9 @@
 """Run trainings as background jobs so one learner's training never blocks the others.
 
 A :class:`JobRunner` is a bounded pool shared by the whole server: at most ``max_running`` trainings at once (more
-wait in a queue, state ``"queued"``), each in its own worker process with its own torch thread count (torch's
-intra-op threads are process-wide, and a Python training loop in a server thread would hold the interpreter lock
-the other sessions need). Every job has a step cap and a time cap, can be cancelled, and is cancelled when nobody
+wait in a queue, state ``"queued"``), each in its own worker process (``python -m attnviz.training.worker``) with
+its own torch thread count (torch's intra-op threads are process-wide, and a Python training loop in a server
+thread would hold the interpreter lock the other sessions need). Every job has a step cap and a time cap, can be cancelled, and is cancelled when nobody
 has asked about it for ``heartbeat_timeout`` seconds (the tab that started it was closed). Its progress — losses,
 accuracies, the latest attention snapshot — is readable from any thread while it runs.
 
@@ -13,8 +13,12 @@ count alone, since that setting would change it for the whole process).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-import multiprocessing
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -23,8 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from attnviz.training.io import run_from_bytes, run_to_bytes
+from attnviz.training.io import run_from_bytes
 from attnviz.training.train import Snapshot, TrainConfig, TrainingRun, TrainingUpdate, train_config
+from attnviz.training.worker import decode_array, read_frame
 
 __all__ = ["FINAL_STATES", "JobRunner", "Progress", "TrainingJob", "shared_runner"]
 
@@ -97,19 +102,20 @@ class _Reporter:
         self.losses, self.evals, self.snapshot = [], [], None
 
 
-def _train_in_worker(config: dict, max_seconds: float, torch_threads: int, conn, cancel_event) -> None:
-    """Worker process body: train, stream progress through ``conn``, send the run as safetensors + JSON bytes."""
-    try:
-        torch.set_num_threads(torch_threads)
-        reporter = _Reporter(conn.send, cancel_event.is_set)
-        conn.send({"kind": "started"})
-        run = train_config(TrainConfig(**config), callback=reporter, max_seconds=max_seconds)
-        reporter.flush(run.seconds)
-        conn.send({"kind": "result", "files": run_to_bytes(run)})
-    except Exception as error:  # the parent shows it; the worker must not die silently
-        conn.send({"kind": "error", "message": f"{type(error).__name__}: {error}"})
-    finally:
-        conn.close()
+class _StdinStop:
+    """A worker's cancel flag: setting it writes a line to the worker's stdin."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+        self.done = False
+
+    def set(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        with contextlib.suppress(OSError, ValueError):
+            self.process.stdin.write(b"stop\n")
+            self.process.stdin.flush()
 
 
 class TrainingJob:
@@ -130,7 +136,7 @@ class TrainingJob:
         self._message = ""
         self._run: TrainingRun | None = None
         self._cancel_reason = ""
-        self._cancel_event: Any = None  # a multiprocessing or threading Event, set while running
+        self._cancel_event: Any = None  # set() asks the running job to stop (a threading.Event or _StdinStop)
         self._process: Any = None
         self.last_seen = time.monotonic()
 
@@ -194,6 +200,8 @@ class TrainingJob:
                     self._accuracies.append(accuracy)
                 if message["snapshot"] is not None:
                     step, weights = message["snapshot"]
+                    if isinstance(weights, dict):  # from a worker process
+                        weights = decode_array(weights)
                     self._snapshot = Snapshot(step, torch.as_tensor(weights))
                 self._elapsed = message["elapsed"]
             elif kind == "result":
@@ -246,12 +254,6 @@ class JobRunner:
         self._running: list[TrainingJob] = []
         self._ids = itertools.count(1)
         self._closed = False
-        self._context = None
-        if mode == "process":
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            self._context = multiprocessing.get_context(method)
-            if method == "forkserver":  # each worker forks from a process that has imported torch once
-                self._context.set_forkserver_preload(["attnviz.training.jobs"])
         self._watchdog = threading.Thread(target=self._watch, name="training-watchdog", daemon=True)
         self._watchdog.start()
 
@@ -327,21 +329,21 @@ class JobRunner:
             thread = threading.Thread(target=self._thread_body, args=(job, cancel), daemon=True)
             thread.start()
             return
-        receiver, sender = self._context.Pipe(duplex=False)
-        cancel = self._context.Event()
-        job._cancel_event = cancel
-        if job._cancel_reason:
-            cancel.set()
-        process = self._context.Process(
-            target=_train_in_worker,
-            args=(config, self.max_seconds, self.torch_threads, sender, cancel),
-            daemon=True,
-            name=f"training-job-{job.id}",
+        request = {"config": config, "max_seconds": self.max_seconds, "torch_threads": self.torch_threads}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "attnviz.training.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
         )
-        process.start()
-        sender.close()  # the worker holds the only writing end: EOF here means it ended
+        process.stdin.write(json.dumps(request).encode() + b"\n")
+        process.stdin.flush()
+        job._cancel_event = _StdinStop(process)
+        if job._cancel_reason:
+            job._cancel_event.set()
         job._process = process
-        threading.Thread(target=self._read_worker, args=(job, receiver, process), daemon=True).start()
+        threading.Thread(target=self._read_worker, args=(job, process), daemon=True).start()
 
     def _thread_body(self, job: TrainingJob, cancel: threading.Event) -> None:
         fallback = "the training ended without a result"
@@ -355,26 +357,38 @@ class JobRunner:
             job._handle({"kind": "error", "message": f"{type(error).__name__}: {error}"})
         self._ended(job, fallback)
 
-    def _read_worker(self, job: TrainingJob, receiver, process) -> None:
+    def _read_worker(self, job: TrainingJob, process: subprocess.Popen) -> None:
         fallback = "the training process ended without a result"
+        files: dict[bytes, bytes] = {}
         try:
             while True:
-                try:
-                    message = receiver.recv()
-                except (EOFError, OSError):
+                frame = read_frame(process.stdout)
+                if frame is None:
                     break
-                try:
-                    job._handle(message)
-                except ValueError as error:  # a result that does not load
-                    job._handle({"kind": "error", "message": str(error)})
+                kind, payload = frame
+                if kind == b"J":
+                    job._handle(json.loads(payload))
+                else:
+                    files[kind] = payload
+                if b"W" in files and b"M" in files:
+                    try:
+                        job._handle({"kind": "result", "files": (files[b"W"], files[b"M"])})
+                    except ValueError as error:  # a result that does not load
+                        job._handle({"kind": "error", "message": str(error)})
+                    files.clear()
+        except (OSError, ValueError) as error:
+            fallback = f"the training process's output could not be read: {error}"
         finally:
-            receiver.close()
-            process.join(timeout=5)
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-            if process.exitcode not in (0, None):
-                fallback = f"the training process exited with code {process.exitcode}"
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+            for stream in (process.stdin, process.stdout):
+                with contextlib.suppress(OSError):
+                    stream.close()
+            if process.returncode not in (0, None):
+                fallback = f"the training process exited with code {process.returncode}"
             self._ended(job, fallback)
 
     def _ended(self, job: TrainingJob, fallback: str) -> None:
@@ -395,8 +409,8 @@ class JobRunner:
                 if self.heartbeat_timeout is not None and now - job.last_seen > self.heartbeat_timeout:
                     job.cancel("nobody was watching it any more (the page was closed or left)")
                 process = job._process
-                if process is not None and job._elapsed > self.max_seconds + 30 and process.is_alive():
-                    process.terminate()
+                if process is not None and job._elapsed > self.max_seconds + 30 and process.poll() is None:
+                    process.kill()
 
 
 _SHARED: JobRunner | None = None

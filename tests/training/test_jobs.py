@@ -151,3 +151,18 @@ def test_a_worker_process_gives_the_same_run_as_training_here():
         assert stopped.progress().state == "stopped" and 5 < stopped.result().steps_done < 5000
     finally:
         runner.shutdown()
+
+
+def test_a_worker_that_dies_fails_its_job_with_a_message_and_frees_its_slot():
+    runner = JobRunner(mode="process", max_running=1, heartbeat_timeout=None)
+    try:
+        job = runner.submit(TrainConfig(steps=5000, snapshot_every=100))
+        waiting = runner.submit(TrainConfig(steps=5, snapshot_every=5))
+        _wait_for(lambda: job.progress().step > 0, timeout=120)
+        job._process.kill()  # as if the machine killed it
+        assert job.wait(60)
+        progress = job.progress()
+        assert progress.state == "failed" and "exited with code" in progress.message and job.result() is None
+        assert waiting.wait(120) and waiting.progress().state == "done"
+    finally:
+        runner.shutdown()
