@@ -60,14 +60,24 @@ def curves_figure(
         "margin": _MARGIN,
         "legend": {"orientation": "h", "y": -0.25},
         "xaxis": {"title": {"text": "step"}, "range": [0, max(1, int(total_steps))]},
-        "yaxis": {"title": {"text": "loss"}, "type": "log", **({"range": y_range} if y_range else {})},
+        "yaxis": {
+            "title": {"text": "loss"},
+            "type": "log",
+            "automargin": True,
+            "exponentformat": "power",
+            **({"range": y_range} if y_range else {}),
+        },
         "yaxis2": {
             "title": {"text": "accuracy"},
             "overlaying": "y",
             "side": "right",
             "range": [0, 1.02],
+            "tickmode": "linear",
+            "tick0": 0,
+            "dtick": 0.25,
             "tickformat": ".0%",
             "showgrid": False,
+            "automargin": True,
         },
     }
     return _figure(data, layout)
@@ -100,6 +110,6 @@ def head_series_figure(
         "height": 280,
         "margin": _MARGIN,
         "xaxis": {"title": {"text": "step"}},
-        "yaxis": {"title": {"text": y_title}, **({"range": list(y_range)} if y_range else {})},
+        "yaxis": {"title": {"text": y_title}, "automargin": True, **({"range": list(y_range)} if y_range else {})},
     }
     return _figure(data, layout)
