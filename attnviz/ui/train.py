@@ -111,7 +111,7 @@ def controls() -> Settings:
         key="train_steps",
         help=f"Each step trains on a batch of 64 fresh sequences (at most {cap}).",
     )
-    lr = st.select_slider("Learning rate (Adam)", LEARNING_RATES, key="train_lr", format_func=lambda v: f"{v:g}")
+    lr = st.selectbox("Learning rate (Adam)", LEARNING_RATES, key="train_lr", format_func=lambda v: f"{v:g}")
     seed = st.number_input("Seed", *LIMITS["seed"], step=1, key="train_seed", help="Same seed, same run.")
     config = TrainConfig(
         task=task.name,
@@ -145,8 +145,13 @@ def current_run() -> TrainingRun | None:
         result, progress = job.result(), job.progress()
         if result is not None:
             st.session_state[_RUN] = result
-        if progress.state == "failed" or (result is None and progress.message):
-            st.session_state[_MESSAGE] = ("error", f"The training ended without a model: {progress.message}")
+        if progress.state == "failed":
+            st.session_state[_MESSAGE] = ("error", f"The training failed: {progress.message}")
+        elif progress.state == "stopped" and result is None:
+            st.session_state[_MESSAGE] = (
+                "warning",
+                f"Training {progress.message} before it started: nothing was trained.",
+            )
         elif progress.state == "stopped":
             st.session_state[_MESSAGE] = ("warning", f"Training {progress.message}; what it learned is kept below.")
         st.session_state[_JOB] = None

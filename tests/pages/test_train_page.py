@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -10,6 +11,11 @@ import pytest
 from tests.pages.conftest import array, error_text, figure, markdown_text, open_page, titles
 
 PAGE = "pages/8_Train.py"
+
+
+def _warnings(at) -> str:
+    """Every st.warning, markdown escapes taken out."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(w.value for w in at.warning))
 
 
 def _job(at):
@@ -81,7 +87,7 @@ def test_stop_keeps_what_was_learned():
     assert not at.exception
     run = at.session_state["train_run"]
     assert 30 <= run.steps_done < 5000
-    assert any("what it learned is kept" in w.value for w in at.warning)
+    assert "stopped with the Stop button; what it learned is kept below" in _warnings(at)
     assert f"stopped after {run.steps_done} of 5000 steps" in markdown_text(at)
     assert figure(at, f"Attention on the probe after step {run.steps_done}")
 
@@ -93,7 +99,7 @@ def test_pressing_train_twice_says_so():
     first = _job(at)
     at.button(key="train_act_start").click().run()  # a second press while it trains
     assert _job(at) is first
-    assert any("already running" in w.value for w in at.warning)
+    assert "A training is already running: press Stop first" in _warnings(at)
     at.button(key="train_act_stop").click().run()
     _finish(at)
 
@@ -141,6 +147,30 @@ def test_it_task_fixes_its_sizes_and_names_unknown_words():
     at = _finish(at)
     at.text_input(key="train_probe").set_value("the zebra didn't cross the street because it was too tired").run()
     assert not at.exception
-    assert any("“zebra”" in w.value for w in at.warning)
+    assert "“zebra”" in _warnings(at)
     at.text_input(key="train_probe").set_value("the animal was tired").run()
     assert "exactly 11 words; this one has 4" in error_text(at)
+
+
+def test_a_full_server_queues_the_training_and_says_so():
+    from attnviz.training.jobs import shared_runner
+    from attnviz.training.train import TrainConfig
+
+    runner = shared_runner()
+    others = [runner.submit(TrainConfig(steps=5000)) for _ in range(runner.max_running)]  # other learners
+    try:
+        at = open_page(PAGE)
+        at.button(key="train_act_start").click().run()
+        job = _job(at)
+        assert job.progress().state == "queued"
+        assert any("Waiting for a free slot (1 in line)" in p.text for p in at.get("progress"))
+        at.button(key="train_act_stop").click().run()
+        assert job.wait(10) and job.progress().state == "stopped"
+        at.run()
+        assert "stopped with the Stop button before it started: nothing was trained" in _warnings(at)
+        assert not at.exception
+    finally:
+        for job in others:
+            job.cancel()
+        for job in others:
+            job.wait(60)
