@@ -52,6 +52,17 @@ if running:
 
 if run is None:
     st.info("Press **Train** to start (the defaults learn to reverse 8 tokens in a few seconds), or load a saved run.")
+    if settings.config is not None:
+        step(
+            1,
+            "Before training",
+            "The freshly initialised model (this seed) on the probe input: no head has a "
+            "reason yet to look anywhere in particular.",
+        )
+        show_figure(
+            page.grid_figure_of(page.untrained_grid(settings.config), "Attention on the probe before training"),
+            key="train_fig_untrained",
+        )
     page.load_panel()
     st.stop()
 

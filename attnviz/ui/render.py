@@ -51,6 +51,11 @@ PAGES = (
         "Positional encoding",
         "The sinusoidal encoding, its frequencies, and why a repeated word needs it.",
     ),
+    (
+        "pages/8_Train.py",
+        "Train",
+        "Train a tiny transformer live on a toy task and watch its heads find the answer (reverse → anti-diagonal).",
+    ),
 )
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+import torch
 
 from attnviz.figures import heatmap_grid
 from attnviz.training.io import MAX_FILE_BYTES, run_from_bytes, run_to_bytes
 from attnviz.training.jobs import JobRunner, Progress, TrainingJob, shared_runner
 from attnviz.training.tasks import TASKS
-from attnviz.training.train import LIMITS, TrainConfig, TrainingRun
+from attnviz.training.train import LIMITS, Snapshot, TrainConfig, TrainingRun
 from attnviz.training.views import (
     GridView,
     HistoryView,
@@ -43,6 +44,7 @@ __all__ = [
     "probe",
     "runner",
     "save_buttons",
+    "untrained_grid",
 ]
 
 REFRESH_SECONDS = 0.5
@@ -230,6 +232,16 @@ def _grid(view: GridView, title: str):
     return heatmap_grid(
         view.stack, view.labels, view.labels, panel_titles=view.titles, title=title, max_cols=view.num_heads
     )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def untrained_grid(config: TrainConfig) -> GridView:
+    """Every layer × head of the freshly initialised model (this config's seed) on the task's probe."""
+    model = config.build_model()
+    probe = TASKS[config.task].probe(config.seq_len, config.vocab)
+    with torch.no_grad():
+        weights = model.run(probe.unsqueeze(0))[1][0]  # (L, H, T, T)
+    return grid_view(Snapshot(0, weights), config, probe)
 
 
 def grid_figure(run: TrainingRun, index: int, title: str):

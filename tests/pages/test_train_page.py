@@ -49,6 +49,16 @@ def test_opens_with_the_default_task_and_what_to_look_for():
     assert "anti-diagonal" in markdown_text(at)
     assert at.session_state["train_task"] == "reverse" and at.session_state["train_steps"] == 400
     assert not at.button(key="train_act_start").disabled and at.button(key="train_act_stop").disabled
+    # Before training: the seeded, untrained model's attention on the probe, computed here independently.
+    from attnviz.training.tasks import get_task
+    from attnviz.training.train import TrainConfig
+
+    config = TrainConfig(seq_len=8, vocab=10, d_model=32, num_heads=2, num_layers=2, steps=400, seed=0)
+    model = config.build_model()
+    _, weights = model.run(get_task("reverse").probe(8, 10).unsqueeze(0))
+    panels = _panels(figure(at, "Attention on the probe before training"))
+    expected = weights[0].detach().reshape(4, 8, 8).numpy()
+    np.testing.assert_allclose(np.stack(panels), expected, atol=1e-6)
 
 
 def test_train_shows_live_progress_then_the_trained_run_and_replay():
