@@ -281,7 +281,7 @@ def probe_table(view: ProbeView) -> dict[str, list[str]]:
         "input": view.inputs,
         "model says": view.outputs,
         "right answer": [e or "—" for e in view.expected],
-        "": [marks[c] for c in view.correct],
+        "right?": [marks[c] for c in view.correct],
     }
 
 

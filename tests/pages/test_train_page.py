@@ -130,7 +130,7 @@ def test_probe_edit_scores_each_position(trained):
     assert list(table["input"]) == [str(i) for i in range(8)]
     assert list(table["right answer"]) == [str(i) for i in range(7, -1, -1)]
     marks = ["✓" if a == b else "✗" for a, b in zip(table["model says"], table["right answer"], strict=True)]
-    assert list(table[""]) == marks
+    assert list(table["right?"]) == marks
     assert f"gets **{marks.count('✓')} of 8**" in markdown_text(at)
     assert figure(at, "Attention on your input")
 
