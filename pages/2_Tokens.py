@@ -7,6 +7,7 @@ from attnviz.figures import bar_chart
 from attnviz.tokens import MAX_TOKENS, embedding_scale
 from attnviz.ui import tokens as page
 from attnviz.ui.cache import heatmap_figure
+from attnviz.ui.it_model import it_model_panel
 from attnviz.ui.render import KEPT, escape_markdown, isolated, last_good, page_nav, show_figure, show_problems, step
 from attnviz.views import SentenceAttention, default_query, dim_labels, top_keys
 
@@ -144,3 +145,11 @@ def one_query(result: SentenceAttention) -> None:
 
 
 one_query(result)
+
+step(
+    6,
+    "Trained weights",
+    "Everything above uses random projections. The same sentence through a small model "
+    "trained on one question, what *it* refers to, shows what learning puts into attention.",
+)
+it_model_panel(st.session_state.tokens_text, "tokens")

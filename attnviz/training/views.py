@@ -12,17 +12,20 @@ from torch import Tensor
 
 from attnviz.training.analysis import answer_keys, answer_share, head_history
 from attnviz.training.it_task import encode_words
-from attnviz.training.tasks import IGNORE, get_task
+from attnviz.training.model import MAX_LENGTH
+from attnviz.training.tasks import IGNORE, IT_VOCAB, get_task
 from attnviz.training.train import Snapshot, TrainConfig, TrainingRun
 
 __all__ = [
     "CurveView",
     "GridView",
     "HistoryView",
+    "ItView",
     "ProbeView",
     "curve_view",
     "grid_view",
     "history_view",
+    "it_view",
     "parse_probe",
     "probe_text",
     "probe_view",
@@ -174,3 +177,47 @@ def probe_view(run: TrainingRun, tokens: Tensor) -> ProbeView:
     correct = [None if y == IGNORE else p == y for p, y in zip(predicted[0].tolist(), targets.tolist(), strict=True)]
     grid = grid_view(Snapshot(run.steps_done, weights[0]), c, tokens)
     return ProbeView([names[i] for i in tokens.tolist()], outputs, expected, correct, grid)
+
+
+@dataclass(frozen=True)
+class ItView:
+    """The shipped "it" model on a learner's text: every layer × head's attention, labelled, and its answers."""
+
+    words: list[str]  # as the model read them (<unk> for words outside its vocabulary)
+    labels: list[str]  # "0 the", "1 animal", ... (unique)
+    unknown: list[str]  # the learner's words that became <unk>, each once
+    stack: np.ndarray  # (L·H, T, T)
+    titles: list[str]
+    num_heads: int
+    answers: dict[int, str]  # position of each "it" -> the noun the model says it refers to
+    trained_length: int  # the sentence length the model was trained on
+
+
+def it_view(text: str, run: TrainingRun) -> ItView:
+    """Run the trained "it" model ``run`` on ``text`` (1–256 words); ValueError for a text with no words."""
+    ids, unknown = encode_words(text)
+    if not ids:
+        raise ValueError(
+            "the text holds no words the it-task model can read: type a sentence such as "
+            "“the animal didn't cross the street because it was too tired”"
+        )
+    if len(ids) > MAX_LENGTH:
+        raise ValueError(f"the text has {len(ids)} words; the it-task model reads at most {MAX_LENGTH}")
+    with torch.no_grad():
+        logits, traces = run.model.traces(torch.tensor([ids]), any_length=True)
+    weights = torch.stack([t.attention.weights[0] for t in traces])  # (L, H, T, T)
+    layers, heads, t, _ = weights.shape
+    words = [IT_VOCAB[i] for i in ids]
+    predicted = logits[0].argmax(-1).tolist()
+    answers = {i: IT_VOCAB[predicted[i]] for i, w in enumerate(words) if w == "it"}
+    titles = [f"layer {layer + 1} · head {head + 1}" for layer in range(layers) for head in range(heads)]
+    return ItView(
+        words,
+        token_labels(words),
+        list(dict.fromkeys(unknown)),
+        weights.reshape(layers * heads, t, t).numpy(),
+        titles,
+        heads,
+        answers,
+        run.config.seq_len,
+    )

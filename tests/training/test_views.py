@@ -97,3 +97,17 @@ def test_probe_view_on_the_shipped_it_model_scores_only_it():
     view = probe_view(it, tokens)
     assert view.expected[7] == "cat" and view.expected.count("") == 10
     assert view.correct[7] is True and view.score == (1, 1) and view.outputs[7] == "cat"
+
+
+def test_it_view_labels_answers_and_refusals():
+    from attnviz.training.views import it_view
+
+    it = load_it_run()
+    view = it_view("The dog didn't chase the cat because it was too fast", it)
+    assert view.labels[7] == "7 it" and view.answers == {7: "cat"} and view.unknown == []
+    assert view.stack.shape == (2, 11, 11) and view.titles == ["layer 1 · head 1", "layer 2 · head 1"]
+    assert view.trained_length == 11
+    with pytest.raises(ValueError, match="holds no words"):
+        it_view("!!!", it)
+    with pytest.raises(ValueError, match="has 300 words; the it-task model reads at most 256"):
+        it_view("the " * 300, it)
