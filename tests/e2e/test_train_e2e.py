@@ -75,5 +75,16 @@ def test_train_live_then_replay(page, console_errors, app_url):
     early = figure_titled(page, "Attention on the probe after step 0")
     assert _anti_diagonal(early) < 0.5
     _screenshot(page, "train-replay-early")
+    # A foreign upload: a clear message, and the trained run stays.
+    upload = page.locator(".st-key-train_act_upload input[type=file]")
+    upload.set_input_files(
+        [
+            {"name": "run.safetensors", "mimeType": "application/octet-stream", "buffer": b"not safetensors"},
+            {"name": "run.json", "mimeType": "application/json", "buffer": b'{"format": "something else"}'},
+        ]
+    )
+    page.get_by_text("Could not load the run").first.wait_for(timeout=60_000)
+    assert "is not a saved training run" in page.locator("[data-testid=stAlert]").all_inner_texts()[-1]
+    assert figure_titled(page, "Attention on the probe after step")
     assert page.locator("[data-testid=stException]").count() == 0
     assert console_errors.errors == []

@@ -184,3 +184,25 @@ def test_a_full_server_queues_the_training_and_says_so():
             job.cancel()
         for job in others:
             job.wait(60)
+
+
+def test_load_files_takes_the_two_files_in_any_order_and_names_bad_ones():
+    import torch as _torch
+
+    from attnviz.training.io import run_to_bytes
+    from attnviz.training.train import train
+    from attnviz.ui.train import load_files
+
+    run = train(steps=5, snapshot_every=5)
+    weights, meta = run_to_bytes(run)
+    loaded = load_files([("b.json", meta), ("a.safetensors", weights)])
+    x = _torch.randint(0, 10, (3, 8))
+    assert _torch.equal(loaded.model(x), run.model(x))
+    with pytest.raises(ValueError, match="exactly two files"):
+        load_files([("a.safetensors", weights)])
+    with pytest.raises(ValueError, match="exactly two files"):
+        load_files([("a.safetensors", weights), ("b.safetensors", weights)])
+    with pytest.raises(ValueError, match="not a valid safetensors file"):
+        load_files([("a.safetensors", b"garbage"), ("b.json", meta)])
+    with pytest.raises(ValueError, match=r"big\.json is 6\.0 MB; the limit is 5 MB"):
+        load_files([("a.safetensors", weights), ("big.json", b" " * 6_000_000)])
