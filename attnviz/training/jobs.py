@@ -3,7 +3,8 @@
 A :class:`JobRunner` is a bounded pool shared by the whole server: at most ``max_running`` trainings at once (more
 wait in a queue, state ``"queued"``), each in its own worker process (``python -m attnviz.training.worker``) with
 its own torch thread count (torch's intra-op threads are process-wide, and a Python training loop in a server
-thread would hold the interpreter lock the other sessions need). Every job has a step cap and a time cap, can be cancelled, and is cancelled when nobody
+thread would hold the interpreter lock the other sessions need), at a lower CPU priority (``niceness``) than the
+server, so a learner's click is answered before a training step. Every job has a step cap and a time cap, can be cancelled, and is cancelled when nobody
 has asked about it for ``heartbeat_timeout`` seconds (the tab that started it was closed). Its progress — losses,
 accuracies, the latest attention snapshot — is readable from any thread while it runs.
 
@@ -237,6 +238,7 @@ class JobRunner:
         max_seconds: float = 120.0,
         torch_threads: int = 1,
         heartbeat_timeout: float | None = 20.0,
+        niceness: int = 10,
         mode: str = "process",
     ) -> None:
         if mode not in ("process", "thread"):
@@ -249,6 +251,7 @@ class JobRunner:
         self.max_running, self.max_queued = max_running, max_queued
         self.max_steps, self.max_seconds = max_steps, float(max_seconds)
         self.torch_threads, self.heartbeat_timeout, self.mode = torch_threads, heartbeat_timeout, mode
+        self.niceness = int(niceness)
         self._lock = threading.Lock()
         self._queue: list[TrainingJob] = []
         self._running: list[TrainingJob] = []
@@ -329,7 +332,12 @@ class JobRunner:
             thread = threading.Thread(target=self._thread_body, args=(job, cancel), daemon=True)
             thread.start()
             return
-        request = {"config": config, "max_seconds": self.max_seconds, "torch_threads": self.torch_threads}
+        request = {
+            "config": config,
+            "max_seconds": self.max_seconds,
+            "torch_threads": self.torch_threads,
+            "niceness": self.niceness,
+        }
         process = subprocess.Popen(
             [sys.executable, "-m", "attnviz.training.worker"],
             stdin=subprocess.PIPE,

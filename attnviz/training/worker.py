@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import struct
 import sys
 import threading
@@ -70,6 +71,8 @@ def main() -> None:
         with lock:
             write_frame(out, b"J", json.dumps(message).encode())
 
+    if request.get("niceness") and hasattr(os, "nice"):
+        os.nice(int(request["niceness"]))  # training is background work: the server's requests come first
     try:
         import torch
 

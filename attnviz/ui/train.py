@@ -64,6 +64,7 @@ DEFAULTS = {
     "train_seed": 0,
 }
 _JOB, _RUN, _MESSAGE, _PROBE_FOR = "train_job", "train_run", "train_message", "train_probe_for"
+_LIVE_GRID = "train_live_grid"
 
 
 @dataclass(frozen=True)
@@ -152,10 +153,13 @@ def current_run() -> TrainingRun | None:
         elif progress.state == "stopped" and result is None:
             st.session_state[_MESSAGE] = (
                 "warning",
-                f"Training {progress.message} before it started: nothing was trained.",
+                f"The training was cancelled before it started ({progress.message}): nothing was trained.",
             )
         elif progress.state == "stopped":
-            st.session_state[_MESSAGE] = ("warning", f"Training {progress.message}; what it learned is kept below.")
+            st.session_state[_MESSAGE] = (
+                "warning",
+                f"The training ended early ({progress.message}); what it learned is kept below.",
+            )
         st.session_state[_JOB] = None
     return st.session_state.get(_RUN)
 
@@ -217,10 +221,15 @@ def live_panel(job: TrainingJob) -> None:
             key="train_fig_live_curves",
         )
         if p.snapshot is not None:
-            config = job.config
-            probe = TASKS[config.task].probe(config.seq_len, config.vocab)
-            view = grid_view(p.snapshot, config, probe)
-            show_figure(_grid(view, f"Attention on the probe now (step {view.step})"), key="train_fig_live_grid")
+            # The grid changes only with a new snapshot: keep this tab's last one instead of rebuilding it.
+            kept = st.session_state.get(_LIVE_GRID)
+            if kept is None or kept[0] != (job.id, p.snapshot.step):
+                config = job.config
+                probe = TASKS[config.task].probe(config.seq_len, config.vocab)
+                view = grid_view(p.snapshot, config, probe)
+                kept = ((job.id, p.snapshot.step), _grid(view, f"Attention on the probe now (step {view.step})"))
+                st.session_state[_LIVE_GRID] = kept
+            show_figure(kept[1], key="train_fig_live_grid")
 
     panel()
 

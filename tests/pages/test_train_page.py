@@ -97,7 +97,7 @@ def test_stop_keeps_what_was_learned():
     assert not at.exception
     run = at.session_state["train_run"]
     assert 30 <= run.steps_done < 5000
-    assert "stopped with the Stop button; what it learned is kept below" in _warnings(at)
+    assert "ended early (stopped with the Stop button); what it learned is kept below" in _warnings(at)
     assert f"stopped after {run.steps_done} of 5000 steps" in markdown_text(at)
     assert figure(at, f"Attention on the probe after step {run.steps_done}")
 
@@ -177,7 +177,7 @@ def test_a_full_server_queues_the_training_and_says_so():
         at.button(key="train_act_stop").click().run()
         assert job.wait(10) and job.progress().state == "stopped"
         at.run()
-        assert "stopped with the Stop button before it started: nothing was trained" in _warnings(at)
+        assert "cancelled before it started (stopped with the Stop button): nothing was trained" in _warnings(at)
         assert not at.exception
     finally:
         for job in others:
