@@ -115,7 +115,7 @@ def it_attention(text: str, *, run: TrainingRun | None = None, layer: int = -1, 
     with torch.no_grad():
         logits, traces = run.model.traces(torch.tensor([ids]), any_length=True)
     attention = traces[layer].attention
-    trace = run.model.layers[layer].attention.head_trace(attention, head, batch=0)
+    trace = attention.head(head, batch=0)
     predicted = logits[0].argmax(-1).tolist()
     it_id = IT_VOCAB.index("it")
     answers = {i: IT_VOCAB[predicted[i]] for i, token in enumerate(ids) if token == it_id}
