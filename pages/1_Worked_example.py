@@ -2,9 +2,10 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.explain import dot_product_latex, softmax_latex, weighted_sum_latex
 from attnviz.figures import heatmap_grid, matrix_heatmap
-from attnviz.ui import worked
+from attnviz.ui import share, worked
 from attnviz.ui.matrix_editor import matrix_editor
 from attnviz.ui.render import last_good, page_nav, show_figure, show_problems, step
 
@@ -16,6 +17,7 @@ st.markdown(
     "Three tokens, each a row of **X**, and three hand-set weight matrices, as in the tutorial this app grew "
     "from. Every number below is computed live from the tables: change a cell and every step follows."
 )
+share.restore(worked.SHARE)
 with st.sidebar:
     settings = worked.controls()
 
@@ -128,6 +130,7 @@ def steps(s: worked.Settings) -> None:
     st.markdown(f"Output **h{q + 1}** of token **{name}**:")
     st.latex(weighted_sum_latex(f"h_{{{q + 1}}}", view.weights[q], view.value))
     st.caption("The numbers in the formulas are rounded to 2 decimals; each result is computed from the exact values.")
+    share.panel(worked.SHARE, **worked.shared_state(s, x, view))
 
 
 steps(settings)

@@ -2,14 +2,16 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.explain import trained_contrast
 from attnviz.figures import bar_chart
 from attnviz.tokens import MAX_TOKENS, embedding_scale
+from attnviz.ui import share
 from attnviz.ui import tokens as page
 from attnviz.ui.cache import heatmap_figure
 from attnviz.ui.it_model import it_model_panel
 from attnviz.ui.render import KEPT, escape_markdown, isolated, last_good, page_nav, show_figure, show_problems, step
-from attnviz.views import SentenceAttention, default_query, dim_labels, top_keys
+from attnviz.views import SentenceAttention, dim_labels, top_keys
 
 st.set_page_config(page_title="Tokens · attnviz", page_icon="🔎", layout="wide")
 page_nav()
@@ -27,6 +29,7 @@ st.markdown(
     "token with every other. The projections W_q, W_k, W_v are **random, not trained**: the patterns show how "
     "attention computes, not what a trained model has learned."
 )
+share.restore(page.SHARE, apply=page.apply_shared)
 with st.sidebar:
     settings = page.controls()
 
@@ -120,14 +123,23 @@ if t * t > 400:
     st.caption(
         "Large matrices have no numbers in the cells: hover for a value, drag a box to zoom, double-click to reset."
     )
+spread = page.readout(result)
+st.markdown(
+    f"How spread out is each row? Its entropy H in bits, and 2^H, the effective number of keys it attends to "
+    f"(1 = one key, {t} = all equally): from {spread.effective_keys.min():.2f} to {spread.effective_keys.max():.2f}, "
+    f"{spread.mean_effective_keys:.2f} on average at temperature {settings.temperature:g}. Lower the temperature "
+    "and it falls toward 1; raise it and it climbs toward the number of tokens."
+)
+keys_fig = bar_chart(
+    spread.effective_keys, labels, title="effective keys 2^H per query", value_title="keys", label_title="query"
+)
+show_figure(keys_fig, key="tokens_fig_effective")
 
 
 @st.fragment
-def one_query(result: SentenceAttention) -> None:
+def one_query(result: SentenceAttention, settings: page.Settings) -> None:
     """Only this part reruns when the learner picks another query: the heatmaps above are not redrawn."""
-    if st.session_state.get("tokens_query_for") != result.tokens:
-        st.session_state.tokens_query = default_query(result.tokens)
-        st.session_state.tokens_query_for = result.tokens
+    page.query_row(result)
     note = trained_contrast(result.tokens, result.labels, result.weights)
     step(
         5, "One query's attention", f"Pick a token: its row of the weights, as bars over every key it attends to.{note}"
@@ -142,9 +154,10 @@ def one_query(result: SentenceAttention) -> None:
     )
     bars = bar_chart(row, result.labels, title=f"weights of query {result.labels[q]}", highlight=q)
     show_figure(bars, key="tokens_fig_query")
+    share.panel(page.SHARE, **page.shared_state(result, settings))
 
 
-one_query(result)
+one_query(result, settings)
 
 step(
     6,

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.figures import heatmap_grid, matrix_heatmap
 from attnviz.ui import multihead as page
+from attnviz.ui import share
 from attnviz.ui.cache import figure
 from attnviz.ui.it_model import it_model_panel
 from attnviz.ui.render import KEPT, last_good, page_nav, show_figure, show_problems, step
@@ -20,6 +22,7 @@ st.markdown(
     "outputs are put side by side and mixed by **W_O**. Every number below comes from attnviz's "
     "`MultiHeadAttention`, checked at the end against PyTorch's `torch.nn.MultiheadAttention`."
 )
+share.restore(page.SHARE, apply=page.apply_shared)
 with st.sidebar:
     settings = page.controls()
 show_problems(settings.problems, kept=KEPT)
@@ -44,10 +47,12 @@ if inp is not None and not settings.problems:
             f"{page.EDITABLE_D_MODEL} to edit them). The weights are random, drawn like nn.MultiheadAttention's "
             f"(seed {settings.seed})."
         )
-kept = last_good("mh_last_good", None if weights is None else lambda: (page.view(inp, weights, settings), inp.note))
+compute = None if weights is None else lambda: (page.view(inp, weights, settings), inp, weights, settings)
+kept = last_good("mh_last_good", compute)
 if kept is None:
     st.stop()
-view, note = kept
+view, inp, weights, settings = kept
+note = inp.note
 T, W = view.t, view.window
 window_note = f" Only the first {W} of the {T} tokens are shown." if W < T else ""
 
@@ -161,3 +166,4 @@ step(
     "trained on what *it* refers to: every layer × head of a real learned pattern.",
 )
 it_model_panel(settings.text, "mh")
+share.panel(page.SHARE, **page.shared_state(inp, weights, view, settings))

@@ -18,7 +18,7 @@ import streamlit as st
 from attnviz.arrays import resize
 from attnviz.validation import InputError, parse_matrix
 
-__all__ = ["cell_text", "current_matrix", "editor_key", "matrix_editor", "resize_matrix", "set_matrix"]
+__all__ = ["cell_text", "clear_matrix", "current_matrix", "editor_key", "matrix_editor", "resize_matrix", "set_matrix"]
 
 
 def _base_key(key: str) -> str:
@@ -59,6 +59,13 @@ def set_matrix(key: str, matrix: np.ndarray) -> None:
         st.session_state[_version_key(key)] = st.session_state.get(_version_key(key), 0) + 1
     st.session_state[_base_key(key)] = np.array(matrix, dtype=np.float64)
     st.session_state[_good_key(key)] = np.array(matrix, dtype=np.float64)
+
+
+def clear_matrix(key: str) -> None:
+    """Forget the editor's matrix and edits: its next draw starts from the default it is given."""
+    set_matrix(key, np.zeros((0, 0)))  # drops the edits (a new widget key when there were any)
+    st.session_state.pop(_base_key(key), None)
+    st.session_state.pop(_good_key(key), None)
 
 
 def current_matrix(key: str) -> np.ndarray | None:

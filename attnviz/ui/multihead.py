@@ -9,6 +9,8 @@ import streamlit as st
 
 from attnviz.figures import head_blocks_heatmap, heatmap_grid, matrix_heatmap
 from attnviz.shapes import MAX_HEADS, divisors, head_problems
+from attnviz.sharing import Bool, Choice, Decoded, Int, MatrixField, StateSpec, Text
+from attnviz.snippets import multihead_snippet
 from attnviz.tokens import MAX_TOKENS
 from attnviz.ui.cache import digest, figure
 from attnviz.ui.matrix_editor import matrix_editor, set_matrix
@@ -30,12 +32,15 @@ from attnviz.views import (
 __all__ = [
     "DEFAULTS",
     "EDITABLE_D_MODEL",
+    "SHARE",
     "Settings",
+    "apply_shared",
     "combined_tabs",
     "controls",
     "focus_panel",
     "inputs",
     "qk",
+    "shared_state",
     "view",
     "weight_editors",
     "weights",
@@ -55,6 +60,29 @@ DEFAULTS = {
     "mh_valid_len": None,
     "mh_focus_head": 0,
 }
+
+
+D_MODEL_MAX = 512
+# What the address, the JSON export and an upload may set (see attnviz.sharing). The weights travel whole
+# (d_model × d_model, up to EDITABLE_D_MODEL) and are cut into the heads' tables on arrival.
+SHARE = StateSpec(
+    "mh",
+    (
+        Choice("mh_source", MH_SOURCES[0], options=MH_SOURCES),
+        Int("mh_d_model", 8, low=1, high=D_MODEL_MAX),
+        Int("mh_heads", 2, low=1, high=MAX_HEADS),
+        Int("mh_num_tokens", 512, low=1, high=MAX_TOKENS),
+        Int("mh_seed", 0, low=0, high=2**31 - 1),
+        Bool("mh_bias", True),
+        Bool("mh_causal", False),
+        Int("mh_valid_len", None, low=1, high=MAX_TOKENS, optional=True),
+        Text("tokens_text", DEFAULT_SENTENCE, max_chars=8000),  # the "Sentence" input is the Tokens page's text
+    ),
+    matrices=tuple(
+        MatrixField(f"mh_{name}", "mh_d_model", "mh_d_model", max_side=EDITABLE_D_MODEL, name=WEIGHT_LABELS[name])
+        for name in WEIGHT_NAMES
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -104,7 +132,7 @@ def controls() -> Settings:
         st.number_input(
             "d_model (width of each token vector)",
             min_value=0,
-            max_value=512,
+            max_value=D_MODEL_MAX,
             step=1,
             key="mh_d_model",
             help="Every head gets d_model / heads of the columns, so heads must divide d_model.",
@@ -215,6 +243,59 @@ def weight_editors(settings: Settings) -> dict[str, np.ndarray]:
     st.button("Reset the weights to the seed's", on_click=reset, key="mh_reset_weights")
     show_problems(problems)
     return join_head_slices(slices, base)
+
+
+def apply_shared(decoded: Decoded, reset: bool) -> None:
+    """Cut shared weights into the heads' tables (the seed's weights where a matrix is not given)."""
+    s = st.session_state
+    d_model, heads, seed = s.get("mh_d_model", 8), s.get("mh_heads", 2), s.get("mh_seed", 0)
+    if not decoded.matrices:
+        if reset:
+            s.pop("mh_weights_for", None)  # the tables go back to the seed's weights
+        return
+    if d_model > EDITABLE_D_MODEL or head_problems(d_model, heads):
+        return  # the controls name the problem; nothing to edit
+    full = {n: np.array(w, dtype=np.float32) for n, w in weights(d_model, heads, seed).items()}
+    full |= {n: decoded.matrices[f"mh_{n}"].astype(np.float32) for n in WEIGHT_NAMES if f"mh_{n}" in decoded.matrices}
+    for h in range(heads):
+        for name in WEIGHT_NAMES:
+            set_matrix(f"mh_{name}_h{h}", head_slice(full, name, h, heads))
+    s.mh_weights_for = (d_model, heads, seed)
+
+
+def shared_state(inp: MultiHeadInput, full: dict[str, np.ndarray], view: MultiHeadView, s: Settings) -> dict:
+    """The keyword arguments of :func:`attnviz.ui.share.panel` for this page."""
+    dims = view.dims
+    matrices = {f"mh_{n}": (full[n], dims, dims) for n in WEIGHT_NAMES} if s.editable else {}
+    base = weights(s.d_model, s.heads, s.seed)
+    rows, grid = view.window_labels, view.grid_labels
+    head_dims = dim_labels(view.d_head, start=0)
+    computed = {
+        "x": (view.x, rows, dims),
+        "scaled": (view.scaled, grid, grid),
+        "weights": (view.weights, grid, grid),
+        "mean_weights": (view.mean_weights, grid, grid),
+        "head_outputs": (view.head_outputs, rows, head_dims),
+        "concat": (view.concat, rows, dims),
+        "output": (view.output, rows, dims),
+    }
+    if not s.editable:  # (editable weights are the tables above)
+        computed |= {n: (full[n], dims, dims) for n in WEIGHT_NAMES}
+    computed |= {n: (full[n][None, :], (n,), dims) for n in ("b_q", "b_k", "b_v", "b_o")}
+    if view.t > view.window or view.pooled:  # the snippet reads these from the file
+        computed["x"] = (inp.x, inp.labels, dims)
+
+    def code() -> str:
+        options = {"num_heads": s.heads, "bias": s.bias, "causal": s.causal, "valid_len": view.valid_len}
+        return multihead_snippet(inp.x, full, **options)
+
+    return {
+        "matrices": matrices,
+        "computed": computed,
+        "code": code,
+        "default_matrices": {f"mh_{n}": base[n] for n in WEIGHT_NAMES},
+        "apply": apply_shared,
+    }
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -9,6 +9,9 @@ import numpy as np
 import streamlit as st
 
 from attnviz.positional import column_functions, wavelengths
+from attnviz.positional_views import RopeView, ShuffleView, WordOrderView, rope_view, shuffle_view, word_order_view
+from attnviz.sharing import Bool, Decoded, Float, Int, IntList, StateSpec, Text
+from attnviz.snippets import positional_snippet
 from attnviz.ui.state import set_defaults
 from attnviz.ui.tokens import int_problem
 from attnviz.views import (
@@ -24,19 +27,44 @@ from attnviz.views import (
 __all__ = [
     "DEFAULTS",
     "SENTENCE_MAX_TOKENS",
+    "SHARE",
     "Settings",
+    "apply_shared",
     "columns",
     "comparison",
     "controls",
     "default_dims",
     "difference",
     "encoding",
+    "rope",
+    "shared_state",
+    "shuffle",
+    "word_order",
 ]
 
 POSITIONS_MAX = 4096
 D_MODEL_MAX = 1024
 SENTENCE_MAX_TOKENS = 64
 DEFAULTS = {"pe_positions": 100, "pe_d_model": 64, "pe_base": 10000.0, "pe_sentence": "the dog chased the cat"}
+DEFAULTS.update({"pe_shuffle_seed": 1, "pe_order_a": "dog bites man", "pe_order_b": "man bites dog"})
+ROPE_POSITIONS = 32  # the position-pair grids: 32 × 32
+
+
+# What the address, the JSON export and an upload may set (see attnviz.sharing).
+SHARE = StateSpec(
+    "pe",
+    (
+        Int("pe_positions", 100, low=1, high=POSITIONS_MAX),
+        Int("pe_d_model", 64, low=1, high=D_MODEL_MAX),
+        Float("pe_base", 10000.0, positive=True, high=1e12),
+        Text("pe_sentence", DEFAULTS["pe_sentence"], max_chars=2000),
+        IntList("pe_dims", [], low=0, high=D_MODEL_MAX - 1, max_items=8),  # default: default_dims (the page's)
+        Bool("pe_variant", False),
+        Int("pe_shuffle_seed", DEFAULTS["pe_shuffle_seed"], low=0, high=2**31 - 1),
+        Text("pe_order_a", DEFAULTS["pe_order_a"], max_chars=2000),
+        Text("pe_order_b", DEFAULTS["pe_order_b"], max_chars=2000),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -118,3 +146,51 @@ def difference(settings: Settings) -> tuple[np.ndarray, float, tuple[int, int]]:
 def comparison(tokens: tuple[str, ...], settings: Settings) -> PositionalComparison:
     """Attention weights over the tokens without and with the encoding (:func:`attnviz.views.positional_comparison`)."""
     return positional_comparison(tokens, settings.d_model, settings.base)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def shuffle(tokens: tuple[str, ...], settings: Settings, shuffle_seed: int) -> ShuffleView:
+    """:func:`attnviz.positional_views.shuffle_view`: the sentence and a seeded shuffle, without and with PE."""
+    return shuffle_view(tokens, d_model=settings.d_model, shuffle_seed=shuffle_seed)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def word_order(text_a: str, text_b: str, settings: Settings) -> WordOrderView:
+    """:func:`attnviz.positional_views.word_order_view` of two orderings of the same words."""
+    return word_order_view(text_a, text_b, d_model=settings.d_model)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def rope(settings: Settings) -> RopeView:
+    """:func:`attnviz.positional_views.rope_view` over :data:`ROPE_POSITIONS` positions."""
+    return rope_view(ROPE_POSITIONS, settings.d_model)
+
+
+def apply_shared(decoded: Decoded, reset: bool) -> None:
+    """Shared dimensions to plot are kept when the encoding is first drawn (those beyond d_model are dropped)."""
+    s = st.session_state
+    if "pe_dims" in decoded.settings:
+        d_model = s.get("pe_d_model", DEFAULTS["pe_d_model"])
+        s.pe_dims = [j for j in decoded.settings["pe_dims"] if j < d_model]
+        s.pe_dims_for = d_model
+    elif reset:
+        s.pop("pe_dims_for", None)
+
+
+def shared_state(settings: Settings, view: EncodingView, cmp: PositionalComparison | None) -> dict[str, object]:
+    """The keyword arguments of :func:`attnviz.ui.share.panel` for this page (``cmp``: the sentence's weights)."""
+    n, d, base = settings.num_positions, settings.d_model, settings.base
+    computed = {
+        "pe": (view.pe, view.position_labels, view.dim_labels),
+        "similarity": (view.similarity, view.position_labels, view.position_labels),
+    }
+    if cmp is not None:
+        computed |= {"weights_without_pe": (cmp.without, cmp.labels, cmp.labels)}
+        computed |= {"weights_with_pe": (cmp.with_pe, cmp.labels, cmp.labels)}
+    return {
+        "matrices": {},
+        "computed": computed,
+        "code": lambda: positional_snippet(n, d, base),
+        "defaults": {"pe_dims": default_dims(n, d, base)},
+        "apply": apply_shared,
+    }

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from attnviz.ui.chart import plotly_chart
 from attnviz.ui.state import keep_settings
 
 __all__ = [
@@ -50,6 +51,16 @@ PAGES = (
         "pages/4_Positional_encoding.py",
         "Positional encoding",
         "The sinusoidal encoding, its frequencies, and why a repeated word needs it.",
+    ),
+    (
+        "pages/6_Attention_lab.py",
+        "Attention lab",
+        "Score functions side by side, why √d_k, temperature, dropout, masks and fill values, a tutorial's bug.",
+    ),
+    (
+        "pages/7_Cross-attention.py",
+        "Cross-attention",
+        "Queries from a target sentence, keys and values from a source (Chinese → English), a padded batch.",
     ),
     (
         "pages/8_Train.py",
@@ -94,7 +105,7 @@ def page_nav() -> None:
 
 def show_figure(fig: go.Figure, key: str) -> None:
     """Draw a figure full width with the project's plotly config; ``key`` keeps it stable across reruns."""
-    st.plotly_chart(fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None)
+    plotly_chart(fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None)
 
 
 def step(number: int | str, title: str, explanation: str) -> None:

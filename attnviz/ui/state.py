@@ -11,9 +11,9 @@ import streamlit as st
 
 __all__ = ["PAGE_PREFIXES", "keep_settings", "set_defaults"]
 
-PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "train_")
+PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "lab_", "cross_", "train_")
 # Buttons cannot be given a value, and data editors keep their own base (see matrix_editor).
-_NOT_KEPT = ("tokens_preset_", "mh_reset_weights", "train_act_")
+_NOT_KEPT = ("tokens_preset_", "mh_reset_weights", "cross_preset_", "train_act_")
 
 
 def keep_settings() -> None:

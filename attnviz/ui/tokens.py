@@ -5,14 +5,34 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import streamlit as st
 
+from attnviz.lab_views import RowReadout, row_readout
+from attnviz.sharing import Bool, Choice, Decoded, Float, Int, StateSpec, Text
+from attnviz.snippets import tokens_snippet
 from attnviz.tokens import MAX_TOKENS, truncate
 from attnviz.tokens import tokenize as _tokenize
+from attnviz.ui.cache import digest
 from attnviz.ui.state import set_defaults
-from attnviz.views import DEFAULT_SENTENCE, SentenceAttention, long_text, sentence_attention
+from attnviz.views import DEFAULT_SENTENCE, SentenceAttention, default_query, long_text, sentence_attention
 
-__all__ = ["DEFAULTS", "MODES", "PRESETS", "Settings", "attention", "controls", "int_problem", "tokenize_text"]
+__all__ = [
+    "DEFAULTS",
+    "MODES",
+    "PRESETS",
+    "SHARE",
+    "Settings",
+    "apply_shared",
+    "attention",
+    "controls",
+    "int_problem",
+    "projections",
+    "query_row",
+    "readout",
+    "shared_state",
+    "tokenize_text",
+]
 
 # Tokenization radio label -> attnviz.tokens mode.
 MODES = {"Words and punctuation": "words", "Characters": "chars"}
@@ -38,6 +58,26 @@ DEFAULTS = {
     "tokens_causal": False,
     "tokens_temperature": 1.0,
 }
+
+
+TEXT_MAX_CHARS = 8000  # the longest text the address carries (the 512-token example has 2,794)
+# What the address, the JSON export and an upload may set (see attnviz.sharing).
+SHARE = StateSpec(
+    "tokens",
+    (
+        Text("tokens_text", DEFAULT_SENTENCE, max_chars=TEXT_MAX_CHARS),
+        Choice("tokens_mode", DEFAULTS["tokens_mode"], options=tuple(MODES)),
+        Int("tokens_d_model", 16, low=1, high=D_MODEL_MAX),
+        Int("tokens_d_k", 8, low=1, high=D_K_MAX),
+        Int("tokens_seed", 0, low=0, high=2**31 - 1),
+        Bool("tokens_pe", True),
+        Bool("tokens_scale", False),
+        Bool("tokens_bias", True),
+        Bool("tokens_causal", False),
+        Float("tokens_temperature", 1.0, positive=True, high=1e6),
+        Int("tokens_query", 0, low=0, high=MAX_TOKENS - 1),  # default: the page's first query (see query_row)
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -147,3 +187,73 @@ def tokenize_text(text: str, mode: str, max_tokens: int = MAX_TOKENS) -> tuple[t
 def attention(tokens: tuple[str, ...], settings: Settings) -> SentenceAttention:
     """:func:`attnviz.views.sentence_attention` of the tokens with the settings, once per distinct input."""
     return sentence_attention(tokens, **settings.attention_options)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _readout(key: str, _weights) -> RowReadout:
+    return row_readout(_weights)
+
+
+def readout(result: SentenceAttention) -> RowReadout:
+    """Entropy and effective keys of every row of the weights (:func:`attnviz.lab_views.row_readout`)."""
+    return _readout(digest(result.weights), result.weights)
+
+
+def query_row(result: SentenceAttention) -> None:
+    """Choose the query row shown for new tokens: the one a shared address names (once), else the default."""
+    s = st.session_state
+    if s.get("tokens_query_for") != result.tokens:
+        shared = s.get("tokens_query") if s.pop("tokens_query_shared", False) else None
+        s.tokens_query = shared if isinstance(shared, int) and 0 <= shared < len(result.tokens) else None
+        if s.tokens_query is None:
+            s.tokens_query = default_query(result.tokens)
+        s.tokens_query_for = result.tokens
+
+
+def apply_shared(decoded: Decoded, reset: bool) -> None:
+    """A shared address's query row is kept when its tokens are first drawn (:func:`query_row`)."""
+    st.session_state.tokens_query_shared = "tokens_query" in decoded.settings
+    if reset:
+        st.session_state.pop("tokens_query_for", None)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def projections(d_model: int, d_k: int, bias: bool, seed: int) -> dict[str, np.ndarray]:
+    """``SelfAttention(d_model, d_k, bias=bias, seed=seed)``'s ``w_q, w_k`` ``(d_model, d_k)`` and ``b_q, b_k``
+    ``(d_k,)``: the projections behind the page's scores."""
+    from attnviz.modules import SelfAttention
+
+    module = SelfAttention(d_model, d_k, bias=bias, seed=seed)
+    return {n: p.detach().numpy().copy() for n, p in module.named_parameters() if n[-1] in "qk"}
+
+
+def shared_state(result: SentenceAttention, settings: Settings) -> dict[str, object]:
+    """The keyword arguments of :func:`attnviz.ui.share.panel` for this page."""
+    labels = result.labels
+    dims = tuple(str(j) for j in range(settings.d_model))
+    w = projections(settings.d_model, settings.d_k, settings.bias, settings.seed)
+    dims_k = tuple(f"d{j}" for j in range(settings.d_k))
+    computed = {
+        "x": (result.x, labels, dims),
+        "scores": (result.scores, labels, labels),
+        "scaled": (result.scaled, labels, labels),
+        "weights": (result.weights, labels, labels),
+        "w_q": (w["w_q"], dims, dims_k),
+        "w_k": (w["w_k"], dims, dims_k),
+    }
+    if settings.bias:
+        computed |= {n: (w[n][None, :], (n,), dims_k) for n in ("b_q", "b_k")}
+
+    def code() -> str:
+        b = (w["b_q"], w["b_k"]) if settings.bias else (None, None)
+        return tokens_snippet(
+            result.x, w["w_q"], w["w_k"], *b, temperature=settings.temperature, causal=settings.causal
+        )
+
+    return {
+        "matrices": {},
+        "computed": computed,
+        "code": code,
+        "defaults": {"tokens_query": default_query(result.tokens)},
+        "apply": apply_shared,
+    }

@@ -13,7 +13,9 @@ import numpy as np
 import streamlit as st
 
 from attnviz.examples import PRESETS, WORKED_EXAMPLE, preset
-from attnviz.ui.matrix_editor import resize_matrix, set_matrix
+from attnviz.sharing import Bool, Choice, Int, MatrixField, StateSpec
+from attnviz.snippets import worked_snippet
+from attnviz.ui.matrix_editor import current_matrix, resize_matrix, set_matrix
 from attnviz.ui.state import set_defaults
 
 if TYPE_CHECKING:  # torch is imported on first compute, so a first visit shows the tables while it loads
@@ -24,12 +26,15 @@ __all__ = [
     "DEFAULTS",
     "MATRICES",
     "SCALINGS",
+    "SHARE",
     "VARIANTS",
     "Settings",
+    "code",
     "controls",
     "handset_view",
     "learned_view",
     "learned_weights",
+    "shared_state",
 ]
 
 MATRICES = ("worked_x", "worked_wq", "worked_wk", "worked_wv")
@@ -47,6 +52,31 @@ DEFAULTS = {
     "worked_d_k": D_K0,
     "worked_query": 0,
 }
+
+
+T_MAX, D_MAX = 12, 8  # the size controls' limits
+# What the address, the JSON export and an upload may set (see attnviz.sharing).
+SHARE = StateSpec(
+    "worked",
+    (
+        Choice("worked_variant", DEFAULTS["worked_variant"], options=tuple(VARIANTS)),
+        Choice("worked_scaling", DEFAULTS["worked_scaling"], options=tuple(SCALINGS)),
+        Bool("worked_causal", False),
+        Choice("worked_preset", PRESETS[0], options=PRESETS),
+        Int("worked_seed", 0, low=0, high=2**31 - 1),
+        Int("worked_t", T0, low=1, high=T_MAX),
+        Int("worked_d_in", D_IN0, low=1, high=D_MAX),
+        Int("worked_d_k", D_K0, low=1, high=D_MAX),
+        Int("worked_query", 0, low=0, high=T_MAX - 1),
+    ),
+    matrices=(
+        MatrixField("worked_x", "worked_t", "worked_d_in", max_side=T_MAX, name="X"),
+        *(
+            MatrixField(key, "worked_d_in", "worked_d_k", max_side=D_MAX, name=name)
+            for key, name in zip(MATRICES[1:], ("W_q", "W_k", "W_v"), strict=True)
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -112,9 +142,9 @@ def controls() -> Settings:
     left.button("Load preset", on_click=_load_preset, width="stretch")
     right.button("Reset", on_click=_reset, width="stretch", help="Back to the tutorial's matrices and sizes.")
     st.divider()
-    t = st.number_input("Tokens (rows of X)", 1, 12, step=1, key="worked_t", on_change=_resize_all)
-    d_in = st.number_input("d_in (columns of X)", 1, 8, step=1, key="worked_d_in", on_change=_resize_all)
-    d_k = st.number_input("d_k (columns of W)", 1, 8, step=1, key="worked_d_k", on_change=_resize_all)
+    t = st.number_input("Tokens (rows of X)", 1, T_MAX, step=1, key="worked_t", on_change=_resize_all)
+    d_in = st.number_input("d_in (columns of X)", 1, D_MAX, step=1, key="worked_d_in", on_change=_resize_all)
+    d_k = st.number_input("d_k (columns of W)", 1, D_MAX, step=1, key="worked_d_k", on_change=_resize_all)
     if st.session_state.worked_query >= t:
         st.session_state.worked_query = 0
     st.divider()
@@ -179,3 +209,42 @@ def learned_view(x: np.ndarray, seed: int, d_k: int, scaled: bool, causal: bool)
         mask = causal_mask(x.shape[0]) if causal else None
         trace = module(torch.from_numpy(x), mask=mask, scale=None if scaled else 1.0)
     return worked_view(trace, scaled=scaled, causal=causal, learned=True)
+
+
+def shared_state(s: Settings, x: np.ndarray, view: WorkedView) -> dict[str, object]:
+    """The keyword arguments of :func:`attnviz.ui.share.panel` for this page: its tables (X and, once drawn, the
+    W's), their defaults, and the view's intermediates named like the trace fields."""
+    matrices = {"worked_x": (x, s.tokens, s.dims_in)}
+    for key in MATRICES[1:]:  # the W tables keep their values while hidden (learned variant)
+        w = current_matrix(key)
+        if w is not None and w.shape == (s.d_in, s.d_k):
+            matrices[key] = (w, s.dims_in, s.dims_k)
+    tokens, dims_k, dims_out = view.tokens, view.dims_k, view.dims_out
+    computed = {
+        "query": (view.query, tokens, dims_k),
+        "key": (view.key, tokens, dims_k),
+        "value": (view.value, tokens, dims_out),
+        "scores": (view.scores, tokens, tokens),
+        "scaled": (view.scaled, tokens, tokens),
+        "masked": (view.masked, tokens, tokens),
+        "weights": (view.weights, tokens, tokens),
+        "output": (view.output, tokens, dims_out),
+    }
+    if s.learned:
+        learned = learned_weights(s.d_in, s.d_k, s.seed)
+        computed |= {f"learned_{n}": (learned[n], s.dims_in, s.dims_k) for n in ("w_q", "w_k", "w_v")}
+        computed |= {f"learned_{n}": (learned[n][None, :], (n,), s.dims_k) for n in ("b_q", "b_k", "b_v")}
+    defaults = dict(zip(MATRICES, default_matrices(s), strict=True))
+    return {"matrices": matrices, "computed": computed, "default_matrices": defaults, "code": lambda: code(s, x)}
+
+
+def code(s: Settings, x: np.ndarray) -> str:
+    """The page's computation as a torch-only script (:func:`attnviz.snippets.worked_snippet`)."""
+    if s.learned:
+        learned = learned_weights(s.d_in, s.d_k, s.seed)
+        ws = [learned[name] for name in ("w_q", "w_k", "w_v")]
+        biases = {name: learned[name] for name in ("b_q", "b_k", "b_v")}
+    else:
+        ws = [current_matrix(key) for key in MATRICES[1:]]
+        biases = None
+    return worked_snippet(x, *ws, scaled=s.scaled, causal=s.causal, biases=biases)

@@ -1,0 +1,208 @@
+""" "Copy as code": short self-contained Python that reproduces a page's computation with torch alone.
+
+Each generator takes the numbers a page starts from (X and the weights, as the page holds them) and its options,
+and returns a script that needs only ``torch`` (and the standard library): no attnviz. It prints the page's
+intermediates by their trace names (``scores``, ``weights``, ``output`` …) at 6 significant digits.
+
+Inputs of up to :data:`INLINE_NUMBERS` numbers are written into the script exactly (the shortest decimal that
+reads back to the same float). Larger inputs would make a script of megabytes: the script then reads them from
+the page's JSON export (``"computed"`` holds every input under the same name), whose file name it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = ["INLINE_NUMBERS", "multihead_snippet", "positional_snippet", "tokens_snippet", "worked_snippet"]
+
+INLINE_NUMBERS = 20_000
+
+_HEADER = """import math
+
+import torch
+
+torch.set_printoptions(precision=6, linewidth=120, threshold=100_000)
+"""
+
+
+def _literal(a: np.ndarray) -> str:
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 1:
+        return "[" + ", ".join(repr(float(v)) for v in a) + "]"
+    return "[\n" + "".join(f"    {_literal(row)},\n" for row in a) + "]"
+
+
+def _arrays(arrays: Mapping[str, np.ndarray], dtype: str, json_file: str) -> str:
+    """Assignments ``name = torch.tensor(...)``: literal, or read from the JSON export when too many numbers."""
+    total = sum(int(np.size(a)) for a in arrays.values())
+    if total <= INLINE_NUMBERS:
+        return "".join(f"{name} = torch.tensor({_literal(a)}, dtype=torch.{dtype})\n" for name, a in arrays.items())
+    lines = [
+        f"# {total:,} input numbers are too many to print here: download the page's JSON ({json_file!r}) first.\n",
+        "import json\n\n",
+        f'with open({json_file!r}, encoding="utf-8") as f:\n',
+        '    computed = json.load(f)["computed"]\n',
+    ]
+    for name, a in arrays.items():
+        shape = tuple(np.shape(a))
+        lines.append(f'{name} = torch.tensor(computed["{name}"]["values"], dtype=torch.{dtype}).reshape{shape}\n')
+    return "".join(lines)
+
+
+def worked_snippet(
+    x: np.ndarray,
+    w_q: np.ndarray,
+    w_k: np.ndarray,
+    w_v: np.ndarray,
+    *,
+    scaled: bool,
+    causal: bool,
+    biases: Mapping[str, np.ndarray] | None = None,
+    json_file: str = "attnviz_worked.json",
+) -> str:
+    """Single-head self-attention of the worked example in float64: ``X`` ``(T, d_in)``, ``W`` ``(d_in, d_k)``;
+    ``biases`` ``{"b_q", "b_k", "b_v"}`` for the learned variant."""
+    arrays = {"x": x, "w_q": w_q, "w_k": w_k, "w_v": w_v, **(biases or {})}
+    plus = {n: f" + b_{n}" if biases else "" for n in ("q", "k", "v")}
+    lines = [
+        '"""Single-head self-attention (the worked example), reproduced with torch alone."""\n',
+        _HEADER,
+        _arrays(arrays, "float64", json_file),
+        "\n",
+        f"query = x @ w_q{plus['q']}  # (T, d_k)\n",
+        f"key = x @ w_k{plus['k']}  # (T, d_k)\n",
+        f"value = x @ w_v{plus['v']}  # (T, d_v)\n",
+        "scores = query @ key.T  # (T, T)  q·kᵀ\n",
+        f"scale = {'1 / math.sqrt(query.shape[-1])' if scaled else '1.0'}  # 1/√d_k{'' if scaled else ': none'}\n",
+        "scaled = scores * scale\n",
+    ]
+    if causal:
+        lines.append("allowed = torch.ones(len(x), len(x), dtype=torch.bool).tril()  # key j <= query i\n")
+        lines.append('masked = scaled.masked_fill(~allowed, float("-inf"))\n')
+    else:
+        lines.append("masked = scaled\n")
+    lines += [
+        "weights = torch.softmax(masked, dim=-1)  # (T, T), rows sum to 1\n",
+        "output = weights @ value  # (T, d_v)\n",
+        "\n",
+        'print("scores =", scores)\n',
+        'print("weights =", weights)\n',
+        'print("output =", output)\n',
+    ]
+    return "".join(lines)
+
+
+def tokens_snippet(
+    x: np.ndarray,
+    w_q: np.ndarray,
+    w_k: np.ndarray,
+    b_q: np.ndarray | None,
+    b_k: np.ndarray | None,
+    *,
+    temperature: float,
+    causal: bool,
+    json_file: str = "attnviz_tokens.json",
+) -> str:
+    """Self-attention over a sentence's input rows ``x`` ``(T, d_model)`` in float32, scale 1/(√d_k·temperature)."""
+    arrays = {"x": x, "w_q": w_q, "w_k": w_k}
+    if b_q is not None and b_k is not None:
+        arrays |= {"b_q": b_q, "b_k": b_k}
+    bias = b_q is not None
+    lines = [
+        '"""Self-attention over a sentence\'s tokens (the Tokens page), reproduced with torch alone.\n\n',
+        "x holds the tokens' input rows (embedding, positional encoding) exactly as the page computed them.\n",
+        '"""\n',
+        _HEADER,
+        _arrays(arrays, "float32", json_file),
+        f"temperature = {float(temperature)!r}\n",
+        "\n",
+        f"query = x @ w_q{' + b_q' if bias else ''}  # (T, d_k)\n",
+        f"key = x @ w_k{' + b_k' if bias else ''}  # (T, d_k)\n",
+        "scores = query @ key.T  # (T, T)  q·kᵀ\n",
+        "scale = 1 / (math.sqrt(query.shape[-1]) * temperature)\n",
+        "scaled = scores * scale\n",
+    ]
+    if causal:
+        lines.append("allowed = torch.ones(len(x), len(x), dtype=torch.bool).tril()  # key j <= query i\n")
+        lines.append('scaled_masked = scaled.masked_fill(~allowed, float("-inf"))\n')
+        lines.append("weights = torch.softmax(scaled_masked, dim=-1)  # (T, T)\n")
+    else:
+        lines.append("weights = torch.softmax(scaled, dim=-1)  # (T, T), rows sum to 1\n")
+    lines += ["\n", 'print("scale =", scale)\n', 'print("scores =", scores)\n', 'print("weights =", weights)\n']
+    return "".join(lines)
+
+
+def multihead_snippet(
+    x: np.ndarray,
+    weights: Mapping[str, np.ndarray],
+    *,
+    num_heads: int,
+    bias: bool,
+    causal: bool,
+    valid_len: int | None,
+    json_file: str = "attnviz_mh.json",
+) -> str:
+    """Multi-head self-attention with W_O in float32: ``x`` ``(T, d_model)``, ``weights`` ``w_q, w_k, w_v, w_o``
+    ``(d_model, d_model)`` (x @ W) and, with ``bias``, ``b_q, b_k, b_v, b_o`` ``(d_model,)``."""
+    names = ("w_q", "w_k", "w_v", "w_o") + (("b_q", "b_k", "b_v", "b_o") if bias else ())
+    arrays = {"x": x, **{n: weights[n] for n in names}}
+    b = {n: f" + b_{n}" if bias else "" for n in ("q", "k", "v", "o")}
+    lines = [
+        '"""Multi-head self-attention with W_O (the Multi-head page), reproduced with torch alone."""\n',
+        _HEADER,
+        _arrays(arrays, "float32", json_file),
+        f"num_heads = {int(num_heads)}\n",
+        "\n",
+        "T, d_model = x.shape\n",
+        "d_head = d_model // num_heads\n",
+        "\n",
+        "def split(m):  # (T, d_model) -> (H, T, d_head): head h takes columns h·d_head … (h+1)·d_head − 1\n",
+        "    return m.reshape(T, num_heads, d_head).permute(1, 0, 2)\n",
+        "\n",
+        "\n",
+        f"query, key, value = split(x @ w_q{b['q']}), split(x @ w_k{b['k']}), split(x @ w_v{b['v']})\n",
+        "scores = query @ key.transpose(-2, -1)  # (H, T, T)\n",
+        "scale = 1 / math.sqrt(d_head)\n",
+        "scaled = scores * scale\n",
+        "allowed = torch.ones(T, T, dtype=torch.bool)\n",
+    ]
+    if causal:
+        lines.append("allowed &= torch.ones(T, T, dtype=torch.bool).tril()  # causal: key j <= query i\n")
+    if valid_len is not None:
+        lines.append(f"allowed[:, {int(valid_len)}:] = False  # keys from position {int(valid_len)} on are padding\n")
+    lines += [
+        'weights = torch.softmax(scaled.masked_fill(~allowed, float("-inf")), dim=-1)  # (H, T, T)\n',
+        "head_outputs = weights @ value  # (H, T, d_head)\n",
+        "concat = head_outputs.permute(1, 0, 2).reshape(T, d_model)  # heads side by side\n",
+        f"output = concat @ w_o{b['o']}  # (T, d_model)\n",
+        "\n",
+        'print("weights =", weights)\n',
+        'print("output =", output)\n',
+    ]
+    return "".join(lines)
+
+
+def positional_snippet(num_positions: int, d_model: int, base: float) -> str:
+    """The sinusoidal encoding ``(num_positions, d_model)`` (computed in float64, as the page does, then float32)
+    and the similarity ``PE·PEᵀ``."""
+    return "".join(
+        [
+            '"""The sinusoidal positional encoding and PE·PEᵀ (the Positional-encoding page), with torch alone."""\n',
+            _HEADER,
+            f"num_positions, d_model, base = {int(num_positions)}, {int(d_model)}, {float(base)!r}\n",
+            "\n",
+            "position = torch.arange(num_positions, dtype=torch.float64)[:, None]  # (P, 1)\n",
+            "exponents = torch.arange(0, d_model, 2, dtype=torch.float64) / d_model  # 2i/d_model, one per pair\n",
+            "angles = position / base**exponents  # (P, ceil(d_model/2))\n",
+            "pe = torch.zeros(num_positions, d_model, dtype=torch.float64)\n",
+            "pe[:, 0::2] = torch.sin(angles)  # even columns: sin\n",
+            "pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])  # odd columns: cos of the same angle\n",
+            "pe = pe.float()\n",
+            "similarity = pe @ pe.T  # (P, P)\n",
+            "\n",
+            'print("pe =", pe)\n',
+            'print("similarity =", similarity)\n',
+        ]
+    )

@@ -1,0 +1,230 @@
+"""A page's state in the address bar, as files, and as code (the UI half of :mod:`attnviz.sharing`).
+
+A page opts in with its :class:`attnviz.sharing.StateSpec` and two calls:
+
+- :func:`restore` before its widgets are drawn: when the address holds something the app did not write itself (a
+  shared link opened in a fresh browser, a reload, the back button), its settings go into the session state and
+  its matrices into the editors; each ignored parameter is named in a warning.
+- :func:`panel` after the results: writes the state to the address (only what differs from the defaults) and
+  draws the "Share, export, import" expander: CSV and JSON downloads, an upload, and "copy as code".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from attnviz import sharing
+from attnviz.sharing import Decoded, StateSpec
+from attnviz.ui.matrix_editor import clear_matrix, set_matrix
+from attnviz.ui.render import escape_markdown
+from attnviz.ui.state import PAGE_PREFIXES
+
+__all__ = ["Table", "apply_matrices", "panel", "publish", "restore"]
+
+Table = tuple[np.ndarray, Sequence[str], Sequence[str]]  # matrix, row labels, column labels
+Apply = Callable[[Decoded, bool], None]  # (what to apply, whether absent matrices go back to their defaults)
+
+_LAST = "_share_last_written"  # the query parameters the app last wrote (any page)
+
+
+def _current() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def _flat(params: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    return {key: values[-1] if values else "" for key, values in params.items()}
+
+
+def apply_matrices(spec: StateSpec) -> Apply:
+    """The default way to apply matrices: each into the editor of the same key (absent ones back to the page's
+    default when ``reset``)."""
+
+    def apply(decoded: Decoded, reset: bool) -> None:
+        for m in spec.matrices:
+            if m.key in decoded.matrices:
+                set_matrix(m.key, decoded.matrices[m.key])
+            elif reset:
+                clear_matrix(m.key)
+
+    return apply
+
+
+def restore(spec: StateSpec, *, apply: Apply | None = None) -> list[str]:
+    """Put the address's state into the page (call before any of its widgets); return the problems shown.
+
+    Nothing happens when the address holds what the app wrote last (a rerun, a visit from another page). A new
+    session applies only what the address holds; the back button (the address changed under a running session)
+    also puts every setting it does not hold back to its default.
+    """
+    params = _current()
+    last = st.session_state.get(_LAST)
+    if _flat(params) == last:
+        return []
+    full = last is not None
+    decoded = sharing.decode_query(spec, params, other_pages=PAGE_PREFIXES)
+    values = {**(spec.defaults if full else {}), **decoded.settings}
+    for key, value in values.items():
+        st.session_state[key] = value
+    (apply or apply_matrices(spec))(decoded, full)
+    st.session_state[_LAST] = _flat(params)
+    if decoded.problems:
+        lines = "\n".join(f"- {escape_markdown(problem)}" for problem in decoded.problems)
+        st.warning(
+            f"Part of the address could not be used; the page's defaults stand in for it:\n{lines}",
+            icon=":material/link_off:",
+        )
+    return decoded.problems
+
+
+def publish(
+    spec: StateSpec,
+    matrices: Mapping[str, np.ndarray] | None = None,
+    *,
+    default_matrices: Mapping[str, np.ndarray] | None = None,
+    defaults: Mapping[str, object] | None = None,
+) -> dict[str, str]:
+    """Write the page's state (its fields' session values, ``matrices``) to the address; return the parameters."""
+    settings = {f.key: st.session_state[f.key] for f in spec.fields if f.key in st.session_state}
+    params = sharing.encode_query(spec, settings, matrices, default_matrices=default_matrices, defaults=defaults)
+    if _flat(_current()) != params:
+        st.query_params.from_dict(params)
+    st.session_state[_LAST] = params
+    return params
+
+
+def _settings(spec: StateSpec) -> dict[str, Any]:
+    return {f.key: st.session_state[f.key] for f in spec.fields if f.key in st.session_state}
+
+
+def _on_upload(spec: StateSpec, labels: dict[str, tuple[list[str], list[str]]], apply: Apply) -> None:
+    """The uploader's callback (runs before the script, so widget values may still be set)."""
+    upload = st.session_state.get(f"share_{spec.page}_upload")
+    problems_key = f"share_{spec.page}_upload_result"
+    if upload is None:
+        st.session_state.pop(problems_key, None)
+        return
+    data = upload.getvalue()
+    if upload.name.lower().endswith(".csv"):
+        target = st.session_state.get(f"share_{spec.page}_upload_target")
+        if target not in labels:
+            st.session_state[problems_key] = (False, [f"choose the table to fill, one of {', '.join(labels)}"])
+            return
+        rows, cols = labels[target]
+        spec_matrix = spec.matrix(target)
+        name = spec_matrix.label if spec_matrix is not None else target
+        matrix, problems = sharing.parse_csv(name, data, rows, cols)
+        if problems:
+            st.session_state[problems_key] = (False, problems)
+            return
+        apply(Decoded(matrices={target: matrix}), False)
+        st.session_state[problems_key] = (True, [f"{upload.name} was loaded into {name}"])
+        return
+    decoded = sharing.import_json(spec, data)
+    if decoded.problems:
+        st.session_state[problems_key] = (False, decoded.problems)
+        return
+    for key, value in decoded.settings.items():
+        st.session_state[key] = value
+    apply(decoded, False)
+    st.session_state[problems_key] = (
+        True,
+        [f"{upload.name} was loaded: {len(decoded.settings)} settings, {len(decoded.matrices)} matrices"],
+    )
+
+
+def _csv_name(page: str, name: str) -> str:
+    return f"attnviz_{page}_{name}.csv"
+
+
+def panel(
+    spec: StateSpec,
+    *,
+    matrices: Mapping[str, Table],
+    computed: Mapping[str, Table],
+    code: Callable[[], str],
+    apply: Apply | None = None,
+    default_matrices: Mapping[str, np.ndarray] | None = None,
+    defaults: Mapping[str, object] | None = None,
+) -> None:
+    """Write the state to the address (:func:`publish`) and draw the "Share, export, import" expander.
+
+    ``matrices``: the editable matrices (key -> table); ``computed``: the intermediates named like the trace
+    fields (a 3-D array is one table per head, its first axis); ``code``: the "copy as code" snippet, built only
+    when the learner asks for it.
+    """
+    publish(
+        spec,
+        {k: t[0] for k, t in matrices.items()},
+        default_matrices=default_matrices,
+        defaults=defaults,
+    )
+    apply = apply or apply_matrices(spec)
+    left_out = sharing.unshareable(spec, _settings(spec))
+    if left_out:
+        st.caption(
+            "Not in the address (it keeps the default there; the JSON export holds it): "
+            + "; ".join(escape_markdown(p) for p in left_out)
+        )
+    with st.expander("Share, export, import", icon=":material/share:"):
+        st.markdown(
+            f"**Share**: the address bar holds this page's settings{' and edited tables' if spec.matrices else ''}; "
+            "copy it and anyone who opens it sees these numbers. **Export**: each table as CSV, or everything as "
+            "JSON (settings, tables and every intermediate, named as in the code)."
+        )
+        names = {m.key: m.label for m in spec.matrices}
+        tables: dict[str, Table] = {names.get(k, k): t for k, t in matrices.items()}
+        for name, (array, rows, cols) in computed.items():
+            if np.ndim(array) == 3:
+                tables |= {f"{name}_h{h}": (a, rows, cols) for h, a in enumerate(array)}
+            else:
+                tables[name] = (array, rows, cols)
+        snapshot = _settings(spec)
+        with st.container(horizontal=True):
+            st.download_button(
+                "State (JSON)",
+                data=lambda: sharing.export_json(spec, snapshot, matrices, computed),
+                file_name=f"attnviz_{spec.page}.json",
+                mime="application/json",
+                on_click="ignore",
+                icon=":material/download:",
+                key=f"share_{spec.page}_dl_json",
+            )
+            for name, (array, rows, cols) in tables.items():
+                st.download_button(
+                    f"{name}.csv",
+                    data=lambda a=array, r=rows, c=cols: sharing.matrix_csv(a, r, c),
+                    file_name=_csv_name(spec.page, name),
+                    mime="text/csv",
+                    on_click="ignore",
+                    key=f"share_{spec.page}_dl_{name}",
+                )
+        labels = {k: (list(t[1]), list(t[2])) for k, t in matrices.items()}
+        if labels:
+            st.selectbox(
+                "Table a CSV goes into",
+                list(labels),
+                format_func=lambda k: names.get(k, k),
+                key=f"share_{spec.page}_upload_target",
+            )
+        st.file_uploader(
+            "Import a JSON state"
+            + (" or a CSV table" if labels else "")
+            + f" (at most {sharing.MAX_FILE_BYTES:,} bytes)",
+            type=["json", "csv"] if labels else ["json"],
+            key=f"share_{spec.page}_upload",
+            on_change=_on_upload,
+            args=(spec, labels, apply),
+        )
+        result = st.session_state.get(f"share_{spec.page}_upload_result")
+        if result:
+            ok, messages = result
+            for message in messages:
+                (st.success if ok else st.error)(escape_markdown(message) + ("" if ok else " — nothing was changed."))
+        if st.toggle(
+            "Copy as code", key=f"share_{spec.page}_show_code", help="Python using only torch, with these numbers."
+        ):
+            st.code(code(), language="python")

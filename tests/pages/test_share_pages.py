@@ -1,0 +1,374 @@
+"""Share, save and reproduce, on every page: the address round trip, hostile addresses, the back button, JSON and
+CSV uploads, and "copy as code" executed on its own and compared with the page's trace."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from attnviz import sharing
+from attnviz.ui import tokens, worked
+from tests.pages.conftest import TIMEOUT, edit, error_text, open_page
+
+WORKED, TOKENS, MH, PE = (
+    "pages/1_Worked_example.py",
+    "pages/2_Tokens.py",
+    "pages/3_Multi-head.py",
+    "pages/4_Positional_encoding.py",
+)
+
+
+def charts(at: AppTest) -> list[str]:
+    """Every figure's JSON spec, in page order."""
+    return [c.proto.spec for c in at.get("plotly_chart")]
+
+
+def fresh(path: str, params: dict) -> AppTest:
+    """A new session of ``path`` opened at an address holding ``params``."""
+    from tests.pages.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+    at.query_params = dict(params)
+    return at.run()
+
+
+def warnings(at: AppTest) -> str:
+    return re.sub(r"\\(.)", r"\1", "\n".join(w.value for w in at.warning))
+
+
+# ------------------------------------------------------------------------------------------- edited states
+
+
+def edit_worked(at: AppTest) -> AppTest:
+    at.sidebar.radio(key="worked_scaling").set_value(tuple(worked.SCALINGS)[1]).run()
+    at.sidebar.checkbox(key="worked_causal").check().run()
+    at.sidebar.number_input(key="worked_t").set_value(4).run()
+    edit(at, "worked_x", {0: {"d1": -2.5}, 3: {"d4": 0.1}})
+    edit(at, "worked_wk", {1: {"d2": 7.0}})
+    at.sidebar.selectbox(key="worked_query").set_value(2).run()
+    return at
+
+
+def edit_tokens(at: AppTest) -> AppTest:
+    at.text_area(key="tokens_text").input("the cat saw the dog and the cat ran").run()
+    at.sidebar.number_input(key="tokens_temperature").set_value(0.5).run()
+    at.sidebar.number_input(key="tokens_d_model").set_value(10).run()
+    at.sidebar.toggle(key="tokens_causal").set_value(True).run()
+    at.selectbox(key="tokens_query").set_value(3).run()
+    return at
+
+
+def edit_mh(at: AppTest) -> AppTest:
+    at.sidebar.radio(key="mh_source").set_value("Worked example").run()
+    at.sidebar.toggle(key="mh_causal").set_value(True).run()
+    at.sidebar.number_input(key="mh_valid_len").set_value(2).run()
+    edit(at, "mh_w_q_h1", {0: {"h1 d0": 3.0}})
+    edit(at, "mh_w_o_h0", {2: {"d5": -1.25}})
+    return at
+
+
+def edit_pe(at: AppTest) -> AppTest:
+    at.sidebar.number_input(key="pe_positions").set_value(30).run()
+    at.sidebar.number_input(key="pe_d_model").set_value(9).run()
+    at.sidebar.number_input(key="pe_base").set_value(500.0).run()
+    at.text_input(key="pe_sentence").input("a cat and a dog").run()
+    at.multiselect(key="pe_dims").set_value([0, 5]).run()
+    at.toggle(key="pe_variant").set_value(True).run()
+    return at
+
+
+EDITS = {WORKED: edit_worked, TOKENS: edit_tokens, MH: edit_mh, PE: edit_pe}
+
+
+@pytest.mark.parametrize("path", list(EDITS))
+def test_the_default_page_has_a_bare_address(path):
+    at = open_page(path)
+    assert not at.exception
+    assert at.query_params == {}
+
+
+@pytest.mark.parametrize("path", list(EDITS))
+def test_an_address_reproduces_the_page(path):
+    at = EDITS[path](open_page(path))
+    assert not at.exception and not at.error
+    params = at.query_params
+    assert params, "an edited page writes its state to the address"
+    copy = fresh(path, params)
+    assert not copy.exception and not copy.warning
+    assert copy.query_params == params
+    assert charts(copy) == charts(at)
+    assert len(charts(at)) >= 3
+
+
+def test_addresses_are_short():
+    at = edit_worked(open_page(WORKED))
+    assert len("&".join(f"{k}={v}" for k, v in at.query_params.items())) < 400
+    assert set(at.query_params) == {
+        "worked_scaling",
+        "worked_causal",
+        "worked_t",
+        "worked_x",
+        "worked_wk",
+        "worked_query",
+    }
+
+
+# -------------------------------------------------------------------------------------------- hostile URLs
+
+HOSTILE = {
+    WORKED: {
+        "worked_t": "1e9",
+        "worked_d_in": "-3",
+        "worked_causal": "maybe",
+        "worked_variant": "<script>alert(1)</script>",
+        "worked_x": "3x4.f4.AAAA",
+        "worked_wq": "9999x9999.f8.",
+        "worked_wk": "3x4.f4." + "A" * 64,  # a valid 3×4 where W is 4×3
+        "worked_query": "nan",
+        "evil": "1",
+    },
+    TOKENS: {
+        "tokens_text": "x" * 100_000,
+        "tokens_temperature": "nan",
+        "tokens_d_model": "100000",
+        "tokens_mode": "",
+        "tokens_query": "-1",
+    },
+    MH: {
+        "mh_heads": "inf",
+        "mh_d_model": "0",
+        "mh_valid_len": "abc",
+        "mh_w_q": "8x8.f4.!!!!",
+        "mh_w_o": "8x8.f4." + "A" * 10,
+        "mh_source": "Sentence&x=1",
+    },
+    PE: {
+        "pe_positions": "99999999999999",
+        "pe_base": "-inf",
+        "pe_dims": "1,2,3,4,5,6,7,8,9,10",
+        "pe_variant": "2",
+        "pe_sentence": "y" * 3000,
+    },
+}
+
+
+@pytest.mark.parametrize("path", list(HOSTILE))
+def test_a_hostile_address_falls_back_to_the_defaults_and_names_each_parameter(path):
+    default = open_page(path)
+    at = fresh(path, HOSTILE[path])
+    assert not at.exception
+    text = warnings(at)
+    for key in HOSTILE[path]:
+        assert f"URL parameter '{key}' ignored" in text, (key, text)
+    assert charts(at) == charts(default)
+    assert at.query_params == {}  # nothing of it is written back
+
+
+def test_a_hostile_shape_next_to_good_settings_keeps_the_good_ones():
+    at = fresh(WORKED, {"worked_t": "4", "worked_x": sharing.encode_matrix(np.ones((3, 4)))})
+    assert "the settings make it 4×4" in warnings(at)
+    assert at.session_state["worked_t"] == 4
+    assert at.query_params == {"worked_t": "4"}
+
+
+# ------------------------------------------------------------------------------------------- the back button
+
+
+def test_a_changed_address_under_a_running_session_is_restored_in_full():
+    """The back button reruns the page with the earlier address: every setting it does not hold is a default."""
+    at = open_page(WORKED)
+    default = charts(at)
+    edit_worked(at)
+    assert charts(at) != default
+    at.query_params = {}  # what the browser sends after "back" to the first entry
+    at.run()
+    assert charts(at) == default
+    assert at.session_state["worked_causal"] is False
+
+
+def test_back_on_the_tokens_page_restores_the_earlier_text():
+    at = open_page(TOKENS)
+    at.text_area(key="tokens_text").input("one two three").run()
+    first = dict(at.query_params)
+    at.text_area(key="tokens_text").input("four five").run()
+    at.query_params = first
+    at.run()
+    assert at.text_area(key="tokens_text").value == "one two three"
+
+
+# ------------------------------------------------------------------------------------------------ uploads
+
+
+def _state_json(at: AppTest, spec: sharing.StateSpec) -> str:
+    settings = {f.key: at.session_state[f.key] for f in spec.fields if f.key in at.session_state}
+    matrices = {m.key: (at.session_state[f"{m.key}__good"], None, None) for m in spec.matrices}
+    return sharing.export_json(spec, settings, matrices, {})
+
+
+def test_a_json_upload_restores_the_page():
+    source = edit_worked(open_page(WORKED))
+    at = open_page(WORKED)
+    at.file_uploader(key="share_worked_upload").upload(
+        "attnviz_worked.json", _state_json(source, worked.SHARE).encode()
+    )
+    at.run()
+    assert not at.exception
+    assert "was loaded" in "\n".join(s.value for s in at.success)
+    assert charts(at) == charts(source)
+
+
+def test_a_bad_json_upload_changes_nothing():
+    at = edit_worked(open_page(WORKED))
+    before = charts(at)
+    doc = json.loads(_state_json(at, worked.SHARE))
+    doc["settings"]["worked_t"] = 400
+    doc["matrices"]["worked_x"]["values"][0][0] = "NaN"
+    at.file_uploader(key="share_worked_upload").upload("bad.json", json.dumps(doc).encode()).run()
+    text = error_text(at)
+    assert "setting 'worked_t': 400 is outside 1 … 12 — nothing was changed" in text
+    assert charts(at) == before
+
+
+def test_a_csv_upload_fills_one_table():
+    at = open_page(WORKED)
+    x = np.arange(12, dtype=float).reshape(3, 4) / 4
+    text = sharing.matrix_csv(x, ["x1", "x2", "x3"], ["d1", "d2", "d3", "d4"])
+    at.selectbox(key="share_worked_upload_target").set_value("worked_x").run()
+    at.file_uploader(key="share_worked_upload").upload("x.csv", text.encode()).run()
+    assert not at.exception
+    np.testing.assert_array_equal(at.session_state["worked_x__good"], x)
+    assert at.session_state["worked_last_good"].query.shape == (3, 3)
+    np.testing.assert_allclose(
+        at.session_state["worked_last_good"].query,
+        x @ np.array(worked.default_matrices(worked.Settings(3, 4, 3, False, False, False, 0, 0))[1]),
+    )
+
+
+def test_a_csv_of_the_wrong_shape_changes_nothing():
+    at = open_page(WORKED)
+    before = charts(at)
+    text = sharing.matrix_csv(np.ones((2, 2)), ["x1", "x2"], ["d1", "d2"])
+    at.file_uploader(key="share_worked_upload").upload("x.csv", text.encode()).run()
+    assert "X: the header must be a blank cell and the columns d1, d2, d3, d4" in error_text(at)
+    assert charts(at) == before
+
+
+def test_every_matrix_has_a_download():
+    at = open_page(WORKED)
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert labels >= {"State (JSON)", "X.csv", "W_q.csv", "scores.csv", "weights.csv", "output.csv"}
+    at = open_page(MH)
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {"weights_h0.csv", "weights_h1.csv", "output.csv", "W_O.csv", "b_o.csv"} <= labels
+
+
+# ------------------------------------------------------------------------------------------- copy as code
+
+
+def run_snippet(at: AppTest, page_key: str, tmp_path) -> dict[str, np.ndarray]:
+    """Show the page's "copy as code", run it alone (no attnviz on the path), return each printed tensor."""
+    at.toggle(key=f"share_{page_key}_show_code").set_value(True).run()
+    code = [c.value for c in at.code if c.language == "python"]
+    assert len(code) == 1
+    assert "attnviz" not in re.sub(r"attnviz_\w+\.json", "", code[0])  # only the export's file name
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code[0]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    blocks = re.split(r"^(\w+) = ", done.stdout, flags=re.M)
+    printed = {}
+    for name, body in zip(blocks[1::2], blocks[2::2], strict=True):
+        body = re.sub(r"dtype=torch\.\w+", "", body)
+        printed[name] = np.array(
+            [float(v) for v in re.findall(r"-?inf|nan|[-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?", body)], dtype=float
+        )
+    return printed
+
+
+def close(printed: np.ndarray, reference: np.ndarray) -> None:
+    reference = np.asarray(reference, dtype=float).ravel()
+    assert printed.shape == reference.shape
+    finite = np.isfinite(reference)  # masked cells: NaN in the view, −inf/0 in the snippet
+    np.testing.assert_allclose(printed[finite], reference[finite], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("edited", [False, True, "learned"])
+def test_worked_code_prints_the_trace(edited, tmp_path):
+    at = open_page(WORKED)
+    if edited is True:
+        edit_worked(at)
+    elif edited == "learned":
+        at.sidebar.radio(key="worked_variant").set_value(tuple(worked.VARIANTS)[1]).run()
+        at.sidebar.checkbox(key="worked_causal").check().run()
+    view = at.session_state["worked_last_good"]
+    printed = run_snippet(at, "worked", tmp_path)
+    close(printed["scores"], view.scores)
+    close(printed["weights"], view.weights)
+    close(printed["output"], view.output)
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_tokens_code_prints_the_trace(edited, tmp_path):
+    at = open_page(TOKENS)
+    if edited:
+        edit_tokens(at)
+    result, _ = at.session_state["tokens_last_good"]
+    printed = run_snippet(at, "tokens", tmp_path)
+    close(printed["scale"], [result.scale])
+    close(printed["scores"], result.scores)
+    close(printed["weights"], result.weights)
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_multihead_code_prints_the_trace(edited, tmp_path):
+    at = open_page(MH)
+    if edited:
+        edit_mh(at)
+    view = at.session_state["mh_last_good"][0]
+    assert not view.pooled and view.window == view.t
+    printed = run_snippet(at, "mh", tmp_path)
+    close(printed["weights"], view.weights)
+    close(printed["output"], view.output)
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_positional_code_prints_the_encoding(edited, tmp_path):
+    at = open_page(PE)
+    if edited:
+        edit_pe(at)
+    from tests.pages.conftest import heatmap
+
+    _, _, pe = heatmap(at, "PE (")
+    _, _, similarity = heatmap(at, "PE·PEᵀ")
+    printed = run_snippet(at, "pe", tmp_path)
+    close(printed["pe"], pe)
+    close(printed["similarity"], similarity)
+
+
+def test_large_inputs_are_read_from_the_json_export(tmp_path):
+    """Above the inline limit the snippet reads its inputs from the page's JSON export, and still reproduces it."""
+    at = open_page(TOKENS)
+    at.sidebar.number_input(key="tokens_d_model").set_value(512).run()
+    at.text_area(key="tokens_text").input(" ".join(f"w{i}" for i in range(40))).run()
+    result, settings = at.session_state["tokens_last_good"]
+    state = tokens.shared_state(result, settings)  # what the page's JSON download holds
+    (tmp_path / "attnviz_tokens.json").write_text(sharing.export_json(tokens.SHARE, {}, {}, state["computed"]))
+    printed = run_snippet(at, "tokens", tmp_path)
+    code = next(c.value for c in at.code if c.language == "python")
+    assert 'json.load(f)["computed"]' in code and len(code) < 3000
+    close(printed["weights"], result.weights)
+
+
+def test_a_text_too_long_for_the_address_is_named():
+    at = open_page(TOKENS)
+    at.text_area(key="tokens_text").input("word " * 2000).run()
+    assert "tokens_text" not in at.query_params
+    assert "Not in the address" in "\n".join(c.value for c in at.caption)
