@@ -15,6 +15,7 @@ count alone, since that setting would change it for the whole process).
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -421,14 +422,7 @@ class JobRunner:
                     process.kill()
 
 
-_SHARED: JobRunner | None = None
-_SHARED_LOCK = threading.Lock()
-
-
+@functools.lru_cache(maxsize=1)
 def shared_runner() -> JobRunner:
     """The one runner of this server (created on first use): 2 trainings at once, 1 torch thread each."""
-    global _SHARED
-    with _SHARED_LOCK:
-        if _SHARED is None:
-            _SHARED = JobRunner()
-        return _SHARED
+    return JobRunner()

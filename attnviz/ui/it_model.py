@@ -17,7 +17,7 @@ from attnviz.ui.render import escape_markdown, last_good, show_figure
 __all__ = ["it_model_panel", "shipped_run"]
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)
 def shipped_run() -> TrainingRun:
     """The shipped it-task model, loaded once per server."""
     return load_it_run()
