@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from attnviz.additive import AdditiveAttention
     from attnviz.attention import SCORES, TRACE_FIELDS, AttentionTrace, attend, check_temperature, lengths_to_mask
     from attnviz.dropout import dropout_weights
+    from attnviz.encoder import (
+        ENCODER_LAYER_TRACE_FIELDS,
+        EncoderLayer,
+        EncoderLayerTrace,
+    )
     from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
     from attnviz.masks import causal_mask, padding_mask, parse_mask_grid, sliding_window_mask
     from attnviz.modules import (
@@ -46,6 +51,9 @@ _HOME = {
     "attend": "attention",
     "check_temperature": "attention",
     "lengths_to_mask": "attention",
+    "ENCODER_LAYER_TRACE_FIELDS": "encoder",
+    "EncoderLayer": "encoder",
+    "EncoderLayerTrace": "encoder",
     "WORKED_EXAMPLE": "examples",
     "WORKED_EXAMPLE_PRINTED": "examples",
     "MULTIHEAD_TRACE_FIELDS": "modules",
@@ -61,6 +69,7 @@ _HOME = {
 }
 
 __all__ = [
+    "ENCODER_LAYER_TRACE_FIELDS",
     "MULTIHEAD_TRACE_FIELDS",
     "SCORES",
     "TRACE_FIELDS",
@@ -68,6 +77,8 @@ __all__ = [
     "WORKED_EXAMPLE_PRINTED",
     "AdditiveAttention",
     "AttentionTrace",
+    "EncoderLayer",
+    "EncoderLayerTrace",
     "LearnedPositionalEmbedding",
     "MultiHeadAttention",
     "MultiHeadTrace",

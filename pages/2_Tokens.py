@@ -10,6 +10,7 @@ from attnviz.ui import share
 from attnviz.ui import tokens as page
 from attnviz.ui.cache import heatmap_figure
 from attnviz.ui.cells import CLICK_HINT
+from attnviz.ui.it_model import it_model_panel
 from attnviz.ui.render import KEPT, escape_markdown, isolated, last_good, page_nav, show_figure, show_problems, step
 from attnviz.views import SentenceAttention, dim_labels, top_keys
 
@@ -159,3 +160,11 @@ def one_query(result: SentenceAttention, settings: page.Settings) -> None:
 
 
 one_query(result, settings)
+
+step(
+    6,
+    "Trained weights",
+    "Everything above uses random projections. The same sentence through a small model "
+    "trained on one question, what *it* refers to, shows what learning puts into attention.",
+)
+it_model_panel(st.session_state.tokens_text, "tokens")

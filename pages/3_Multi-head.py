@@ -7,6 +7,7 @@ from attnviz.figures import heatmap_grid, matrix_heatmap
 from attnviz.ui import multihead as page
 from attnviz.ui import share
 from attnviz.ui.cache import figure
+from attnviz.ui.it_model import it_model_panel
 from attnviz.ui.render import KEPT, last_good, page_nav, show_figure, show_problems, step
 from attnviz.views import ROW_WINDOW
 
@@ -157,4 +158,12 @@ st.caption(
 )
 if W < T:
     st.caption(f"Per-token matrices show tokens 0 … {W - 1}: at most {ROW_WINDOW} rows of them reach the browser.")
+
+step(
+    8,
+    "Trained heads",
+    "The heads above have random weights. The Tokens page's sentence through a small model "
+    "trained on what *it* refers to: every layer × head of a real learned pattern.",
+)
+it_model_panel(settings.text, "mh")
 share.panel(page.SHARE, **page.shared_state(inp, weights, view, settings))

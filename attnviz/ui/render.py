@@ -63,6 +63,11 @@ PAGES = (
         "Queries from a target sentence, keys and values from a source (Chinese → English), a padded batch.",
     ),
     (
+        "pages/8_Train.py",
+        "Train",
+        "Train a tiny transformer live on a toy task and watch its heads find the answer (reverse → anti-diagonal).",
+    ),
+    (
         "pages/10_Practice.py",
         "Practice",
         "Compute one hidden stage by hand, graded cell by cell, with hints, the solution and a link for a class.",

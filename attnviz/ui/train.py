@@ -1,0 +1,358 @@
+"""The Train page's settings, its training job (started, watched live, stopped) and the trained run's panels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from attnviz.figures import heatmap_grid
+from attnviz.training.io import MAX_FILE_BYTES, run_from_bytes, run_to_bytes
+from attnviz.training.jobs import JobRunner, Progress, TrainingJob, shared_runner
+from attnviz.training.tasks import TASKS
+from attnviz.training.train import LIMITS, Snapshot, TrainConfig, TrainingRun
+from attnviz.training.views import (
+    GridView,
+    HistoryView,
+    ProbeView,
+    curve_view,
+    grid_view,
+    history_view,
+    parse_probe,
+    probe_text,
+    probe_view,
+)
+from attnviz.training_figures import curves_figure, head_series_figure
+from attnviz.ui.cache import figure
+from attnviz.ui.render import escape_markdown, show_figure
+from attnviz.ui.state import set_defaults
+
+__all__ = [
+    "DEFAULTS",
+    "REFRESH_SECONDS",
+    "Settings",
+    "controls",
+    "current_job",
+    "current_run",
+    "grid_figure",
+    "grid_figure_of",
+    "history",
+    "live_panel",
+    "load_panel",
+    "probe",
+    "runner",
+    "save_buttons",
+    "untrained_grid",
+]
+
+REFRESH_SECONDS = 0.5
+"""How often the live panel redraws while a job trains (a fragment rerun, not the page)."""
+D_MODELS = (8, 16, 32, 64, 128)
+HEADS = (1, 2, 4, 8)
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+DEFAULTS = {
+    "train_task": "reverse",
+    "train_seq_len": TASKS["reverse"].default_seq_len,
+    "train_vocab": TASKS["reverse"].default_vocab,
+    "train_d_model": 32,
+    "train_heads": 2,
+    "train_layers": 2,
+    "train_steps": TASKS["reverse"].default_steps,
+    "train_lr": 3e-3,
+    "train_seed": 0,
+}
+_JOB, _RUN, _MESSAGE, _PROBE_FOR = "train_job", "train_run", "train_message", "train_probe_for"
+_LIVE_GRID = "train_live_grid"
+
+
+@dataclass(frozen=True)
+class Settings:
+    config: TrainConfig | None  # None when a control is out of range (see problems)
+    problems: tuple[str, ...] = ()
+
+
+def runner() -> JobRunner:
+    """The server's one training pool (two trainings at once, each in its own process with one torch thread)."""
+    return shared_runner()
+
+
+def _task_changed() -> None:
+    task = TASKS[st.session_state.train_task]
+    st.session_state.train_seq_len = task.default_seq_len
+    st.session_state.train_vocab = task.default_vocab
+    st.session_state.train_steps = task.default_steps
+
+
+def controls() -> Settings:
+    """The sidebar: task, sizes, learning rate, steps and seed."""
+    set_defaults(DEFAULTS)
+    task_name = st.selectbox(
+        "Task", list(TASKS), format_func=lambda name: TASKS[name].title, key="train_task", on_change=_task_changed
+    )
+    task = TASKS.get(task_name, TASKS["reverse"])
+    fixed = task.fixed_sizes
+    help_fixed = "Set by the task's grammar." if fixed else None
+    seq_len = st.number_input(
+        "Sequence length T", *task.seq_len_range, step=1, key="train_seq_len", disabled=fixed, help=help_fixed
+    )
+    vocab = st.number_input(
+        "Vocabulary (tokens 0 … V−1)", *task.vocab_range, step=1, key="train_vocab", disabled=fixed, help=help_fixed
+    )
+    st.divider()
+    d_model = st.selectbox("d_model", D_MODELS, key="train_d_model")
+    heads = st.selectbox("Heads per layer", HEADS, key="train_heads", help="Must divide d_model.")
+    layers = st.number_input("Layers", *LIMITS["num_layers"], step=1, key="train_layers")
+    st.divider()
+    cap = runner().max_steps
+    steps = st.number_input(
+        "Steps",
+        1,
+        cap,
+        step=50,
+        key="train_steps",
+        help=f"Each step trains on a batch of 64 fresh sequences (at most {cap}).",
+    )
+    lr = st.selectbox("Learning rate (Adam)", LEARNING_RATES, key="train_lr", format_func=lambda v: f"{v:g}")
+    seed = st.number_input("Seed", *LIMITS["seed"], step=1, key="train_seed", help="Same seed, same run.")
+    config = TrainConfig(
+        task=task.name,
+        seq_len=int(seq_len) if not fixed else task.default_seq_len,
+        vocab=int(vocab) if not fixed else task.default_vocab,
+        d_model=int(d_model),
+        num_heads=int(heads),
+        num_layers=int(layers),
+        steps=int(steps),
+        lr=float(lr),
+        seed=int(seed),
+        snapshot_every=max(1, int(steps) // 40),
+    )
+    try:
+        return Settings(config.resolved())
+    except ValueError as error:
+        return Settings(None, (str(error),))
+
+
+# -- the job ----------------------------------------------------------------------------------------------------------
+
+
+def current_job() -> TrainingJob | None:
+    return st.session_state.get(_JOB)
+
+
+def current_run() -> TrainingRun | None:
+    """The run the page shows after training: the last finished job's, or a loaded one."""
+    job = current_job()
+    if job is not None and job.finished:
+        result, progress = job.result(), job.progress()
+        if result is not None:
+            st.session_state[_RUN] = result
+        if progress.state == "failed":
+            st.session_state[_MESSAGE] = ("error", f"The training failed: {progress.message}")
+        elif progress.state == "stopped" and result is None:
+            st.session_state[_MESSAGE] = (
+                "warning",
+                f"The training was cancelled before it started ({progress.message}): nothing was trained.",
+            )
+        elif progress.state == "stopped":
+            st.session_state[_MESSAGE] = (
+                "warning",
+                f"The training ended early ({progress.message}); what it learned is kept below.",
+            )
+        st.session_state[_JOB] = None
+    return st.session_state.get(_RUN)
+
+
+def start(config: TrainConfig | None) -> None:
+    """The Train button: queue a job, unless one is already training for this learner."""
+    job = current_job()
+    if config is None:
+        st.session_state[_MESSAGE] = ("error", "Fix the settings first (see the message above).")
+    elif job is not None and not job.finished:
+        st.session_state[_MESSAGE] = ("warning", "A training is already running: press Stop first, or wait for it.")
+    else:
+        try:
+            st.session_state[_JOB] = runner().submit(config)
+            st.session_state[_MESSAGE] = None
+        except ValueError as error:
+            st.session_state[_MESSAGE] = ("error", str(error))
+
+
+def stop() -> None:
+    """The Stop button: end the job after its current step; what it learned is kept."""
+    job = current_job()
+    if job is not None:
+        job.cancel("stopped with the Stop button")
+
+
+def message() -> None:
+    kind_text = st.session_state.get(_MESSAGE)
+    if kind_text:
+        kind, text = kind_text
+        (st.error if kind == "error" else st.warning)(escape_markdown(text), icon="⚠️")
+
+
+def _progress_text(p: Progress, runner_: JobRunner) -> str:
+    if p.state == "queued":
+        return (
+            f"Waiting for a free slot ({p.queue_position} in line): this server trains at most "
+            f"{runner_.max_running} models at once."
+        )
+    if p.state == "starting" or (p.state == "running" and p.step == 0):
+        return "Starting the training process…"
+    left = f", about {p.seconds_left:.0f} s left" if p.seconds_left is not None else ""
+    return f"Step {p.step} of {p.steps} · {p.steps_per_second:.0f} steps/s{left}"
+
+
+def live_panel(job: TrainingJob) -> None:
+    """Progress bar, curves and every layer × head's current attention, redrawn every REFRESH_SECONDS while the
+    job trains (a fragment: only this panel reruns). When the job ends, the whole page reruns once."""
+
+    @st.fragment(run_every=REFRESH_SECONDS)
+    def panel() -> None:
+        p = job.progress()
+        if p.finished:
+            st.rerun()
+        st.progress(min(1.0, p.step / max(1, p.steps)), text=_progress_text(p, runner()))
+        curves = curve_view(p.losses, p.eval_steps, p.accuracies)
+        show_figure(
+            curves_figure(curves.loss_steps, curves.losses, curves.eval_steps, curves.accuracies, total_steps=p.steps),
+            key="train_fig_live_curves",
+        )
+        if p.snapshot is not None:
+            # The grid changes only with a new snapshot: keep this tab's last one instead of rebuilding it.
+            kept = st.session_state.get(_LIVE_GRID)
+            if kept is None or kept[0] != (job.id, p.snapshot.step):
+                config = job.config
+                probe = TASKS[config.task].probe(config.seq_len, config.vocab)
+                view = grid_view(p.snapshot, config, probe)
+                kept = ((job.id, p.snapshot.step), _grid(view, f"Attention on the probe now (step {view.step})"))
+                st.session_state[_LIVE_GRID] = kept
+            show_figure(kept[1], key="train_fig_live_grid")
+
+    panel()
+
+
+# -- after training ---------------------------------------------------------------------------------------------------
+
+
+def _grid(view: GridView, title: str):
+    return heatmap_grid(
+        view.stack, view.labels, view.labels, panel_titles=view.titles, title=title, max_cols=view.num_heads
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def untrained_grid(config: TrainConfig) -> GridView:
+    """Every layer × head of the freshly initialised model (this config's seed) on the task's probe."""
+    model = config.build_model()
+    probe = TASKS[config.task].probe(config.seq_len, config.vocab)
+    with torch.no_grad():
+        weights = model.run(probe.unsqueeze(0))[1][0]  # (L, H, T, T)
+    return grid_view(Snapshot(0, weights), config, probe)
+
+
+def grid_figure(run: TrainingRun, index: int, title: str):
+    """The replay figure of snapshot ``index`` (cached: a snapshot never changes)."""
+    return grid_figure_of(grid_view(run.snapshots[index], run.config, run.probe), title)
+
+
+def grid_figure_of(view: GridView, title: str):
+    """Every layer × head of ``view`` as one grid, a row per layer (cached by the exact weights)."""
+    return figure(
+        heatmap_grid,
+        np.ascontiguousarray(view.stack),
+        tuple(view.labels),
+        tuple(view.labels),
+        panel_titles=tuple(view.titles),
+        title=title,
+        max_cols=view.num_heads,
+    )
+
+
+def probe(run: TrainingRun, run_id: str) -> tuple[ProbeView | None, str]:
+    """The editable probe: its text box (reset to the run's probe when the run changes) and the model's answer."""
+    if st.session_state.get(_PROBE_FOR) != run_id:
+        st.session_state[_PROBE_FOR] = run_id
+        st.session_state.train_probe = probe_text(run.config, run.probe)
+    label = "Your sentence (11 words)" if run.config.task == "it" else f"Your sequence ({run.config.seq_len} numbers)"
+    text = st.text_input(label, key="train_probe")
+    tokens, note = parse_probe(text, run.config)
+    if tokens is None:
+        return None, note
+    return probe_view(run, tokens), note
+
+
+def probe_table(view: ProbeView) -> dict[str, list[str]]:
+    marks = {True: "✓", False: "✗", None: ""}
+    return {
+        "input": view.inputs,
+        "model says": view.outputs,
+        "right answer": [e or "—" for e in view.expected],
+        "right?": [marks[c] for c in view.correct],
+    }
+
+
+def history(run: TrainingRun) -> HistoryView:
+    return history_view(run)
+
+
+def history_figures(view: HistoryView) -> list:
+    return [
+        head_series_figure(
+            view.steps,
+            view.answer,
+            title="Share of attention on the answer's position",
+            y_title="share",
+            y_range=(0, 1),
+        ),
+        head_series_figure(view.steps, view.entropy, title="Entropy of each head's rows", y_title="bits"),
+        head_series_figure(view.steps, view.distance, title="Mean distance attended |i − j|", y_title="positions"),
+    ]
+
+
+def save_buttons(run: TrainingRun) -> None:
+    weights, meta = run_to_bytes(run)
+    name = f"attnviz-{run.config.task}-seed{run.config.seed}"
+    with st.container(horizontal=True):
+        st.download_button("Download weights (.safetensors)", weights, f"{name}.safetensors", key="train_act_save_w")
+        st.download_button("Download curves and settings (.json)", meta, f"{name}.json", key="train_act_save_j")
+
+
+def load_files(files: list[tuple[str, bytes]]) -> TrainingRun:
+    """A run from the two uploaded files (any order); ValueError naming what is wrong."""
+    by_kind = {".safetensors": [], ".json": []}
+    for name, data in files:
+        for suffix in by_kind:
+            if name.lower().endswith(suffix):
+                by_kind[suffix].append(data)
+        if len(data) > MAX_FILE_BYTES:
+            raise ValueError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB")
+    if len(by_kind[".safetensors"]) != 1 or len(by_kind[".json"]) != 1:
+        raise ValueError("choose exactly two files: one .safetensors (the weights) and one .json (the settings)")
+    return run_from_bytes(by_kind[".safetensors"][0], by_kind[".json"][0])
+
+
+def load_panel() -> None:
+    """Upload a saved run (both files at once); a bad file is named and the current run stays."""
+    files = st.file_uploader(
+        "Load a saved run: its .safetensors and .json together",
+        type=["safetensors", "json"],
+        accept_multiple_files=True,
+        key="train_act_upload",
+    )
+    if not files:
+        return
+    signature = tuple((f.name, f.size) for f in files)
+    if st.session_state.get("train_loaded_files") == signature:
+        return
+    try:
+        run = load_files([(f.name, f.getvalue()) for f in files])
+    except ValueError as error:
+        st.error(escape_markdown(f"Could not load the run: {error}. The current run stays."), icon="⚠️")
+        return
+    st.session_state["train_loaded_files"] = signature
+    st.session_state[_RUN] = run
+    st.session_state[_JOB] = None
+    st.rerun()

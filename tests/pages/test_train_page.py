@@ -1,0 +1,208 @@
+"""The Train page: start, live view, stop keeping what was learned, replay, the editable probe, bad input."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+
+from tests.pages.conftest import array, error_text, figure, markdown_text, open_page, titles
+
+PAGE = "pages/8_Train.py"
+
+
+def _warnings(at) -> str:
+    """Every st.warning, markdown escapes taken out."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(w.value for w in at.warning))
+
+
+def _job(at):
+    job = at.session_state["train_job"]
+    assert job is not None
+    return job
+
+
+def _finish(at, timeout: float = 180.0):
+    """Wait for the job to end, watching it as the open tab's live panel would (or it is cancelled as abandoned)."""
+    job = _job(at)
+    deadline = time.monotonic() + timeout
+    while not job.wait(0.5):
+        assert time.monotonic() < deadline, "the training did not end"
+        job.touch()
+    return at.run()
+
+
+def _anti_diagonal(panel: np.ndarray) -> float:
+    t = panel.shape[0]
+    return float(np.mean([panel[i, t - 1 - i] for i in range(t)]))
+
+
+def _panels(fig: dict) -> list[np.ndarray]:
+    return [array(trace["z"]).reshape(len(trace["y"]), len(trace["x"])) for trace in fig["data"]]
+
+
+def test_opens_with_the_default_task_and_what_to_look_for():
+    at = open_page(PAGE)
+    assert not at.exception
+    assert "anti-diagonal" in markdown_text(at)
+    assert at.session_state["train_task"] == "reverse" and at.session_state["train_steps"] == 400
+    assert not at.button(key="train_act_start").disabled and at.button(key="train_act_stop").disabled
+    # Before training: the seeded, untrained model's attention on the probe, computed here independently.
+    from attnviz.training.tasks import get_task
+    from attnviz.training.train import TrainConfig
+
+    config = TrainConfig(seq_len=8, vocab=10, d_model=32, num_heads=2, num_layers=2, steps=400, seed=0)
+    model = config.build_model()
+    _, weights = model.run(get_task("reverse").probe(8, 10).unsqueeze(0))
+    panels = _panels(figure(at, "Attention on the probe before training"))
+    expected = weights[0].detach().reshape(4, 8, 8).numpy()
+    np.testing.assert_allclose(np.stack(panels), expected, atol=1e-6)
+
+
+def test_train_shows_live_progress_then_the_trained_run_and_replay():
+    at = open_page(PAGE)
+    at.button(key="train_act_start").click().run()
+    assert not at.exception
+    assert at.button(key="train_act_stop").disabled is False
+    assert "Training" in [h.value.split(". ", 1)[-1] for h in at.subheader]
+    at = _finish(at)
+    assert not at.exception
+    text = markdown_text(at)
+    assert "400 steps" in text
+    accuracy = at.session_state["train_run"].final_accuracy
+    assert accuracy >= 0.95 and f"{accuracy:.1%}" in text
+    # Replay: the last snapshot shows the anti-diagonal in some head, the first does not.
+    last = _panels(figure(at, "Attention on the probe after step 400"))
+    assert max(_anti_diagonal(p) for p in last) >= 0.5
+    at.select_slider(key="train_replay").set_value(0).run()
+    first = _panels(figure(at, "Attention on the probe after step 0"))
+    assert max(_anti_diagonal(p) for p in first) < 0.5
+    assert len(first) == 4  # 2 layers × 2 heads
+    assert any(t.startswith("Entropy of each head") for t in titles(at))
+
+
+def test_stop_keeps_what_was_learned():
+    at = open_page(PAGE)
+    at.number_input(key="train_steps").set_value(5000).run()
+    at.button(key="train_act_start").click().run()
+    job = _job(at)
+    deadline = time.monotonic() + 120
+    while job.progress().step < 30:  # progress() also tells the runner the tab is still open
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    at.button(key="train_act_stop").click().run()
+    at = _finish(at)
+    assert not at.exception
+    run = at.session_state["train_run"]
+    assert 30 <= run.steps_done < 5000
+    assert "ended early (stopped with the Stop button); what it learned is kept below" in _warnings(at)
+    assert f"stopped after {run.steps_done} of 5000 steps" in markdown_text(at)
+    assert figure(at, f"Attention on the probe after step {run.steps_done}")
+
+
+def test_pressing_train_twice_says_so():
+    at = open_page(PAGE)
+    at.number_input(key="train_steps").set_value(5000).run()
+    at.button(key="train_act_start").click().run()
+    first = _job(at)
+    at.button(key="train_act_start").click().run()  # a second press while it trains
+    assert _job(at) is first
+    assert "A training is already running: press Stop first" in _warnings(at)
+    at.button(key="train_act_stop").click().run()
+    _finish(at)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    at = open_page(PAGE)
+    at.number_input(key="train_steps").set_value(60).run()
+    at.button(key="train_act_start").click().run()
+    return _finish(at)
+
+
+def test_probe_edit_scores_each_position(trained):
+    at = trained
+    at.text_input(key="train_probe").set_value("0 1 2 3 4 5 6 7").run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["input"]) == [str(i) for i in range(8)]
+    assert list(table["right answer"]) == [str(i) for i in range(7, -1, -1)]
+    marks = ["✓" if a == b else "✗" for a, b in zip(table["model says"], table["right answer"], strict=True)]
+    assert list(table["right?"]) == marks
+    assert f"gets **{marks.count('✓')} of 8**" in markdown_text(at)
+    assert figure(at, "Attention on your input")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("1 2 3", "Type exactly 8 numbers"), ("1 2 3 4 5 6 7 12", "not: 12"), ("a b c d e f g h", "not: a, b")],
+)
+def test_bad_probe_is_named_and_the_rest_stays(trained, text, message):
+    at = trained
+    at.text_input(key="train_probe").set_value(text).run()
+    assert not at.exception
+    assert message in error_text(at)
+    assert figure(at, "Attention on the probe after step")  # the replay is still there
+
+
+def test_it_task_fixes_its_sizes_and_names_unknown_words():
+    at = open_page(PAGE)
+    at.selectbox(key="train_task").set_value("it").run()
+    assert at.number_input(key="train_seq_len").disabled and at.session_state["train_seq_len"] == 11
+    assert "“it”" in markdown_text(at)
+    at.number_input(key="train_steps").set_value(20).run()
+    at.button(key="train_act_start").click().run()
+    at = _finish(at)
+    at.text_input(key="train_probe").set_value("the zebra didn't cross the street because it was too tired").run()
+    assert not at.exception
+    assert "“zebra”" in _warnings(at)
+    at.text_input(key="train_probe").set_value("the animal was tired").run()
+    assert "exactly 11 words; this one has 4" in error_text(at)
+
+
+def test_a_full_server_queues_the_training_and_says_so():
+    from attnviz.training.jobs import shared_runner
+    from attnviz.training.train import TrainConfig
+
+    runner = shared_runner()
+    others = [runner.submit(TrainConfig(steps=5000)) for _ in range(runner.max_running)]  # other learners
+    try:
+        at = open_page(PAGE)
+        at.button(key="train_act_start").click().run()
+        job = _job(at)
+        assert job.progress().state == "queued"
+        assert any("Waiting for a free slot (1 in line)" in p.text for p in at.get("progress"))
+        at.button(key="train_act_stop").click().run()
+        assert job.wait(10) and job.progress().state == "stopped"
+        at.run()
+        assert "cancelled before it started (stopped with the Stop button): nothing was trained" in _warnings(at)
+        assert not at.exception
+    finally:
+        for job in others:
+            job.cancel()
+        for job in others:
+            job.wait(60)
+
+
+def test_load_files_takes_the_two_files_in_any_order_and_names_bad_ones():
+    import torch as _torch
+
+    from attnviz.training.io import run_to_bytes
+    from attnviz.training.train import train
+    from attnviz.ui.train import load_files
+
+    run = train(steps=5, snapshot_every=5)
+    weights, meta = run_to_bytes(run)
+    loaded = load_files([("b.json", meta), ("a.safetensors", weights)])
+    x = _torch.randint(0, 10, (3, 8))
+    assert _torch.equal(loaded.model(x), run.model(x))
+    with pytest.raises(ValueError, match="exactly two files"):
+        load_files([("a.safetensors", weights)])
+    with pytest.raises(ValueError, match="exactly two files"):
+        load_files([("a.safetensors", weights), ("b.safetensors", weights)])
+    with pytest.raises(ValueError, match="not a valid safetensors file"):
+        load_files([("a.safetensors", b"garbage"), ("b.json", meta)])
+    with pytest.raises(ValueError, match=r"big\.json is 6\.0 MB; the limit is 5 MB"):
+        load_files([("a.safetensors", weights), ("big.json", b" " * 6_000_000)])
