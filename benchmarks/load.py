@@ -1,6 +1,6 @@
 """Load test: N concurrent sessions edit the worked example and switch pages, for a fixed time.
 
-    python benchmarks/load.py [--client protocol|browser] [--sessions 30] [--seconds 60] [--think-ms 0]
+    python -m benchmarks.load [--client protocol|browser] [--sessions 30] [--seconds 60] [--think-ms 0]
                               [--out benchmarks/results/load.json]
 
 Starts its own Streamlit server on a free loopback port (stopped by its own handle at the end, even on error) and,
@@ -50,27 +50,32 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if __name__ == "__main__" and not __package__:
+    # Started as a file (`python -m benchmarks.load`): run as the module instead, exactly as
+    # `python -m benchmarks.load` from the repository root would, so `benchmarks` and `tests.support` import alike.
+    import runpy
+
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+    runpy.run_module("benchmarks.load", run_name="__main__", alter_sys=True)
+    sys.exit()
 
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from benchmarks.harness import (
+from benchmarks.ws_client import ProtocolClient, ProtocolError, RunResult, editor_column_names
+from tests.support.browser import (
     _ARM_JS,
     _CELL_CENTRE_JS,
     _RERUN_DONE_JS,
     _SETTLE_JS,
     APP_IDLE,
     CHROMIUM_ARGS,
-    REPO_ROOT,
-    StreamlitServer,
     _is_benign,
     _probe_script,
     chromium_executable,
 )
-from benchmarks.ws_client import ProtocolClient, ProtocolError, RunResult, editor_column_names
+from tests.support.server import REPO_ROOT, StreamlitServer
 
 WORKED = "pages/1_Worked_example.py"
 X_KEY = "worked_x"

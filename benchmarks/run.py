@@ -1,6 +1,6 @@
 """Performance benchmark: real servers, real Chromium, medians; prints a markdown table and writes JSON.
 
-    python benchmarks/run.py [--reps 20] [--cold-starts 3] [--out benchmarks/results/latest.json]
+    python -m benchmarks.run [--reps 20] [--cold-starts 3] [--out benchmarks/results/latest.json]
 
 Figures (each a median over ``--reps`` repetitions after two warm-ups):
 
@@ -39,11 +39,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+if __name__ == "__main__" and not __package__:
+    # Started as a file (`python -m benchmarks.run`): run as the module instead, exactly as
+    # `python -m benchmarks.run` from the repository root would, so `benchmarks` and `tests.support` import alike.
+    import runpy
 
-from benchmarks import harness  # noqa: E402
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+    runpy.run_module("benchmarks.run", run_name="__main__", alter_sys=True)
+    sys.exit()
+
+from tests.support import browser as harness
+from tests.support.server import REPO_ROOT, StreamlitServer
 
 MB = 1_000_000
 SECTIONS = ("compute", "cold", "edit", "large")
@@ -143,7 +149,7 @@ def bench_compute(reps: int) -> list[Row]:
 def bench_cold(browser, starts: int) -> list[Row]:
     samples, health = [], []
     for _ in range(starts):
-        server = harness.StreamlitServer("app.py").start()
+        server = StreamlitServer("app.py").start()
         try:
             healthy = server.wait_healthy(timeout=120)
             page = harness.new_page(browser)
@@ -511,11 +517,11 @@ def main(argv: list[str] | None = None) -> int:
             browser = harness.launch_chromium(playwright)
             if "cold" in args.only:  # before the other servers start: nothing else competes for the CPU
                 run_section(rows, "cold start", lambda: bench_cold(browser, args.cold_starts))
-            servers = {"app": harness.StreamlitServer("app.py")}
+            servers = {"app": StreamlitServer("app.py")}
             if "edit" in args.only:
-                servers["editor"] = harness.StreamlitServer("benchmarks/floor_editor.py")
+                servers["editor"] = StreamlitServer("benchmarks/floor_editor.py")
             if "large" in args.only:
-                servers["controls"] = harness.StreamlitServer("benchmarks/floor_controls.py")
+                servers["controls"] = StreamlitServer("benchmarks/floor_controls.py")
             try:
                 for server in servers.values():
                     server.start()
