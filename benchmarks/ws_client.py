@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 XSRF_COOKIE = "_streamlit_xsrf"
+UPSTREAM_HEADER = "X-Upstream"  # deploy/nginx.conf names the replica that answered (a list when one was down)
 STREAM_PATH = "/_stcore/stream"
 FINISHED_SUCCESSFULLY = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_SUCCESSFULLY")
 FINISHED_EARLY_FOR_RERUN = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_EARLY_FOR_RERUN")
@@ -311,7 +312,8 @@ class ProtocolClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.ws: ClientConnection | None = None
-        self.xsrf: str | None = None
+        self.cookies: dict[str, str] = {}  # name → value, kept for this session like a browser's cookie jar
+        self.upstream: str | None = None  # the replica a proxy says served the websocket (X-Upstream), if any
         self.cache = MessageCache()
         self.max_cached_message_age = 2
         self.pages: list[AppPage] = []
@@ -328,35 +330,42 @@ class ProtocolClient:
 
     # -------------------------------------------------------------------------------------------- connecting
 
-    def _get(self, path: str) -> str | None:
-        """GET ``path`` like the browser (with the XSRF cookie once it has one); the XSRF value of a Set-Cookie."""
+    def _cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+    def _get(self, path: str) -> None:
+        """GET ``path`` like the browser: with every cookie this session holds, keeping the ones the response sets
+        (Streamlit's XSRF cookie; a proxy's affinity cookie) and the replica it names (``X-Upstream``)."""
         request = urllib.request.Request(self.base_url + path, headers={"User-Agent": USER_AGENT})
-        if self.xsrf:
-            request.add_header("Cookie", f"{XSRF_COOKIE}={self.xsrf}")
+        if self.cookies:
+            request.add_header("Cookie", self._cookie_header())
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 body = response.read()
-                status, cookies = response.status, response.headers.get_all("Set-Cookie") or []
+                status, headers = response.status, response.headers
         except OSError as err:  # HTTPError (a status other than 2xx) included
             raise ProtocolError("http", f"GET {path}: {err}") from err
         if status != 200:
             raise ProtocolError("http", f"GET {path}: status {status}")
         self.http_bytes += len(body)
-        for cookie in cookies:
+        self.upstream = headers.get(UPSTREAM_HEADER) or self.upstream
+        for cookie in headers.get_all("Set-Cookie") or []:
             name, _, rest = cookie.partition("=")
-            if name.strip() == XSRF_COOKIE:
-                return rest.split(";", 1)[0]
-        return None
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+
+    @property
+    def xsrf(self) -> str | None:
+        return self.cookies.get(XSRF_COOKIE)
 
     def _load_document(self, path: str) -> None:
         self._get("/" + path.lstrip("/"))
-        self.xsrf = self._get("/_stcore/health") or self.xsrf
+        self._get("/_stcore/health")
         self._get("/_stcore/host-config")
 
     async def connect(self, path: str) -> None:
         """Load the page's HTML and the health/host-config endpoints, then open the websocket (no run yet)."""
         await asyncio.to_thread(self._load_document, path)
-        headers = {"Cookie": f"{XSRF_COOKIE}={self.xsrf}"} if self.xsrf else {}
+        headers = {"Cookie": self._cookie_header()} if self.cookies else {}
         host = urlparse(self.base_url).netloc
         try:
             self.ws = await connect(
@@ -374,6 +383,7 @@ class ProtocolClient:
             )
         except (OSError, InvalidHandshake, TimeoutError) as err:
             raise ProtocolError("connect", f"websocket: {type(err).__name__}: {err}") from err
+        self.upstream = self.ws.response.headers.get(UPSTREAM_HEADER) or self.upstream
         self.url = f"{self.base_url}/{path.lstrip('/')}"
 
     async def close(self) -> None:
