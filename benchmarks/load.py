@@ -390,7 +390,7 @@ class OpenRecord:
     session: int
     at_s: float  # time.monotonic() when the websocket's first run finished
     upstream: str  # the replica that took it ("direct" without a proxy)
-    tried: tuple[str, ...]  # every replica nginx tried for the handshake, in order (the first ones were down)
+    tried: tuple[str, ...]  # every replica nginx tried for this open's requests, in order (the page, …, websocket)
     reconnect: bool
 
 
@@ -460,6 +460,7 @@ class ProtocolSession:
         self.scores: Any = None  # the scores heatmap's traces as last seen
         self.typed: dict[tuple[int, str], float] = {}  # the values this session typed into X, by cell
         self.upstream = "direct"  # the replica this session's websocket went to (behind a proxy)
+        self.cookies: dict[str, str] = {}  # the tab's cookies while it has no client (a failed reconnect)
 
     def fail(self, kind: str, detail: str) -> None:
         self.stats.error(kind, f"session {self.index}: {detail}", self.index)
@@ -497,8 +498,8 @@ class ProtocolSession:
             return False
         return True
 
-    async def open(self) -> None:
-        self.client = ProtocolClient(self.base_url, timeout=LOAD_TIMEOUT_MS / 1000)
+    async def open(self, cookies: dict[str, str] | None = None) -> None:
+        self.client = ProtocolClient(self.base_url, timeout=LOAD_TIMEOUT_MS / 1000, cookies=cookies)
         result = await self.client.open(self.worked.path)
         self.client.timeout = STEP_TIMEOUT_MS / 1000
         self.stats.open_bytes.append(result.bytes + self.client.http_bytes)
@@ -512,7 +513,8 @@ class ProtocolSession:
         self.record_open()
 
     def record_open(self) -> None:
-        upstream, tried = final_upstream(self.client.upstream)
+        upstream, _ = final_upstream(self.client.upstream)
+        tried = tuple(dict.fromkeys(a for h in self.client.upstream_headers for a in final_upstream(h)[1]))
         self.upstream = upstream
         counts = self.stats.session(self.index)
         counts.upstreams.append(upstream)
@@ -592,14 +594,17 @@ class ProtocolSession:
                 await self.recover(deadline)
 
     async def recover(self, deadline: float) -> None:
-        """After a timeout or a lost connection: a fresh connection (a new server session), like reloading the tab."""
+        """After a timeout or a lost connection: a fresh connection (a new server session), like reloading the tab:
+        the tab's cookies stay (behind nginx its affinity cookie, which may name a replica that is gone)."""
+        cookies = dict(self.client.cookies) if self.client is not None else self.cookies
+        self.cookies = cookies
         await self.close()
         if time.monotonic() >= deadline:
             return
         self.stats.session(self.index).reconnects += 1
         self.typed.clear()
         try:
-            await self.open()
+            await self.open(cookies)
         except ProtocolError as err:
             self.fail("recover", f"{err.kind}: {err.detail}")
             self.client = None

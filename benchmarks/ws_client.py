@@ -3,7 +3,8 @@
 The frontend (Streamlit 1.67, Starlette server) talks to the server like this, and so does :class:`ProtocolClient`:
 
 1. ``GET /<page>`` (the HTML document), ``GET /_stcore/health`` (which sets the ``_streamlit_xsrf`` cookie) and
-   ``GET /_stcore/host-config``. The JavaScript and CSS bundle a browser also loads is not fetched: it is static,
+   ``GET /_stcore/host-config``, keeping every cookie set (behind ``deploy/nginx.conf`` also its affinity cookie)
+   and the replica the proxy names in ``X-Upstream``. The JavaScript and CSS bundle a browser also loads is not fetched: it is static,
    cached after a browser's first visit, and page switches inside the app never reload it.
 2. A websocket to ``/_stcore/stream`` with the ``Origin`` and ``Cookie`` headers a browser sends and the
    subprotocols ``["streamlit", <xsrf cookie value>]`` (the frontend passes its XSRF token that way).
@@ -307,13 +308,17 @@ def _check_loopback(url: str) -> None:
 class ProtocolClient:
     """One browser tab's Streamlit session, driven directly over the websocket."""
 
-    def __init__(self, base_url: str, *, timeout: float = 45.0):
+    def __init__(self, base_url: str, *, timeout: float = 45.0, cookies: dict[str, str] | None = None):
+        """``cookies``: a jar to start from (a reloaded tab keeps its cookies, e.g. a proxy's affinity cookie)."""
         _check_loopback(base_url)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.ws: ClientConnection | None = None
-        self.cookies: dict[str, str] = {}  # name → value, kept for this session like a browser's cookie jar
+        self.cookies: dict[str, str] = dict(
+            cookies or {}
+        )  # name → value, kept for this session like a browser's cookie jar
         self.upstream: str | None = None  # the replica a proxy says served the websocket (X-Upstream), if any
+        self.upstream_headers: list[str] = []  # every X-Upstream seen, in order (page, health, …, websocket)
         self.cache = MessageCache()
         self.max_cached_message_age = 2
         self.pages: list[AppPage] = []
@@ -348,10 +353,15 @@ class ProtocolClient:
         if status != 200:
             raise ProtocolError("http", f"GET {path}: status {status}")
         self.http_bytes += len(body)
-        self.upstream = headers.get(UPSTREAM_HEADER) or self.upstream
+        self._saw_upstream(headers.get(UPSTREAM_HEADER))
         for cookie in headers.get_all("Set-Cookie") or []:
             name, _, rest = cookie.partition("=")
             self.cookies[name.strip()] = rest.split(";", 1)[0]
+
+    def _saw_upstream(self, header: str | None) -> None:
+        if header:
+            self.upstream = header
+            self.upstream_headers.append(header)
 
     @property
     def xsrf(self) -> str | None:
@@ -383,7 +393,7 @@ class ProtocolClient:
             )
         except (OSError, InvalidHandshake, TimeoutError) as err:
             raise ProtocolError("connect", f"websocket: {type(err).__name__}: {err}") from err
-        self.upstream = self.ws.response.headers.get(UPSTREAM_HEADER) or self.upstream
+        self._saw_upstream(self.ws.response.headers.get(UPSTREAM_HEADER))
         self.url = f"{self.base_url}/{path.lstrip('/')}"
 
     async def close(self) -> None:
