@@ -106,6 +106,8 @@ class LocalDeployment:
         if nginx is None:
             raise RuntimeError("nginx is not installed (Debian package 'nginx')")
         self.folder = Path(tempfile.mkdtemp(prefix="attnviz-nginx-"))
+        # Started by root, nginx's workers run as an unprivileged user: they must reach the temporary files here.
+        self.folder.chmod(0o755)
         try:
             for replica in self.replicas:
                 replica.start()

@@ -193,6 +193,23 @@ def test_protocol_sessions_through_the_proxy(deployment: LocalDeployment):
         assert len(session["upstreams"]) == 1 and session["upstreams"][0] in per_replica, session
 
 
+def test_bodies_over_the_upload_limit_stop_at_nginx(deployment: LocalDeployment):
+    """A body over the app's upload limit is refused by nginx (413) before it reaches a replica; one under it is
+    passed on (the replica answers for itself: no X-Upstream-less 413)."""
+    opener = _client()
+
+    def put(size: int) -> urllib.error.HTTPError:
+        request = urllib.request.Request(f"{deployment.url}/_stcore/upload_file/x/y", data=b"0" * size, method="PUT")
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            opener.open(request, timeout=10)
+        return caught.value
+
+    over = put(UPLOAD_MB * 1024 * 1024 + 1024)
+    assert over.code == 413 and not over.headers.get("X-Upstream")
+    under = put(1024)
+    assert under.code != 413 and under.headers.get("X-Upstream") in deployment.replica_pids()
+
+
 @pytest.mark.timeout(120)
 def test_a_dead_replica_gets_no_new_clients_and_its_clients_fail_over(deployment: LocalDeployment):
     """Runs last (it kills a replica of the module's deployment)."""
