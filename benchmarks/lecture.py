@@ -98,7 +98,9 @@ async def run_matrix(sessions: list[int], seconds: float, ramp_s: float) -> list
         for setup, replicas in SETUPS:
             log(f"matrix: {count} sessions, {setup}")
             result = await run_load_protocol(count, seconds, replicas=replicas, ramp_s=ramp_s)
-            rows.append({**cell(setup, result), "full": {k: v for k, v in result.items() if k != "opens"}})
+            rows.append(
+                {**cell(setup, result), "full": {k: v for k, v in result.items() if k not in ("opens", "per_session")}}
+            )
     return rows
 
 
