@@ -4,8 +4,8 @@ The frontend (Streamlit 1.67, Starlette server) talks to the server like this, a
 
 1. ``GET /<page>`` (the HTML document), ``GET /_stcore/health`` (which sets the ``_streamlit_xsrf`` cookie) and
    ``GET /_stcore/host-config``, keeping every cookie set (behind ``deploy/nginx.conf`` also its affinity cookie)
-   and the replica the proxy names in ``X-Upstream``. The JavaScript and CSS bundle a browser also loads is not fetched: it is static,
-   cached after a browser's first visit, and page switches inside the app never reload it.
+   and the replica the proxy names in ``X-Upstream``. The JavaScript and CSS bundle a browser also loads is not
+   fetched: it is static, cached after a browser's first visit, and page switches inside the app never reload it.
 2. A websocket to ``/_stcore/stream`` with the ``Origin`` and ``Cookie`` headers a browser sends and the
    subprotocols ``["streamlit", <xsrf cookie value>]`` (the frontend passes its XSRF token that way).
 3. Binary protobuf frames only: ``BackMsg`` up, ``ForwardMsg`` down. The first ``BackMsg`` is a ``rerun_script``
@@ -314,9 +314,7 @@ class ProtocolClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.ws: ClientConnection | None = None
-        self.cookies: dict[str, str] = dict(
-            cookies or {}
-        )  # name → value, kept for this session like a browser's cookie jar
+        self.cookies: dict[str, str] = dict(cookies or {})  # name → value, this tab's cookie jar
         self.upstream: str | None = None  # the replica a proxy says served the websocket (X-Upstream), if any
         self.upstream_headers: list[str] = []  # every X-Upstream seen, in order (page, health, …, websocket)
         self.cache = MessageCache()
