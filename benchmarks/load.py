@@ -5,10 +5,11 @@
 
 Starts its own Streamlit server on a free loopback port (stopped by its own handle at the end, even on error) or,
 with ``--replicas N``, N servers behind nginx (``deploy/local.py``: each session keeps the proxy's affinity cookie,
-and the JSON says which replica each websocket went to, with each replica's memory and CPU) and, until the deadline, has every session loop: edit a random cell of X on the worked example, wait until the result is
-there, switch to another page and back. Sessions arrive a few at a time (evenly over ``--ramp-s`` seconds) and the
-clock includes that ramp-up, so the
-run lasts about ``--seconds`` plus the server's start; every wait is bounded and the run stops itself.
+and the JSON says which replica each websocket went to, with each replica's memory and CPU) and, until the deadline,
+has every session loop: edit a random cell of X on the worked example, wait until the result is there, switch to
+another page and back. Sessions arrive a few at a time (evenly over ``--ramp-s`` seconds) and the clock includes
+that ramp-up, so the run lasts about ``--seconds`` plus the server's start; every wait is bounded and the run stops
+itself.
 
 Two clients drive the sessions:
 
