@@ -205,7 +205,8 @@ def estimate(
     biggest = max(direct, key=lambda r: r["sessions"])
     replica = next(iter(biggest["replicas"].values()))
     base_mb = replica["rss_start_mb"] or 0.0
-    per_session_mb = max(0.0, ((replica["rss_peak_mb"] or base_mb) - base_mb) / biggest["sessions"])
+    live = max(1, biggest["sessions_live"])
+    per_session_mb = max(0.0, ((replica["rss_peak_mb"] or base_mb) - base_mb) / live)
     cpu_s = cpu_ms / 1000
 
     def memory_gb(replicas: int) -> float:
@@ -222,7 +223,7 @@ def estimate(
         "measured_cpu_ms_per_run": cpu_ms,
         "measured_replica_rss_mb": round(base_mb),
         "measured_mb_per_session": round(per_session_mb, 2),
-        "from_sessions": biggest["sessions"],
+        "from_sessions": live,
         "assumed_utilisation": utilisation,
         "steady": [{**row, "memory_gb": memory_gb(row["replicas"])} for row in steady],
         "burst_s": burst_s,
