@@ -1,12 +1,15 @@
 """Load test: N concurrent sessions edit the worked example and switch pages, for a fixed time.
 
-    python benchmarks/load.py [--client protocol|browser] [--sessions 30] [--seconds 60] [--think-ms 0]
-                              [--out benchmarks/results/load.json]
+    python -m benchmarks.load [--client protocol|browser] [--sessions 30] [--seconds 60] [--think-ms 0]
+                              [--replicas 0] [--ramp-s 0] [--out benchmarks/results/load.json]
 
-Starts its own Streamlit server on a free loopback port (stopped by its own handle at the end, even on error) and,
-until the deadline, has every session loop: edit a random cell of X on the worked example, wait until the result is
-there, switch to another page and back. Sessions arrive a few at a time and the clock includes that ramp-up, so the
-run lasts about ``--seconds`` plus the server's start; every wait is bounded and the run stops itself.
+Starts its own Streamlit server on a free loopback port (stopped by its own handle at the end, even on error) or,
+with ``--replicas N``, N servers behind nginx (``deploy/local.py``: each session keeps the proxy's affinity cookie,
+and the JSON says which replica each websocket went to, with each replica's memory and CPU) and, until the deadline,
+has every session loop: edit a random cell of X on the worked example, wait until the result is there, switch to
+another page and back. Sessions arrive a few at a time (evenly over ``--ramp-s`` seconds) and the clock includes
+that ramp-up, so the run lasts about ``--seconds`` plus the server's start; every wait is bounded and the run stops
+itself.
 
 Two clients drive the sessions:
 
@@ -46,31 +49,37 @@ import statistics
 import sys
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if __name__ == "__main__" and not __package__:
+    # Started as a file (`python -m benchmarks.load`): run as the module instead, exactly as
+    # `python -m benchmarks.load` from the repository root would, so `benchmarks` and `tests.support` import alike.
+    import runpy
+
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+    runpy.run_module("benchmarks.load", run_name="__main__", alter_sys=True)
+    sys.exit()
 
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from benchmarks.harness import (
+from benchmarks.ws_client import ProtocolClient, ProtocolError, RunResult, editor_column_names
+from tests.support.browser import (
     _ARM_JS,
     _CELL_CENTRE_JS,
     _RERUN_DONE_JS,
     _SETTLE_JS,
     APP_IDLE,
     CHROMIUM_ARGS,
-    REPO_ROOT,
-    StreamlitServer,
     _is_benign,
     _probe_script,
     chromium_executable,
 )
-from benchmarks.ws_client import ProtocolClient, ProtocolError, RunResult, editor_column_names
+from tests.support.server import REPO_ROOT, StreamlitServer
 
 WORKED = "pages/1_Worked_example.py"
 X_KEY = "worked_x"
@@ -365,6 +374,33 @@ class SessionCounts:
     errors: int = 0
     reconnects: int = 0
     live_at_s: float | None = None
+    upstreams: list[str] = field(default_factory=list)  # the replica of each websocket it opened, in order
+
+
+@dataclass
+class ReplicaCounts:
+    """What the sessions on one replica did (by the address the proxy names; "direct" without a proxy)."""
+
+    sessions_opened: int = 0
+    edits: int = 0
+    edit_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OpenRecord:
+    session: int
+    at_s: float  # time.monotonic() when the websocket's first run finished
+    upstream: str  # the replica that took it ("direct" without a proxy)
+    tried: tuple[str, ...]  # every replica nginx tried for this open's requests, in order (the page, …, websocket)
+    reconnect: bool
+
+
+def final_upstream(header: str | None) -> tuple[str, tuple[str, ...]]:
+    """nginx's ``$upstream_addr``: "a" or "a, b" when a was tried first and failed; → (the one that answered, all)."""
+    if not header:
+        return "direct", ()
+    tried = tuple(part.strip() for part in header.split(",") if part.strip())
+    return tried[-1], tried
 
 
 @dataclass
@@ -386,6 +422,11 @@ class ProtocolStats:
     sessions_started: int = 0
     live_at_s: list[float] = field(default_factory=list)
     per_session: dict[int, SessionCounts] = field(default_factory=dict)
+    per_replica: dict[str, ReplicaCounts] = field(default_factory=dict)
+    opens: list[OpenRecord] = field(default_factory=list)  # every websocket opened (first and reconnects)
+
+    def replica(self, upstream: str | None) -> ReplicaCounts:
+        return self.per_replica.setdefault(upstream or "direct", ReplicaCounts())
 
     def session(self, index: int) -> SessionCounts:
         return self.per_session.setdefault(index, SessionCounts())
@@ -419,6 +460,8 @@ class ProtocolSession:
         self.columns: dict[str, str] = {}  # X's column labels (d1…) → the editor's column names
         self.scores: Any = None  # the scores heatmap's traces as last seen
         self.typed: dict[tuple[int, str], float] = {}  # the values this session typed into X, by cell
+        self.upstream = "direct"  # the replica this session's websocket went to (behind a proxy)
+        self.cookies: dict[str, str] = {}  # the tab's cookies while it has no client (a failed reconnect)
 
     def fail(self, kind: str, detail: str) -> None:
         self.stats.error(kind, f"session {self.index}: {detail}", self.index)
@@ -456,8 +499,8 @@ class ProtocolSession:
             return False
         return True
 
-    async def open(self) -> None:
-        self.client = ProtocolClient(self.base_url, timeout=LOAD_TIMEOUT_MS / 1000)
+    async def open(self, cookies: dict[str, str] | None = None) -> None:
+        self.client = ProtocolClient(self.base_url, timeout=LOAD_TIMEOUT_MS / 1000, cookies=cookies)
         result = await self.client.open(self.worked.path)
         self.client.timeout = STEP_TIMEOUT_MS / 1000
         self.stats.open_bytes.append(result.bytes + self.client.http_bytes)
@@ -468,6 +511,16 @@ class ProtocolSession:
         if not self.others:
             raise ProtocolError("open", "the app lists no other page")
         self.scores = result.plotly_figure(SCORES_TITLE)["data"]
+        self.record_open()
+
+    def record_open(self) -> None:
+        upstream, _ = final_upstream(self.client.upstream)
+        tried = tuple(dict.fromkeys(a for h in self.client.upstream_headers for a in final_upstream(h)[1]))
+        self.upstream = upstream
+        counts = self.stats.session(self.index)
+        counts.upstreams.append(upstream)
+        self.stats.replica(upstream).sessions_opened += 1
+        self.stats.opens.append(OpenRecord(self.index, time.monotonic(), upstream, tried, len(counts.upstreams) > 1))
 
     async def close(self) -> None:
         if self.client is not None:
@@ -508,6 +561,9 @@ class ProtocolSession:
                 self.stats.fragment_edits += bool(result.fragment_id)
                 counts.edits += 1
                 self.stats.edit_ms.append(result.elapsed_ms)
+                replica = self.stats.replica(self.upstream)
+                replica.edits += 1
+                replica.edit_ms.append(result.elapsed_ms)
                 self.stats.edit_first_ms.append(result.first_element_ms)
                 self.stats.edit_bytes.append(result.bytes)
                 if self.check(result, "edit", self.worked_hash) and self.read_worked(result, "edit"):
@@ -539,14 +595,17 @@ class ProtocolSession:
                 await self.recover(deadline)
 
     async def recover(self, deadline: float) -> None:
-        """After a timeout or a lost connection: a fresh connection (a new server session), like reloading the tab."""
+        """After a timeout or a lost connection: a fresh connection (a new server session), like reloading the tab:
+        the tab's cookies stay (behind nginx its affinity cookie, which may name a replica that is gone)."""
+        cookies = dict(self.client.cookies) if self.client is not None else self.cookies
+        self.cookies = cookies
         await self.close()
         if time.monotonic() >= deadline:
             return
         self.stats.session(self.index).reconnects += 1
         self.typed.clear()
         try:
-            await self.open()
+            await self.open(cookies)
         except ProtocolError as err:
             self.fail("recover", f"{err.kind}: {err.detail}")
             self.client = None
@@ -699,9 +758,13 @@ async def run_load_browser(sessions: int, seconds: float) -> dict[str, Any]:
     }
 
 
-async def protocol_session_task(session: ProtocolSession, ramp: asyncio.Semaphore, t0: float, deadline: float) -> None:
-    """Open the worked example (at most OPEN_CONCURRENCY sessions opening at once), then loop until the deadline."""
+async def protocol_session_task(
+    session: ProtocolSession, ramp: asyncio.Semaphore, t0: float, deadline: float, arrive_at: float = 0.0
+) -> None:
+    """Arrive ``arrive_at`` seconds after ``t0``, open the worked example (at most OPEN_CONCURRENCY sessions opening
+    at once), then loop until the deadline."""
     stats = session.stats
+    await asyncio.sleep(max(0.0, t0 + arrive_at - time.monotonic()))
     async with ramp:
         if time.monotonic() >= deadline:
             return
@@ -719,6 +782,39 @@ async def protocol_session_task(session: ProtocolSession, ramp: asyncio.Semaphor
     stats.live_at_s.append(live)
     stats.session(session.index).live_at_s = live
     await session.run(deadline)
+
+
+class DirectServer:
+    """One ``streamlit run app.py`` and no proxy: the same interface as ``deploy.local.LocalDeployment``."""
+
+    def __init__(self) -> None:
+        self.server = StreamlitServer("app.py")
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def replica_urls(self) -> list[str]:
+        return [self.server.url]
+
+    def replica_pids(self) -> dict[str, int]:
+        proc = self.server.proc
+        return {"direct": proc.pid} if proc is not None and proc.poll() is None else {}
+
+    def log_tail(self) -> str:
+        return self.server.log_tail()
+
+    def start(self) -> DirectServer:
+        self.server.start()
+        try:
+            self.server.wait_healthy()
+        except BaseException:
+            self.server.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
 
 
 async def probe_health(url: str, samples: list[float], failures: list[str], stop: asyncio.Event) -> None:
@@ -751,50 +847,84 @@ def summary(values: list[float]) -> dict[str, float | int | None]:
     }
 
 
-async def run_load_protocol(sessions: int, seconds: float, think_ms: float = 0.0) -> dict[str, Any]:
+async def run_load_protocol(
+    sessions: int,
+    seconds: float,
+    think_ms: float = 0.0,
+    *,
+    replicas: int = 0,
+    ramp_s: float = 0.0,
+    deployment: Any = None,
+    during: Callable[[Any, float], Awaitable[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """``sessions`` protocol sessions for ``seconds`` against one server direct (``replicas=0``), or ``replicas``
+    servers behind nginx (``deploy.local``), or a ``deployment`` the caller started (and stops). Sessions arrive
+    evenly over the first ``ramp_s`` seconds. ``during(deployment, t0)`` runs alongside the sessions (the fault test)
+    and its result is kept under ``"during"``."""
     targets = page_targets()
     worked = next((t for t in targets if t.script == WORKED), None)
     if worked is None:
         raise SystemExit(f"{WORKED} does not exist")
+    if replicas < 0 or ramp_s < 0:
+        raise ValueError(f"replicas and ramp_s must not be negative, got replicas={replicas}, ramp_s={ramp_s}")
+    owned = deployment is None
+    if owned:
+        from deploy.local import LocalDeployment
+
+        deployment = DirectServer() if replicas == 0 else LocalDeployment(replicas)
     stats = ProtocolStats()
-    server = StreamlitServer("app.py")
-    rss: dict[str, float | None] = {}
-    samples: list[float] = []
+    pids: dict[str, int] = {}
+    rss: dict[str, dict[str, float | None]] = {}
+    samples: dict[str, list[float]] = {}
+    cpu: dict[str, float] = {}
     health_ms: list[float] = []
     health_failures: list[str] = []
     timing: dict[str, float] = {}
     clients: list[ProtocolSession] = []
+    during_result: dict[str, Any] | None = None
+    alive_at_end: set[str] = set()
+    t0 = time.monotonic()
     try:
-        server.start()
-        server.wait_healthy()
-        pid = server.proc.pid
-        rss["healthy"] = rss_mb(pid)
-        log(f"server up on {server.url} (pid {pid}); protocol client")
-        # Warm-up: the worked example once (the cold torch import), so "start" is the idle, warm server.
-        warm = ProtocolSession(-1, server.url, worked, ProtocolStats())
-        try:
-            await asyncio.wait_for(warm.open(), LOAD_TIMEOUT_MS / 1000 + 10)
-        except (ProtocolError, TimeoutError) as err:
-            raise SystemExit(f"the worked example does not load: {err}\n{server.log_tail()}") from err
-        finally:
-            await warm.close()
+        if owned:
+            deployment.start()
+        pids = deployment.replica_pids()
+        rss = {name: {"healthy": rss_mb(pid)} for name, pid in pids.items()}
+        log(f"up: {deployment.url}, replicas {pids}; protocol client")
+        # Warm-up: the worked example once on every replica (the cold torch import), so "start" is idle and warm.
+        for url in deployment.replica_urls():
+            warm = ProtocolSession(-1, url, worked, ProtocolStats())
+            try:
+                await asyncio.wait_for(warm.open(), LOAD_TIMEOUT_MS / 1000 + 10)
+            except (ProtocolError, TimeoutError) as err:
+                raise SystemExit(f"the worked example does not load: {err}\n{deployment.log_tail()}") from err
+            finally:
+                await warm.close()
         await asyncio.sleep(1)
-        rss["start"] = rss_mb(pid)
-        log(f"warm; {sessions} sessions for {seconds:.0f} s")
+        for name, pid in pids.items():
+            rss[name]["start"] = rss_mb(pid)
+        log(f"warm; {sessions} sessions for {seconds:.0f} s, arriving over {ramp_s:.0f} s")
 
         stop_sampling = asyncio.Event()
-        sampler = asyncio.create_task(sample_rss(pid, samples, stop_sampling))
-        prober = asyncio.create_task(probe_health(server.url, health_ms, health_failures, stop_sampling))
+        samplers = []
+        for name, pid in pids.items():
+            samples[name] = []
+            samplers.append(asyncio.create_task(sample_rss(pid, samples[name], stop_sampling)))
+        prober = asyncio.create_task(probe_health(deployment.url, health_ms, health_failures, stop_sampling))
         # The clock runs from the first session's arrival: the ramp-up is part of the measured time.
         t0 = time.monotonic()
-        cpu0, client0 = cpu_seconds(pid), cpu_seconds(os.getpid())
+        cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        client0 = cpu_seconds(os.getpid())
         deadline = t0 + seconds
         ramp = asyncio.Semaphore(OPEN_CONCURRENCY)
-        clients = [ProtocolSession(i, server.url, worked, stats, think_ms / 1000) for i in range(sessions)]
+        clients = [ProtocolSession(i, deployment.url, worked, stats, think_ms / 1000) for i in range(sessions)]
         for i in range(sessions):
             stats.session(i)
-        tasks = [asyncio.create_task(protocol_session_task(c, ramp, t0, deadline)) for c in clients]
-        done, pending = await asyncio.wait(tasks, timeout=seconds + GRACE_S)
+        tasks = [
+            asyncio.create_task(protocol_session_task(c, ramp, t0, deadline, ramp_s * i / sessions))
+            for i, c in enumerate(clients)
+        ]
+        side = asyncio.create_task(during(deployment, t0)) if during is not None else None
+        done, pending = await asyncio.wait(tasks, timeout=seconds + ramp_s + GRACE_S)
         stats.cut_at_deadline = len(pending)  # a rerun still in flight well after the deadline
         for task in pending:
             task.cancel()
@@ -803,27 +933,55 @@ async def run_load_protocol(sessions: int, seconds: float, think_ms: float = 0.0
             if task.exception() is not None:
                 stats.error("session", first_line(task.exception()))
         timing["load_s"] = time.monotonic() - t0
-        cpu1, client1 = cpu_seconds(pid), cpu_seconds(os.getpid())
-        if cpu0 is not None and cpu1 is not None:
-            timing["server_cpu_s"] = cpu1 - cpu0
+        alive_at_end = set(deployment.replica_pids())
+        for name, pid in pids.items():
+            end = cpu_seconds(pid)
+            if end is not None and cpu0[name] is not None:
+                cpu[name] = end - cpu0[name]
+            rss[name]["end"] = rss_mb(pid)
+        client1 = cpu_seconds(os.getpid())
         if client0 is not None and client1 is not None:
             timing["client_cpu_s"] = client1 - client0
-        rss["end"] = rss_mb(pid)
         stop_sampling.set()
-        await sampler
+        await asyncio.gather(*samplers)
+        if side is not None:
+            during_result = await asyncio.wait_for(side, 60)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(prober, HEALTH_TIMEOUT_S + 5)
         log(f"done: {stats.edits} edits, {stats.error_count} errors; closing the sessions")
     finally:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(c.close() for c in clients), return_exceptions=True), 30)
-        if "load_s" in timing and server.proc is not None and server.proc.poll() is None:
+        if "load_s" in timing:
             await asyncio.sleep(3)
-            rss["after_close"] = rss_mb(server.proc.pid)
-        server.stop()
+            for name, pid in deployment.replica_pids().items():
+                if name in rss:
+                    rss[name]["after_close"] = rss_mb(pid)
+        if owned:
+            deployment.stop()
 
+    def total(key: str) -> float | None:
+        values = [r.get(key) for r in rss.values()]
+        return None if not values or any(v is None for v in values) else sum(values)
+
+    per_replica = {}
+    for name in sorted(set(rss) | set(stats.per_replica)):
+        counts = stats.per_replica.get(name, ReplicaCounts())
+        per_replica[name] = {
+            "sessions_opened": counts.sessions_opened,
+            "edits": counts.edits,
+            "edit_ms": summary(counts.edit_ms),
+            "rss_mb": {**rss.get(name, {}), "peak": max(samples.get(name) or [], default=None)},
+            "cpu_s": round(cpu[name], 1) if name in cpu else None,
+            "killed": name in pids and name not in alive_at_end,
+        }
+    runs = stats.edits + stats.switches + len(stats.opens)
+    server_cpu = sum(cpu.values()) if cpu else None
     return {
         "client": "protocol",
+        "target": "direct" if isinstance(deployment, DirectServer) else "nginx",
+        "replicas": len(pids),
+        "ramp_s": ramp_s,
         "sessions": sessions,
         "seconds": seconds,
         "think_ms": think_ms,
@@ -854,19 +1012,42 @@ async def run_load_protocol(sessions: int, seconds: float, think_ms: float = 0.0
             "page_switch": summary(stats.switch_bytes),
             "open": summary(stats.open_bytes),
         },
-        "server_rss_mb": {**rss, "peak": max(samples, default=None)},
+        # Summed over the replicas (peak: the sum of each replica's own peak, an upper bound).
+        "server_rss_mb": {
+            "start": total("start"),
+            "end": total("end"),
+            "after_close": total("after_close"),
+            "peak": sum(max(v, default=0.0) for v in samples.values()) if samples else None,
+        },
         "health_during_load_ms": {**summary(health_ms), "failures": len(health_failures)},
-        "server_cpu_s_during_load": round(timing["server_cpu_s"], 1) if "server_cpu_s" in timing else None,
+        "server_cpu_s_during_load": round(server_cpu, 1) if server_cpu is not None else None,
+        # Server CPU per script run (edits, page switches, first runs of new sessions), over all replicas.
+        "server_cpu_ms_per_run": round(server_cpu * 1000 / runs, 1) if server_cpu is not None and runs else None,
+        "runs": runs,
+        "per_replica": per_replica,
+        "opens": [{**asdict(o), "at_s": round(o.at_s - t0, 2)} for o in stats.opens],
+        "during": during_result,
         "client_cpu_s_during_load": round(timing["client_cpu_s"], 1) if "client_cpu_s" in timing else None,
         "per_session": [{"session": i, **asdict(c)} for i, c in sorted(stats.per_session.items())],
         "machine": {"cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg()},
     }
 
 
-async def run_load(sessions: int, seconds: float, client: str = "protocol", think_ms: float = 0.0) -> dict[str, Any]:
+async def run_load(
+    sessions: int,
+    seconds: float,
+    client: str = "protocol",
+    think_ms: float = 0.0,
+    *,
+    replicas: int = 0,
+    ramp_s: float = 0.0,
+) -> dict[str, Any]:
+    """The load test; ``replicas`` ≥ 1 puts that many servers behind nginx (protocol client only)."""
     if client == "browser":
+        if replicas or ramp_s:
+            raise ValueError("replicas and ramp_s are for the protocol client")
         return await run_load_browser(sessions, seconds)
-    return await run_load_protocol(sessions, seconds, think_ms)
+    return await run_load_protocol(sessions, seconds, think_ms, replicas=replicas, ramp_s=ramp_s)
 
 
 def fmt(value: float | None, digits: int = 0) -> str:
@@ -945,9 +1126,24 @@ def markdown_protocol(result: dict[str, Any]) -> str:
         + (f", {health['failures']} failed" if health["failures"] else ""),
         f"- server RSS peak {fmt(rss.get('peak'))} MB, {fmt(rss.get('after_close'))} MB 3 s after the sessions closed; "
         f"CPU in {result['duration_s']:.0f} s on {result['machine']['cpus']} CPUs: server {fmt(cpu, 1)} s, "
-        f"load client {fmt(client_cpu, 1)} s",
+        f"load client {fmt(client_cpu, 1)} s; server CPU per script run {fmt(result['server_cpu_ms_per_run'], 1)} ms",
     ]
+    if result.get("target") == "nginx":
+        lines.append(f"- behind nginx, {result['replicas']} replica(s): " + replica_spread(result))
     return "\n".join(lines)
+
+
+def replica_spread(result: dict[str, Any]) -> str:
+    """Per replica: sessions opened there (reconnects included), edits, p50 edit, peak RSS."""
+    parts = []
+    for name, replica in result["per_replica"].items():
+        rss = replica["rss_mb"]
+        parts.append(
+            f"{name}: {replica['sessions_opened']} sessions, {replica['edits']} edits, "
+            f"p50 {fmt(replica['edit_ms']['p50'])} ms, RSS peak {fmt(rss.get('peak'))} MB"
+            + (" (killed)" if replica["killed"] else "")
+        )
+    return "; ".join(parts)
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -967,16 +1163,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--think-ms", type=float, default=0.0, help="protocol client: pause after each action (default 0)"
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="0: one server, direct (default); N: N servers behind nginx (deploy/local.py), protocol client",
+    )
+    parser.add_argument("--ramp-s", type=float, default=0.0, help="sessions arrive evenly over this many seconds")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "load.json")
     args = parser.parse_args(argv)
     if args.sessions < 1 or args.seconds <= 0:
         parser.error("--sessions and --seconds must be positive")
     if args.think_ms < 0:
         parser.error("--think-ms must not be negative")
-    if args.client == "browser" and args.think_ms:
-        parser.error("--think-ms is for the protocol client")
+    if args.client == "browser" and (args.think_ms or args.replicas or args.ramp_s):
+        parser.error("--think-ms, --replicas and --ramp-s are for the protocol client")
+    if args.replicas < 0 or args.ramp_s < 0:
+        parser.error("--replicas and --ramp-s must not be negative")
 
-    result = asyncio.run(run_load(args.sessions, args.seconds, args.client, args.think_ms))
+    result = asyncio.run(
+        run_load(args.sessions, args.seconds, args.client, args.think_ms, replicas=args.replicas, ramp_s=args.ramp_s)
+    )
     print(markdown(result))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

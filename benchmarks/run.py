@@ -1,6 +1,6 @@
 """Performance benchmark: real servers, real Chromium, medians; prints a markdown table and writes JSON.
 
-    python benchmarks/run.py [--reps 20] [--cold-starts 3] [--out benchmarks/results/latest.json]
+    python -m benchmarks.run [--reps 20] [--cold-starts 3] [--out benchmarks/results/latest.json]
 
 Figures (each a median over ``--reps`` repetitions after two warm-ups):
 
@@ -40,11 +40,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+if __name__ == "__main__" and not __package__:
+    # Started as a file (`python -m benchmarks.run`): run as the module instead, exactly as
+    # `python -m benchmarks.run` from the repository root would, so `benchmarks` and `tests.support` import alike.
+    import runpy
 
-from benchmarks import harness  # noqa: E402
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+    runpy.run_module("benchmarks.run", run_name="__main__", alter_sys=True)
+    sys.exit()
+
+from tests.support import browser as harness
+from tests.support.server import REPO_ROOT, StreamlitServer
 
 MB = 1_000_000
 SECTIONS = ("compute", "cold", "edit", "large")
@@ -146,7 +152,7 @@ FIRST_HEATMAP = ".js-plotly-plot .hm image"  # a heatmap's cells, painted (plotl
 
 def cold_start(browser, script: str, path: str) -> tuple[float, float]:
     """``streamlit run script`` → the first heatmap painted at ``path``: (seconds, seconds until healthy)."""
-    server = harness.StreamlitServer(script).start()
+    server = StreamlitServer(script).start()
     try:
         healthy = server.wait_healthy(timeout=120)
         page = harness.new_page(browser)
@@ -537,11 +543,11 @@ def main(argv: list[str] | None = None) -> int:
             browser = harness.launch_chromium(playwright)
             if "cold" in args.only:  # before the other servers start: nothing else competes for the CPU
                 run_section(rows, "cold start", lambda: bench_cold(browser, args.cold_starts))
-            servers = {"app": harness.StreamlitServer("app.py")}
+            servers = {"app": StreamlitServer("app.py")}
             if "edit" in args.only:
-                servers["editor"] = harness.StreamlitServer("benchmarks/floor_editor.py")
+                servers["editor"] = StreamlitServer("benchmarks/floor_editor.py")
             if "large" in args.only:
-                servers["controls"] = harness.StreamlitServer("benchmarks/floor_controls.py")
+                servers["controls"] = StreamlitServer("benchmarks/floor_controls.py")
             try:
                 for server in servers.values():
                     server.start()

@@ -29,9 +29,9 @@ if __package__ in (None, ""):
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from benchmarks.harness import REPO_ROOT, StreamlitServer
 from benchmarks.load import ProtocolSession, ProtocolStats, Target, page_targets, percentile
 from benchmarks.ws_client import ProtocolClient, ProtocolError, _widget_id
+from tests.support.server import REPO_ROOT, StreamlitServer
 
 REFRESH_S = 0.5
 TRAIN_STEPS = 5000

@@ -3,8 +3,9 @@
 The frontend (Streamlit 1.67, Starlette server) talks to the server like this, and so does :class:`ProtocolClient`:
 
 1. ``GET /<page>`` (the HTML document), ``GET /_stcore/health`` (which sets the ``_streamlit_xsrf`` cookie) and
-   ``GET /_stcore/host-config``. The JavaScript and CSS bundle a browser also loads is not fetched: it is static,
-   cached after a browser's first visit, and page switches inside the app never reload it.
+   ``GET /_stcore/host-config``, keeping every cookie set (behind ``deploy/nginx.conf`` also its affinity cookie)
+   and the replica the proxy names in ``X-Upstream``. The JavaScript and CSS bundle a browser also loads is not
+   fetched: it is static, cached after a browser's first visit, and page switches inside the app never reload it.
 2. A websocket to ``/_stcore/stream`` with the ``Origin`` and ``Cookie`` headers a browser sends and the
    subprotocols ``["streamlit", <xsrf cookie value>]`` (the frontend passes its XSRF token that way).
 3. Binary protobuf frames only: ``BackMsg`` up, ``ForwardMsg`` down. The first ``BackMsg`` is a ``rerun_script``
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 XSRF_COOKIE = "_streamlit_xsrf"
+UPSTREAM_HEADER = "X-Upstream"  # deploy/nginx.conf names the replica that answered (a list when one was down)
 STREAM_PATH = "/_stcore/stream"
 FINISHED_SUCCESSFULLY = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_SUCCESSFULLY")
 FINISHED_EARLY_FOR_RERUN = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_EARLY_FOR_RERUN")
@@ -319,12 +321,15 @@ def _check_loopback(url: str) -> None:
 class ProtocolClient:
     """One browser tab's Streamlit session, driven directly over the websocket."""
 
-    def __init__(self, base_url: str, *, timeout: float = 45.0):
+    def __init__(self, base_url: str, *, timeout: float = 45.0, cookies: dict[str, str] | None = None):
+        """``cookies``: a jar to start from (a reloaded tab keeps its cookies, e.g. a proxy's affinity cookie)."""
         _check_loopback(base_url)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.ws: ClientConnection | None = None
-        self.xsrf: str | None = None
+        self.cookies: dict[str, str] = dict(cookies or {})  # name → value, this tab's cookie jar
+        self.upstream: str | None = None  # the replica a proxy says served the websocket (X-Upstream), if any
+        self.upstream_headers: list[str] = []  # every X-Upstream seen, in order (page, health, …, websocket)
         self.cache = MessageCache()
         self.max_cached_message_age = 2
         self.pages: list[AppPage] = []
@@ -342,35 +347,47 @@ class ProtocolClient:
 
     # -------------------------------------------------------------------------------------------- connecting
 
-    def _get(self, path: str) -> str | None:
-        """GET ``path`` like the browser (with the XSRF cookie once it has one); the XSRF value of a Set-Cookie."""
+    def _cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+    def _get(self, path: str) -> None:
+        """GET ``path`` like the browser: with every cookie this session holds, keeping the ones the response sets
+        (Streamlit's XSRF cookie; a proxy's affinity cookie) and the replica it names (``X-Upstream``)."""
         request = urllib.request.Request(self.base_url + path, headers={"User-Agent": USER_AGENT})
-        if self.xsrf:
-            request.add_header("Cookie", f"{XSRF_COOKIE}={self.xsrf}")
+        if self.cookies:
+            request.add_header("Cookie", self._cookie_header())
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 body = response.read()
-                status, cookies = response.status, response.headers.get_all("Set-Cookie") or []
+                status, headers = response.status, response.headers
         except OSError as err:  # HTTPError (a status other than 2xx) included
             raise ProtocolError("http", f"GET {path}: {err}") from err
         if status != 200:
             raise ProtocolError("http", f"GET {path}: status {status}")
         self.http_bytes += len(body)
-        for cookie in cookies:
+        self._saw_upstream(headers.get(UPSTREAM_HEADER))
+        for cookie in headers.get_all("Set-Cookie") or []:
             name, _, rest = cookie.partition("=")
-            if name.strip() == XSRF_COOKIE:
-                return rest.split(";", 1)[0]
-        return None
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+
+    def _saw_upstream(self, header: str | None) -> None:
+        if header:
+            self.upstream = header
+            self.upstream_headers.append(header)
+
+    @property
+    def xsrf(self) -> str | None:
+        return self.cookies.get(XSRF_COOKIE)
 
     def _load_document(self, path: str) -> None:
         self._get("/" + path.lstrip("/"))
-        self.xsrf = self._get("/_stcore/health") or self.xsrf
+        self._get("/_stcore/health")
         self._get("/_stcore/host-config")
 
     async def connect(self, path: str) -> None:
         """Load the page's HTML and the health/host-config endpoints, then open the websocket (no run yet)."""
         await asyncio.to_thread(self._load_document, path)
-        headers = {"Cookie": f"{XSRF_COOKIE}={self.xsrf}"} if self.xsrf else {}
+        headers = {"Cookie": self._cookie_header()} if self.cookies else {}
         host = urlparse(self.base_url).netloc
         try:
             self.ws = await connect(
@@ -388,6 +405,7 @@ class ProtocolClient:
             )
         except (OSError, InvalidHandshake, TimeoutError) as err:
             raise ProtocolError("connect", f"websocket: {type(err).__name__}: {err}") from err
+        self._saw_upstream(self.ws.response.headers.get(UPSTREAM_HEADER))
         self.url = f"{self.base_url}/{path.lstrip('/')}"
 
     async def close(self) -> None:

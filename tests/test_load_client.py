@@ -6,18 +6,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from benchmarks.ws_client import (  # noqa: E402
+from benchmarks.ws_client import (
     MessageCache,
     ProtocolClient,
     ProtocolError,

@@ -1,29 +1,19 @@
 """Real-browser fixtures: one Streamlit server for the session, Debian's Chromium, a page per test.
 
-The server, browser and wait helpers live in ``benchmarks/harness.py``, shared with the benchmark.
+The server, browser and wait helpers live in ``tests/support``, shared with the benchmarks.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from benchmarks.harness import (  # noqa: E402
-    ConsoleErrors,
-    StreamlitServer,
-    chromium_executable,
-    launch_chromium,
-    new_page,
-)
+from tests.support.browser import ConsoleErrors, chromium_executable, launch_chromium, new_page
+from tests.support.server import REPO_ROOT, StreamlitServer
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 SERVER_START_TIMEOUT = 90.0  # a cold torch import on a 2-core machine

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from benchmarks.harness import StreamlitServer, edit_cell, figure_titled, load, settle
+from tests.support.browser import edit_cell, figure_titled, load, settle
+from tests.support.server import StreamlitServer
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ import base64
 import numpy as np
 import pytest
 
-from benchmarks.harness import figure_titled, load, nudge_slider, set_text, settle, wait_charts_drawn
+from tests.support.browser import figure_titled, load, nudge_slider, set_text, settle, wait_charts_drawn
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.harness import (
+from tests.support.browser import (
     PLOTLY_CHART,
     PLOTLY_SVG,
     axis_labels,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.harness import arm_rerun, edit_cell, figure_titled, load, new_page, settle, wait_idle
 from tests.e2e.conftest import ARTIFACTS
 from tests.pages.conftest import array
+from tests.support.browser import arm_rerun, edit_cell, figure_titled, load, new_page, settle, wait_idle
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from attnviz.practice import make_problem
-from benchmarks.harness import load, wait_idle
 from tests.e2e.conftest import ARTIFACTS, _save_screenshot
+from tests.support.browser import load, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -89,7 +89,7 @@ def test_clicking_the_worked_examples_cells_writes_them_out(page, console_errors
 
 
 def test_practice_page_grades_a_typed_answer(page, console_errors, app_url):
-    from benchmarks.harness import edit_cell
+    from tests.support.browser import edit_cell
 
     load(page, f"{app_url}/Practice?seed=3&level=easy&stage=scores&source=worked", charts=False)
     p = make_problem(3, "easy", "scores", "worked")

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.harness import APP_IDLE, figure_titled, load, plotly_figures, wait_charts_drawn
 from tests.pages.conftest import array
+from tests.support.browser import APP_IDLE, figure_titled, load, plotly_figures, wait_charts_drawn
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

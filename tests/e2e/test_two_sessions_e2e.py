@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from attnviz.examples import WORKED_EXAMPLE
-from benchmarks.harness import ConsoleErrors, edit_cell, load, new_page, settle
 from tests.pages.conftest import array
+from tests.support.browser import ConsoleErrors, edit_cell, load, new_page, settle
 
 pytestmark = pytest.mark.e2e
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from attnviz.examples import WORKED_EXAMPLE
-from benchmarks.harness import arm_rerun, edit_cell, figure_titled, load, settle, wait_idle
 from tests.pages.conftest import array
+from tests.support.browser import arm_rerun, edit_cell, figure_titled, load, settle, wait_idle
 
 pytestmark = pytest.mark.e2e
 

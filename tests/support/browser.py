@@ -1,31 +1,20 @@
-"""Shared by the browser tests (``tests/e2e``) and the benchmark (``benchmarks/run.py``).
-
-A Streamlit server started as our own child process, Chromium driven by Playwright, and the waits that make a
-real browser deterministic: "the rerun this action caused has finished and the page has painted".
+"""Chromium driven by Playwright, and the waits that make a real browser deterministic: "the rerun this action
+caused has finished and the page has painted". Shared by the browser tests (``tests/e2e``) and the benchmarks.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from tests.support.server import REPO_ROOT
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Playwright, WebSocket
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Debian's chromium: Playwright's own browser builds cannot be downloaded here. The network is closed, so switch
 # off everything that phones home.
@@ -42,107 +31,6 @@ CHROMIUM_ARGS = [
 APP_IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 PLOTLY_SVG = ".js-plotly-plot .main-svg"
 PLOTLY_CHART = "[data-testid=stPlotlyChart], .attnviz-chart"  # Streamlit's own chart or the in-place one
-
-
-# --------------------------------------------------------------------------------------------------- server
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class StreamlitServer:
-    """``streamlit run SCRIPT`` as a child process of ours, on a free loopback port.
-
-    ``started_at`` is the ``time.perf_counter()`` just before the process was spawned (for cold-start timing).
-    Use as a context manager, or call :meth:`start` / :meth:`stop`; :meth:`stop` only ever touches our own handle.
-    """
-
-    def __init__(self, script: str | Path, *, cwd: Path = REPO_ROOT, port: int | None = None):
-        self.script = str(script)
-        self.cwd = Path(cwd)
-        self.port = port or free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.started_at = 0.0
-        self._log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)  # noqa: SIM115
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def command(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            self.script,
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(self.port),
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ]
-
-    def start(self) -> StreamlitServer:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.started_at = time.perf_counter()
-        self.proc = subprocess.Popen(self.command(), cwd=self.cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        return self
-
-    def log_tail(self, chars: int = 4000) -> str:
-        self._log.flush()
-        return Path(self._log.name).read_text(errors="replace")[-chars:]
-
-    def wait_healthy(self, timeout: float = 90.0, interval: float = 0.05) -> float:
-        """Poll ``/_stcore/health`` until it answers ``ok``; returns the ``perf_counter()`` when it did."""
-        assert self.proc is not None, "start() the server first"
-        deadline = time.perf_counter() + timeout
-        while time.perf_counter() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"streamlit run {self.script} exited with code {self.proc.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return time.perf_counter()
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                pass
-            time.sleep(interval)
-        raise TimeoutError(f"streamlit run {self.script} not healthy after {timeout:.0f} s:\n{self.log_tail()}")
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=timeout)
-        self._log.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self._log.name)
-
-    def __enter__(self) -> StreamlitServer:
-        self.start()
-        try:
-            self.wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 # --------------------------------------------------------------------------------------------------- browser
