@@ -389,7 +389,7 @@ def cell_at(point: dict | None, row_labels, col_labels) -> tuple[int, int, int] 
     if not point:
         return None
     rows, cols = [str(v) for v in row_labels], [str(v) for v in col_labels]
-    y, x = str(point.get("y")), str(point.get("x"))
+    y, x = (str(point.get(axis)).removeprefix("\u200e") for axis in ("y", "x"))  # figures' left-to-right mark
     if y not in rows or x not in cols:
         return None
     curve = point.get("curve")

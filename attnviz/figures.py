@@ -11,6 +11,7 @@ about 10 ms a figure (most of a small page's rerun); the tests check every build
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -64,7 +65,15 @@ def _figure(data: list[dict], layout: dict) -> go.Figure:
     return go.Figure(data=data, layout=layout, _validate=False)
 
 
+# Hebrew, Arabic, Syriac, Thaana, N'Ko and their presentation forms: letters that make a label read right to left.
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+LTR_MARK = "\u200e"
+
+
 def _labels(labels: Sequence[str] | None, n: int, prefix: str) -> list[str]:
+    """Axis labels as drawn. A label with right-to-left letters starts with a left-to-right mark, so "0 القطة"
+    keeps its position number on the left, as in the page's text (without it the label's own direction turns
+    right to left and it reads "القطة 0")."""
     if labels is None:
         return [f"{prefix}{i}" for i in range(n)]
     labels = [str(label) for label in labels]
@@ -72,7 +81,7 @@ def _labels(labels: Sequence[str] | None, n: int, prefix: str) -> list[str]:
         raise ValueError(f"{len(labels)} labels given for {n} {prefix or 'entries'}")
     if len(set(labels)) != n:
         raise ValueError("axis labels must be unique; prefix repeated tokens with their position")
-    return labels
+    return [LTR_MARK + label if _RTL.search(label) and not label.startswith(LTR_MARK) else label for label in labels]
 
 
 def _colour(kind: str, z: np.ndarray, zmax: float | None = None) -> dict:

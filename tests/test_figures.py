@@ -242,3 +242,15 @@ def test_odd_ticks_alternate_sin_and_cos():
     labels = [f"{j} {'sin' if j % 2 == 0 else 'cos'}" for j in range(64)]
     axis = spec(matrix_heatmap(np.zeros((2, 64)), ["0", "1"], labels, max_ticks=32, odd_ticks=True))["layout"]["xaxis"]
     assert axis["tickvals"] == labels[::3]
+
+
+def test_right_to_left_labels_keep_their_position_number_on_the_left():
+    """An Arabic token's label "0 القطة" is drawn after a left-to-right mark (else the chart shows "القطة 0"); Latin
+    labels are untouched, and a click on the marked label still finds its cell."""
+    from attnviz.cells import cell_at
+
+    labels = ["0 القطة", "1 cat", "2 שלום"]
+    fig = matrix_heatmap(np.eye(3), labels, labels).to_plotly_json()
+    ticks = fig["layout"]["yaxis"].get("ticktext") or list(fig["data"][0]["y"])
+    assert ticks == ["\u200e0 القطة", "1 cat", "\u200e2 שלום"]
+    assert cell_at({"x": "\u200e2 שלום", "y": "1 cat", "curve": 0}, labels, labels) == (1, 2, 0)
