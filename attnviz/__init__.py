@@ -13,8 +13,11 @@ if TYPE_CHECKING:
     from attnviz.attention import TRACE_FIELDS, AttentionTrace, attend, lengths_to_mask
     from attnviz.encoder import (
         ENCODER_LAYER_TRACE_FIELDS,
+        Encoder,
         EncoderLayer,
         EncoderLayerTrace,
+        EncoderTrace,
+        TimeSeriesTransformer,
     )
     from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
     from attnviz.modules import MULTIHEAD_TRACE_FIELDS, MultiHeadAttention, MultiHeadTrace, SelfAttention
@@ -27,8 +30,11 @@ _HOME = {
     "attend": "attention",
     "lengths_to_mask": "attention",
     "ENCODER_LAYER_TRACE_FIELDS": "encoder",
+    "Encoder": "encoder",
     "EncoderLayer": "encoder",
     "EncoderLayerTrace": "encoder",
+    "EncoderTrace": "encoder",
+    "TimeSeriesTransformer": "encoder",
     "WORKED_EXAMPLE": "examples",
     "WORKED_EXAMPLE_PRINTED": "examples",
     "MULTIHEAD_TRACE_FIELDS": "modules",
@@ -48,11 +54,14 @@ __all__ = [
     "WORKED_EXAMPLE",
     "WORKED_EXAMPLE_PRINTED",
     "AttentionTrace",
+    "Encoder",
     "EncoderLayer",
     "EncoderLayerTrace",
+    "EncoderTrace",
     "MultiHeadAttention",
     "MultiHeadTrace",
     "SelfAttention",
+    "TimeSeriesTransformer",
     "attend",
     "embed",
     "lengths_to_mask",
