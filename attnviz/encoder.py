@@ -23,6 +23,7 @@ __all__ = [
     "ENCODER_TRACE_FIELDS",
     "LAYER_NORM_TRACE_FIELDS",
     "Encoder",
+    "EncoderCheck",
     "EncoderLayer",
     "EncoderLayerTrace",
     "EncoderTrace",
@@ -31,6 +32,7 @@ __all__ = [
     "SeedRun",
     "TimeSeriesTrace",
     "TimeSeriesTransformer",
+    "check_encoder_against_torch",
     "layer_norm",
     "seed_bug_report",
 ]
@@ -591,4 +593,76 @@ def seed_bug_report(model: TimeSeriesTransformer, x: Tensor) -> SeedBugReport:
         right_leak=float((right_changed.encoder.output[1:] - right.encoder.output[1:]).abs().max()),
         seed_positional_spread=float((added - added[:, :1]).abs().max()),
         seed_self_weight=float(self_weight),
+    )
+
+
+@dataclass(frozen=True)
+class EncoderCheck:
+    """Largest differences between an :class:`EncoderTrace` and ``nn.TransformerEncoder`` holding the same weights."""
+
+    max_output_diff: float  # max |output − torch output| over the compared rows
+    layer_weight_diffs: tuple[float, ...]  # per layer: max |weights − torch self_attn weights| on that layer's input
+    output_scale: float  # max(1, max |torch output|): the output tolerance is tolerance × this
+    tolerance: float
+
+    @property
+    def max_weight_diff(self) -> float:
+        return max(self.layer_weight_diffs, default=0.0)
+
+    @property
+    def passed(self) -> bool:
+        return self.max_output_diff <= self.tolerance * self.output_scale and self.max_weight_diff <= self.tolerance
+
+
+def check_encoder_against_torch(
+    encoder: Encoder,
+    trace: EncoderTrace,
+    *,
+    mask: Tensor | None = None,
+    valid_lens: Tensor | None = None,
+    tolerance: float | None = None,
+) -> EncoderCheck:
+    """Run ``trace.input`` ``(B, T, d_model)`` through ``encoder.to_torch()`` and compare outputs and every layer's
+    per-head weights (``self_attn(..., average_attn_weights=False)`` on torch's own input to that layer).
+
+    ``mask`` ``(T, T)`` True = may attend; ``valid_lens`` ``(B,)`` marks keys ``>= valid_lens[b]`` as padding.
+    Queries that may attend to no key are left out (attnviz gives them zeros, torch NaN).
+    """
+    x = trace.input
+    if x.dim() != 3:
+        raise ValueError(f"the trace's input must have shape (B, T, d_model), got {tuple(x.shape)}")
+    if tolerance is None:
+        tolerance = 1e-10 if x.dtype == torch.float64 else 1e-5
+    b, t, _ = x.shape
+    reference = encoder.to_torch(batch_first=True)
+    attn_mask = None if mask is None else ~torch.as_tensor(mask, dtype=torch.bool)  # torch: True = may NOT attend
+    padding = None
+    if valid_lens is not None:
+        padding = torch.arange(t).reshape(1, t) >= torch.as_tensor(valid_lens).reshape(b, 1)  # (B, T)
+    diffs = []
+    h = x
+    with torch.no_grad():
+        for ours, layer in zip(trace.layers, reference.layers, strict=True):
+            attn_in = layer.norm1(h) if layer.norm_first else h
+            _, weights = layer.self_attn(
+                attn_in,
+                attn_in,
+                attn_in,
+                attn_mask=attn_mask,
+                key_padding_mask=padding,
+                need_weights=True,
+                average_attn_weights=False,
+            )  # (B, H, T, T)
+            seen = ~ours.attention.fully_masked  # (B, H, T)
+            diff = (ours.attention.weights - weights).abs()[seen]
+            diffs.append(float(diff.max()) if diff.numel() else 0.0)
+            h = layer(h, src_mask=attn_mask, src_key_padding_mask=padding)
+        out = h if reference.norm is None else reference.norm(h)
+    row_seen = (~trace.layers[0].attention.fully_masked).all(dim=1)  # (B, T)
+    out_diff = (trace.output - out).abs()[row_seen]
+    return EncoderCheck(
+        max_output_diff=float(out_diff.max()) if out_diff.numel() else 0.0,
+        layer_weight_diffs=tuple(diffs),
+        output_scale=max(1.0, float(out[row_seen].abs().max())) if out_diff.numel() else 1.0,
+        tolerance=float(tolerance),
     )

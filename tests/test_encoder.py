@@ -504,3 +504,29 @@ def test_time_series_bad_input():
         seed_bug_report(model, torch.zeros(1, 5, 9))
     with pytest.raises(ValueError, match="d_model=9 is not divisible by num_heads=2"):
         TimeSeriesTransformer(num_heads=2)
+
+
+# --- the verification badge's check -----------------------------------------------------------------------------
+
+
+def test_check_against_torch_passes_and_catches_a_wrong_weight():
+    from attnviz.encoder import check_encoder_against_torch
+
+    encoder = Encoder(3, 12, 3, 24, seed=2)
+    x = _randn(1, 10, 12, seed=30)
+    mask = torch.ones(10, 10, dtype=torch.bool).tril()
+    lens = torch.tensor([8])
+    with torch.no_grad():
+        trace = encoder(x, mask=mask, valid_lens=lens)
+        check = check_encoder_against_torch(encoder, trace, mask=mask, valid_lens=lens)
+    assert check.passed and len(check.layer_weight_diffs) == 3 and check.max_output_diff <= 1e-5
+    # a trace from different weights must fail the check
+    other = Encoder(3, 12, 3, 24, seed=3)
+    with torch.no_grad():
+        wrong = other(x, mask=mask, valid_lens=lens)
+        bad = check_encoder_against_torch(encoder, wrong, mask=mask, valid_lens=lens)
+    assert not bad.passed and bad.max_weight_diff > 1e-3 and bad.max_output_diff > 1e-3
+    double = Encoder(2, 12, 4, 16, norm_first=True, final_norm=True, seed=4).double()
+    with torch.no_grad():
+        check64 = check_encoder_against_torch(double, double(x.double()))
+    assert check64.tolerance == 1e-10 and check64.passed
