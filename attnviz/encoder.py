@@ -569,14 +569,19 @@ class TimeSeriesTransformer(nn.Module):
         return SeedRun(input=x, positional=pe, encoder=trace, output=output, flattened=output.reshape(s, -1))
 
 
-def seed_bug_report(model: TimeSeriesTransformer, x: Tensor) -> SeedBugReport:
-    """Run ``x`` ``(S, N, input_size)`` both ways and measure what the seed's layout does (no gradients)."""
+def seed_bug_report(
+    model: TimeSeriesTransformer, x: Tensor, *, seed_run: SeedRun | None = None, right: TimeSeriesTrace | None = None
+) -> SeedBugReport:
+    """Run ``x`` ``(S, N, input_size)`` both ways and measure what the seed's layout does (no gradients).
+
+    ``seed_run`` / ``right``: ``model.forward_as_seed(x)`` / ``model(x)`` when the caller already has them.
+    """
     if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[0] < 2:
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
         raise ValueError(f"x must have shape (S >= 2, N, input_size) to show the leak, got {shape}")
     with torch.no_grad():
-        seed = model.forward_as_seed(x)
-        right = model(x)
+        seed = model.forward_as_seed(x) if seed_run is None else seed_run
+        right = model(x) if right is None else right
         changed = x.clone()
         changed[0] = changed[0] + 1.0  # only sample 0 changes
         seed_changed = model.forward_as_seed(changed)
