@@ -45,6 +45,7 @@ __all__ = [
 ENCODER_SOURCES = ("Sentence", "Worked example", "Random tokens", "Time series")
 MAX_ENCODER_TOKENS = 512
 GRID_CELLS = 64  # model-view cells show at most this many positions a side (pooled above)
+GRID_TOTAL_CELLS = 32 * GRID_CELLS * GRID_CELLS  # over all L × H panels: ~700 kB of float32 (4 × 8 at 64 a side)
 FOCUS_CELLS = 256  # the opened head at full resolution up to this many tokens
 HEAD_VIEW_TOKENS = 64  # the line-drawn head view for up to this many tokens
 STEP_WINDOW = 64  # the step-by-step matrices show tokens 0 … 63
@@ -478,7 +479,8 @@ def encoder_view(
         check = check_encoder_against_torch(encoder, trace, mask=mask, valid_lens=lens)
     stats = _head_stats(trace)
     weights = _masked_nan(trace)  # (L, H, T, T)
-    grid_block = pool_factor(t, GRID_CELLS)
+    side = max(8, min(GRID_CELLS, math.isqrt(GRID_TOTAL_CELLS // (num_layers * num_heads))))
+    grid_block = pool_factor(t, side)
     focus_block = pool_factor(t, FOCUS_CELLS)
     labels = tuple(source.labels)
 

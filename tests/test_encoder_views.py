@@ -191,3 +191,10 @@ def test_time_series_seed_preset_and_bug_view():
 def test_bad_input_is_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_many_panels_pool_the_model_view_further():
+    view = encoder_view(random_input(64, 16, 0), num_layers=12, num_heads=16, d_ff=16, **KW)
+    assert view.grid.shape[:2] == (12, 16)
+    assert view.grid.shape[-1] * view.grid.shape[-2] * 12 * 16 <= 32 * 64 * 64
+    np.testing.assert_allclose(view.grid.sum(-1), 1.0, atol=1e-4)
