@@ -1,4 +1,4 @@
-"""The model view and head view figures: schema, layout from the data's shape, lines as the weights say."""
+"""The model view figure: schema, layout from the data's shape, each panel its layer and head."""
 
 from __future__ import annotations
 
@@ -10,13 +10,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from attnviz.encoder_figures import (
-    MIN_LINE_WEIGHT,
-    OPACITY_LEVELS,
-    head_view_figure,
-    model_view_figure,
-    model_view_panel,
-)
+from attnviz.encoder_figures import model_view_figure, model_view_panel
 
 
 def spec(fig) -> dict:
@@ -68,61 +62,11 @@ def test_model_view_rejects_bad_shapes():
         model_view_figure(np.ones((1, 1, 3, 3)), ["a", "b"])
 
 
-def _lines(fig, head):
-    """(query, key, opacity) of every drawn line of ``head``."""
-    out = []
-    for trace in fig["data"]:
-        if trace.get("mode") == "lines" and trace["name"] == f"head {head}":
-            xs, ys = trace["x"], trace["y"]
-            for k in range(0, len(xs) - 2, 3):
-                if xs[k] is not None:
-                    out.append((int(ys[k]), int(ys[k + 1]), trace["opacity"]))
-    return out
-
-
-def test_head_view_draws_a_line_per_weight_with_opacity_rising():
-    w = _weights((2, 6, 6), seed=1)
-    w[1, 2, 3] = np.nan  # masked: no line
-    fig = spec(head_view_figure(w, [f"{i} t" for i in range(6)]))
-    for head in (0, 1):
-        lines = _lines(fig, head)
-        expected = {
-            (i, j)
-            for i in range(6)
-            for j in range(6)
-            if np.isfinite(w[head, i, j]) and w[head, i, j] >= MIN_LINE_WEIGHT
-        }
-        assert {(i, j) for i, j, _ in lines} == expected
-        for i, j, opacity in lines:
-            level = min(int(w[head, i, j] * OPACITY_LEVELS), OPACITY_LEVELS - 1)
-            assert opacity == pytest.approx(0.12 + 0.88 * (level + 1) / OPACITY_LEVELS, abs=1e-3)
-    strongest = max(_lines(fig, 0), key=lambda line: w[0, line[0], line[1]])
-    assert strongest[2] == max(o for *_, o in _lines(fig, 0))
-    names = [t["name"] for t in fig["data"] if t.get("showlegend")]
-    assert names == ["head 0", "head 1"]
-
-
-def test_head_view_focus_and_head_choice():
-    w = _weights((3, 5, 5), seed=2)
-    fig = spec(head_view_figure(w, list("abcde"), heads=[2], focus=4))
-    assert not _lines(fig, 0) and not _lines(fig, 1)
-    assert {(i, j) for i, j, _ in _lines(fig, 2)} == {(4, j) for j in range(5)}
-    queries = next(t for t in fig["data"] if t.get("name") == "queries")
-    assert queries["textfont"]["color"][4] == "#d62728"
-    top = int(np.argmax(w[2, 0]))
-    assert f"head 2 → {'abcde'[top]}" in queries["hovertext"][0]
-    with pytest.raises(ValueError, match="focus=5"):
-        head_view_figure(w, list("abcde"), focus=5)
-    with pytest.raises(ValueError, match=r"heads \[3\]"):
-        head_view_figure(w, list("abcde"), heads=[3])
-
-
 @pytest.mark.parametrize(
     "build",
     [
         lambda: model_view_figure(_weights((2, 3, 4, 4)), list("abcd"), selected=(1, 2), top=0.5, pooled=True),
-        lambda: head_view_figure(_weights((2, 4, 4)), list("abcd"), title="layer 0"),
-        lambda: head_view_figure(np.zeros((1, 3, 3)), list("abc")),
+        lambda: model_view_figure(np.full((1, 1, 2, 2), np.nan), ["a", "b"]),
     ],
 )
 def test_builders_follow_plotlys_schema(build):
