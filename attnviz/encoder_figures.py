@@ -139,7 +139,6 @@ def model_view_figure(
         coloraxis={"colorscale": _SCALES[SEQUENTIAL], "cmin": 0.0, "cmax": float(top),
                    "colorbar": {"thickness": 12, "title": {"text": "weight"}, "len": min(1.0, 300 / height)}},
         annotations=annotations,
-        shapes=shapes,
         height=height + top_margin + 20,
         width=width + left + 110,
         margin={"l": left, "r": 110, "t": top_margin, "b": 20, "pad": 0},
@@ -147,4 +146,6 @@ def model_view_figure(
         clickmode="event+select",
         hovermode="closest",
     )  # fmt: skip
+    if shapes:
+        layout["shapes"] = shapes
     return _figure(data, layout)
