@@ -136,6 +136,9 @@ def model_view_figure(
             )  # fmt: skip
     layout.update(
         template=_TEMPLATE,
+        # The click layer's plot area lies over every panel: a transparent background keeps the panels visible
+        # (masked cells show white here, not the grey of the other heatmaps).
+        plot_bgcolor="rgba(0,0,0,0)",
         coloraxis={"colorscale": _SCALES[SEQUENTIAL], "cmin": 0.0, "cmax": float(top),
                    "colorbar": {"thickness": 12, "title": {"text": "weight"}, "len": min(1.0, 300 / height)}},
         annotations=annotations,
