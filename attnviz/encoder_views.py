@@ -37,6 +37,7 @@ __all__ = [
     "encoder_view",
     "layer_steps",
     "random_input",
+    "seed_bug_view",
     "sentence_input",
     "series_input",
     "worked_input",
@@ -211,7 +212,6 @@ class EncoderView:
     mean_similarity: np.ndarray  # (L + 1,) mean off-diagonal cosine similarity
     steps: tuple[LayerSteps, ...]  # one per layer
     check: EncoderCheck
-    seed_bug: SeedBugView | None  # the time-series source with seed 000's shape only
 
     @property
     def head_view_ok(self) -> bool:
@@ -398,10 +398,27 @@ def _masked_nan(trace: EncoderTrace) -> np.ndarray:
     return np.where(np.broadcast_to(allowed, weights.shape), weights, np.float32(np.nan))
 
 
-def seed_bug_view(model: TimeSeriesTransformer, batch: np.ndarray, labels_limit: int = GRID_CELLS) -> SeedBugView:
-    """Seed 000's ``(S, N, F)`` batch run both ways (layer 0's weights) and the paragraph that explains the bug."""
+def seed_bug_view(
+    batch: np.ndarray,
+    *,
+    num_layers: int,
+    num_heads: int,
+    d_ff: int,
+    norm_first: bool = False,
+    activation: str = "relu",
+    seed: int = 0,
+    labels_limit: int = GRID_CELLS,
+) -> SeedBugView:
+    """Seed 000's ``(S, N, F)`` batch through a :class:`TimeSeriesTransformer` (d_model = F) both ways: layer 0's
+    weights as the seed runs it and batch-first, and the paragraph that explains the bug with this run's numbers."""
     from attnviz.encoder import seed_bug_report
 
+    batch = np.asarray(batch)
+    if batch.ndim != 3:
+        raise ValueError(f"the seed's batch must have shape (S, N, F), got {batch.shape}")
+    model = TimeSeriesTransformer(
+        batch.shape[-1], num_layers, num_heads, d_ff, norm_first=norm_first, activation=activation, seed=seed
+    ).requires_grad_(False)
     x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
     with torch.no_grad():
         seed_run = model.forward_as_seed(x)
@@ -444,12 +461,11 @@ def encoder_view(
     seed: int,
     causal: bool,
     valid_len: int | None,
-    seed_batch: np.ndarray | None = None,
 ) -> EncoderView:
     """Run ``source.x`` through an encoder of ``num_layers`` × ``num_heads`` and build everything the page shows.
 
     Time series run through :class:`TimeSeriesTransformer`'s encoder (seed 000's model; ``source.x`` already holds
-    its positional encoding); ``seed_batch`` ``(S, N, F)`` adds the seed's batch-axis comparison.
+    its positional encoding).
     Raises ``ValueError`` naming the argument (layers, heads, d_ff, valid length) when it cannot run.
     """
     x = np.asarray(source.x, dtype=np.float32)
@@ -462,12 +478,10 @@ def encoder_view(
         raise ValueError(f"valid length={valid_len} must be from 1 to T={t}")
     if valid_len == t:
         valid_len = None
-    model = None
     if source.kind == "series":
-        model = TimeSeriesTransformer(
+        encoder = TimeSeriesTransformer(
             d_model, num_layers, num_heads, d_ff, norm_first=norm_first, activation=activation, seed=seed
-        )
-        encoder = model.encoder
+        ).encoder
     else:
         encoder = Encoder(num_layers, d_model, num_heads, d_ff, norm_first=norm_first, activation=activation, seed=seed)
     encoder.requires_grad_(False)
@@ -503,7 +517,6 @@ def encoder_view(
         for layer in encoder.layers
     ]
     steps = tuple(_layer_steps(i, lt, labels, affine[i], stats) for i, lt in enumerate(trace.layers))
-    bug = seed_bug_view(model, seed_batch) if model is not None and seed_batch is not None else None
     return EncoderView(
         key=digest(
             x, labels, num_layers, num_heads, d_ff, norm_first, activation, seed, causal, valid_len, source.kind
@@ -536,5 +549,4 @@ def encoder_view(
         mean_similarity=mean_sim,
         steps=steps,
         check=check,
-        seed_bug=bug,
     )

@@ -15,6 +15,7 @@ from attnviz.encoder_views import (
     encoder_view,
     layer_steps,
     random_input,
+    seed_bug_view,
     sentence_input,
     series_input,
     worked_input,
@@ -146,12 +147,12 @@ def test_time_series_seed_preset_and_bug_view():
 
     np.testing.assert_allclose(source.x, z + seed_odd_variant_encoding(64, 9, dtype=torch.float64).numpy(), atol=1e-5)
     batch = seed_batch(synthetic_series(512, 9, seed=0).values)
-    view = encoder_view(source, num_layers=2, num_heads=3, d_ff=2048, **KW, seed_batch=batch)
+    view = encoder_view(source, num_layers=2, num_heads=3, d_ff=2048, **KW)
     model = TimeSeriesTransformer(9, 2, 3, 2048, seed=0)
     weights, _, _ = _torch_layers(model.encoder, torch.from_numpy(source.x).unsqueeze(0))
     np.testing.assert_allclose(view.grid, weights, atol=1e-5)
-    bug = view.seed_bug
-    assert bug is not None and bug.seed_weights.shape == (3, 16, 16) and bug.right_weights.shape == (3, 32, 32)
+    bug = seed_bug_view(batch, num_layers=2, num_heads=3, d_ff=2048, seed=0)
+    assert bug.seed_weights.shape == (3, 16, 16) and bug.right_weights.shape == (3, 32, 32)
     seed_encoder = model.encoder.to_torch(batch_first=False)
     src = torch.from_numpy(batch).float() + model.positional(16).unsqueeze(1)
     with torch.no_grad():
