@@ -50,6 +50,12 @@ PAGES = (
         "Positional encoding",
         "The sinusoidal encoding, its frequencies, and why a repeated word needs it.",
     ),
+    (
+        "pages/5_Encoder.py",
+        "Encoder",
+        "Stack encoder layers: the model view of every layer × head, add & norm, the feed-forward network, "
+        "seed 000's time-series model, checked against nn.TransformerEncoder.",
+    ),
 )
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")

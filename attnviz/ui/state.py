@@ -11,9 +11,16 @@ import streamlit as st
 
 __all__ = ["PAGE_PREFIXES", "keep_settings"]
 
-PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_")
+PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "encoder_")
 # Buttons cannot be given a value, and data editors keep their own base (see matrix_editor).
-_NOT_KEPT = ("tokens_preset_", "mh_reset_weights")
+_NOT_KEPT = (
+    "tokens_preset_",
+    "mh_reset_weights",
+    "encoder_preset_",
+    "encoder_from_tokens",
+    "encoder_csv",
+    "encoder_model_view",
+)
 
 
 def keep_settings() -> None:
