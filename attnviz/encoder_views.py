@@ -218,6 +218,18 @@ class EncoderView:
         return self.t <= HEAD_VIEW_TOKENS
 
 
+def _frozen(obj):
+    """``obj`` (a frozen dataclass) with every numpy array in it made read-only: caches share these views."""
+    for value in vars(obj).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+        elif isinstance(value, tuple):
+            for item in value:
+                if hasattr(item, "__dataclass_fields__"):
+                    _frozen(item)
+    return obj
+
+
 def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().to(torch.float32).numpy()
 
@@ -340,30 +352,32 @@ def _layer_steps(
         "norm2": f"T × d_model = {tw}",
         "output": f"T × d_model = {tw}",
     }
-    return LayerSteps(
-        layer=index,
-        window=w,
-        labels=labels[:w],
-        norm_first=trace.norm_first,
-        activation=trace.activation,
-        input=row(trace.input),
-        attention_output=row(attn_out),
-        residual1=row(trace.residual1),
-        norm1_mean=_np(trace.norm1.mean[0, :w]),
-        norm1_std=_np(trace.norm1.std[0, :w]),
-        norm1_standardized=row(trace.norm1.standardized),
-        norm1_output=row(trace.norm1.output),
-        ffn_hidden=hidden,
-        ffn_block=block,
-        ffn_output=row(trace.ffn_output),
-        residual2=row(trace.residual2),
-        norm2_mean=_np(trace.norm2.mean[0, :w]),
-        norm2_std=_np(trace.norm2.std[0, :w]),
-        norm2_standardized=row(trace.norm2.standardized),
-        norm2_output=row(trace.norm2.output),
-        output=row(trace.output),
-        shapes=shapes,
-        sentences=sentences,
+    return _frozen(
+        LayerSteps(
+            layer=index,
+            window=w,
+            labels=labels[:w],
+            norm_first=trace.norm_first,
+            activation=trace.activation,
+            input=row(trace.input),
+            attention_output=row(attn_out),
+            residual1=row(trace.residual1),
+            norm1_mean=_np(trace.norm1.mean[0, :w]),
+            norm1_std=_np(trace.norm1.std[0, :w]),
+            norm1_standardized=row(trace.norm1.standardized),
+            norm1_output=row(trace.norm1.output),
+            ffn_hidden=hidden,
+            ffn_block=block,
+            ffn_output=row(trace.ffn_output),
+            residual2=row(trace.residual2),
+            norm2_mean=_np(trace.norm2.mean[0, :w]),
+            norm2_std=_np(trace.norm2.std[0, :w]),
+            norm2_standardized=row(trace.norm2.standardized),
+            norm2_output=row(trace.norm2.output),
+            output=row(trace.output),
+            shapes=shapes,
+            sentences=sentences,
+        )
     )
 
 
@@ -442,11 +456,13 @@ def seed_bug_view(
         f"batch-first, the same weights give {s} maps of {n} × {n} per head (shape {report.right_weights_shape}): "
         "each sample's time steps attend to each other, as intended."
     )
-    return SeedBugView(
-        seed_weights=_np(seed_run.encoder.layers[0].attention.weights[0]).reshape(heads, s, s),
-        right_weights=pool_blocks(right_w, block, how="row_share"),
-        right_labels=right_labels,
-        paragraph=paragraph,
+    return _frozen(
+        SeedBugView(
+            seed_weights=_np(seed_run.encoder.layers[0].attention.weights[0]).reshape(heads, s, s),
+            right_weights=pool_blocks(right_w, block, how="row_share"),
+            right_labels=right_labels,
+            paragraph=paragraph,
+        )
     )
 
 
@@ -517,36 +533,38 @@ def encoder_view(
         for layer in encoder.layers
     ]
     steps = tuple(_layer_steps(i, lt, labels, affine[i], stats) for i, lt in enumerate(trace.layers))
-    return EncoderView(
-        key=digest(
-            x, labels, num_layers, num_heads, d_ff, norm_first, activation, seed, causal, valid_len, source.kind
-        ),
-        kind=source.kind,
-        t=t,
-        d_model=d_model,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        d_ff=d_ff,
-        norm_first=norm_first,
-        activation=activation,
-        causal=causal,
-        valid_len=valid_len,
-        labels=labels,
-        grid_block=grid_block,
-        grid_labels=pooled_labels(grid_block),
-        grid=grid,
-        grid_top=1.0 if t <= 32 else min(1.0, robust_max(grid)),
-        focus_block=focus_block,
-        focus_labels=pooled_labels(focus_block),
-        focus=pool_blocks(weights, focus_block, how="row_share"),
-        entropy=stats["entropy"],
-        distance=stats["distance"],
-        self_weight=stats["self"],
-        max_entropy=math.log2(t) if t > 1 else 0.0,
-        similarity_block=sim_block,
-        similarity_labels=pooled_labels(sim_block),
-        similarity=pool_blocks(sim.float().numpy(), sim_block, how="mean"),
-        mean_similarity=mean_sim,
-        steps=steps,
-        check=check,
+    return _frozen(
+        EncoderView(
+            key=digest(
+                x, labels, num_layers, num_heads, d_ff, norm_first, activation, seed, causal, valid_len, source.kind
+            ),
+            kind=source.kind,
+            t=t,
+            d_model=d_model,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            d_ff=d_ff,
+            norm_first=norm_first,
+            activation=activation,
+            causal=causal,
+            valid_len=valid_len,
+            labels=labels,
+            grid_block=grid_block,
+            grid_labels=pooled_labels(grid_block),
+            grid=grid,
+            grid_top=1.0 if t <= 32 else min(1.0, robust_max(grid)),
+            focus_block=focus_block,
+            focus_labels=pooled_labels(focus_block),
+            focus=pool_blocks(weights, focus_block, how="row_share"),
+            entropy=stats["entropy"],
+            distance=stats["distance"],
+            self_weight=stats["self"],
+            max_entropy=math.log2(t) if t > 1 else 0.0,
+            similarity_block=sim_block,
+            similarity_labels=pooled_labels(sim_block),
+            similarity=pool_blocks(sim.float().numpy(), sim_block, how="mean"),
+            mean_similarity=mean_sim,
+            steps=steps,
+            check=check,
+        )
     )

@@ -199,3 +199,10 @@ def test_many_panels_pool_the_model_view_further():
     assert view.grid.shape[:2] == (12, 16)
     assert view.grid.shape[-1] * view.grid.shape[-2] * 12 * 16 <= 32 * 64 * 64
     np.testing.assert_allclose(view.grid.sum(-1), 1.0, atol=1e-4)
+
+
+def test_views_are_read_only_for_the_caches_that_share_them():
+    view = encoder_view(random_input(5, 8, 0), num_layers=1, num_heads=2, d_ff=8, **KW)
+    for array in (view.grid, view.focus, view.entropy, view.similarity, view.steps[0].ffn_hidden):
+        with pytest.raises(ValueError, match="read-only"):
+            array[..., 0] = 1

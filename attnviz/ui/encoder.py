@@ -30,6 +30,7 @@ from attnviz.encoder_views import (
 )
 from attnviz.figures import heatmap_grid, line_chart, matrix_heatmap
 from attnviz.series import MAX_CSV_BYTES, MAX_SERIES_COLUMNS, parse_series_csv, seed_batch, synthetic_series
+from attnviz.ui.compute import cached_figure
 from attnviz.ui.render import KEPT, show_figure, show_problems
 
 __all__ = ["DEFAULTS", "SEED_000_PRESET", "EncoderSettings", "controls", "render"]
@@ -61,6 +62,7 @@ DEFAULTS: dict[str, object] = {
     f"{P}valid_len": None,
     f"{P}open_layer": 0,
     f"{P}open_head": 0,
+    f"{P}csv_text": "",
 }
 
 # Seed 000's TimeSeriesTransformer: 9 features, 10 layers × 3 heads, PyTorch's default d_ff 2048, post-norm, relu.
@@ -120,11 +122,32 @@ def _whole(value: object, default: int) -> int:
         return default
 
 
+def _in_range(key: str, label: str, low: int, high: int) -> str | None:
+    """A value set out of its widget's range (from a link, a test, an old session) is clamped and named."""
+    value = st.session_state.get(key)
+    number = _whole(value, low)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high or number != value:
+        st.session_state[key] = min(max(number, low), high)
+        return f"{label} must be a whole number from {low} to {high}, got {value!r}; using {st.session_state[key]}"
+    return None
+
+
 def controls() -> tuple[EncoderSettings, list[str]]:
     """The sidebar; returns the settings and the problems (each names its control)."""
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
     problems: list[str] = []
+    for key, label, low, high in (
+        (f"{P}layers", "Layers", 1, MAX_LAYERS),
+        (f"{P}d_ff", "d_ff", 1, MAX_D_FF),
+        (f"{P}d_model", "d_model", 1, 512),
+        (f"{P}num_tokens", "Number of random tokens", 1, MAX_ENCODER_TOKENS),
+        (f"{P}series_steps", "Time steps", 2, MAX_ENCODER_TOKENS),
+        (f"{P}series_features", "Features", 1, 32),
+    ):
+        problem = _in_range(key, label, low, high)
+        if problem:
+            problems.append(problem)
     st.button(
         "Seed 000's time-series model (10 layers × 3 heads)",
         key=f"{P}preset_seed000",
@@ -160,9 +183,16 @@ def controls() -> tuple[EncoderSettings, list[str]]:
                 type=["csv", "txt", "tsv"],
                 key=f"{P}csv",
             )
-            csv = upload.getvalue() if upload is not None else None
+            st.text_area(
+                "…or paste the numbers (a header row is optional)",
+                key=f"{P}csv_text",
+                height=100,
+                placeholder="temp,load\n1.5,20\n1.7,22\n…",
+            )
+            pasted = str(st.session_state[f"{P}csv_text"] or "")
+            csv = upload.getvalue() if upload is not None else (pasted.encode("utf-8") if pasted.strip() else None)
             if csv is None:
-                problems.append("Your CSV: no file yet — upload one, or choose the synthetic series")
+                problems.append("Your CSV: no file yet — upload or paste one, or choose the synthetic series")
     d_model = _source_width(source, csv)
     st.header("Model")
     st.slider("Layers", 1, MAX_LAYERS, key=f"{P}layers")
@@ -303,11 +333,6 @@ def cached_seed_bug(features: int, seed: int, model: tuple) -> SeedBugView:
         activation=activation,
         seed=model_seed,
     )
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def cached_figure(key: str, name: str, _build):
-    return _build()
 
 
 def show(view: EncoderView, name: str, build) -> None:

@@ -7,7 +7,9 @@ the data it receives comes from :func:`head_view_data`, which is pure and tested
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import streamlit.components.v2 as components_v2
@@ -112,14 +114,11 @@ export default function (component) {
 }
 """
 
-_component = None
 
-
-def _mount():
-    global _component
-    if _component is None:
-        _component = components_v2.component("attnviz_head_view", css=_CSS, js=_JS, isolate_styles=False)
-    return _component
+@functools.cache
+def _mount() -> Callable[..., Any]:
+    """The element's mount callable, registered once per process."""
+    return components_v2.component("attnviz_head_view", css=_CSS, js=_JS, isolate_styles=False)
 
 
 def head_view_data(weights, labels: Sequence[str], heads: Sequence[int] | None = None) -> dict:
