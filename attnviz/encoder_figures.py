@@ -1,17 +1,16 @@
-"""Figure builders of the Encoder page: the model view (layers × heads), one small heatmap per head.
+"""Figure builders of the Encoder page: the model view (every layer × head in one image).
 
 Pure: arrays in, ``plotly.graph_objects.Figure`` out; colours and ticks follow :mod:`attnviz.figures`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+import numpy as np
 import plotly.graph_objects as go
 
 from attnviz.figures import _SCALES, _TEMPLATE, SEQUENTIAL, _figure, to_numpy
 
-__all__ = ["HEAD_COLOURS", "model_view_figure", "model_view_panel"]
+__all__ = ["BLANK", "HEAD_COLOURS", "LEVELS", "model_view_figure", "model_view_mosaic", "model_view_panel"]
 
 # One colour per head (plotly's qualitative "Plotly" palette, then "D3"), as BertViz colours its heads.
 HEAD_COLOURS = (
@@ -20,135 +19,112 @@ HEAD_COLOURS = (
 )  # fmt: skip
 
 
+LEVELS = 254  # weights travel as uint8 0 … 254 (a quarter of float32's bytes); 255 marks a blank cell
+BLANK = 255
+
+
+def _blues_with_blank() -> list[list]:
+    """Plotly's Blues over 0 … 254, then white for 255 (gaps between panels and masked cells)."""
+    blues = _SCALES[SEQUENTIAL]
+    top = LEVELS / BLANK
+    scale = [[float(stop) * top, colour] for stop, colour in blues]
+    return [*scale, [(LEVELS + 0.5) / BLANK, "#ffffff"], [1.0, "#ffffff"]]
+
+
 def model_view_panel(layer: int, head: int, num_heads: int) -> int:
-    """Index of the (layer, head) panel in :func:`model_view_figure`'s traces (layers are rows)."""
+    """Index of the (layer, head) panel among the click markers of :func:`model_view_figure` (layers are rows)."""
     return layer * num_heads + head
 
 
-def model_view_figure(
-    grid,
-    labels: Sequence[str],
-    *,
-    top: float = 1.0,
-    selected: tuple[int, int] | None = None,
-    pooled: bool = False,
-) -> go.Figure:
-    """Every layer × head's attention weights ``grid`` ``(L, H, G, G)`` as small heatmaps: rows = layers, columns =
-    heads, on one colour scale capped at ``top``. ``selected`` ``(layer, head)`` is outlined. A transparent marker at
-    each panel's centre makes a click select that panel (point selection does not apply to heatmaps)."""
+def model_view_mosaic(grid, top: float = 1.0) -> tuple[np.ndarray, int]:
+    """``grid`` ``(L, H, G, G)`` as one uint8 image ``(L·G + (L−1)·gap, H·G + (H−1)·gap)`` and its ``gap``:
+    ``round(min(w / top, 1) · 254)`` per cell, 255 in the gaps and where a weight is NaN (masked)."""
     z = to_numpy(grid)
     if z.ndim != 4 or z.shape[-1] != z.shape[-2]:
         raise ValueError(f"model_view_figure takes (L, H, G, G) weights, got shape {z.shape}")
+    if not top > 0:
+        raise ValueError(f"top={top!r} must be positive")
     n_layers, n_heads, g, _ = z.shape
-    labels = [str(label) for label in labels]
-    if len(labels) != g:
-        raise ValueError(f"{len(labels)} labels for {g} positions")
-    cell = int(min(130, max(56, 760 / n_heads)))
-    gap = 6
-    width = n_heads * cell + (n_heads - 1) * gap
-    height = n_layers * cell + (n_layers - 1) * gap
-    left, top_margin = 64, 40
-    data: list[dict] = []
-    layout: dict = {}
-    annotations = []
-    centres_x, centres_y, names = [], [], []
-    what = "queries" if pooled else "query"
+    gap = max(1, g // 8)
+    mosaic = np.full((n_layers * (g + gap) - gap, n_heads * (g + gap) - gap), BLANK, dtype=np.uint8)
+    levels = np.where(np.isfinite(z), np.rint(np.clip(np.nan_to_num(z) / top, 0, 1) * LEVELS), BLANK)
     for layer in range(n_layers):
         for head in range(n_heads):
-            k = model_view_panel(layer, head, n_heads)
-            suffix = "" if k == 0 else str(k + 1)
-            x0 = head * (cell + gap) / width
-            y1 = 1 - layer * (cell + gap) / height
-            layout[f"xaxis{suffix}"] = {
-                "domain": [x0, x0 + cell / width],
-                "anchor": f"y{suffix}",
-                "type": "category",
-                "visible": False,
-                **({"matches": "x"} if k else {}),
-            }
-            layout[f"yaxis{suffix}"] = {
-                "domain": [max(0.0, y1 - cell / height), y1],
-                "anchor": f"x{suffix}",
-                "type": "category",
-                "autorange": "reversed",
-                "visible": False,
-                **({"matches": "y"} if k else {}),
-            }
-            data.append(
-                {
-                    "type": "heatmap",
-                    "z": z[layer, head],
-                    "x": labels,
-                    "y": labels,
-                    "coloraxis": "coloraxis",
-                    "xaxis": f"x{suffix}",
-                    "yaxis": f"y{suffix}",
-                    "name": f"layer {layer} head {head}",
-                    "hovertemplate": f"layer {layer} head {head}<br>{what} %{{y}}<br>keys %{{x}}<br>"
-                    "weight %{z:.3f}<extra></extra>",
-                    "hoverongaps": False,
-                }
-            )
-            centres_x.append(x0 + cell / width / 2)
-            centres_y.append(y1 - cell / height / 2)
-            names.append(f"layer {layer} head {head}")
-    for head in range(n_heads):
-        x0 = head * (cell + gap) / width
-        annotations.append(
-            {"text": f"head {head}", "x": x0 + cell / width / 2, "y": 1, "xref": "paper", "yref": "paper",
-             "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 12}}
-        )  # fmt: skip
-    for layer in range(n_layers):
-        y1 = 1 - layer * (cell + gap) / height
-        annotations.append(
-            {"text": f"layer {layer}", "x": 0, "y": y1 - cell / height / 2, "xref": "paper", "yref": "paper",
-             "xanchor": "right", "yanchor": "middle", "xshift": -6, "showarrow": False, "font": {"size": 12}}
-        )  # fmt: skip
-    k = len(data) + 1
-    layout[f"xaxis{k}"] = {"domain": [0, 1], "range": [0, 1], "visible": False, "fixedrange": True}
-    layout[f"yaxis{k}"] = {"domain": [0, 1], "range": [0, 1], "visible": False, "fixedrange": True, "anchor": f"x{k}"}
-    layout[f"xaxis{k}"]["anchor"] = f"y{k}"
-    data.append(
+            r, c = layer * (g + gap), head * (g + gap)
+            mosaic[r : r + g, c : c + g] = levels[layer, head]
+    return mosaic, gap
+
+
+def model_view_figure(grid, *, top: float = 1.0, pooled: bool = False) -> go.Figure:
+    """Every layer × head's attention weights ``grid`` ``(L, H, G, G)`` as one image of small panels: rows =
+    layers, columns = heads, each panel rows = queries, columns = keys, on one colour scale capped at ``top``.
+
+    One heatmap (fast to draw however many panels) of uint8 levels, see :func:`model_view_mosaic`; its geometry is
+    in ``layout.meta``. A transparent marker on each panel makes a click select that panel (``customdata`` =
+    ``[layer, head]``): point selection does not apply to heatmaps."""
+    mosaic, gap = model_view_mosaic(grid, top)
+    n_layers, n_heads, g, _ = np.shape(grid)
+    cell = int(min(130, max(48, 760 / n_heads)))  # pixels per panel
+    width, height = n_heads * cell, n_layers * cell
+    left, right, top_margin = 64, 90, 28
+    centres = [(head * (g + gap) + (g - 1) / 2, layer * (g + gap) + (g - 1) / 2)
+               for layer in range(n_layers) for head in range(n_heads)]  # fmt: skip
+    what = "blocks of queries × keys" if pooled else "queries × keys"
+    ticks = [0.0, 0.25, 0.5, 0.75, 1.0]
+    data = [
+        {
+            "type": "heatmap",
+            "z": mosaic,
+            "coloraxis": "coloraxis",
+            "hoverinfo": "skip",
+            "name": "weights",
+        },
         {
             "type": "scatter",
             "mode": "markers",
-            "x": centres_x,
-            "y": centres_y,
-            "xaxis": f"x{k}",
-            "yaxis": f"y{k}",
-            "customdata": [[i // n_heads, i % n_heads] for i in range(len(centres_x))],
-            "text": names,
+            "x": [x for x, _ in centres],
+            "y": [y for _, y in centres],
+            "customdata": [[i // n_heads, i % n_heads] for i in range(len(centres))],
+            "text": [f"layer {i // n_heads} head {i % n_heads}" for i in range(len(centres))],
             "marker": {"size": cell * 0.9, "symbol": "square", "color": "rgba(0,0,0,0)"},
-            "hovertemplate": "%{text}: click to open<extra></extra>",
+            "hovertemplate": f"%{{text}}: {what} · click to open<extra></extra>",
             "showlegend": False,
             "name": "open",
-        }
-    )
-    shapes = []
-    if selected is not None:
-        layer, head = selected
-        if 0 <= layer < n_layers and 0 <= head < n_heads:
-            x0 = head * (cell + gap) / width
-            y1 = 1 - layer * (cell + gap) / height
-            shapes.append(
-                {"type": "rect", "xref": "paper", "yref": "paper", "x0": x0, "x1": x0 + cell / width,
-                 "y0": y1 - cell / height, "y1": y1, "line": {"color": "#d62728", "width": 3}}
-            )  # fmt: skip
-    layout.update(
-        template=_TEMPLATE,
-        # The click layer's plot area lies over every panel: a transparent background keeps the panels visible
-        # (masked cells show white here, not the grey of the other heatmaps).
-        plot_bgcolor="rgba(0,0,0,0)",
-        coloraxis={"colorscale": _SCALES[SEQUENTIAL], "cmin": 0.0, "cmax": float(top),
-                   "colorbar": {"thickness": 12, "title": {"text": "weight"}, "len": min(1.0, 300 / height)}},
-        annotations=annotations,
-        height=height + top_margin + 20,
-        width=width + left + 110,
-        margin={"l": left, "r": 110, "t": top_margin, "b": 20, "pad": 0},
-        dragmode=False,
-        clickmode="event+select",
-        hovermode="closest",
-    )  # fmt: skip
-    if shapes:
-        layout["shapes"] = shapes
+        },
+    ]
+    annotations = [
+        {"text": f"head {h}", "x": h * (g + gap) + (g - 1) / 2, "y": -0.5, "xref": "x", "yref": "y",
+         "yanchor": "bottom", "showarrow": False, "font": {"size": 12}}
+        for h in range(n_heads)
+    ] + [
+        {"text": f"layer {layer}", "x": 0, "y": layer * (g + gap) + (g - 1) / 2, "xref": "paper", "yref": "y",
+         "xanchor": "right", "xshift": -6, "showarrow": False, "font": {"size": 12}}
+        for layer in range(n_layers)
+    ]  # fmt: skip
+    layout = {
+        "template": _TEMPLATE,
+        "plot_bgcolor": "#ffffff",
+        "coloraxis": {
+            "colorscale": _blues_with_blank(),
+            "cmin": 0,
+            "cmax": BLANK,
+            "colorbar": {
+                "thickness": 12,
+                "len": min(1.0, 300 / max(height, 1)),
+                "title": {"text": "weight"},
+                "tickvals": [t * LEVELS for t in ticks],
+                "ticktext": [f"{t * top:.2g}" for t in ticks],
+            },
+        },
+        "xaxis": {"range": [-0.5, mosaic.shape[1] - 0.5], "visible": False, "fixedrange": True},
+        "yaxis": {"range": [mosaic.shape[0] - 0.5, -0.5], "visible": False, "fixedrange": True},
+        "annotations": annotations,
+        "width": width + left + right,
+        "height": height + top_margin + 10,
+        "margin": {"l": left, "r": right, "t": top_margin, "b": 10, "pad": 0},
+        "dragmode": False,
+        "clickmode": "event+select",
+        "hovermode": "closest",
+        "meta": {"layers": n_layers, "heads": n_heads, "cells": g, "gap": gap, "top": float(top), "levels": LEVELS},
+    }
     return _figure(data, layout)

@@ -1,4 +1,4 @@
-"""The model view figure: schema, layout from the data's shape, each panel its layer and head."""
+"""The model view figure: one image of layers × heads panels, each its layer and head, and a click layer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from attnviz.encoder_figures import model_view_figure, model_view_panel
+from attnviz.encoder_figures import BLANK, LEVELS, model_view_figure, model_view_panel
 
 
 def spec(fig) -> dict:
@@ -27,46 +27,65 @@ def array(value) -> np.ndarray:
     return np.asarray(value, dtype=float)
 
 
+def panel(fig: dict, layer: int, head: int) -> np.ndarray:
+    """One panel's weights read back from the image through ``layout.meta`` (NaN where blank)."""
+    meta = fig["layout"]["meta"]
+    g, gap = meta["cells"], meta["gap"]
+    z = array(fig["data"][0]["z"])
+    block = z[layer * (g + gap) : layer * (g + gap) + g, head * (g + gap) : head * (g + gap) + g].astype(float)
+    return np.where(block == BLANK, np.nan, block / meta["levels"] * meta["top"])
+
+
 def _weights(shape, seed=0):
     rng = np.random.default_rng(seed)
     w = rng.random(shape) ** 3
     return w / w.sum(-1, keepdims=True)
 
 
-def test_model_view_layout_follows_the_grid_and_panels_hold_their_weights():
+def test_panels_hold_their_weights_to_a_254th_of_the_top():
     grid = _weights((3, 4, 5, 5))
-    labels = list("abcde")
-    fig = spec(model_view_figure(grid, labels, selected=(2, 1)))
-    heatmaps = [t for t in fig["data"] if t["type"] == "heatmap"]
-    assert len(heatmaps) == 12
+    grid[1, 2, 0, 4] = np.nan  # a masked cell stays blank
+    fig = spec(model_view_figure(grid, top=0.8))
+    assert fig["data"][0]["type"] == "heatmap" and array(fig["data"][0]["z"]).dtype == np.uint8
     for layer in range(3):
         for head in range(4):
-            trace = heatmaps[model_view_panel(layer, head, 4)]
-            assert trace["name"] == f"layer {layer} head {head}"
-            np.testing.assert_allclose(array(trace["z"]), grid[layer, head], atol=1e-6)
+            want = np.minimum(grid[layer, head], 0.8)
+            got = panel(fig, layer, head)
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+            np.testing.assert_allclose(got[~np.isnan(want)], want[~np.isnan(want)], atol=0.8 / LEVELS / 2 + 1e-9)
+    z = array(fig["data"][0]["z"])
+    gap = fig["layout"]["meta"]["gap"]
+    assert np.all(z[5 : 5 + gap, :] == BLANK) and np.all(z[:, 5 : 5 + gap] == BLANK)  # gaps between panels
     texts = {a["text"] for a in fig["layout"]["annotations"]}
     assert {"head 0", "head 3", "layer 0", "layer 2"} <= texts
-    click = fig["data"][-1]
-    assert click["type"] == "scatter" and len(click["x"]) == 12
-    assert [list(c) for c in click["customdata"]][model_view_panel(2, 1, 4)] == [2, 1]
-    (rect,) = fig["layout"]["shapes"]
-    panel = fig["layout"]["xaxis" + str(model_view_panel(2, 1, 4) + 1)]["domain"]
-    assert rect["x0"] == pytest.approx(panel[0]) and rect["x1"] == pytest.approx(panel[1])
-    assert fig["layout"]["coloraxis"]["cmax"] == 1.0
+    bar = fig["layout"]["coloraxis"]["colorbar"]
+    assert bar["ticktext"][-1] == "0.8" and bar["tickvals"][-1] == LEVELS
+
+
+def test_click_layer_names_each_panel():
+    fig = spec(model_view_figure(_weights((2, 3, 4, 4))))
+    click = fig["data"][1]
+    assert click["type"] == "scatter" and len(click["x"]) == 6
+    k = model_view_panel(1, 2, 3)
+    assert list(click["customdata"][k]) == [1, 2] and click["text"][k] == "layer 1 head 2"
+    meta = fig["layout"]["meta"]
+    g, gap = meta["cells"], meta["gap"]
+    assert click["x"][k] == pytest.approx(2 * (g + gap) + (g - 1) / 2)
+    assert click["y"][k] == pytest.approx(1 * (g + gap) + (g - 1) / 2)
 
 
 def test_model_view_rejects_bad_shapes():
     with pytest.raises(ValueError, match=r"\(L, H, G, G\)"):
-        model_view_figure(np.ones((2, 3, 3)), list("abc"))
-    with pytest.raises(ValueError, match="2 labels for 3 positions"):
-        model_view_figure(np.ones((1, 1, 3, 3)), ["a", "b"])
+        model_view_figure(np.ones((2, 3, 3)))
+    with pytest.raises(ValueError, match="top=0"):
+        model_view_figure(np.ones((1, 1, 2, 2)), top=0)
 
 
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: model_view_figure(_weights((2, 3, 4, 4)), list("abcd"), selected=(1, 2), top=0.5, pooled=True),
-        lambda: model_view_figure(np.full((1, 1, 2, 2), np.nan), ["a", "b"]),
+        lambda: model_view_figure(_weights((2, 3, 4, 4)), top=0.5, pooled=True),
+        lambda: model_view_figure(np.full((1, 1, 2, 2), np.nan)),
     ],
 )
 def test_builders_follow_plotlys_schema(build):

@@ -361,33 +361,39 @@ def _pick_panel() -> None:
         data = point.get("customdata")
         if data and len(data) == 2:
             st.session_state[f"{P}open_layer"], st.session_state[f"{P}open_head"] = int(data[0]), int(data[1])
+            st.session_state[f"{P}open_panel"] = True  # a click opens that head at full size
             return
 
 
 def _model_view(view: EncoderView) -> None:
     from attnviz.encoder_figures import model_view_figure
 
-    layer = min(_whole(st.session_state[f"{P}open_layer"], 0), view.num_layers - 1)
-    head = min(_whole(st.session_state[f"{P}open_head"], 0), view.num_heads - 1)
-    st.session_state[f"{P}open_layer"], st.session_state[f"{P}open_head"] = layer, head
+    for key, count in ((f"{P}open_layer", view.num_layers), (f"{P}open_head", view.num_heads)):
+        st.session_state[key] = min(_whole(st.session_state[key], 0), count - 1)
     pooled = view.grid_block > 1
-    fig = cached_figure(
-        view.key,
-        f"model:{layer}:{head}",
-        lambda: model_view_figure(
-            view.grid, view.grid_labels, top=view.grid_top, selected=(layer, head), pooled=pooled
-        ),
-    )
+    # The figure does not depend on the opened head: opening another one resends nothing heavy.
+    fig = cached_figure(view.key, "model", lambda: model_view_figure(view.grid, top=view.grid_top, pooled=pooled))
     st.plotly_chart(
-        fig, key=f"{P}model_view", on_select=_pick_panel, selection_mode="points", theme=None, width="content"
+        fig,
+        key=f"{P}model_view",
+        on_select=_pick_panel,
+        selection_mode="points",
+        theme=None,
+        width="content",
+        config={"displayModeBar": False},
     )
     c1, c2, _ = st.columns([1, 1, 3])
     c1.selectbox("Open layer", range(view.num_layers), key=f"{P}open_layer")
     c2.selectbox("Open head", range(view.num_heads), key=f"{P}open_head")
     if pooled:
         st.caption(
-            f"{view.t} tokens: each cell is a block of {view.grid_block} × {view.grid_block} (the share of attention "
-            "those queries give those keys). Colours saturate at the 99th percentile; open a head for more detail."
+            f"{view.t} tokens: each cell is a block of {view.grid_block} × {view.grid_block} tokens (the share of "
+            "attention those queries give those keys). Open a head for more detail."
+        )
+    if view.grid_top < 1:
+        st.caption(
+            f"Colours saturate at {view.grid_top:.3g} (the 99th percentile of the weights) so the many small weights "
+            "stay visible."
         )
 
 
@@ -466,25 +472,31 @@ def _opened_head(view: EncoderView) -> None:
         )
 
 
-@st.fragment
 def _details(view: EncoderView, settings: EncoderSettings) -> None:
-    names = ["One layer, step by step", "Head view (lines)", "Token similarity through the stack"]
+    """The detail sections, each in its own expander: only an open one is computed and drawn."""
+    sections = [
+        ("steps", "One layer, step by step", lambda: _steps(view)),
+        ("head_view", "Head view: lines between tokens, as BertViz draws it", lambda: _head_view(view)),
+        ("similarity", "Token similarity through the stack", lambda: _similarity(view)),
+    ]
     if settings.source == "Time series" and settings.series_kind == "Synthetic":
-        names.append("Seed 000's batch-axis bug")
-    tabs = st.tabs(names, key=f"{P}details", on_change="rerun")
-    if tabs[0].open:
-        with tabs[0]:
-            _steps(view)
-    if tabs[1].open:
-        with tabs[1]:
-            _head_view(view)
-    if tabs[2].open:
-        with tabs[2]:
-            _similarity(view)
-    if len(tabs) > 3 and tabs[3].open:
-        with tabs[3]:
-            bug = cached_seed_bug(settings.series_features, settings.seed, _model_key(settings))
-            _seed_bug(view, bug)
+        sections.append(
+            (
+                "seed_bug",
+                "Seed 000's batch-axis bug: the same model as the tutorial runs it",
+                lambda: _seed_bug(view, cached_seed_bug(settings.series_features, settings.seed, _model_key(settings))),
+            )
+        )
+    for name, label, draw in sections:
+        _section(name, label, draw)
+
+
+@st.fragment
+def _section(name: str, label: str, draw) -> None:
+    panel = st.expander(label, key=f"{P}open_{name}", on_change="rerun")
+    if panel.open:
+        with panel:
+            draw()
 
 
 def _step(title: str, shape: str, sentence: str) -> None:
