@@ -19,16 +19,15 @@ HEAD_COLOURS = (
 )  # fmt: skip
 
 
-LEVELS = 254  # weights travel as uint8 0 … 254 (a quarter of float32's bytes); 255 marks a blank cell
-BLANK = 255
+LEVELS = 254  # weights travel as uint8 1 … 255 (a quarter of float32's bytes); 0 marks a blank cell
+BLANK = 0  # 0 bytes are "A" in base64; 255 would be "/", which plotly's JSON writes as 6 characters
 
 
 def _blues_with_blank() -> list[list]:
-    """Plotly's Blues over 0 … 254, then white for 255 (gaps between panels and masked cells)."""
+    """White for 0 (gaps between panels and masked cells), then plotly's Blues over 1 … 255."""
     blues = _SCALES[SEQUENTIAL]
-    top = LEVELS / BLANK
-    scale = [[float(stop) * top, colour] for stop, colour in blues]
-    return [*scale, [(LEVELS + 0.5) / BLANK, "#ffffff"], [1.0, "#ffffff"]]
+    scale = [[(1 + float(stop) * LEVELS) / 255, colour] for stop, colour in blues]
+    return [[0.0, "#ffffff"], [0.5 / 255, "#ffffff"], *scale]
 
 
 def model_view_panel(layer: int, head: int, num_heads: int) -> int:
@@ -38,7 +37,7 @@ def model_view_panel(layer: int, head: int, num_heads: int) -> int:
 
 def model_view_mosaic(grid, top: float = 1.0) -> tuple[np.ndarray, int]:
     """``grid`` ``(L, H, G, G)`` as one uint8 image ``(L·G + (L−1)·gap, H·G + (H−1)·gap)`` and its ``gap``:
-    ``round(min(w / top, 1) · 254)`` per cell, 255 in the gaps and where a weight is NaN (masked)."""
+    ``1 + round(min(w / top, 1) · 254)`` per cell, 0 in the gaps and where a weight is NaN (masked)."""
     z = to_numpy(grid)
     if z.ndim != 4 or z.shape[-1] != z.shape[-2]:
         raise ValueError(f"model_view_figure takes (L, H, G, G) weights, got shape {z.shape}")
@@ -47,7 +46,7 @@ def model_view_mosaic(grid, top: float = 1.0) -> tuple[np.ndarray, int]:
     n_layers, n_heads, g, _ = z.shape
     gap = max(1, g // 8)
     mosaic = np.full((n_layers * (g + gap) - gap, n_heads * (g + gap) - gap), BLANK, dtype=np.uint8)
-    levels = np.where(np.isfinite(z), np.rint(np.clip(np.nan_to_num(z) / top, 0, 1) * LEVELS), BLANK)
+    levels = np.where(np.isfinite(z), 1 + np.rint(np.clip(np.nan_to_num(z) / top, 0, 1) * LEVELS), BLANK)
     for layer in range(n_layers):
         for head in range(n_heads):
             r, c = layer * (g + gap), head * (g + gap)
@@ -107,12 +106,12 @@ def model_view_figure(grid, *, top: float = 1.0, pooled: bool = False) -> go.Fig
         "coloraxis": {
             "colorscale": _blues_with_blank(),
             "cmin": 0,
-            "cmax": BLANK,
+            "cmax": 255,
             "colorbar": {
                 "thickness": 12,
                 "len": min(1.0, 300 / max(height, 1)),
                 "title": {"text": "weight"},
-                "tickvals": [t * LEVELS for t in ticks],
+                "tickvals": [1 + t * LEVELS for t in ticks],
                 "ticktext": [f"{t * top:.2g}" for t in ticks],
             },
         },
@@ -125,6 +124,15 @@ def model_view_figure(grid, *, top: float = 1.0, pooled: bool = False) -> go.Fig
         "dragmode": False,
         "clickmode": "event+select",
         "hovermode": "closest",
-        "meta": {"layers": n_layers, "heads": n_heads, "cells": g, "gap": gap, "top": float(top), "levels": LEVELS},
+        "meta": {
+            "layers": n_layers,
+            "heads": n_heads,
+            "cells": g,
+            "gap": gap,
+            "top": float(top),
+            "levels": LEVELS,
+            "blank": BLANK,
+            "offset": 1,
+        },
     }
     return _figure(data, layout)

@@ -33,7 +33,7 @@ def panel(fig: dict, layer: int, head: int) -> np.ndarray:
     g, gap = meta["cells"], meta["gap"]
     z = array(fig["data"][0]["z"])
     block = z[layer * (g + gap) : layer * (g + gap) + g, head * (g + gap) : head * (g + gap) + g].astype(float)
-    return np.where(block == BLANK, np.nan, block / meta["levels"] * meta["top"])
+    return np.where(block == meta["blank"], np.nan, (block - meta["offset"]) / meta["levels"] * meta["top"])
 
 
 def _weights(shape, seed=0):
@@ -59,7 +59,14 @@ def test_panels_hold_their_weights_to_a_254th_of_the_top():
     texts = {a["text"] for a in fig["layout"]["annotations"]}
     assert {"head 0", "head 3", "layer 0", "layer 2"} <= texts
     bar = fig["layout"]["coloraxis"]["colorbar"]
-    assert bar["ticktext"][-1] == "0.8" and bar["tickvals"][-1] == LEVELS
+    assert bar["ticktext"][-1] == "0.8" and bar["tickvals"][-1] == 1 + LEVELS == 255
+    assert BLANK == 0 and z.max() == 255
+
+
+def test_blank_bytes_keep_the_json_small():
+    """A blank cell is byte 0 ("A" in base64): 255 would be "/", which plotly's JSON escapes to 6 characters."""
+    fig = model_view_figure(np.full((10, 3, 64, 64), np.nan))
+    assert len(pio.to_json(fig, validate=False)) < 1.4 * fig.data[0].z.size + 10_000
 
 
 def test_click_layer_names_each_panel():

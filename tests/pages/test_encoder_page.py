@@ -37,7 +37,8 @@ def panels(fig: dict) -> dict[str, np.ndarray]:
         for head in range(meta["heads"]):
             r, c = layer * (g + gap), head * (g + gap)
             block = z[r : r + g, c : c + g]
-            out[f"layer {layer} head {head}"] = np.where(block == 255, np.nan, block / meta["levels"] * top)
+            levels = (block - meta["offset"]) / meta["levels"] * top
+            out[f"layer {layer} head {head}"] = np.where(block == meta["blank"], np.nan, levels)
     return out
 
 
