@@ -443,6 +443,11 @@ def seed_bug_view(
     right_w = _np(right.encoder.layers[0].attention.weights[0])  # (H, N, N)
     block = pool_factor(n, labels_limit)
     right_labels = tuple(f"t{i}" for i in range(n)) if block == 1 else tuple(range_labels(n, block))
+    spread = (
+        "nothing beyond float32 rounding"
+        if report.seed_positional_spread < 1e-5
+        else f"up to {report.seed_positional_spread:.2g}"
+    )
     paragraph = (
         f"Seed 000 builds a batch of shape ({s}, {n}, {f}) — {s} samples of {n} time steps with {f} features — "
         f"and gives it to an encoder built with batch_first=False, which reads axis 0 as the sequence. So each "
@@ -450,8 +455,8 @@ def seed_bug_view(
         f"{s} samples attend to one another, and no time step ever sees another. Changing sample 0 alone moves the "
         f"other samples' outputs by up to {report.seed_leak:.3f} (batch-first: {report.right_leak:.1g}). Its "
         f"positional encoding adds pe[:x.size(0)], one position per sample: all {n} time steps of a sample get the "
-        f"same vector (largest difference {report.seed_positional_spread:.1g}), so the model cannot tell early from "
-        f"late. Finally output.reshape(output.size(0), -1) gives ({report.flattened_shape[0]}, "
+        f"same vector (they differ by {spread}), so the model cannot tell early from late. Finally "
+        f"output.reshape(output.size(0), -1) gives ({report.flattened_shape[0]}, "
         f"{report.flattened_shape[1]}), which is why its nn.Linear takes {report.flattened_shape[1]} inputs. Run "
         f"batch-first, the same weights give {s} maps of {n} × {n} per head (shape {report.right_weights_shape}): "
         "each sample's time steps attend to each other, as intended."

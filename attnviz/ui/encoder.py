@@ -28,7 +28,7 @@ from attnviz.encoder_views import (
     series_input,
     worked_input,
 )
-from attnviz.figures import heatmap_grid, line_chart, matrix_heatmap
+from attnviz.figures import heatmap_grid, line_chart, matrix_heatmap, robust_max
 from attnviz.series import MAX_CSV_BYTES, MAX_SERIES_COLUMNS, parse_series_csv, seed_batch, synthetic_series
 from attnviz.ui.compute import cached_figure
 from attnviz.ui.render import KEPT, show_figure, show_problems
@@ -349,9 +349,9 @@ def _badge(view: EncoderView) -> None:
         f"layer's per-head weights by at most {c.max_weight_diff:.1e} (tolerance {c.tolerance:g})."
     )
     if c.passed:
-        st.success(f"✅ Verified against PyTorch — {text}")
+        st.success(f"Verified against PyTorch — {text}", icon=":material/verified:")
     else:
-        st.error(f"❌ Differs from PyTorch — {text}")
+        st.error(f"Differs from PyTorch — {text}", icon=":material/error:")
 
 
 def _pick_panel() -> None:
@@ -399,7 +399,8 @@ def _model_view(view: EncoderView) -> None:
 
 def _head_stats(view: EncoderView) -> None:
     layers = [f"layer {i}" for i in range(view.num_layers)]
-    heads = [f"head {h}" for h in range(view.num_heads)]
+    heads = [f"head {h}" if view.num_heads <= 4 else f"h{h}" for h in range(view.num_heads)]
+    text = view.num_heads <= 6 and view.entropy.size <= 120
     left, right = st.columns(2)
     with left:
         show(
@@ -415,7 +416,7 @@ def _head_stats(view: EncoderView) -> None:
                 col_title="head",
                 value_title="bits",
                 zmax=max(view.max_entropy, 1e-6),
-                show_text=view.entropy.size <= 200,
+                show_text=text,
             ),
         )
     with right:
@@ -431,7 +432,7 @@ def _head_stats(view: EncoderView) -> None:
                 row_title="layer",
                 col_title="head",
                 value_title="positions",
-                show_text=view.distance.size <= 200,
+                show_text=text,
             ),
         )
     flat = int(np.argmax(view.entropy))
@@ -466,6 +467,7 @@ def _opened_head(view: EncoderView) -> None:
                 title=f"layer {layer} head {head}: attention weights"
                 + (f" ({view.focus_block} tokens per cell)" if pooled else ""),
                 kind="weights",
+                zmax=1.0 if view.t <= 32 else min(1.0, robust_max(view.focus[layer, head])),
                 value_title="share" if pooled else "weight",
                 height=700,
             ),
@@ -636,35 +638,37 @@ def _similarity(view: EncoderView) -> None:
 
 def _seed_bug(view: EncoderView, bug: SeedBugView) -> None:
     st.markdown(bug.paragraph)
-    left, right = st.columns(2)
-    with left:
-        show(
-            view,
-            "seed_bug_seed",
-            lambda: heatmap_grid(
-                bug.seed_weights,
-                [f"s{i}" for i in range(bug.seed_weights.shape[-1])],
-                [f"s{i}" for i in range(bug.seed_weights.shape[-1])],
-                title="as the seed runs it: samples attend to samples (layer 0, time step 0)",
-                row_title="sample",
-                col_title="sample",
-                max_cols=3,
-            ),
-        )
-    with right:
-        show(
-            view,
-            "seed_bug_right",
-            lambda: heatmap_grid(
-                bug.right_weights,
-                bug.right_labels,
-                bug.right_labels,
-                title="batch-first: time steps attend to time steps (layer 0, sample 0)",
-                row_title="time step",
-                col_title="time step",
-                max_cols=3,
-            ),
-        )
+    samples = [f"s{i}" for i in range(bug.seed_weights.shape[-1])]
+    st.markdown("**As the seed runs it**: layer 0 at time step 0, every head; rows and columns are *samples*.")
+    show(
+        view,
+        "seed_bug_seed",
+        lambda: heatmap_grid(
+            bug.seed_weights,
+            samples,
+            samples,
+            title="samples attending to samples",
+            row_title="sample",
+            col_title="sample",
+            zmax=robust_max(bug.seed_weights),
+            max_cols=bug.seed_weights.shape[0],
+        ),
+    )
+    st.markdown("**Batch-first**: layer 0 for sample 0, every head; rows and columns are *time steps*.")
+    show(
+        view,
+        "seed_bug_right",
+        lambda: heatmap_grid(
+            bug.right_weights,
+            bug.right_labels,
+            bug.right_labels,
+            title="time steps attending to time steps",
+            row_title="time step",
+            col_title="time step",
+            zmax=robust_max(bug.right_weights),
+            max_cols=bug.right_weights.shape[0],
+        ),
+    )
 
 
 def digest(data: bytes | None) -> str:
