@@ -501,6 +501,13 @@ def _section(name: str, label: str, draw) -> None:
             draw()
 
 
+def _line(x, series: dict, **kwargs):
+    """``line_chart`` with room for its tick labels and whole-number steps on x."""
+    fig = line_chart(x, series, **kwargs)
+    fig.update_layout(margin={"l": 60, "b": 50}, xaxis={"dtick": 1 if len(x) <= 24 else None})
+    return fig
+
+
 def _step(title: str, shape: str, sentence: str) -> None:
     st.markdown(f"**{title}** · `{shape}`  \n{sentence}")
 
@@ -564,7 +571,7 @@ def _steps(view: EncoderView) -> None:
             show(
                 view,
                 f"step{s.layer}:{name}_stats",
-                lambda mean=mean, std=std, name=name, standardized=standardized: line_chart(
+                lambda mean=mean, std=std, name=name, standardized=standardized: _line(
                     np.arange(len(mean)),
                     {"mean before": mean, "std before": std, "mean after": standardized.mean(-1),
                      "std after": standardized.std(-1)},
@@ -609,7 +616,7 @@ def _similarity(view: EncoderView) -> None:
     show(
         view,
         "similarity_trend",
-        lambda: line_chart(
+        lambda: _line(
             np.arange(view.num_layers + 1),
             {"mean similarity between different tokens": view.mean_similarity},
             title="mean cosine similarity (0 = input, l = after layer l − 1)",

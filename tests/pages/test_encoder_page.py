@@ -187,3 +187,26 @@ def test_opened_head_at_full_size(at):
     assert len(fig) == 1
     opened = array(fig[0]["data"][0]["z"])
     np.testing.assert_allclose(panels(model_view(at))["layer 1 head 2"], opened, atol=TOL)
+
+
+def test_similarity_and_head_view_sections_open(at):
+    at.session_state["encoder_open_similarity"] = True
+    at.session_state["encoder_open_head_view"] = True
+    at.run()
+    assert not at.exception and not errors(at)
+    trend = [
+        f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith("mean cosine similarity")
+    ]
+    assert len(trend) == 1
+    source = sentence_input(DEFAULT_SENTENCE, 32, 0)
+    encoder = Encoder(2, 32, 4, 128, seed=0).to_torch()
+    h = torch.from_numpy(source.x).unsqueeze(0)
+    means = []
+    with torch.no_grad():
+        for stage in range(3):
+            unit = torch.nn.functional.normalize(h[0].double(), dim=-1)
+            sim = unit @ unit.T
+            means.append(float(sim[~torch.eye(len(sim), dtype=torch.bool)].mean()))
+            if stage < 2:
+                h = encoder.layers[stage](h)
+    np.testing.assert_allclose(array(trend[0]["data"][0]["y"]), means, atol=1e-5)
