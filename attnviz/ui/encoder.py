@@ -352,6 +352,8 @@ def _badge(view: EncoderView) -> None:
         st.success(f"Verified against PyTorch — {text}", icon=":material/verified:")
     else:
         st.error(f"Differs from PyTorch — {text}", icon=":material/error:")
+    per_layer = ", ".join(f"layer {i}: {d:.1e}" for i, d in enumerate(c.layer_weight_diffs))
+    st.caption(f"Largest weight difference per layer — {per_layer}.")
 
 
 def _pick_panel() -> None:
