@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from attnviz.attention import TRACE_FIELDS, AttentionTrace, attend, lengths_to_mask
+    from attnviz.attention import SCORES, TRACE_FIELDS, AttentionTrace, attend, check_temperature, lengths_to_mask
     from attnviz.encoder import (
         ENCODER_LAYER_TRACE_FIELDS,
         Encoder,
@@ -20,14 +20,23 @@ if TYPE_CHECKING:
         TimeSeriesTransformer,
     )
     from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
-    from attnviz.modules import MULTIHEAD_TRACE_FIELDS, MultiHeadAttention, MultiHeadTrace, SelfAttention
+    from attnviz.modules import (
+        MULTIHEAD_TRACE_FIELDS,
+        MultiHeadAttention,
+        MultiHeadTrace,
+        SelfAttention,
+        head_slice,
+        weights_as_numpy,
+    )
     from attnviz.positional import sinusoidal_encoding
     from attnviz.tokens import embed, token_labels, tokenize
 
 _HOME = {
+    "SCORES": "attention",
     "TRACE_FIELDS": "attention",
     "AttentionTrace": "attention",
     "attend": "attention",
+    "check_temperature": "attention",
     "lengths_to_mask": "attention",
     "ENCODER_LAYER_TRACE_FIELDS": "encoder",
     "Encoder": "encoder",
@@ -41,6 +50,8 @@ _HOME = {
     "MultiHeadAttention": "modules",
     "MultiHeadTrace": "modules",
     "SelfAttention": "modules",
+    "head_slice": "modules",
+    "weights_as_numpy": "modules",
     "sinusoidal_encoding": "positional",
     "embed": "tokens",
     "token_labels": "tokens",
@@ -50,6 +61,7 @@ _HOME = {
 __all__ = [
     "ENCODER_LAYER_TRACE_FIELDS",
     "MULTIHEAD_TRACE_FIELDS",
+    "SCORES",
     "TRACE_FIELDS",
     "WORKED_EXAMPLE",
     "WORKED_EXAMPLE_PRINTED",
@@ -63,11 +75,14 @@ __all__ = [
     "SelfAttention",
     "TimeSeriesTransformer",
     "attend",
+    "check_temperature",
     "embed",
+    "head_slice",
     "lengths_to_mask",
     "sinusoidal_encoding",
     "token_labels",
     "tokenize",
+    "weights_as_numpy",
 ]
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from attnviz.figures import _SCALES, _TEMPLATE, SEQUENTIAL, _figure, to_numpy
+from attnviz.arrays import to_numpy
+from attnviz.figures import _SCALES, _TEMPLATE, SEQUENTIAL, _figure
 
 __all__ = ["BLANK", "HEAD_COLOURS", "LEVELS", "model_view_figure", "model_view_mosaic", "model_view_panel"]
 

@@ -6,13 +6,13 @@ Shapes: L layers, H heads, T tokens, G display cells per side of a pooled T × T
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from attnviz.arrays import pool_blocks, pool_factor, range_labels, robust_max
 from attnviz.encoder import (
     Encoder,
     EncoderCheck,
@@ -22,7 +22,6 @@ from attnviz.encoder import (
     TimeSeriesTransformer,
     check_encoder_against_torch,
 )
-from attnviz.figures import pool_blocks, pool_factor, range_labels, robust_max
 from attnviz.stats import mean_distance, row_entropy, token_similarity
 
 __all__ = [
@@ -35,6 +34,7 @@ __all__ = [
     "LayerSteps",
     "SeedBugView",
     "encoder_view",
+    "head_summary",
     "layer_steps",
     "random_input",
     "seed_bug_view",
@@ -128,18 +128,6 @@ def series_input(values: np.ndarray, what: str) -> EncoderInput:
     return EncoderInput(x.astype(np.float32), tuple(f"t{i}" for i in range(t)), note, "series")
 
 
-def digest(*parts: object) -> str:
-    """A short stable key for inputs (numpy arrays by content)."""
-    h = hashlib.blake2b(digest_size=12)
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            h.update(str((part.shape, part.dtype)).encode())
-            h.update(np.ascontiguousarray(part).tobytes())
-        else:
-            h.update(repr(part).encode())
-    return h.hexdigest()
-
-
 @dataclass(frozen=True)
 class LayerSteps:
     """One layer, step by step, for tokens 0 … window−1 (every matrix ``(window, ·)``), with a sentence per step."""
@@ -183,7 +171,6 @@ class SeedBugView:
 class EncoderView:
     """What the Encoder page draws; every number comes from one :class:`EncoderTrace`."""
 
-    key: str
     kind: str  # "tokens" or "series"
     t: int
     d_model: int
@@ -381,6 +368,24 @@ def _layer_steps(
     )
 
 
+def head_summary(view: EncoderView) -> str:
+    """Which heads spread out, focus, look far, look at themselves: a sentence from the per-head tables."""
+    h = view.num_heads
+
+    def where(flat: int) -> str:
+        return f"layer {flat // h} head {flat % h}"
+
+    flat, sharp = int(np.argmax(view.entropy)), int(np.argmin(view.entropy))
+    far, selfish = int(np.argmax(view.distance)), int(np.argmax(view.self_weight))
+    return (
+        f"Most spread out: {where(flat)} ({view.entropy.flat[flat]:.2f} bits of {view.max_entropy:.2f} possible). "
+        f"Most focused: {where(sharp)} ({view.entropy.flat[sharp]:.2f} bits). "
+        f"Looks farthest: {where(far)} (|i − j| = {view.distance.flat[far]:.1f} on average). "
+        f"Looks at itself most: {where(selfish)} ({view.self_weight.flat[selfish]:.0%} of its weight on its own "
+        "token)."
+    )
+
+
 def layer_steps(view: EncoderView, layer: int) -> LayerSteps:
     """The step-by-step data of ``layer`` (0-based), naming the range when it is out of it."""
     if not 0 <= layer < view.num_layers:
@@ -540,9 +545,6 @@ def encoder_view(
     steps = tuple(_layer_steps(i, lt, labels, affine[i], stats) for i, lt in enumerate(trace.layers))
     return _frozen(
         EncoderView(
-            key=digest(
-                x, labels, num_layers, num_heads, d_ff, norm_first, activation, seed, causal, valid_len, source.kind
-            ),
             kind=source.kind,
             t=t,
             d_model=d_model,

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attnviz.arrays import resize  # re-exported: presets crop/pad with it
+
 
 @dataclass(frozen=True)
 class WorkedExample:
@@ -103,20 +105,6 @@ def preset(name: str, t: int, d_in: int, d_k: int, seed: int = 0) -> WorkedExamp
         return identity_example(t, d_in, d_k)
     if name == QKV_INTRO:
         ex = qkv_intro_example(seed)
-        return WorkedExample(
-            *(
-                resize(m, s)
-                for m, s in zip(
-                    (ex.x, ex.w_q, ex.w_k, ex.w_v), ((t, d_in), (d_in, d_k), (d_in, d_k), (d_in, d_k)), strict=True
-                )
-            )
-        )
+        shapes = ((t, d_in), (d_in, d_k), (d_in, d_k), (d_in, d_k))
+        return WorkedExample(*(resize(m, s) for m, s in zip((ex.x, ex.w_q, ex.w_k, ex.w_v), shapes, strict=True)))
     raise ValueError(f"unknown preset {name!r}; choose one of {(*PRESETS, QKV_INTRO)}")
-
-
-def resize(matrix: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Crop or zero-pad ``matrix`` to ``shape``, keeping its top-left values."""
-    out = np.zeros(shape, dtype=np.float64)
-    rows, cols = min(shape[0], matrix.shape[0]), min(shape[1], matrix.shape[1])
-    out[:rows, :cols] = matrix[:rows, :cols]
-    return out

@@ -206,3 +206,14 @@ def test_views_are_read_only_for_the_caches_that_share_them():
     for array in (view.grid, view.focus, view.entropy, view.similarity, view.steps[0].ffn_hidden):
         with pytest.raises(ValueError, match="read-only"):
             array[..., 0] = 1
+
+
+def test_head_summary_names_the_extreme_heads():
+    from attnviz.encoder_views import head_summary
+
+    view = encoder_view(random_input(12, 8, 3), num_layers=2, num_heads=2, d_ff=8, **KW)
+    text = head_summary(view)
+    flat = int(np.argmax(view.entropy))
+    assert f"Most spread out: layer {flat // 2} head {flat % 2} ({view.entropy.max():.2f} bits" in text
+    far = int(np.argmax(view.distance))
+    assert f"Looks farthest: layer {far // 2} head {far % 2} (|i − j| = {view.distance.max():.1f}" in text

@@ -1,19 +1,19 @@
-"""The Encoder page: defaults, controls() -> frozen Settings, cached wrappers around the encoder views, and render().
+"""The Encoder page's settings, cached views and its open-on-demand sections.
 
-Sources: a sentence (the Tokens page's, or a preset), the worked example's X, random tokens, a time series
-(synthetic, or the learner's CSV). The page runs the whole stack once per distinct setting (cached) and draws only
-the sections that are open.
+Sources: a sentence (the Tokens page's, or typed here), the worked example's X, random tokens, a time series
+(synthetic, or the learner's CSV). The stack runs once per distinct setting (cached); the detail sections are
+expanders, computed and drawn only while open.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
+from attnviz.arrays import robust_max
+from attnviz.encoder_figures import model_view_figure
 from attnviz.encoder_views import (
     ENCODER_SOURCES,
     HEAD_VIEW_TOKENS,
@@ -28,21 +28,41 @@ from attnviz.encoder_views import (
     series_input,
     worked_input,
 )
-from attnviz.figures import heatmap_grid, line_chart, matrix_heatmap, robust_max
-from attnviz.series import MAX_CSV_BYTES, MAX_SERIES_COLUMNS, parse_series_csv, seed_batch, synthetic_series
-from attnviz.ui.compute import cached_figure
-from attnviz.ui.render import KEPT, show_figure, show_problems
+from attnviz.figures import heatmap_grid, line_chart, matrix_heatmap
+from attnviz.series import (
+    MAX_CSV_BYTES,
+    MAX_SERIES_COLUMNS,
+    ParsedSeries,
+    parse_series_csv,
+    seed_batch,
+    synthetic_series,
+)
+from attnviz.ui.cache import digest, figure
+from attnviz.ui.render import show_figure
+from attnviz.ui.state import set_defaults
+from attnviz.views import DEFAULT_SENTENCE
 
-__all__ = ["DEFAULTS", "SEED_000_PRESET", "EncoderSettings", "controls", "render"]
+__all__ = [
+    "DEFAULTS",
+    "SEED_000_PRESET",
+    "Settings",
+    "controls",
+    "inputs",
+    "model_view",
+    "opened_head",
+    "run",
+    "sections",
+    "view",
+]
 
 P = "encoder_"  # widget key prefix
 MAX_LAYERS = 12
 MAX_HEADS = 16
 MAX_D_FF = 4096
+MAX_FEATURES = 32
 SERIES_KINDS = ("Synthetic", "Your CSV")
-NORMS = ("Post-norm (original, PyTorch's default)", "Pre-norm (norm_first=True)")
+NORMS = {"Post-norm (original, PyTorch's default)": False, "Pre-norm (norm_first=True)": True}
 ACTIVATIONS = ("relu", "gelu")
-DEFAULT_SENTENCE = "The animal didn't cross the street because it was too tired"
 
 DEFAULTS: dict[str, object] = {
     f"{P}source": ENCODER_SOURCES[0],
@@ -52,17 +72,17 @@ DEFAULTS: dict[str, object] = {
     f"{P}series_kind": SERIES_KINDS[0],
     f"{P}series_steps": 64,
     f"{P}series_features": 9,
+    f"{P}csv_text": "",
     f"{P}layers": 2,
     f"{P}heads": 4,
     f"{P}d_ff": 128,
-    f"{P}norm": NORMS[0],
+    f"{P}norm": next(iter(NORMS)),
     f"{P}activation": "relu",
     f"{P}seed": 0,
     f"{P}causal": False,
     f"{P}valid_len": None,
     f"{P}open_layer": 0,
     f"{P}open_head": 0,
-    f"{P}csv_text": "",
 }
 
 # Seed 000's TimeSeriesTransformer: 9 features, 10 layers × 3 heads, PyTorch's default d_ff 2048, post-norm, relu.
@@ -74,7 +94,7 @@ SEED_000_PRESET: dict[str, object] = {
     f"{P}layers": 10,
     f"{P}heads": 3,
     f"{P}d_ff": 2048,
-    f"{P}norm": NORMS[0],
+    f"{P}norm": next(iter(NORMS)),
     f"{P}activation": "relu",
     f"{P}causal": False,
     f"{P}valid_len": None,
@@ -84,7 +104,7 @@ SEED_000_PRESET: dict[str, object] = {
 
 
 @dataclass(frozen=True)
-class EncoderSettings:
+class Settings:
     """Everything the page's numbers depend on."""
 
     source: str
@@ -94,7 +114,7 @@ class EncoderSettings:
     series_kind: str
     series_steps: int
     series_features: int
-    csv: bytes | None  # the uploaded file's bytes (None: no file)
+    csv: bytes | None  # the uploaded or pasted file (None: none yet)
     num_layers: int
     num_heads: int
     d_ff: int
@@ -103,14 +123,25 @@ class EncoderSettings:
     seed: int
     causal: bool
     valid_len: int | None
+    problems: tuple[str, ...] = ()  # each names its control; non-empty: nothing can be computed
 
+    @property
+    def seed_000_shape(self) -> bool:
+        """A synthetic series: the seed's (16, 32, F) batch can be built from the same generator."""
+        return self.source == "Time series" and self.series_kind == "Synthetic"
 
-def divisors(n: int, limit: int = MAX_HEADS) -> list[int]:
-    return [k for k in range(1, min(n, limit) + 1) if n % k == 0] if n >= 1 else [1]
-
-
-def _apply_seed_000() -> None:
-    st.session_state.update(SEED_000_PRESET)
+    def model(self) -> tuple:
+        """The model's settings, as the cached views take them."""
+        return (
+            self.num_layers,
+            self.num_heads,
+            self.d_ff,
+            self.norm_first,
+            self.activation,
+            self.seed,
+            self.causal,
+            self.valid_len,
+        )
 
 
 def _whole(value: object, default: int) -> int:
@@ -123,7 +154,7 @@ def _whole(value: object, default: int) -> int:
 
 
 def _in_range(key: str, label: str, low: int, high: int) -> str | None:
-    """A value set out of its widget's range (from a link, a test, an old session) is clamped and named."""
+    """A value set out of its widget's range (an old session, a test, another page) is clamped and named."""
     value = st.session_state.get(key)
     number = _whole(value, low)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high or number != value:
@@ -132,10 +163,47 @@ def _in_range(key: str, label: str, low: int, high: int) -> str | None:
     return None
 
 
-def controls() -> tuple[EncoderSettings, list[str]]:
-    """The sidebar; returns the settings and the problems (each names its control)."""
-    for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
+def _apply_seed_000() -> None:
+    st.session_state.update(SEED_000_PRESET)
+
+
+def _use_tokens_sentence() -> None:
+    st.session_state[f"{P}text"] = st.session_state.get("tokens_text", "")
+
+
+def divisors(n: int, limit: int = MAX_HEADS) -> list[int]:
+    """The head counts that split d_model = ``n`` evenly (at most ``limit``)."""
+    return [k for k in range(1, min(n, limit) + 1) if n % k == 0] if n >= 1 else [1]
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _parsed(key: str, _data: bytes) -> ParsedSeries:
+    return parse_series_csv(_data)
+
+
+def parsed_csv(data: bytes) -> ParsedSeries:
+    """The learner's CSV, parsed once per distinct file (``ValueError`` names the line and column)."""
+    return _parsed(digest(data), data)
+
+
+def _source_width(source: str, csv: bytes | None) -> int:
+    """d_model of the chosen source (0 when it cannot be known yet)."""
+    s = st.session_state
+    if source == "Worked example":
+        return 4
+    if source == "Time series":
+        if s[f"{P}series_kind"] == "Synthetic":
+            return _whole(s[f"{P}series_features"], 9)
+        try:
+            return parsed_csv(csv).values.shape[1] if csv is not None else 0
+        except ValueError:
+            return 0
+    return _whole(s[f"{P}d_model"], 32)
+
+
+def controls() -> Settings:
+    """The sidebar; returns the settings with the problems (each names its control)."""
+    set_defaults(DEFAULTS)
     problems: list[str] = []
     for key, label, low, high in (
         (f"{P}layers", "Layers", 1, MAX_LAYERS),
@@ -143,7 +211,7 @@ def controls() -> tuple[EncoderSettings, list[str]]:
         (f"{P}d_model", "d_model", 1, 512),
         (f"{P}num_tokens", "Number of random tokens", 1, MAX_ENCODER_TOKENS),
         (f"{P}series_steps", "Time steps", 2, MAX_ENCODER_TOKENS),
-        (f"{P}series_features", "Features", 1, 32),
+        (f"{P}series_features", "Features", 1, MAX_FEATURES),
     ):
         problem = _in_range(key, label, low, high)
         if problem:
@@ -162,11 +230,7 @@ def controls() -> tuple[EncoderSettings, list[str]]:
         st.text_area("Sentence", key=f"{P}text", height=90)
         tokens_text = st.session_state.get("tokens_text")
         if tokens_text and tokens_text != st.session_state[f"{P}text"]:
-            st.button(
-                "Use the Tokens page's sentence",
-                key=f"{P}from_tokens",
-                on_click=lambda: st.session_state.update({f"{P}text": st.session_state.get("tokens_text", "")}),
-            )
+            st.button("Use the Tokens page's sentence", key=f"{P}from_tokens", on_click=_use_tokens_sentence)
     if source == "Random tokens":
         st.slider("Number of random tokens", 1, MAX_ENCODER_TOKENS, key=f"{P}num_tokens")
     if source in ("Sentence", "Random tokens"):
@@ -175,11 +239,11 @@ def controls() -> tuple[EncoderSettings, list[str]]:
         kind = st.radio("Series", SERIES_KINDS, key=f"{P}series_kind", horizontal=True)
         if kind == "Synthetic":
             st.slider("Time steps", 2, MAX_ENCODER_TOKENS, key=f"{P}series_steps")
-            st.slider("Features (= d_model)", 1, 32, key=f"{P}series_features")
+            st.slider("Features (= d_model)", 1, MAX_FEATURES, key=f"{P}series_features")
         else:
             upload = st.file_uploader(
-                f"CSV of numbers, one row per time step (≤ {MAX_CSV_BYTES // 1_000_000} MB, ≤ "
-                f"{MAX_SERIES_COLUMNS} columns)",
+                f"CSV of numbers, one row per time step (≤ {MAX_CSV_BYTES // 1_000_000} MB, ≤ {MAX_SERIES_COLUMNS} "
+                "columns)",
                 type=["csv", "txt", "tsv"],
                 key=f"{P}csv",
             )
@@ -198,21 +262,20 @@ def controls() -> tuple[EncoderSettings, list[str]]:
     st.slider("Layers", 1, MAX_LAYERS, key=f"{P}layers")
     heads = st.session_state[f"{P}heads"] = _whole(st.session_state[f"{P}heads"], 1)
     offered = divisors(d_model) if d_model else [1]
-    options = sorted(set(offered) | {heads})
     st.selectbox(
         "Heads",
-        options,
+        sorted(set(offered) | {heads}),  # a value that does not fit stays visible, with an error
         key=f"{P}heads",
         help=f"Only the divisors of d_model are offered (at most {MAX_HEADS}): each head gets d_model / heads columns.",
     )
     if d_model and d_model % heads:
         problems.append(f"Heads: d_model={d_model} is not divisible by num_heads={heads}; choose one of {offered}")
     st.number_input("d_ff (feed-forward width)", 1, MAX_D_FF, step=1, key=f"{P}d_ff")
-    st.radio("LayerNorm", NORMS, key=f"{P}norm")
+    st.radio("LayerNorm", tuple(NORMS), key=f"{P}norm")
     st.radio("Activation", ACTIVATIONS, key=f"{P}activation", horizontal=True)
     st.number_input("Seed (embeddings and weights)", 0, 2**31 - 1, step=1, key=f"{P}seed")
     st.header("Masks")
-    st.toggle("Causal mask", key=f"{P}causal")
+    st.toggle("Causal mask (a token sees only itself and earlier ones)", key=f"{P}causal")
     st.number_input(
         "Valid length (keys from here on are padding)",
         min_value=1,
@@ -222,7 +285,7 @@ def controls() -> tuple[EncoderSettings, list[str]]:
         placeholder="none: every key is valid",
     )
     s = st.session_state
-    settings = EncoderSettings(
+    return Settings(
         source=source,
         text=str(s[f"{P}text"]),
         num_tokens=_whole(s[f"{P}num_tokens"], 128),
@@ -234,265 +297,153 @@ def controls() -> tuple[EncoderSettings, list[str]]:
         num_layers=_whole(s[f"{P}layers"], 2),
         num_heads=heads,
         d_ff=_whole(s[f"{P}d_ff"], 128),
-        norm_first=s[f"{P}norm"] == NORMS[1],
+        norm_first=NORMS.get(str(s[f"{P}norm"]), False),
         activation=str(s[f"{P}activation"]),
         seed=_whole(s[f"{P}seed"], 0),
         causal=bool(s[f"{P}causal"]),
         valid_len=None if s[f"{P}valid_len"] is None else _whole(s[f"{P}valid_len"], 1),
+        problems=tuple(problems),
     )
-    return settings, problems
-
-
-def _source_width(source: str, csv: bytes | None) -> int:
-    s = st.session_state
-    if source == "Worked example":
-        return 4
-    if source == "Time series":
-        if s[f"{P}series_kind"] == "Synthetic":
-            return _whole(s[f"{P}series_features"], 9)
-        if csv is None:
-            return 0
-        try:
-            return cached_csv(csv).values.shape[1]
-        except ValueError:
-            return 0
-    return _whole(s[f"{P}d_model"], 32)
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def cached_csv(data: bytes):
-    return parse_series_csv(data)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def cached_input(settings: EncoderSettings) -> tuple[EncoderInput, str | None]:
-    """The rows the encoder reads, and a note when rows of a CSV were dropped."""
-    if settings.source == "Sentence":
-        return sentence_input(settings.text, settings.d_model, settings.seed), None
-    if settings.source == "Worked example":
+def _inputs(key: str, source: str, text: str, num_tokens: int, d_model: int, kind: str, steps: int, features: int,
+            seed: int, _csv: bytes | None) -> tuple[EncoderInput, str | None]:  # fmt: skip
+    if source == "Sentence":
+        return sentence_input(text, d_model, seed), None
+    if source == "Worked example":
         return worked_input(), None
-    if settings.source == "Random tokens":
-        return random_input(settings.num_tokens, settings.d_model, settings.seed), None
-    if settings.series_kind == "Synthetic":
-        series = synthetic_series(settings.series_steps, settings.series_features, seed=settings.seed)
+    if source == "Random tokens":
+        return random_input(num_tokens, d_model, seed), None
+    if kind == "Synthetic":
+        series = synthetic_series(steps, features, seed=seed)
         what = (
-            f"A synthetic series (seed {settings.seed}): per feature, two sines with random periods and phases, a "
-            "linear trend and Gaussian noise (std 0.1)"
+            f"A synthetic series (seed {seed}): per feature, two sines with random periods and phases, a linear trend "
+            "and Gaussian noise (std 0.1)"
         )
         return series_input(series.values, what), None
-    if settings.csv is None:
+    if _csv is None:
         raise ValueError("Your CSV: no file yet")
-    parsed = cached_csv(settings.csv)
-    dropped = (
-        f"Your file has {parsed.total_rows} rows; the first {parsed.values.shape[0]} are used."
-        if parsed.dropped_rows
-        else None
-    )
-    return series_input(parsed.values, f"Your CSV (columns {', '.join(parsed.columns[:6])}…)"), dropped
+    parsed = parsed_csv(_csv)
+    dropped = None
+    if parsed.dropped_rows:
+        dropped = f"Your file has {parsed.total_rows} rows; the first {parsed.values.shape[0]} are used."
+    names = ", ".join(parsed.columns[:6]) + ("…" if len(parsed.columns) > 6 else "")
+    return series_input(parsed.values, f"Your CSV (columns {names})"), dropped
 
 
-def _model_key(settings: EncoderSettings) -> tuple:
-    return (
-        settings.num_layers,
-        settings.num_heads,
-        settings.d_ff,
-        settings.norm_first,
-        settings.activation,
-        settings.seed,
-        settings.causal,
-        settings.valid_len,
-    )
+def inputs(settings: Settings) -> tuple[EncoderInput, str | None]:
+    """The rows the encoder reads, and a note when rows of a CSV were left out."""
+    s = settings
+    return _inputs(digest(s.csv or b""), s.source, s.text, s.num_tokens, s.d_model, s.series_kind, s.series_steps,
+                   s.series_features, s.seed, s.csv)  # fmt: skip
 
 
+# cache_resource: a view at 512 tokens holds ~10 MB of (read-only) arrays; st.cache_data would copy them every rerun.
 @st.cache_resource(max_entries=6, show_spinner="Running the encoder…")
-def cached_view(source: EncoderInput, model: tuple) -> EncoderView:
+def _view(key: str, _source: EncoderInput, model: tuple) -> EncoderView:
     layers, heads, d_ff, norm_first, activation, seed, causal, valid_len = model
-    return encoder_view(
-        source,
-        num_layers=layers,
-        num_heads=heads,
-        d_ff=d_ff,
-        norm_first=norm_first,
-        activation=activation,
-        seed=seed,
-        causal=causal,
-        valid_len=valid_len,
-    )
+    return encoder_view(_source, num_layers=layers, num_heads=heads, d_ff=d_ff, norm_first=norm_first,
+                        activation=activation, seed=seed, causal=causal, valid_len=valid_len)  # fmt: skip
+
+
+def view(source: EncoderInput, settings: Settings) -> EncoderView:
+    """The whole stack's display model for ``source`` (``ValueError`` names what cannot run)."""
+    return _view(digest(source.x, source.labels, source.kind), source, settings.model())
+
+
+def run(settings: Settings) -> tuple[EncoderInput, str | None, EncoderView]:
+    """The input, a note on dropped CSV rows, and the view: what the page keeps as its last good result."""
+    source, dropped = inputs(settings)
+    return source, dropped, view(source, settings)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Running seed 000's batch both ways…")
-def cached_seed_bug(features: int, seed: int, model: tuple) -> SeedBugView:
+def _seed_bug(features: int, seed: int, model: tuple) -> SeedBugView:
     layers, heads, d_ff, norm_first, activation, model_seed, _, _ = model
     batch = seed_batch(synthetic_series(16 * 32, features, seed=seed).values)
-    return seed_bug_view(
-        batch,
-        num_layers=layers,
-        num_heads=heads,
-        d_ff=d_ff,
-        norm_first=norm_first,
-        activation=activation,
-        seed=model_seed,
-    )
+    return seed_bug_view(batch, num_layers=layers, num_heads=heads, d_ff=d_ff, norm_first=norm_first,
+                         activation=activation, seed=model_seed)  # fmt: skip
 
 
-def show(view: EncoderView, name: str, build) -> None:
-    show_figure(cached_figure(view.key, name, build), key=f"{P}fig_{name.replace(':', '_')}")
-
-
-# ------------------------------------------------------------------------------------------------------ render
-
-
-def _badge(view: EncoderView) -> None:
-    c = view.check
-    text = (
-        f"nn.TransformerEncoder with the same weights: outputs differ by at most {c.max_output_diff:.1e}, every "
-        f"layer's per-head weights by at most {c.max_weight_diff:.1e} (tolerance {c.tolerance:g})."
-    )
-    if c.passed:
-        st.success(f"Verified against PyTorch — {text}", icon=":material/verified:")
-    else:
-        st.error(f"Differs from PyTorch — {text}", icon=":material/error:")
-    per_layer = ", ".join(f"layer {i}: {d:.1e}" for i, d in enumerate(c.layer_weight_diffs))
-    st.caption(f"Largest weight difference per layer — {per_layer}.")
+# ---------------------------------------------------------------------------------------------- model view
 
 
 def _pick_panel() -> None:
+    """A click on the model view: open that layer and head at full size."""
     event = st.session_state.get(f"{P}model_view") or {}
-    points = (event.get("selection") or {}).get("points") or []
-    for point in points:
+    for point in (event.get("selection") or {}).get("points") or []:
         data = point.get("customdata")
         if data and len(data) == 2:
             st.session_state[f"{P}open_layer"], st.session_state[f"{P}open_head"] = int(data[0]), int(data[1])
-            st.session_state[f"{P}open_panel"] = True  # a click opens that head at full size
+            st.session_state[f"{P}open_panel"] = True
             return
 
 
-def _model_view(view: EncoderView) -> None:
-    from attnviz.encoder_figures import model_view_figure
-
+def model_view(view: EncoderView) -> None:
+    """Every layer × head; a click (or the two boxes under it) chooses the head opened below."""
     for key, count in ((f"{P}open_layer", view.num_layers), (f"{P}open_head", view.num_heads)):
         st.session_state[key] = min(_whole(st.session_state[key], 0), count - 1)
-    pooled = view.grid_block > 1
-    # The figure does not depend on the opened head: opening another one resends nothing heavy.
-    fig = cached_figure(view.key, "model", lambda: model_view_figure(view.grid, top=view.grid_top, pooled=pooled))
-    st.plotly_chart(
-        fig,
-        key=f"{P}model_view",
-        on_select=_pick_panel,
-        selection_mode="points",
-        theme=None,
-        width="content",
-        config={"displayModeBar": False},
-    )
-    c1, c2, _ = st.columns([1, 1, 3])
-    c1.selectbox("Open layer", range(view.num_layers), key=f"{P}open_layer")
-    c2.selectbox("Open head", range(view.num_heads), key=f"{P}open_head")
-    if pooled:
-        st.caption(
-            f"{view.t} tokens: each cell is a block of {view.grid_block} × {view.grid_block} tokens (the share of "
-            "attention those queries give those keys). Open a head for more detail."
-        )
-    if view.grid_top < 1:
-        st.caption(
-            f"Colours saturate at {view.grid_top:.3g} (the 99th percentile of the weights) so the many small weights "
-            "stay visible."
-        )
+    # The figure does not depend on the opened head: opening another one sends nothing heavy again.
+    fig = figure(model_view_figure, view.grid, top=view.grid_top, pooled=view.grid_block > 1)
+    show_figure(fig, f"{P}model_view", width="content", on_select=_pick_panel, config={"displayModeBar": False})
+    left, middle, _ = st.columns([1, 1, 3])
+    left.selectbox("Open layer", range(view.num_layers), key=f"{P}open_layer")
+    middle.selectbox("Open head", range(view.num_heads), key=f"{P}open_head")
 
 
-def _head_stats(view: EncoderView) -> None:
-    layers = [f"layer {i}" for i in range(view.num_layers)]
-    heads = [f"head {h}" if view.num_heads <= 4 else f"h{h}" for h in range(view.num_heads)]
+def head_tables(view: EncoderView) -> None:
+    """Entropy and mean distance per layer × head, side by side."""
+    layers = tuple(f"layer {i}" for i in range(view.num_layers))
+    heads = tuple(f"head {h}" if view.num_heads <= 4 else f"h{h}" for h in range(view.num_heads))
     text = view.num_heads <= 6 and view.entropy.size <= 120
+    common = {"kind": "sequential", "row_title": "layer", "col_title": "head", "show_text": text}
     left, right = st.columns(2)
     with left:
-        show(
-            view,
-            "entropy",
-            lambda: matrix_heatmap(
-                view.entropy,
-                layers,
-                heads,
-                title=f"entropy of each head's rows (bits; uniform = {view.max_entropy:.2f})",
-                kind="sequential",
-                row_title="layer",
-                col_title="head",
-                value_title="bits",
-                zmax=max(view.max_entropy, 1e-6),
-                show_text=text,
-            ),
-        )
+        title = f"entropy of each head's rows (bits; uniform = {view.max_entropy:.2f})"
+        fig = figure(matrix_heatmap, view.entropy, layers, heads, title=title, value_title="bits", **common)
+        show_figure(fig, f"{P}fig_entropy")
     with right:
-        show(
-            view,
-            "distance",
-            lambda: matrix_heatmap(
-                view.distance,
-                layers,
-                heads,
-                title="mean distance attended |i − j| (positions)",
-                kind="sequential",
-                row_title="layer",
-                col_title="head",
-                value_title="positions",
-                show_text=text,
-            ),
-        )
-    flat = int(np.argmax(view.entropy))
-    sharp = int(np.argmin(view.entropy))
-    far = int(np.argmax(view.distance))
-    selfish = int(np.argmax(view.self_weight))
-    h = view.num_heads
-    st.markdown(
-        f"Most spread out: layer {flat // h} head {flat % h} ({view.entropy.flat[flat]:.2f} bits). "
-        f"Most focused: layer {sharp // h} head {sharp % h} ({view.entropy.flat[sharp]:.2f} bits). "
-        f"Looks farthest: layer {far // h} head {far % h} (|i − j| = {view.distance.flat[far]:.1f} on average). "
-        f"Looks at itself most: layer {selfish // h} head {selfish % h} "
-        f"({view.self_weight.flat[selfish]:.0%} of its weight on its own token)."
-    )
+        title = "mean distance attended |i − j| (positions)"
+        fig = figure(matrix_heatmap, view.distance, layers, heads, title=title, value_title="positions", **common)
+        show_figure(fig, f"{P}fig_distance")
 
 
 @st.fragment
-def _opened_head(view: EncoderView) -> None:
+def opened_head(view: EncoderView) -> None:
+    """The chosen head at (up to 256 cells a side) full size, with token labels."""
     layer, head = st.session_state[f"{P}open_layer"], st.session_state[f"{P}open_head"]
     panel = st.expander(f"Layer {layer}, head {head} at full size", key=f"{P}open_panel", on_change="rerun")
     if not panel.open:
         return
     with panel:
         pooled = view.focus_block > 1
-        show(
-            view,
-            f"focus:{layer}:{head}",
-            lambda: matrix_heatmap(
-                view.focus[layer, head],
-                view.focus_labels,
-                view.focus_labels,
-                title=f"layer {layer} head {head}: attention weights"
-                + (f" ({view.focus_block} tokens per cell)" if pooled else ""),
-                kind="weights",
-                zmax=1.0 if view.t <= 32 else min(1.0, robust_max(view.focus[layer, head])),
-                value_title="share" if pooled else "weight",
-                height=700,
-            ),
+        weights = view.focus[layer, head]
+        top = 1.0 if view.t <= 32 else min(1.0, robust_max(weights))
+        title = f"layer {layer} head {head}: attention weights" + (
+            f" ({view.focus_block} tokens per cell)" if pooled else ""
         )
+        fig = figure(matrix_heatmap, weights, view.focus_labels, view.focus_labels, title=title, kind="weights",
+                     zmax=top, value_title="share" if pooled else "weight", height=700)  # fmt: skip
+        show_figure(fig, f"{P}fig_focus")
+        if top < 1:
+            st.caption(f"Colours saturate at {top:.3g} (this head's 99th percentile); hover for exact values.")
 
 
-def _details(view: EncoderView, settings: EncoderSettings) -> None:
-    """The detail sections, each in its own expander: only an open one is computed and drawn."""
-    sections = [
-        ("steps", "One layer, step by step", lambda: _steps(view)),
-        ("head_view", "Head view: lines between tokens, as BertViz draws it", lambda: _head_view(view)),
-        ("similarity", "Token similarity through the stack", lambda: _similarity(view)),
-    ]
-    if settings.source == "Time series" and settings.series_kind == "Synthetic":
-        sections.append(
-            (
-                "seed_bug",
-                "Seed 000's batch-axis bug: the same model as the tutorial runs it",
-                lambda: _seed_bug(view, cached_seed_bug(settings.series_features, settings.seed, _model_key(settings))),
-            )
+# ------------------------------------------------------------------------------------------------ sections
+
+
+def sections(view: EncoderView, settings: Settings) -> None:
+    """The detail sections, each an expander: only an open one is computed and drawn."""
+    _section("steps", "One layer, step by step", lambda: _steps(view))
+    _section("head_view", "Head view: lines between tokens, as BertViz draws it", lambda: _head_view(view))
+    _section("similarity", "Token similarity through the stack", lambda: _similarity(view))
+    if settings.seed_000_shape:
+        _section(
+            "seed_bug",
+            "Seed 000's batch-axis bug: the same model as the tutorial runs it",
+            lambda: _seed_bug_section(_seed_bug(settings.series_features, settings.seed, settings.model())),
         )
-    for name, label, draw in sections:
-        _section(name, label, draw)
 
 
 @st.fragment
@@ -503,97 +454,74 @@ def _section(name: str, label: str, draw) -> None:
             draw()
 
 
-def _line(x, series: dict, **kwargs):
+def _line(x, series: dict, **options):
     """``line_chart`` with room for its tick labels and whole-number steps on x."""
-    fig = line_chart(x, series, **kwargs)
+    fig = line_chart(x, series, **options)
     fig.update_layout(margin={"l": 60, "b": 50}, xaxis={"dtick": 1 if len(x) <= 24 else None})
     return fig
 
 
-def _step(title: str, shape: str, sentence: str) -> None:
-    st.markdown(f"**{title}** · `{shape}`  \n{sentence}")
+STEP_TITLES = {
+    "input": "Input",
+    "attention": "Multi-head self-attention",
+    "attention_output": "Attention output",
+    "residual1": "Add (residual)",
+    "norm1": "LayerNorm 1",
+    "ffn_hidden": "Feed-forward hidden layer",
+    "ffn_output": "Feed-forward output",
+    "residual2": "Add (residual)",
+    "norm2": "LayerNorm 2",
+    "output": "Output",
+}
+POST_NORM = ("input", "attention", "attention_output", "residual1", "norm1", "ffn_hidden", "ffn_output", "residual2",
+             "norm2", "output")  # fmt: skip
+PRE_NORM = ("input", "norm1", "attention", "attention_output", "residual1", "norm2", "ffn_hidden", "ffn_output",
+            "residual2", "output")  # fmt: skip
 
 
 def _steps(view: EncoderView) -> None:
-    layer = st.selectbox("Layer", range(view.num_layers), key=f"{P}step_layer")
-    s = view.steps[min(layer, view.num_layers - 1)]
-    labels = list(s.labels)
-    dims = [f"d{j}" for j in range(view.d_model)]
+    layer = min(st.selectbox("Layer", range(view.num_layers), key=f"{P}step_layer"), view.num_layers - 1)
+    s = view.steps[layer]
+    labels = s.labels
+    dims = tuple(f"d{j}" for j in range(view.d_model))
     if s.window < view.t:
         st.caption(f"The matrices show tokens 0 … {s.window - 1} of {view.t}; the sentences use every token.")
 
-    def matrix(name: str, z, title: str, cols=None, col_title: str = "dim") -> None:
-        show(
-            view,
-            f"step{s.layer}:{name}",
-            lambda: matrix_heatmap(z, labels, cols or dims, title=title, row_title="token", col_title=col_title),
-        )
+    def matrix(name: str, z: np.ndarray, title: str, cols: tuple[str, ...] = dims, col_title: str = "dim") -> None:
+        fig = figure(matrix_heatmap, z, labels, cols, title=title, row_title="token", col_title=col_title)
+        show_figure(fig, f"{P}fig_step_{name}")
 
-    order = ["input", "attention", "attention_output", "residual1", "norm1", "ffn_hidden", "ffn_output", "residual2"]
-    order += ["norm2", "output"]
-    titles = {
-        "input": "1. Input",
-        "attention": "2. Multi-head self-attention",
-        "attention_output": "3. Attention output",
-        "residual1": "4. Add (residual)",
-        "norm1": "5. LayerNorm 1",
-        "ffn_hidden": "6. Feed-forward hidden layer",
-        "ffn_output": "7. Feed-forward output",
-        "residual2": "8. Add (residual)",
-        "norm2": "9. LayerNorm 2",
-        "output": "10. Output",
-    }
-    if s.norm_first:  # pre-norm: the norms come before attention and the FFN
-        order = ["input", "norm1", "attention", "attention_output", "residual1", "norm2", "ffn_hidden"]
-        order += ["ffn_output", "residual2", "output"]
-        titles = {name: f"{i + 1}. {titles[name].split('. ', 1)[1]}" for i, name in enumerate(order)}
-    for name in order:
-        _step(titles[name], s.shapes[name], s.sentences[name])
+    for number, name in enumerate(PRE_NORM if s.norm_first else POST_NORM, start=1):
+        st.markdown(f"**{number}. {STEP_TITLES[name]}** · `{s.shapes[name]}`  \n{s.sentences[name]}")
         if name == "input":
-            matrix("input", s.input, f"layer {s.layer} input")
+            matrix("input", s.input, f"layer {layer} input")
         elif name == "attention":
-            weights = view.grid[s.layer]
-            glabels = view.grid_labels
-            show(
-                view,
-                f"step{s.layer}:attention",
-                lambda weights=weights, glabels=glabels: heatmap_grid(
-                    weights, glabels, glabels, title=f"layer {s.layer}: each head's weights", zmax=view.grid_top,
-                    max_cols=4),
-            )  # fmt: skip
+            fig = figure(heatmap_grid, view.grid[layer], view.grid_labels, view.grid_labels,
+                         title=f"layer {layer}: each head's weights", zmax=view.grid_top, max_cols=4)  # fmt: skip
+            show_figure(fig, f"{P}fig_step_attention")
         elif name == "attention_output":
-            matrix("attn_out", s.attention_output, "attention output (concat · W_O + b_O)")
-        elif name == "residual1":
-            matrix("residual1", s.residual1, "input + attention output")
+            matrix(name, s.attention_output, "attention output (concat · W_O + b_O)")
+        elif name in ("residual1", "residual2"):
+            matrix(name, getattr(s, name), "input + attention output" if name == "residual1" else "+ FFN output")
         elif name in ("norm1", "norm2"):
-            mean = s.norm1_mean if name == "norm1" else s.norm2_mean
-            std = s.norm1_std if name == "norm1" else s.norm2_std
-            standardized = s.norm1_standardized if name == "norm1" else s.norm2_standardized
-            out = s.norm1_output if name == "norm1" else s.norm2_output
-            show(
-                view,
-                f"step{s.layer}:{name}_stats",
-                lambda mean=mean, std=std, name=name, standardized=standardized: _line(
-                    np.arange(len(mean)),
-                    {"mean before": mean, "std before": std, "mean after": standardized.mean(-1),
-                     "std after": standardized.std(-1)},
-                    title=f"{name}: per-token mean and std, before and after standardising",
-                    x_title="token",
-                ),
-            )  # fmt: skip
-            matrix(f"{name}_out", out, f"{name} output")
+            standardized = getattr(s, f"{name}_standardized")
+            stats = {
+                "mean before": getattr(s, f"{name}_mean"),
+                "std before": getattr(s, f"{name}_std"),
+                "mean after": standardized.mean(-1),
+                "std after": standardized.std(-1),
+            }
+            title = f"{name}: each token's mean and std, before and after standardising"
+            show_figure(figure(_line, np.arange(s.window), stats, title=title, x_title="token"), f"{P}fig_{name}_stats")
+            matrix(name, getattr(s, f"{name}_output"), f"{name} output")
         elif name == "ffn_hidden":
-            cols = [f"h{j * s.ffn_block}" for j in range(s.ffn_hidden.shape[1])]
-            title = f"hidden activations ({s.activation})" + (
-                f", mean of {s.ffn_block} units per column" if s.ffn_block > 1 else ""
-            )
-            matrix("ffn_hidden", s.ffn_hidden, title, cols, "hidden unit")
+            cols = tuple(f"h{j * s.ffn_block}" for j in range(s.ffn_hidden.shape[1]))
+            pooled = f", mean of {s.ffn_block} units per column" if s.ffn_block > 1 else ""
+            matrix(name, s.ffn_hidden, f"hidden activations ({s.activation}){pooled}", cols, "hidden unit")
         elif name == "ffn_output":
-            matrix("ffn_out", s.ffn_output, "FFN output")
-        elif name == "residual2":
-            matrix("residual2", s.residual2, "second residual sum")
+            matrix(name, s.ffn_output, "FFN output")
         elif name == "output":
-            matrix("output", s.output, f"layer {s.layer} output")
+            matrix(name, s.output, f"layer {layer} output")
 
 
 def _head_view(view: EncoderView) -> None:
@@ -605,123 +533,38 @@ def _head_view(view: EncoderView) -> None:
             f"(this input has {view.t}). Use the model view and the opened head instead."
         )
         return
-    layer = st.selectbox("Layer", range(view.num_layers), key=f"{P}hv_layer")
-    layer = min(layer, view.num_layers - 1)
+    layer = min(st.selectbox("Layer", range(view.num_layers), key=f"{P}hv_layer"), view.num_layers - 1)
     head_view(view.grid[layer], list(view.labels), key=f"{P}head_view")
 
 
 def _similarity(view: EncoderView) -> None:
     st.markdown(
         "Cosine similarity between every pair of token vectors: the input, then after each layer. Attention mixes "
-        "the tokens, so their vectors tend to grow alike through the stack."
+        f"the tokens; here the mean similarity between different tokens goes from {view.mean_similarity[0]:.2f} "
+        f"(input) to {view.mean_similarity[-1]:.2f} (after the last layer)."
     )
-    show(
-        view,
-        "similarity_trend",
-        lambda: _line(
-            np.arange(view.num_layers + 1),
-            {"mean similarity between different tokens": view.mean_similarity},
-            title="mean cosine similarity (0 = input, l = after layer l − 1)",
-            x_title="stage",
-            y_title="cosine",
-        ),
-    )
-    stage = st.slider("Stage (0 = input, l = after layer l − 1)", 0, view.num_layers, key=f"{P}sim_stage")
-    stage = min(stage, view.num_layers)
-    show(
-        view,
-        f"similarity:{stage}",
-        lambda: matrix_heatmap(
-            view.similarity[stage],
-            view.similarity_labels,
-            view.similarity_labels,
-            title="input" if stage == 0 else f"after layer {stage - 1}",
-            kind="signed",
-            zmax=1.0,
-            row_title="token",
-            col_title="token",
-            value_title="cosine",
-        ),
-    )
+    trend = {"mean similarity between different tokens": view.mean_similarity}
+    fig = figure(_line, np.arange(view.num_layers + 1), trend, title="mean cosine similarity (0 = input, l = after "
+                 "layer l − 1)", x_title="stage", y_title="cosine")  # fmt: skip
+    show_figure(fig, f"{P}fig_similarity_trend")
+    stage = min(st.slider("Stage (0 = input, l = after layer l − 1)", 0, view.num_layers, key=f"{P}sim_stage"),
+                view.num_layers)  # fmt: skip
+    title = "input" if stage == 0 else f"after layer {stage - 1}"
+    fig = figure(matrix_heatmap, view.similarity[stage], view.similarity_labels, view.similarity_labels, title=title,
+                 kind="signed", zmax=1.0, row_title="token", col_title="token", value_title="cosine")  # fmt: skip
+    show_figure(fig, f"{P}fig_similarity")
 
 
-def _seed_bug(view: EncoderView, bug: SeedBugView) -> None:
+def _seed_bug_section(bug: SeedBugView) -> None:
     st.markdown(bug.paragraph)
-    samples = [f"s{i}" for i in range(bug.seed_weights.shape[-1])]
+    samples = tuple(f"s{i}" for i in range(bug.seed_weights.shape[-1]))
     st.markdown("**As the seed runs it**: layer 0 at time step 0, every head; rows and columns are *samples*.")
-    show(
-        view,
-        "seed_bug_seed",
-        lambda: heatmap_grid(
-            bug.seed_weights,
-            samples,
-            samples,
-            title="samples attending to samples",
-            row_title="sample",
-            col_title="sample",
-            zmax=robust_max(bug.seed_weights),
-            max_cols=bug.seed_weights.shape[0],
-        ),
-    )
+    fig = figure(heatmap_grid, bug.seed_weights, samples, samples, title="samples attending to samples",
+                 row_title="sample", col_title="sample", zmax=robust_max(bug.seed_weights),
+                 max_cols=bug.seed_weights.shape[0])  # fmt: skip
+    show_figure(fig, f"{P}fig_seed_bug_seed")
     st.markdown("**Batch-first**: layer 0 for sample 0, every head; rows and columns are *time steps*.")
-    show(
-        view,
-        "seed_bug_right",
-        lambda: heatmap_grid(
-            bug.right_weights,
-            bug.right_labels,
-            bug.right_labels,
-            title="time steps attending to time steps",
-            row_title="time step",
-            col_title="time step",
-            zmax=robust_max(bug.right_weights),
-            max_cols=bug.right_weights.shape[0],
-        ),
-    )
-
-
-def digest(data: bytes | None) -> str:
-    return hashlib.blake2b(data or b"", digest_size=8).hexdigest()
-
-
-def render() -> None:
-    """The whole page."""
-    st.title("The encoder: layers × heads")
-    st.markdown(
-        "An **encoder layer** is multi-head self-attention, then *add & norm*, then a small feed-forward network "
-        "applied to every token, then *add & norm* again. Stacking layers lets tokens mix step by step. The **model "
-        "view** below shows every layer × head at once; open one head, follow one layer step by step, or watch the "
-        "token vectors grow alike through the stack. Every number is checked against PyTorch's "
-        "`nn.TransformerEncoder` holding the same weights."
-    )
-    with st.sidebar:
-        settings, problems = controls()
-    view: EncoderView | None = None
-    if not show_problems(problems, kept=KEPT):
-        try:
-            source, dropped = cached_input(settings)
-            if dropped:
-                st.info(dropped)
-            view = cached_view(source, _model_key(settings))
-        except ValueError as error:
-            show_problems([str(error)], kept=KEPT)
-        else:
-            st.session_state[f"{P}last_good"] = (source, view)
-    if view is None:
-        last = st.session_state.get(f"{P}last_good")
-        if last is None:
-            return
-        source, view = last
-    st.caption(source.note)
-    _badge(view)
-    st.subheader("Model view")
-    st.markdown(
-        f"{view.num_layers} layers (rows) × {view.num_heads} heads (columns); rows of each cell are queries, columns "
-        "keys. Click a cell to open that head below."
-    )
-    _model_view(view)
-    _head_stats(view)
-    _opened_head(view)
-    _details(view, settings)
-    if not math.isfinite(view.check.max_output_diff):
-        st.warning("The comparison with PyTorch produced a non-finite difference.")
+    fig = figure(heatmap_grid, bug.right_weights, bug.right_labels, bug.right_labels,
+                 title="time steps attending to time steps", row_title="time step", col_title="time step",
+                 zmax=robust_max(bug.right_weights), max_cols=bug.right_weights.shape[0])  # fmt: skip
+    show_figure(fig, f"{P}fig_seed_bug_right")
