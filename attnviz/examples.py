@@ -54,8 +54,9 @@ PRESETS = ("The tutorial's example", "Random (seeded)", "Identity-like")
 QKV_INTRO = "Seed 000: qkv intro"
 QKV_INTRO_X = _frozen([[1, 0, 1, 0, 1], [0, 1, 0, 1, 0]])
 QKV_INTRO_NOTE = (
-    "Seed 000 divides the scores by √d_model; here each projection keeps the full width, so d_k = d_model = 5 "
-    "and the page's √d_k is the same √5."
+    "Seed 000's qkv intro: two tokens of width 5 and random 5 × 5 W_q, W_k, W_v (torch.randn after "
+    "torch.manual_seed(seed)). It divides the scores by √d_model; each projection keeps the full width, so here "
+    "d_k = d_model = 5 and the page's 1/√d_k is the same 1/√5 (chosen for you when the preset loads)."
 )
 
 
