@@ -560,11 +560,11 @@ def _seed_bug_section(bug: SeedBugView) -> None:
     samples = tuple(f"s{i}" for i in range(bug.seed_weights.shape[-1]))
     st.markdown("**As the seed runs it**: layer 0 at time step 0, every head; rows and columns are *samples*.")
     fig = figure(heatmap_grid, bug.seed_weights, samples, samples, title="samples attending to samples",
-                 row_title="sample", col_title="sample", zmax=robust_max(bug.seed_weights),
+                 row_title="sample", col_title="sample", zmax=robust_max(bug.seed_weights), value_title="weight",
                  max_cols=bug.seed_weights.shape[0])  # fmt: skip
     show_figure(fig, f"{P}fig_seed_bug_seed")
     st.markdown("**Batch-first**: layer 0 for sample 0, every head; rows and columns are *time steps*.")
     fig = figure(heatmap_grid, bug.right_weights, bug.right_labels, bug.right_labels,
                  title="time steps attending to time steps", row_title="time step", col_title="time step",
-                 zmax=robust_max(bug.right_weights), max_cols=bug.right_weights.shape[0])  # fmt: skip
+                 zmax=robust_max(bug.right_weights), max_cols=bug.right_weights.shape[0], value_title="weight")  # fmt: skip
     show_figure(fig, f"{P}fig_seed_bug_right")
