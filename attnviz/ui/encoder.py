@@ -75,7 +75,7 @@ DEFAULTS: dict[str, object] = {
     f"{P}series_kind": SERIES_KINDS[0],
     f"{P}series_steps": 64,
     f"{P}series_features": 9,
-    f"{P}csv_text": "",
+    f"{P}pasted_csv": "",
     f"{P}layers": 2,
     f"{P}heads": 4,
     f"{P}d_ff": 128,
@@ -252,11 +252,11 @@ def controls() -> Settings:
             )
             st.text_area(
                 "…or paste the numbers (a header row is optional)",
-                key=f"{P}csv_text",
+                key=f"{P}pasted_csv",
                 height=100,
                 placeholder="temp,load\n1.5,20\n1.7,22\n…",
             )
-            pasted = str(st.session_state[f"{P}csv_text"] or "")
+            pasted = str(st.session_state[f"{P}pasted_csv"] or "")
             csv = upload.getvalue() if upload is not None else (pasted.encode("utf-8") if pasted.strip() else None)
             if csv is None:
                 problems.append("Your CSV: no file yet — upload or paste one, or choose the synthetic series")

@@ -137,12 +137,12 @@ def test_pasted_csv_runs_and_a_bad_cell_is_named_keeping_the_last_view(at):
     at.sidebar.radio(key="encoder_source").set_value("Time series").run()
     at.sidebar.radio(key="encoder_series_kind").set_value("Your CSV").run()
     rows = "\n".join(f"{i},{np.sin(i):.3f},{np.cos(i):.3f},{i % 5}" for i in range(20))
-    at.sidebar.text_area(key="encoder_csv_text").set_value("t,sin,cos,mod\n" + rows).run()
+    at.sidebar.text_area(key="encoder_pasted_csv").set_value("t,sin,cos,mod\n" + rows).run()
     at.sidebar.selectbox(key="encoder_heads").set_value(2).run()
     assert not at.exception and not errors(at)
     good = panels(model_view(at))
     assert len(good) == 2 * 2 and good["layer 0 head 0"].shape == (20, 20)
-    at.sidebar.text_area(key="encoder_csv_text").set_value("t,sin,cos,mod\n1,2,3,4\n5,x,7,8\n").run()
+    at.sidebar.text_area(key="encoder_pasted_csv").set_value("t,sin,cos,mod\n1,2,3,4\n5,x,7,8\n").run()
     assert not at.exception
     assert any("line 3, column 2 ('sin'): 'x' is not a number" in e for e in errors(at))
     kept = panels(model_view(at))  # the last good view is still drawn
@@ -153,7 +153,7 @@ def test_pasted_csv_runs_and_a_bad_cell_is_named_keeping_the_last_view(at):
 def test_heads_that_do_not_divide_d_model_are_refused(at):
     at.sidebar.radio(key="encoder_source").set_value("Time series").run()
     at.sidebar.radio(key="encoder_series_kind").set_value("Your CSV").run()
-    at.sidebar.text_area(key="encoder_csv_text").set_value("\n".join(f"{i},{i * 2},{i % 3}" for i in range(8))).run()
+    at.sidebar.text_area(key="encoder_pasted_csv").set_value("\n".join(f"{i},{i * 2},{i % 3}" for i in range(8))).run()
     assert not at.exception
     assert any("d_model=3 is not divisible by num_heads=4" in e for e in errors(at))
     assert model_view(at)  # the default view is kept
