@@ -83,6 +83,8 @@ def seed_batch(values: np.ndarray, batch: int = 16, steps: int = 32) -> np.ndarr
 def standardize(values: np.ndarray) -> np.ndarray:
     """Each column to mean 0, std 1 (a constant column becomes 0): raw units would saturate the softmax."""
     values = np.asarray(values, dtype=np.float64)
+    size = np.abs(values).max(axis=0, keepdims=True) if values.size else np.ones((1, values.shape[-1]))
+    values = values / np.where(size > 0, size, 1.0)  # first to [-1, 1]: no overflow for values near 1e308
     mean = values.mean(axis=0, keepdims=True)
     std = values.std(axis=0, keepdims=True)
     return (values - mean) / np.where(std > 0, std, 1.0)

@@ -116,3 +116,13 @@ def test_parse_csv_size_and_encoding_limits():
         parse_series_csv(b"1" * 1_000_001)
     with pytest.raises(ValueError, match="not UTF-8"):
         parse_series_csv(b"a,b\n1,\xff\n")
+
+
+def test_standardize_huge_values_without_overflow():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = standardize(np.array([[1e308, 1.0], [-1e308, 2.0], [1e308, 3.0]]))
+    np.testing.assert_allclose(z[:, 0], [1, -2, 1] / np.std([1, -2, 1]), atol=1e-12)
+    np.testing.assert_allclose(z[:, 1], [-1.224744871391589, 0, 1.224744871391589], atol=1e-12)
