@@ -210,3 +210,19 @@ def test_similarity_and_head_view_sections_open(at):
             if stage < 2:
                 h = encoder.layers[stage](h)
     np.testing.assert_allclose(array(trend[0]["data"][0]["y"]), means, atol=1e-5)
+
+
+def test_pre_norm_gelu_causal_and_padding(at):
+    at.sidebar.radio(key="encoder_norm").set_value("Pre-norm (norm_first=True)").run()
+    at.sidebar.radio(key="encoder_activation").set_value("gelu").run()
+    at.sidebar.toggle(key="encoder_causal").set_value(True).run()
+    at.sidebar.number_input(key="encoder_valid_len").set_value(8).run()
+    at.session_state["encoder_open_steps"] = True
+    at.run()
+    assert not at.exception and not errors(at)
+    assert "Verified against PyTorch" in at.success[0].value
+    grid = panels(model_view(at))["layer 1 head 3"]
+    assert np.isnan(grid[0, 1]) and np.isnan(grid[9, 8]) and not np.isnan(grid[9, 7])  # causal; keys 8+ padding
+    steps = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert steps[1].startswith("**2. LayerNorm 1**") and steps[2].startswith("**3. Multi-head self-attention**")
+    assert any("GELU" in m for m in steps)
