@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.ui.render import PAGES, page_nav
 
 st.set_page_config(page_title="attnviz", page_icon="🔎", layout="wide")

@@ -10,7 +10,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from attnviz.additive import AdditiveAttention
     from attnviz.attention import SCORES, TRACE_FIELDS, AttentionTrace, attend, check_temperature, lengths_to_mask
+    from attnviz.dropout import dropout_weights
     from attnviz.encoder import (
         ENCODER_LAYER_TRACE_FIELDS,
         Encoder,
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
         TimeSeriesTransformer,
     )
     from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
+    from attnviz.masks import causal_mask, padding_mask, parse_mask_grid, sliding_window_mask
     from attnviz.modules import (
         MULTIHEAD_TRACE_FIELDS,
         MultiHeadAttention,
@@ -28,10 +31,23 @@ if TYPE_CHECKING:
         head_slice,
         weights_as_numpy,
     )
-    from attnviz.positional import sinusoidal_encoding
+    from attnviz.positional import LearnedPositionalEmbedding, rotary_embedding, sinusoidal_encoding
+    from attnviz.scaling import scaling_experiment
     from attnviz.tokens import embed, token_labels, tokenize
+    from attnviz.word_order import shuffle_demo, word_order_demo
 
 _HOME = {
+    "AdditiveAttention": "additive",
+    "dropout_weights": "dropout",
+    "causal_mask": "masks",
+    "padding_mask": "masks",
+    "parse_mask_grid": "masks",
+    "sliding_window_mask": "masks",
+    "LearnedPositionalEmbedding": "positional",
+    "rotary_embedding": "positional",
+    "scaling_experiment": "scaling",
+    "shuffle_demo": "word_order",
+    "word_order_demo": "word_order",
     "SCORES": "attention",
     "TRACE_FIELDS": "attention",
     "AttentionTrace": "attention",
@@ -65,24 +81,35 @@ __all__ = [
     "TRACE_FIELDS",
     "WORKED_EXAMPLE",
     "WORKED_EXAMPLE_PRINTED",
+    "AdditiveAttention",
     "AttentionTrace",
     "Encoder",
     "EncoderLayer",
     "EncoderLayerTrace",
     "EncoderTrace",
+    "LearnedPositionalEmbedding",
     "MultiHeadAttention",
     "MultiHeadTrace",
     "SelfAttention",
     "TimeSeriesTransformer",
     "attend",
+    "causal_mask",
     "check_temperature",
+    "dropout_weights",
     "embed",
     "head_slice",
     "lengths_to_mask",
+    "padding_mask",
+    "parse_mask_grid",
+    "rotary_embedding",
+    "scaling_experiment",
+    "shuffle_demo",
     "sinusoidal_encoding",
+    "sliding_window_mask",
     "token_labels",
     "tokenize",
     "weights_as_numpy",
+    "word_order_demo",
 ]
 
 

@@ -11,7 +11,16 @@ import plotly.graph_objects as go
 from attnviz.arrays import to_numpy
 from attnviz.figures import _SCALES, _TEMPLATE, SEQUENTIAL, _figure
 
-__all__ = ["BLANK", "HEAD_COLOURS", "LEVELS", "model_view_figure", "model_view_mosaic", "model_view_panel"]
+__all__ = [
+    "BLANK",
+    "HEAD_COLOURS",
+    "LEVELS",
+    "model_view_figure",
+    "model_view_gap",
+    "model_view_mosaic",
+    "model_view_panel",
+    "model_view_panel_at",
+]
 
 # One colour per head (plotly's qualitative "Plotly" palette, then "D3"), as BertViz colours its heads.
 HEAD_COLOURS = (
@@ -36,6 +45,22 @@ def model_view_panel(layer: int, head: int, num_heads: int) -> int:
     return layer * num_heads + head
 
 
+def model_view_gap(cells: int) -> int:
+    """Blank rows/columns between two panels of ``cells`` × ``cells``."""
+    return max(1, cells // 8)
+
+
+def model_view_panel_at(x: float, y: float, cells: int, num_layers: int, num_heads: int) -> tuple[int, int] | None:
+    """``(layer, head)`` of the panel holding the point ``(x, y)`` of the model view's image (None: a gap or
+    outside)."""
+    step = cells + model_view_gap(cells)
+    layer, row = divmod(round(y), step)
+    head, col = divmod(round(x), step)
+    if not (0 <= layer < num_layers and 0 <= head < num_heads) or row >= cells or col >= cells:
+        return None
+    return int(layer), int(head)
+
+
 def model_view_mosaic(grid, top: float = 1.0) -> tuple[np.ndarray, int]:
     """``grid`` ``(L, H, G, G)`` as one uint8 image ``(L·G + (L−1)·gap, H·G + (H−1)·gap)`` and its ``gap``:
     ``1 + round(min(w / top, 1) · 254)`` per cell, 0 in the gaps and where a weight is NaN (masked)."""
@@ -45,7 +70,7 @@ def model_view_mosaic(grid, top: float = 1.0) -> tuple[np.ndarray, int]:
     if not top > 0:
         raise ValueError(f"top={top!r} must be positive")
     n_layers, n_heads, g, _ = z.shape
-    gap = max(1, g // 8)
+    gap = model_view_gap(g)
     mosaic = np.full((n_layers * (g + gap) - gap, n_heads * (g + gap) - gap), BLANK, dtype=np.uint8)
     levels = np.where(np.isfinite(z), 1 + np.rint(np.clip(np.nan_to_num(z) / top, 0, 1) * LEVELS), BLANK)
     for layer in range(n_layers):

@@ -1,4 +1,4 @@
-"""Sinusoidal positional encoding (Vaswani et al. 2017, section 3.5).
+"""Positional encodings: sinusoidal (Vaswani et al. 2017, section 3.5), rotary (RoPE) and a learned table.
 
 Shapes: T positions, d_model features. Every function returns a new tensor of shape (T, d_model) or (T, T).
 """
@@ -9,15 +9,21 @@ import math
 import numbers
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from attnviz.validation import check_at_least_one
 
 __all__ = [
+    "POSITION_SCHEMES",
+    "LearnedPositionalEmbedding",
     "column_functions",
+    "diagonal_spread",
     "display_indices",
     "max_row_difference",
+    "position_pair_scores",
     "position_similarity",
+    "rope_score_grid",
+    "rotary_embedding",
     "seed_odd_variant_encoding",
     "sinusoidal_encoding",
     "wavelengths",
@@ -134,3 +140,135 @@ def max_row_difference(matrix: Tensor, i: int, j: int) -> float:
         if not 0 <= index < n:
             raise ValueError(f"{name}={index} is not a row of a matrix with {n} rows")
     return float((matrix[i] - matrix[j]).abs().max()) if matrix.shape[1] else 0.0
+
+
+def rotary_embedding(x: Tensor, *, base: float = 10000.0, positions: Tensor | None = None) -> Tensor:
+    """Rotary position embedding (RoPE, Su et al. 2021): rotate each pair of the last axis by position × θ_i.
+
+    ``x`` is ``(..., T, d)`` with d even; the pair ``(x[2i], x[2i+1])`` at position m is rotated by the angle
+    ``m · θ_i`` with ``θ_i = base^(−2i/d)`` (the interleaved pairing of the paper). ``positions`` (length T)
+    defaults to 0…T−1. Then ``rope(q, m) · rope(k, n)`` depends on m and n only through m − n. Angles are
+    computed in float64; the result has ``x``'s dtype.
+    """
+    if not isinstance(x, Tensor) or not x.is_floating_point() or x.dim() < 2:
+        raise ValueError(f"x must be a float tensor of shape (..., T, d), got {getattr(x, 'shape', type(x).__name__)}")
+    t, d = x.shape[-2], x.shape[-1]
+    if d % 2:
+        raise ValueError(f"rotary_embedding needs an even last axis to pair up, got d={d} (x {tuple(x.shape)})")
+    base = _check_base(base)
+    if positions is None:
+        pos = torch.arange(t, dtype=torch.float64)  # (T,)
+    else:
+        pos = torch.as_tensor(positions, dtype=torch.float64).reshape(-1)
+        if pos.numel() != t:
+            raise ValueError(f"positions has {pos.numel()} entries but x has T={t} positions")
+    theta = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # (d/2,)
+    angle = pos.unsqueeze(-1) * theta  # (T, d/2)
+    cos, sin = torch.cos(angle).to(x.dtype), torch.sin(angle).to(x.dtype)  # (T, d/2)
+    even, odd = x[..., 0::2], x[..., 1::2]  # (..., T, d/2) each
+    out = torch.empty_like(x)  # (..., T, d)
+    out[..., 0::2] = even * cos - odd * sin
+    out[..., 1::2] = even * sin + odd * cos
+    return out
+
+
+def rope_score_grid(q: Tensor, k: Tensor, num_positions: int, *, base: float = 10000.0) -> Tensor:
+    """``scores[m, n] = rope(q at position m) · rope(k at position n)`` for one fixed q, k of shape (d,).
+
+    Shape (T, T), T = ``num_positions``. With RoPE the grid is constant along each diagonal m − n = const.
+    """
+    num_positions = check_at_least_one("num_positions", num_positions)
+    for name, v in (("q", q), ("k", k)):
+        if not isinstance(v, Tensor) or v.dim() != 1:
+            raise ValueError(f"{name} must be a vector (d,), got {getattr(v, 'shape', type(v).__name__)}")
+    if q.shape != k.shape:
+        raise ValueError(f"q {tuple(q.shape)} and k {tuple(k.shape)} must have the same width")
+    q_all = rotary_embedding(q.expand(num_positions, -1), base=base)  # (T, d): q placed at every position
+    k_all = rotary_embedding(k.expand(num_positions, -1), base=base)  # (T, d)
+    return q_all @ k_all.T  # (T, T)
+
+
+class LearnedPositionalEmbedding(nn.Module):
+    """A learned absolute position table (BERT/GPT-2 style): ``x + table[:T]``, table ``(max_positions, d)``.
+
+    Initialised from a seeded normal with standard deviation ``std`` (GPT-2 uses 0.01-0.02; the default 1.0 is
+    ``nn.Embedding``'s). A sequence longer than ``max_positions`` has no row to look up: an error, unlike the
+    sinusoidal and rotary encodings, which extend to any length.
+    """
+
+    def __init__(self, max_positions: int, d_model: int, *, std: float = 1.0, seed: int | None = 0):
+        super().__init__()
+        max_positions = check_at_least_one("max_positions", max_positions)
+        d_model = check_at_least_one("d_model", d_model)
+        if not (isinstance(std, numbers.Real) and math.isfinite(std) and std > 0):
+            raise ValueError(f"std={std!r} must be positive and finite")
+        generator = torch.Generator()
+        if seed is None:
+            generator.seed()
+        else:
+            generator.manual_seed(int(seed))
+        table = torch.randn(max_positions, d_model, generator=generator, dtype=torch.float64) * float(std)
+        self.table = nn.Parameter(table.float())  # (max_positions, d_model)
+
+    @property
+    def max_positions(self) -> int:
+        return self.table.shape[0]
+
+    def encoding(self, num_positions: int) -> Tensor:
+        """The first ``num_positions`` rows of the table, ``(T, d_model)``."""
+        num_positions = check_at_least_one("num_positions", num_positions)
+        if num_positions > self.max_positions:
+            raise ValueError(
+                f"a learned table of {self.max_positions} positions has no row for position {num_positions - 1}: "
+                f"the sequence has T={num_positions}"
+            )
+        return self.table[:num_positions]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x + table[:T]`` for ``x`` of shape ``(..., T, d_model)``."""
+        if x.dim() < 2 or x.shape[-1] != self.table.shape[1]:
+            raise ValueError(f"x must have shape (..., T, {self.table.shape[1]}), got {tuple(x.shape)}")
+        return x + self.encoding(x.shape[-2]).to(x.dtype)
+
+
+POSITION_SCHEMES = ("sinusoidal", "learned", "rotary")
+"""How :func:`position_pair_scores` puts position into a query and a key."""
+
+
+def position_pair_scores(
+    q: Tensor, k: Tensor, num_positions: int, scheme: str, *, base: float = 10000.0, seed: int = 0
+) -> Tensor:
+    """``scores[m, n]``: one fixed q placed at position m against one fixed k at position n, shape (T, T).
+
+    ``"sinusoidal"`` and ``"learned"`` add a position vector (``(q + p_m)·(k + p_n)``, the learned table drawn
+    from ``seed`` as :class:`LearnedPositionalEmbedding` draws it); ``"rotary"`` rotates (:func:`rope_score_grid`).
+    Only the rotary grid is constant along every diagonal (it depends on m − n alone).
+    """
+    if scheme not in POSITION_SCHEMES:
+        raise ValueError(f"scheme must be one of {POSITION_SCHEMES}, got {scheme!r}")
+    if scheme == "rotary":
+        return rope_score_grid(q, k, num_positions, base=base)
+    num_positions = check_at_least_one("num_positions", num_positions)
+    for name, v in (("q", q), ("k", k)):
+        if not isinstance(v, Tensor) or v.dim() != 1:
+            raise ValueError(f"{name} must be a vector (d,), got {getattr(v, 'shape', type(v).__name__)}")
+    if q.shape != k.shape:
+        raise ValueError(f"q {tuple(q.shape)} and k {tuple(k.shape)} must have the same width")
+    d = q.shape[0]
+    if scheme == "sinusoidal":
+        table = sinusoidal_encoding(num_positions, d, base, dtype=q.dtype)  # (T, d)
+    else:
+        table = LearnedPositionalEmbedding(num_positions, d, seed=seed).table.detach().to(q.dtype)  # (T, d)
+    return (q + table) @ (k + table).T  # (T, d) @ (d, T) -> (T, T)
+
+
+def diagonal_spread(grid: Tensor) -> float:
+    """The largest ``max − min`` along any diagonal of a square (T, T) grid: 0 when each diagonal is constant."""
+    if grid.dim() != 2 or grid.shape[0] != grid.shape[1]:
+        raise ValueError(f"grid must be square (T, T), got shape {tuple(grid.shape)}")
+    t = grid.shape[0]
+    spread = 0.0
+    for offset in range(-(t - 1), t):
+        diagonal = torch.diagonal(grid, offset=offset)
+        spread = max(spread, float(diagonal.max() - diagonal.min()))
+    return spread

@@ -41,7 +41,7 @@ CHROMIUM_ARGS = [
 
 APP_IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 PLOTLY_SVG = ".js-plotly-plot .main-svg"
-PLOTLY_CHART = "[data-testid=stPlotlyChart]"
+PLOTLY_CHART = "[data-testid=stPlotlyChart], .attnviz-chart"  # Streamlit's own chart or the in-place one
 
 
 # --------------------------------------------------------------------------------------------------- server
@@ -300,7 +300,7 @@ _ARM_JS = """() => {
   state.plotObserver = new MutationObserver((records) => {
     for (const r of records) {
       const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-      if (el && el.closest && el.closest('[data-testid=stPlotlyChart]')) {
+      if (el && el.closest && el.closest('[data-testid=stPlotlyChart], .attnviz-chart')) {
         state.plotMutations += 1;
         state.lastPlotMutationAt = performance.now();
         return;
@@ -425,7 +425,7 @@ def wait_charts_drawn(page: Page, timeout: float = 60_000) -> None:
     """Every plotly chart element on the page holds a drawn plot (``.main-svg``)."""
     page.wait_for_function(
         """() => {
-          const charts = [...document.querySelectorAll('[data-testid=stPlotlyChart]')];
+          const charts = [...document.querySelectorAll('[data-testid=stPlotlyChart], .attnviz-chart')];
           return charts.length > 0 && charts.every((c) => c.querySelector('.js-plotly-plot .main-svg'));
         }""",
         timeout=timeout,
@@ -442,8 +442,19 @@ def plotly_figures(page: Page) -> list[dict[str, Any]]:
     """
     return page.evaluate(
         """() => {
+          // plotly's base64 typed array ({dtype, bdata, shape}), as the figure JSON carries it, decoded.
+          const TYPES = {f8: Float64Array, f4: Float32Array, i4: Int32Array, u4: Uint32Array, i2: Int16Array,
+                         u2: Uint16Array, i1: Int8Array, u1: Uint8Array};
+          const decode = (v) => {
+            const bytes = Uint8Array.from(atob(v.bdata), (c) => c.charCodeAt(0));
+            const flat = Array.from(new TYPES[v.dtype](bytes.buffer));
+            const shape = String(v.shape || flat.length).split(',').map(Number);
+            if (shape.length < 2) return flat;
+            return Array.from({length: shape[0]}, (_, i) => flat.slice(i * shape[1], (i + 1) * shape[1]));
+          };
           const plain = (v) => {
             if (v === undefined || v === null) return null;
+            if (typeof v === 'object' && typeof v.bdata === 'string' && v.dtype in TYPES) return decode(v);
             if (ArrayBuffer.isView(v)) return Array.from(v);
             if (Array.isArray(v)) return v.map(plain);
             if (typeof v === 'object') {

@@ -104,7 +104,7 @@ _PAGE_SHOWN_JS = """(path) => {
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if (!(RERUN_DONE)()) return false;
   if (window.location.pathname.replace(/\\/+$/, '') !== path) return false;
-  const charts = [...document.querySelectorAll('[data-testid=stPlotlyChart]')];
+  const charts = [...document.querySelectorAll('[data-testid=stPlotlyChart], .attnviz-chart')];
   return charts.every((c) => c.querySelector('.js-plotly-plot .main-svg'));
 }""".replace("RERUN_DONE", _RERUN_DONE_JS)
 
@@ -113,7 +113,7 @@ _PAGE_SHOWN_JS = """(path) => {
 _FIRST_RUN_SHOWN_JS = """() => {
   const probe = window.__attnvizWs, app = document.querySelector('[data-testid=stApp]');
   if (!probe || probe.finished < 1 || !app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  return [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
+  return [...document.querySelectorAll('[data-testid=stPlotlyChart], .attnviz-chart')]
     .every((c) => c.querySelector('.js-plotly-plot .main-svg'));
 }"""
 

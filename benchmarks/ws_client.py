@@ -139,9 +139,9 @@ class RunResult:
         """The spec (parsed JSON) of the one plotly chart whose title starts with ``title_start``, or None."""
         found = []
         for element in (drawn.element for drawn in self.page.values()):
-            if element.WhichOneof("type") != "plotly_chart" or not element.plotly_chart.spec:
+            spec = _figure_spec(element)
+            if spec is None:
                 continue
-            spec = json.loads(element.plotly_chart.spec)
             title = (spec.get("layout") or {}).get("title") or {}
             text = title.get("text", "") if isinstance(title, dict) else str(title)
             if text.startswith(title_start):
@@ -155,6 +155,19 @@ class RunResult:
             if widget_id is not None and widget_id.endswith(f"-{key}"):
                 return drawn.element
         return None
+
+
+def _figure_spec(element: Element) -> dict[str, Any] | None:
+    """The figure JSON of a ``st.plotly_chart`` element or of the app's in-place chart component, else None."""
+    kind = element.WhichOneof("type")
+    if kind == "plotly_chart" and element.plotly_chart.spec:
+        return json.loads(element.plotly_chart.spec)
+    if kind == "bidi_component" and element.bidi_component.WhichOneof("data") == "bytes":
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            payload = json.loads(element.bidi_component.bytes.decode())
+            if isinstance(payload, dict) and isinstance(payload.get("figure"), dict):
+                return payload["figure"]
+    return None
 
 
 # ------------------------------------------------------------------------------------------------ widget states

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.explain import dot_product_latex, softmax_latex, weighted_sum_latex
 from attnviz.figures import heatmap_grid, matrix_heatmap
 from attnviz.ui import worked

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.explain import trained_contrast
 from attnviz.figures import bar_chart
 from attnviz.tokens import MAX_TOKENS, embedding_scale
@@ -119,6 +120,17 @@ if t * t > 400:
     st.caption(
         "Large matrices have no numbers in the cells: hover for a value, drag a box to zoom, double-click to reset."
     )
+spread = page.readout(result)
+st.markdown(
+    f"How spread out is each row? Its entropy H in bits, and 2^H, the effective number of keys it attends to "
+    f"(1 = one key, {t} = all equally): from {spread.effective_keys.min():.2f} to {spread.effective_keys.max():.2f}, "
+    f"{spread.mean_effective_keys:.2f} on average at temperature {settings.temperature:g}. Lower the temperature "
+    "and it falls toward 1; raise it and it climbs toward the number of tokens."
+)
+keys_fig = bar_chart(
+    spread.effective_keys, labels, title="effective keys 2^H per query", value_title="keys", label_title="query"
+)
+show_figure(keys_fig, key="tokens_fig_effective")
 
 
 @st.fragment

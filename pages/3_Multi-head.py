@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.figures import heatmap_grid, matrix_heatmap
 from attnviz.ui import multihead as page
 from attnviz.ui.cache import figure

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.figures import line_chart
 from attnviz.ui import positional as page
 from attnviz.ui.cache import heatmap_figure
@@ -152,3 +153,89 @@ if st.toggle("Show the difference from the tutorial's variant", key="pe_variant"
         **PE_AXES,
     )
     show_figure(variant_fig, key="pe_fig_variant")
+
+step(
+    6,
+    "Shuffle the tokens",
+    "Without a positional encoding, self-attention is permutation-equivariant: shuffle the input tokens and the "
+    "outputs are exactly the same rows, shuffled the same way. Nothing in the computation knows where a token is. "
+    "With the encoding added (positions 0, 1, 2, … stay put while the words move) the outputs change.",
+)
+st.number_input("Shuffle seed", min_value=0, max_value=2**31 - 1, step=1, key="pe_shuffle_seed")
+if tokens:
+    sv = page.shuffle(tokens, settings, int(st.session_state.pe_shuffle_seed))
+    st.markdown(
+        f"Shuffled: “{escape_markdown(' '.join(t.split(' ', 1)[1] for t in sv.shuffled_labels))}”. Without PE, "
+        f"max |output of the shuffled sentence − original outputs reordered| = **{sv.max_diff_without:.1e}** "
+        f"(rounding); with PE it is **{sv.max_diff_with:.3f}**."
+    )
+    top = float(max(abs(sv.shuffled_output).max(), abs(sv.expected).max()))
+    for column, matrix, name in zip(
+        st.columns(2, gap="medium"),
+        (sv.shuffled_output, sv.expected),
+        ("outputs of the shuffled sentence (no PE)", "original outputs, rows shuffled the same way"),
+        strict=True,
+    ):
+        with column:
+            fig = heatmap_figure(
+                matrix,
+                sv.shuffled_labels,
+                [f"d{j}" for j in range(matrix.shape[1])],
+                title=name,
+                row_title="token",
+                col_title="output dimension",
+                zmax=top,
+            )
+            show_figure(fig, key=f"pe_fig_shuffle_{name[:8]}")
+
+step(
+    7,
+    "Dog bites man, man bites dog",
+    "The same words in another order. Without PE every word gets the same output vector in both sentences, "
+    "so anything built on them cannot tell who bit whom.",
+)
+left, right = st.columns(2)
+with left:
+    st.text_input("Sentence A", key="pe_order_a")
+with right:
+    st.text_input("Sentence B (the same words, another order)", key="pe_order_b")
+order = last_good(
+    "pe_order_last_good",
+    lambda: page.word_order(st.session_state.pe_order_a, st.session_state.pe_order_b, settings),
+)
+if order is not None:
+    rows = "; ".join(
+        f"“{escape_markdown(w.split(' ', 1)[1])}” {a:.1e} → {b:.3f}"
+        for w, a, b in zip(order.words, order.diff_without, order.diff_with, strict=True)
+    )
+    st.markdown(
+        f"Largest difference of each word's output between the two sentences, without → with PE: {rows}. "
+        f"The mean over the sentence differs by {order.pooled_without:.1e} without PE and "
+        f"{order.pooled_with:.3f} with it."
+    )
+
+rv = page.rope(settings)
+step(
+    8,
+    "Rotary embeddings (RoPE) and a learned table",
+    "Two alternatives to adding sines. A **learned table** (BERT, GPT-2) adds a trained vector per position "
+    "(here random: untrained) and has no row beyond its length. **RoPE** (`attnviz.rotary_embedding`) instead "
+    "rotates each pair of a query's and a key's dimensions by position × θ_i, so q·k depends only on the "
+    f"distance m − n. Below: one fixed q (width {rv.width}) at position m (row) against one fixed k at position "
+    "n (column). Only RoPE is constant along every diagonal: "
+    + ", ".join(f"{name} varies by up to {spread:.3g} along a diagonal" for name, spread in rv.spread.items())
+    + ".",
+)
+for column, (name, grid) in zip(st.columns(3, gap="small"), rv.grids.items(), strict=True):
+    with column:
+        fig = heatmap_figure(
+            grid,
+            rv.positions,
+            rv.positions,
+            title=f"{name}: q at m · k at n",
+            row_title="m (query position)",
+            col_title="n (key position)",
+            show_text=False,
+            height=420,
+        )
+        show_figure(fig, key=f"pe_fig_rope_{name}")

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from attnviz.encoder_figures import BLANK, LEVELS, model_view_figure, model_view_panel
+from attnviz.encoder_figures import BLANK, LEVELS, model_view_figure, model_view_panel, model_view_panel_at
 
 
 def spec(fig) -> dict:
@@ -99,3 +99,15 @@ def test_builders_follow_plotlys_schema(build):
     fig = build()
     validated = go.Figure(fig.to_dict())
     assert spec(validated) == spec(fig)
+
+
+def test_a_click_anywhere_in_a_panel_names_it():
+    fig = spec(model_view_figure(_weights((3, 4, 8, 8))))
+    meta = fig["layout"]["meta"]
+    click = fig["data"][1]
+    for k, (layer, head) in enumerate(click["customdata"]):
+        assert model_view_panel_at(click["x"][k], click["y"][k], 8, 3, 4) == (layer, head)
+    g, gap = meta["cells"], meta["gap"]
+    assert model_view_panel_at(2 * (g + gap), 1 * (g + gap) + g - 1, g, 3, 4) == (1, 2)  # panel corners
+    assert model_view_panel_at(g, 0, g, 3, 4) is None  # the gap after head 0
+    assert model_view_panel_at(0, 3 * (g + gap), g, 3, 4) is None  # below the last layer

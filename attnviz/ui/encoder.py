@@ -16,7 +16,7 @@ import streamlit as st
 import torch
 
 from attnviz.arrays import robust_max
-from attnviz.encoder_figures import model_view_figure
+from attnviz.encoder_figures import model_view_figure, model_view_panel_at
 from attnviz.encoder_views import (
     ENCODER_SOURCES,
     HEAD_VIEW_TOKENS,
@@ -386,24 +386,19 @@ def _seed_bug(features: int, seed: int, model: tuple) -> SeedBugView:
 # ---------------------------------------------------------------------------------------------- model view
 
 
-def _pick_panel() -> None:
-    """A click on the model view: open that layer and head at full size."""
-    event = st.session_state.get(f"{P}model_view") or {}
-    for point in (event.get("selection") or {}).get("points") or []:
-        data = point.get("customdata")
-        if data and len(data) == 2:
-            st.session_state[f"{P}open_layer"], st.session_state[f"{P}open_head"] = int(data[0]), int(data[1])
-            st.session_state[f"{P}open_panel"] = True
-            return
-
-
 def model_view(view: EncoderView) -> None:
     """Every layer × head; a click (or the two boxes under it) chooses the head opened below."""
     for key, count in ((f"{P}open_layer", view.num_layers), (f"{P}open_head", view.num_heads)):
         st.session_state[key] = min(_whole(st.session_state[key], 0), count - 1)
     # The figure does not depend on the opened head: opening another one sends nothing heavy again.
     fig = figure(model_view_figure, view.grid, top=view.grid_top, pooled=view.grid_block > 1)
-    show_figure(fig, f"{P}model_view", width="content", on_select=_pick_panel, config={"displayModeBar": False})
+    point = show_figure(fig, f"{P}model_view", width="content", select=True, config={"displayModeBar": False})
+    if point and point != st.session_state.get(f"{P}clicked") and point.get("x") is not None:
+        st.session_state[f"{P}clicked"] = point  # the chart returns the last click on every rerun: act once
+        panel = model_view_panel_at(point["x"], point["y"], view.grid.shape[-1], view.num_layers, view.num_heads)
+        if panel is not None:
+            st.session_state[f"{P}open_layer"], st.session_state[f"{P}open_head"] = panel
+            st.session_state[f"{P}open_panel"] = True
     left, middle, _ = st.columns([1, 1, 3])
     left.selectbox("Open layer", range(view.num_layers), key=f"{P}open_layer")
     middle.selectbox("Open head", range(view.num_heads), key=f"{P}open_head")

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from attnviz.positional import column_functions, wavelengths
+from attnviz.positional_views import RopeView, ShuffleView, WordOrderView, rope_view, shuffle_view, word_order_view
 from attnviz.ui.state import set_defaults
 from attnviz.ui.tokens import int_problem
 from attnviz.views import (
@@ -31,12 +32,17 @@ __all__ = [
     "default_dims",
     "difference",
     "encoding",
+    "rope",
+    "shuffle",
+    "word_order",
 ]
 
 POSITIONS_MAX = 4096
 D_MODEL_MAX = 1024
 SENTENCE_MAX_TOKENS = 64
 DEFAULTS = {"pe_positions": 100, "pe_d_model": 64, "pe_base": 10000.0, "pe_sentence": "the dog chased the cat"}
+DEFAULTS.update({"pe_shuffle_seed": 1, "pe_order_a": "dog bites man", "pe_order_b": "man bites dog"})
+ROPE_POSITIONS = 32  # the position-pair grids: 32 × 32
 
 
 @dataclass(frozen=True)
@@ -118,3 +124,21 @@ def difference(settings: Settings) -> tuple[np.ndarray, float, tuple[int, int]]:
 def comparison(tokens: tuple[str, ...], settings: Settings) -> PositionalComparison:
     """Attention weights over the tokens without and with the encoding (:func:`attnviz.views.positional_comparison`)."""
     return positional_comparison(tokens, settings.d_model, settings.base)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def shuffle(tokens: tuple[str, ...], settings: Settings, shuffle_seed: int) -> ShuffleView:
+    """:func:`attnviz.positional_views.shuffle_view`: the sentence and a seeded shuffle, without and with PE."""
+    return shuffle_view(tokens, d_model=settings.d_model, shuffle_seed=shuffle_seed)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def word_order(text_a: str, text_b: str, settings: Settings) -> WordOrderView:
+    """:func:`attnviz.positional_views.word_order_view` of two orderings of the same words."""
+    return word_order_view(text_a, text_b, d_model=settings.d_model)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def rope(settings: Settings) -> RopeView:
+    """:func:`attnviz.positional_views.rope_view` over :data:`ROPE_POSITIONS` positions."""
+    return rope_view(ROPE_POSITIONS, settings.d_model)

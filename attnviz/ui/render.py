@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from attnviz.ui.chart import plotly_chart
 from attnviz.ui.state import keep_settings
 
 __all__ = [
@@ -57,6 +58,16 @@ PAGES = (
         "Stack encoder layers: the model view of every layer × head, add & norm, the feed-forward network, "
         "seed 000's time-series model, checked against nn.TransformerEncoder.",
     ),
+    (
+        "pages/6_Attention_lab.py",
+        "Attention lab",
+        "Score functions side by side, why √d_k, temperature, dropout, masks and fill values, a tutorial's bug.",
+    ),
+    (
+        "pages/7_Cross-attention.py",
+        "Cross-attention",
+        "Queries from a target sentence, keys and values from a source (Chinese → English), a padded batch.",
+    ),
 )
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
@@ -98,13 +109,20 @@ def show_figure(
     key: str,
     *,
     width: Literal["stretch", "content"] = "stretch",
-    on_select: Callable[[], None] | None = None,
+    select: bool = False,
     config: dict | None = None,
-) -> None:
-    """Draw a figure (full width unless ``width="content"``) with the project's plotly config; ``key`` keeps it
-    stable across reruns. ``on_select``: a callback run when the learner clicks a point (point selection)."""
-    select = {} if on_select is None else {"on_select": on_select, "selection_mode": "points"}
-    st.plotly_chart(fig, key=key, width=width, config={**PLOTLY_CONFIG, **(config or {})}, theme=None, **select)
+) -> dict | None:
+    """Draw a figure (full width unless ``width="content"``) with the project's plotly config, in place; ``key``
+    keeps it stable across reruns. ``select=True``: a click on a point reruns the page and this returns that point
+    (``{"x", "y", "z", "curve", "point"}``, the last one clicked; None before any, and under AppTest)."""
+    return plotly_chart(
+        fig,
+        key=key,
+        width=width,
+        config={**PLOTLY_CONFIG, **(config or {})},
+        theme=None,
+        on_select="rerun" if select else "ignore",
+    )
 
 
 def step(number: int | str, title: str, explanation: str) -> None:

@@ -11,7 +11,7 @@ import streamlit as st
 
 __all__ = ["PAGE_PREFIXES", "keep_settings", "set_defaults"]
 
-PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "encoder_")
+PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "encoder_", "lab_", "cross_")
 # Buttons cannot be given a value, and data editors keep their own base (see matrix_editor).
 _NOT_KEPT = (
     "tokens_preset_",
@@ -20,6 +20,7 @@ _NOT_KEPT = (
     "encoder_from_tokens",
     "encoder_csv",
     "encoder_model_view",
+    "cross_preset_",
 )
 
 

@@ -7,12 +7,24 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from attnviz.lab_views import RowReadout, row_readout
 from attnviz.tokens import MAX_TOKENS, truncate
 from attnviz.tokens import tokenize as _tokenize
+from attnviz.ui.cache import digest
 from attnviz.ui.state import set_defaults
 from attnviz.views import DEFAULT_SENTENCE, SentenceAttention, long_text, sentence_attention
 
-__all__ = ["DEFAULTS", "MODES", "PRESETS", "Settings", "attention", "controls", "int_problem", "tokenize_text"]
+__all__ = [
+    "DEFAULTS",
+    "MODES",
+    "PRESETS",
+    "Settings",
+    "attention",
+    "controls",
+    "int_problem",
+    "readout",
+    "tokenize_text",
+]
 
 # Tokenization radio label -> attnviz.tokens mode.
 MODES = {"Words and punctuation": "words", "Characters": "chars"}
@@ -147,3 +159,13 @@ def tokenize_text(text: str, mode: str, max_tokens: int = MAX_TOKENS) -> tuple[t
 def attention(tokens: tuple[str, ...], settings: Settings) -> SentenceAttention:
     """:func:`attnviz.views.sentence_attention` of the tokens with the settings, once per distinct input."""
     return sentence_attention(tokens, **settings.attention_options)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _readout(key: str, _weights) -> RowReadout:
+    return row_readout(_weights)
+
+
+def readout(result: SentenceAttention) -> RowReadout:
+    """Entropy and effective keys of every row of the weights (:func:`attnviz.lab_views.row_readout`)."""
+    return _readout(digest(result.weights), result.weights)

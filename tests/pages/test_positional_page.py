@@ -27,7 +27,7 @@ def set_number(at: AppTest, key: str, value: float) -> AppTest:
 
 def test_smoke_defaults(at):
     assert not at.error and not at.warning
-    assert len(at.get("plotly_chart")) == 5
+    assert len(at.get("plotly_chart")) == 10  # 5 + the shuffle pair + 3 position-pair grids
     rows, cols, pe = heatmap(at, "PE (100 × 64)")
     assert pe.shape == (100, 64)
     assert rows[:3] == ["0", "1", "2"]
@@ -132,7 +132,7 @@ def test_sentence_without_repeat_and_empty_sentence(at):
     at.text_input(key="pe_sentence").input("   ").run()
     assert not at.exception
     assert "sentence is empty" in error_text(at)
-    assert len(at.get("plotly_chart")) == 3  # the encoding figures stay
+    assert len(at.get("plotly_chart")) == 6  # the encoding and position-pair figures stay
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def type_text(at: AppTest, text: str) -> AppTest:
 def test_smoke_default_sentence(at):
     assert not at.error and not at.warning
     assert at.text_area(key="tokens_text").value == DEFAULT_SENTENCE
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 5  # with the effective-keys bars
     rows, cols, scores = heatmap(at, "scores")
     assert rows == cols == DEFAULT_LABELS
     assert scores.shape == (11, 11)
@@ -164,7 +164,7 @@ def test_bad_widths_are_errors_naming_the_control(at, key, value, name):
     assert not at.exception
     assert f"{name} (" in error_text(at)
     assert f"got {value}" in error_text(at)
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 5
 
 
 def test_d_model_change_changes_x_width(at):

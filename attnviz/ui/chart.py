@@ -1,0 +1,222 @@
+"""A plotly chart that updates in place: one element per key, new figures applied with ``Plotly.react``.
+
+``st.plotly_chart`` (Streamlit 1.67) hashes the figure's spec into its element id, so every changed figure is a new
+element and the browser rebuilds it from scratch with ``Plotly.newPlot``. :func:`plotly_chart` draws the same spec
+(``plotly.io.to_json(fig, validate=False)``, exactly what ``st.plotly_chart`` sends) in a small
+``st.components.v2`` component whose identity is its key alone: the browser keeps the chart's DOM node across
+reruns and hands it the new figure with ``Plotly.react``, which redraws only what changed.
+
+plotly.js itself is the copy inside the installed ``plotly`` package, served by this app's own server (a static
+file route registered through ``st.components.v1.declare_component``, never a CDN), loaded once per browser tab.
+:func:`preload_plotly` starts that load before the first chart exists, so it overlaps the server's work.
+
+Under ``AppTest`` (no browser) the figure is drawn with ``st.plotly_chart`` instead, so page tests read the spec as
+before: ``json.loads(at.get("plotly_chart")[0].proto.spec)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import plotly
+import plotly.graph_objects as go
+import plotly.io
+import streamlit as st
+import streamlit.components.v1 as components_v1
+import streamlit.components.v2 as components_v2
+
+__all__ = ["FORCE_COMPONENT", "PLOTLY_JS", "plotly_chart", "plotly_js_url", "preload_plotly"]
+
+# The plotly.js bundle shipped inside the installed plotly package (the one plotly's own offline HTML export uses).
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+_ASSET_NAME = "plotly_js"  # served as /component/<this module>.plotly_js/plotly.min.js
+# Tests set this to draw the component even under AppTest (to read what the browser would receive).
+FORCE_COMPONENT = False
+IMAGE_SCALE = 2  # downloads at twice the on-screen resolution
+
+_CSS = (
+    ".attnviz-chart { width: 100%; }\n[data-testid=stElementContainer]:has(.attnviz-chart-preload) { display: none; }"
+)
+
+# One module per browser tab: plotly.js is loaded once (window.Plotly) and each chart keeps its own DOM node
+# (stored on the component's root); a new figure for the same key goes to Plotly.react on that node.
+_JS = r"""
+const loadPlotly = (url) => {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__attnvizPlotly) {
+    window.__attnvizPlotly = new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = url;
+      script.async = true;
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => { window.__attnvizPlotly = null; reject(new Error(`plotly.js not loaded from ${url}`)); };
+      document.head.appendChild(script);
+    });
+  }
+  return window.__attnvizPlotly;
+};
+
+const pointOf = (event) => {
+  const p = event && event.points && event.points[0];
+  if (!p) return null;
+  const index = Array.isArray(p.pointIndex) ? p.pointIndex : (p.pointIndex ?? p.pointNumber ?? null);
+  return {x: p.x ?? null, y: p.y ?? null, z: p.z ?? null, curve: p.curveNumber ?? null, point: index};
+};
+
+const axesOf = (layout) => Object.keys(layout || {}).filter((k) => /^[xy]axis\d*$/.test(k)).sort().join();
+
+export default function (component) {
+  const {parentElement} = component;
+  // A chart's data arrives as bytes, {"meta": {...}, "figure": <the figure JSON>} (parsed once, here).
+  const raw = component.data;
+  if (!raw) return;
+  const data = ArrayBuffer.isView(raw) ? JSON.parse(new TextDecoder().decode(raw)) : raw;
+  const loading = loadPlotly(data.plotly || data.meta.plotly);
+  const meta = data.meta;
+  if (!data.figure) {  // a preload: only start loading plotly.js (the marker hides the element's container)
+    if (!parentElement.querySelector(':scope > .attnviz-chart-preload')) {
+      const marker = document.createElement('div');
+      marker.className = 'attnviz-chart-preload';
+      parentElement.appendChild(marker);
+    }
+    return;
+  }
+  let root = parentElement.querySelector(':scope > .attnviz-chart');
+  if (!root) {
+    root = document.createElement('div');
+    root.className = 'attnviz-chart';
+    parentElement.appendChild(root);
+  }
+  const state = root.__attnviz || (root.__attnviz = {seq: 0, bound: false});
+  state.seq += 1;
+  state.component = component;
+  state.data = data;
+  const seq = state.seq;
+  const figure = data.figure;
+  const layout = figure.layout || {};
+  if (layout.height) root.style.minHeight = `${layout.height}px`;  // no jump while plotly.js loads
+  loading.then((Plotly) => {
+    if (seq !== state.seq) return;  // a newer figure already arrived
+    const filename = meta.filename;
+    const config = {
+      ...meta.config,
+      toImageButtonOptions: {format: 'png', filename, scale: meta.scale, ...(meta.config.toImageButtonOptions || {})},
+      modeBarButtonsToAdd: [...(meta.config.modeBarButtonsToAdd || []), {
+        name: 'downloadSvg',
+        title: 'Download plot as SVG',
+        icon: Plotly.Icons.disk,
+        click: (gd) => Plotly.downloadImage(gd, {format: 'svg', filename}),
+      }],
+    };
+    // The width is passed, not measured by plotly (autosize): one layout read per chart and resize, not per redraw.
+    if (!state.width) state.width = root.clientWidth || parentElement.clientWidth || 700;
+    state.stretch = layout.width === undefined;
+    if (state.stretch) layout.width = state.width;
+    const traces = figure.data || [];
+    if (root.data && root.data.length === traces.length && axesOf(root.layout) === axesOf(layout)) {
+      Plotly.react(root, traces, layout, config);
+    } else {
+      // A new set of subplots (e.g. 4 → 8 heads): react would diff, then redraw everything anyway, which measured
+      // slower than drawing afresh. newPlot keeps the node but drops its plotly listeners: bind the click again.
+      Plotly.newPlot(root, traces, layout, config);
+      root.on('plotly_click', (event) => {
+        const point = pointOf(event);
+        if (point && state.data.meta.select) state.component.setStateValue('selection', point);
+      });
+    }
+    if (!state.bound) {
+      state.bound = true;
+      state.resize = new ResizeObserver((entries) => {
+        const width = Math.round(entries[entries.length - 1].contentRect.width);
+        if (!width || width === state.width || !root.isConnected) return;
+        state.width = width;
+        if (state.stretch) Plotly.relayout(root, {width});
+      });
+      state.resize.observe(root);
+    }
+  });
+}
+"""
+
+# Defined once, when this module is imported (Streamlit registers it again on each new runtime when it is mounted).
+_COMPONENT = components_v2.component("attnviz_chart", css=_CSS, js=_JS, isolate_styles=False)
+
+
+def plotly_js_url() -> str:
+    """Where the browser loads plotly.js from: the app server's static route for the installed plotly's copy.
+
+    Registers that route with the running server (idempotent; needs a script run).
+    """
+    declared = components_v1.declare_component(_ASSET_NAME, path=str(PLOTLY_JS.parent))
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    prefix = f"/{base}" if base else ""
+    return f"{prefix}/component/{declared.name}/{PLOTLY_JS.name}"
+
+
+def _under_apptest() -> bool:
+    """True when the script runs under ``streamlit.testing`` (whose runtime is a stand-in, not a server)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is not Runtime
+
+
+def _filename(fig: go.Figure | dict, key: str) -> str:
+    """A download file name: the figure's title (or else its key), reduced to safe characters."""
+    if isinstance(fig, dict):
+        title = fig.get("layout", {}).get("title")
+        text = title.get("text") if isinstance(title, dict) else title
+    else:
+        text = fig.layout.title.text
+    slug = re.sub(r"[^0-9A-Za-z]+", "_", str(text or key)).strip("_")[:80]
+    return f"attnviz_{slug or 'chart'}"
+
+
+def preload_plotly() -> None:
+    """Start loading plotly.js in the browser now (an invisible element), before the first chart arrives."""
+    if _under_apptest() and not FORCE_COMPONENT:
+        return
+    _COMPONENT(key="attnviz_plotly_preload", data={"plotly": plotly_js_url()}, width="stretch", height=0)
+
+
+def plotly_chart(
+    fig: go.Figure | dict,
+    *,
+    key: str,
+    width: Literal["stretch", "content"] | int = "stretch",
+    config: dict[str, Any] | None = None,
+    theme: Literal["streamlit"] | None = None,
+    on_select: Literal["ignore", "rerun"] = "ignore",
+) -> dict[str, Any] | None:
+    """Draw ``fig`` like ``st.plotly_chart(fig, key=key, width=width, config=config, theme=theme)``, in place.
+
+    The element's identity is ``key`` alone: a new figure under the same key updates the chart already on the page.
+    With ``on_select="rerun"`` a click on a point reruns the script and this returns that point as
+    ``{"x", "y", "z", "curve", "point"}`` (the last one clicked, kept across reruns); otherwise None.
+    Only ``theme=None`` (the figure's own template) is drawn by the component; ``theme="streamlit"`` and runs
+    under AppTest use ``st.plotly_chart`` itself.
+    """
+    if not key:
+        raise ValueError(f"key={key!r}: an in-place chart needs a non-empty key (its identity across reruns)")
+    if on_select not in ("ignore", "rerun"):
+        raise ValueError(f"on_select={on_select!r} is not 'ignore' or 'rerun'")
+    config = dict(config or {})
+    if theme is not None or (_under_apptest() and not FORCE_COMPONENT):
+        st.plotly_chart(fig, key=key, width=width, config=config, theme=theme)
+        return None
+    meta = {
+        "config": config,
+        "filename": _filename(fig, key),
+        "scale": IMAGE_SCALE,
+        "select": on_select == "rerun",
+        "plotly": plotly_js_url(),
+    }
+    # Bytes, not a dict: the spec travels as it is (no second JSON encoding, no escaping) and Streamlit hashes the
+    # bytes once instead of re-serializing the figure for the element's identity.
+    spec = plotly.io.to_json(fig, validate=False)
+    data = f'{{"meta":{json.dumps(meta)},"figure":{spec}}}'.encode()
+    callbacks = {"on_selection_change": (lambda: None)} if on_select == "rerun" else {}
+    result = _COMPONENT(key=key, data=data, width=width, height="content", **callbacks)
+    return result.get("selection") if on_select == "rerun" else None

@@ -1,0 +1,274 @@
+"""The Attention-lab page's settings and cached views.
+
+:data:`DEFAULTS` is the one defaults table; :func:`controls` draws the sidebar (the one set of Q, K, V) and each
+section has a small ``*_controls`` function returning plain values; the cached functions wrap
+:mod:`attnviz.lab_views`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from attnviz.lab import LAB_MAX_D_K, LAB_MAX_TOKENS, LabInputs, lab_inputs
+from attnviz.lab_views import (
+    FILL_VALUES,
+    SCALING_D_KS,
+    TAU_RANGE,
+    BugView,
+    DropoutView,
+    MaskSpec,
+    MaskView,
+    ScalingView,
+    ScoreView,
+    TemperatureView,
+    bug_view,
+    dropout_view,
+    mask_view,
+    scaling_points,
+    scaling_view,
+    score_view,
+    temperature_view,
+)
+from attnviz.masks import causal_mask
+from attnviz.scaling import ScalingPoint
+from attnviz.ui.state import set_defaults
+from attnviz.ui.tokens import int_problem
+
+__all__ = [
+    "DEFAULTS",
+    "MASK_LABELS",
+    "PAINT_MAX_TOKENS",
+    "SOURCES",
+    "TAUS",
+    "Settings",
+    "bug",
+    "controls",
+    "dropout",
+    "dropout_controls",
+    "inputs",
+    "mask_controls",
+    "masks",
+    "scaling",
+    "scaling_controls",
+    "scores",
+    "temperature",
+    "temperature_controls",
+]
+
+# Radio label -> attnviz.lab source.
+SOURCES = {
+    "A sentence (toy embeddings)": "sentence",
+    "The worked example (3 tokens, hand-set W)": "worked example",
+    "Random rows (seeded)": "random",
+}
+DEFAULT_SENTENCE = "The animal didn't cross the street because it was too tired"
+TAUS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0)  # log-spaced
+P_MAX = 0.9
+PAINT_MAX_TOKENS = 16  # a painted grid of check boxes beyond this is more scrolling than learning
+# Radio label -> mask kind of attnviz.lab_views.
+MASK_LABELS = {
+    "None": "none",
+    "Causal": "causal",
+    "Padding: one valid length": "padding, one length",
+    "Padding: a valid length per query": "padding, per query",
+    "Sliding window": "sliding window",
+    "Paint your own": "painted",
+}
+DEFAULTS = {
+    "lab_source": next(iter(SOURCES)),
+    "lab_sentence": DEFAULT_SENTENCE,
+    "lab_t": 8,
+    "lab_d_k": 16,
+    "lab_seed": 0,
+    "lab_scaling_d_k": 64,
+    "lab_tau": 1.0,
+    "lab_p": 0.1,
+    "lab_dropout_seed": 0,
+    "lab_train": True,
+    "lab_mask": "Causal",
+    "lab_valid_len": 3,
+    "lab_valid_lens": "",
+    "lab_width": 3,
+    "lab_window_causal": False,
+    "lab_fill": next(iter(FILL_VALUES)),
+    "lab_bug": True,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: str  # one of attnviz.lab.LAB_SOURCES
+    sentence: str
+    t: int
+    d_k: int
+    seed: int
+    problems: tuple[str, ...] = ()  # each names its control; non-empty: the settings cannot be used
+
+
+def controls() -> Settings:
+    """The sidebar: where Q, K and V come from."""
+    set_defaults(DEFAULTS)
+    st.header("Inputs")
+    source = st.radio("Q, K, V from", tuple(SOURCES), key="lab_source")
+    problems = []
+    t = d_k = 0
+    if SOURCES[source] != "worked example":
+        if SOURCES[source] == "random":
+            t = st.number_input("Tokens T", step=1, key="lab_t", help=f"1 to {LAB_MAX_TOKENS}.")
+            problems.append(int_problem("Tokens T", t, 1, LAB_MAX_TOKENS))
+        d_k = st.number_input("d_k (query/key width)", step=1, key="lab_d_k", help=f"1 to {LAB_MAX_D_K}.")
+        problems.append(int_problem("d_k (query/key width)", d_k, 1, LAB_MAX_D_K))
+        st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="lab_seed", help="X and W.")
+    ok = [p for p in problems if p]
+    return Settings(
+        source=SOURCES[source],
+        sentence=str(st.session_state.lab_sentence),
+        t=int(t) if math.isfinite(t) else 0,
+        d_k=int(d_k) if math.isfinite(d_k) else 0,
+        seed=int(st.session_state.lab_seed),
+        problems=tuple(ok),
+    )
+
+
+def scaling_controls() -> int:
+    """The √d_k section's d_k: powers of 2 from 1 to 1024 (the slider cannot leave that range)."""
+    return int(st.select_slider("d_k (log scale)", options=SCALING_D_KS, key="lab_scaling_d_k"))
+
+
+def temperature_controls() -> float:
+    """τ from 0.05 to 20 on log-spaced stops (the slider cannot leave that range)."""
+    tau = st.select_slider(
+        f"Temperature τ ({TAU_RANGE[0]:g} … {TAU_RANGE[1]:g}, log scale)",
+        options=TAUS,
+        key="lab_tau",
+        format_func=lambda v: f"{v:g}",
+    )
+    return float(tau)
+
+
+def dropout_controls() -> tuple[float, int, bool]:
+    """Dropout p (0 … 0.9), its seed, and train (True) or eval mode."""
+    left, middle, right = st.columns(3)
+    with left:
+        p = st.slider("Dropout p", 0.0, P_MAX, step=0.05, key="lab_p")
+    with middle:
+        seed = st.number_input("Dropout seed", min_value=0, max_value=2**31 - 1, step=1, key="lab_dropout_seed")
+    with right:
+        train = st.toggle("Train mode (off: eval)", key="lab_train")
+    return float(p), int(seed), bool(train)
+
+
+def _lengths(text: str, t: int) -> tuple[tuple[int, ...], str | None]:
+    parts = text.replace(",", " ").split()
+    if not parts:
+        return tuple(range(1, t + 1)), None  # default: query i sees keys 0 … i
+    try:
+        values = tuple(int(v) for v in parts)
+    except ValueError:
+        return (), f"Valid lengths must be whole numbers separated by spaces, got {text!r}"
+    if len(values) != t:
+        return (), f"Valid lengths: give one per query ({t}), got {len(values)}"
+    bad = [v for v in values if not 0 <= v <= t]
+    if bad:
+        return (), f"Valid lengths must be between 0 and {t}, got {bad[0]}"
+    return values, None
+
+
+def mask_controls(labels: tuple[str, ...]) -> tuple[MaskSpec, float | None, list[str]]:
+    """The mask section's choices: the mask, the fill value, and problems naming a bad control."""
+    t = len(labels)
+    problems = []
+    left, right = st.columns(2)
+    with left:
+        kind = MASK_LABELS[st.radio("Mask", tuple(MASK_LABELS), key="lab_mask", horizontal=True)]
+    with right:
+        fill = FILL_VALUES[
+            st.radio("Fill value for masked scores", tuple(FILL_VALUES), key="lab_fill", horizontal=True)
+        ]
+    spec = MaskSpec(kind=kind)
+    if kind == "padding, one length":
+        valid_len = st.number_input("Valid length (keys every query may see)", step=1, key="lab_valid_len")
+        problem = int_problem("Valid length", valid_len, 0, t)
+        problems.append(problem)
+        spec = MaskSpec(kind=kind, valid_len=int(valid_len) if not problem else 0)
+    elif kind == "padding, per query":
+        text = st.text_input(
+            f"Valid length per query ({t} whole numbers; empty: 1 2 … {t})",
+            key="lab_valid_lens",
+            placeholder=" ".join(str(i) for i in range(1, t + 1)),
+        )
+        lens, problem = _lengths(text, t)
+        problems.append(problem)
+        spec = MaskSpec(kind=kind, valid_lens=lens if not problem else tuple(range(1, t + 1)))
+    elif kind == "sliding window":
+        a, b = st.columns(2)
+        with a:
+            width = st.number_input("Window width w (keys per query)", step=1, key="lab_width")
+        with b:
+            causal = st.toggle("Only earlier keys (causal window)", key="lab_window_causal")
+        problem = int_problem("Window width w", width, 1, max(1, t))
+        problems.append(problem)
+        spec = MaskSpec(kind=kind, width=int(width) if not problem else 1, causal_window=bool(causal))
+    elif kind == "painted":
+        if t > PAINT_MAX_TOKENS:
+            problems.append(f"Painting is for up to {PAINT_MAX_TOKENS} tokens; these inputs have {t}")
+        else:
+            st.caption("Tick the keys (columns) each query (row) may see. Untick a whole row to mask it fully.")
+            start = pd.DataFrame(causal_mask(t).numpy(), index=list(labels), columns=list(labels))
+            edited = st.data_editor(
+                start,
+                key=f"lab_paint_{t}",
+                column_config={c: st.column_config.CheckboxColumn(c, width="small") for c in labels},
+            )
+            spec = MaskSpec(kind=kind, grid=tuple(tuple(bool(v) for v in row) for row in np.asarray(edited)))
+    return spec, fill, [p for p in problems if p]
+
+
+# --- cached views -------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def inputs(settings: Settings) -> LabInputs:
+    """:func:`attnviz.lab.lab_inputs` for the settings."""
+    return lab_inputs(settings.source, sentence=settings.sentence, t=settings.t, d_k=settings.d_k, seed=settings.seed)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def scores(settings: Settings) -> ScoreView:
+    return score_view(inputs(settings), seed=settings.seed)
+
+
+@st.cache_resource(max_entries=1, show_spinner="Running the √d_k experiment (11 values of d_k) …")
+def _points() -> tuple[ScalingPoint, ...]:
+    """The curves over d_k: the same for every session (frozen points of floats), computed once (~2 s)."""
+    return scaling_points()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def scaling(d_k: int) -> ScalingView:
+    return scaling_view(d_k, points=_points())
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def temperature(settings: Settings, tau: float) -> TemperatureView:
+    return temperature_view(inputs(settings), tau)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def dropout(settings: Settings, p: float, seed: int, train: bool) -> DropoutView:
+    return dropout_view(inputs(settings), p, seed=seed, train=train)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def masks(settings: Settings, spec: MaskSpec, fill: float | None) -> MaskView:
+    return mask_view(inputs(settings), spec, fill)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def bug(settings: Settings) -> BugView:
+    return bug_view(inputs(settings))
