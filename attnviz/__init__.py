@@ -15,8 +15,11 @@ if TYPE_CHECKING:
     from attnviz.dropout import dropout_weights
     from attnviz.encoder import (
         ENCODER_LAYER_TRACE_FIELDS,
+        Encoder,
         EncoderLayer,
         EncoderLayerTrace,
+        EncoderTrace,
+        TimeSeriesTransformer,
     )
     from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
     from attnviz.masks import causal_mask, padding_mask, parse_mask_grid, sliding_window_mask
@@ -52,8 +55,11 @@ _HOME = {
     "check_temperature": "attention",
     "lengths_to_mask": "attention",
     "ENCODER_LAYER_TRACE_FIELDS": "encoder",
+    "Encoder": "encoder",
     "EncoderLayer": "encoder",
     "EncoderLayerTrace": "encoder",
+    "EncoderTrace": "encoder",
+    "TimeSeriesTransformer": "encoder",
     "WORKED_EXAMPLE": "examples",
     "WORKED_EXAMPLE_PRINTED": "examples",
     "MULTIHEAD_TRACE_FIELDS": "modules",
@@ -77,12 +83,15 @@ __all__ = [
     "WORKED_EXAMPLE_PRINTED",
     "AdditiveAttention",
     "AttentionTrace",
+    "Encoder",
     "EncoderLayer",
     "EncoderLayerTrace",
+    "EncoderTrace",
     "LearnedPositionalEmbedding",
     "MultiHeadAttention",
     "MultiHeadTrace",
     "SelfAttention",
+    "TimeSeriesTransformer",
     "attend",
     "causal_mask",
     "check_temperature",

@@ -50,6 +50,25 @@ WORKED_EXAMPLE_PRINTED = {
 
 PRESETS = ("The tutorial's example", "Random (seeded)", "Identity-like")
 
+# Seed 000's "qkv intro": two 5-wide tokens, W_q, W_k, W_v drawn with torch.randn(5, 5), scores / √d_model.
+QKV_INTRO = "Seed 000: qkv intro"
+QKV_INTRO_X = _frozen([[1, 0, 1, 0, 1], [0, 1, 0, 1, 0]])
+QKV_INTRO_NOTE = (
+    "Seed 000's qkv intro: two tokens of width 5 and random 5 × 5 W_q, W_k, W_v (torch.randn after "
+    "torch.manual_seed(seed)). It divides the scores by √d_model; each projection keeps the full width, so here "
+    "d_k = d_model = 5 and the page's 1/√d_k is the same 1/√5 (chosen for you when the preset loads)."
+)
+
+
+def qkv_intro_example(seed: int = 0) -> WorkedExample:
+    """Seed 000's qkv intro: ``x`` (2×5) and ``W_q, W_k, W_v`` (5×5) drawn in that order by ``torch.randn(5, 5)``
+    after ``torch.manual_seed(seed)`` (a private generator, so the global one is left alone)."""
+    import torch  # only this preset needs torch; the rest of the module stays light
+
+    generator = torch.Generator().manual_seed(int(seed))
+    w_q, w_k, w_v = (torch.randn(5, 5, generator=generator).double().numpy() for _ in range(3))
+    return WorkedExample(QKV_INTRO_X.copy(), w_q, w_k, w_v)
+
 
 def random_example(t: int, d_in: int, d_k: int, seed: int) -> WorkedExample:
     """Small integers in [-2, 2] for X and the weights, reproducible from ``seed``."""
@@ -85,4 +104,8 @@ def preset(name: str, t: int, d_in: int, d_k: int, seed: int = 0) -> WorkedExamp
         return random_example(t, d_in, d_k, seed)
     if name == PRESETS[2]:
         return identity_example(t, d_in, d_k)
-    raise ValueError(f"unknown preset {name!r}; choose one of {PRESETS}")
+    if name == QKV_INTRO:
+        ex = qkv_intro_example(seed)
+        shapes = ((t, d_in), (d_in, d_k), (d_in, d_k), (d_in, d_k))
+        return WorkedExample(*(resize(m, s) for m, s in zip((ex.x, ex.w_q, ex.w_k, ex.w_v), shapes, strict=True)))
+    raise ValueError(f"unknown preset {name!r}; choose one of {(*PRESETS, QKV_INTRO)}")

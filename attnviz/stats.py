@@ -28,7 +28,7 @@ def row_entropy(weights: Tensor, *, base: float = 2.0) -> Tensor:
     if not base > 0 or base == 1:
         raise ValueError(f"base must be positive and not 1, got {base!r}")
     w = weights.to(torch.promote_types(weights.dtype, torch.float32))
-    terms = torch.where(w > 0, -w * torch.log(torch.where(w > 0, w, torch.ones_like(w))), torch.zeros_like(w))
+    terms = torch.special.entr(w.clamp_min(0))  # -w·ln w, 0 where w = 0 (negative entries count as 0)
     return terms.sum(dim=-1) / torch.log(torch.tensor(base, dtype=w.dtype))
 
 

@@ -14,7 +14,10 @@ Figures (each a median over ``--reps`` repetitions after two warm-ups):
     same for a bare page drawing one plotly heatmap (benchmarks/floor_heatmap.py), starts interleaved;
 (e) payload: bytes the server sends over the websocket for one rerun of (b) and of (c);
 (f) compute: ``attnviz.MultiHeadAttention(512, 8)`` with its full trace vs ``torch.nn.MultiheadAttention``
-    holding the same weights (``to_torch()``), T = 512, B = 1, no grad.
+    holding the same weights (``to_torch()``), T = 512, B = 1, no grad;
+(g) encoder page: seed 000's 10 layers × 3 heads on 64 time steps, and 4 layers × 8 heads on 512 random tokens
+    (d_model 64), each a new seed (nothing cached) as a ratio to (a)'s selectbox change, the 10 × 3 page opening
+    another head (cached), and the 512-token rerun's payload.
 
 Interaction times run from the key or pointer press (in the page's clock) to the end of the rerun plus two
 animation frames (more while a plotly chart is still changing). Floor and app repetitions are interleaved so the
@@ -53,7 +56,7 @@ from tests.support import browser as harness
 from tests.support.server import REPO_ROOT, StreamlitServer
 
 MB = 1_000_000
-SECTIONS = ("compute", "cold", "edit", "large")
+SECTIONS = ("compute", "cold", "edit", "large", "encoder")
 WARMUPS = 2
 
 
@@ -439,6 +442,88 @@ def bench_large(browser, app_url: str, controls_url: str, reps: int, d_model: in
     ]
 
 
+def setup_encoder_512(page) -> None:
+    """Through the Encoder page's own controls: 512 random tokens, d_model 64, 4 layers × 8 heads."""
+    harness.choose_radio(page, "encoder_source", "Random tokens", timeout=180_000)
+    harness.nudge_slider(page, "encoder_num_tokens", "End", timeout=180_000)  # the slider's maximum: 512
+    harness.set_text(page, "encoder_d_model", "64", timeout=180_000)
+    harness.set_slider(page, "encoder_layers", 4, timeout=180_000)
+    harness.choose_option(page, "encoder_heads", "8", timeout=180_000)
+    harness.settle(page, max_ms=60_000)
+
+
+def open_options_in_view(page, key: str, option: str) -> Callable[[], None]:
+    """:func:`open_options` for a selectbox below the fold: scrolled into view first (a select scrolled by the click
+    itself closes its list again)."""
+    page.locator(
+        f".st-key-{key} [role=combobox], .st-key-{key} [data-baseweb=select]"
+    ).first.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    return open_options(page, key, option)
+
+
+def bench_encoder(browser, app_url: str, controls_url: str, reps: int) -> list[Row]:
+    floor_page, floor_meter = open_page(browser, controls_url, charts=False)
+    series_page, series_meter = open_page(browser, f"{app_url}/Encoder", charts=True)
+    harness.arm_rerun(series_page)
+    series_page.get_by_role("button", name="Seed 000").click()  # 10 layers × 3 heads, 64 time steps
+    harness.wait_idle(series_page, 180_000)
+    harness.settle(series_page, max_ms=60_000)
+    big_page, big_meter = open_page(browser, f"{app_url}/Encoder", charts=True)
+    setup_encoder_512(big_page)
+    floor, series_fresh, series_open, big_fresh = Series(), Series(), Series(), Series()
+    for i in range(WARMUPS + reps):
+        keep = i >= WARMUPS
+        option = ("4", "8")[i % 2]
+        timed(floor_page, floor_meter, partial(open_options, floor_page, "floor_select", option), floor, keep)
+        timed(series_page, series_meter, partial(step_up, series_page, "encoder_seed"), series_fresh, keep)
+        head = ("1", "2")[i % 2]
+        timed(
+            series_page,
+            series_meter,
+            partial(open_options_in_view, series_page, "encoder_open_head", head),
+            series_open,
+            keep,
+        )
+        timed(big_page, big_meter, partial(step_up, big_page, "encoder_seed"), big_fresh, keep)
+    charts = {
+        "series": series_page.locator(harness.PLOTLY_CHART).count(),
+        "big": big_page.locator(harness.PLOTLY_CHART).count(),
+    }
+    for page in (floor_page, series_page, big_page):
+        page.context.close()
+    floor_ms = median(floor.times)
+
+    def ratio_row(name: str, series: Series) -> Row:
+        ms = median(series.times)
+        ratio = None if ms is None or not floor_ms else ms / floor_ms
+        return Row(name, ms, "ms", floor_ms, "floor selectbox change", ratio, "≤ 3× floor", check(ratio, 3.0),
+                   series.times, series.summary())  # fmt: skip
+
+    payload = median(big_fresh.payload)
+    return [
+        Row(
+            "floor: selectbox change, bare controls page (encoder run)",
+            floor_ms,
+            "ms",
+            samples=floor.times,
+            extra=floor.summary(),
+        ),
+        ratio_row(f"encoder 10 layers × 3 heads, 64 time steps ({charts['series']} charts): new seed", series_fresh),
+        ratio_row("encoder 10 × 3, 64 time steps: open another head (cached run)", series_open),
+        ratio_row(f"encoder 4 layers × 8 heads, 512 tokens, d_model 64 ({charts['big']} charts): new seed", big_fresh),
+        Row(
+            "payload: encoder 4 × 8 at 512 tokens, new seed, bytes per rerun",
+            payload,
+            "bytes",
+            target="≤ 2 MB",
+            met=check(payload, 2 * MB),
+            samples=[float(b) for b in big_fresh.payload],
+            extra={"series_new_seed_payload_median_bytes": median(series_fresh.payload)},
+        ),
+    ]
+
+
 def bench_controls_slider(browser, controls_url: str, reps: int) -> list[Row]:
     page, meter = open_page(browser, controls_url, charts=False)
     series = Series()
@@ -536,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     if "compute" in args.only:
         run_section(rows, "compute", lambda: bench_compute(args.reps))
 
-    if {"cold", "edit", "large"} & set(args.only):
+    if {"cold", "edit", "large", "encoder"} & set(args.only):
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
@@ -546,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
             servers = {"app": StreamlitServer("app.py")}
             if "edit" in args.only:
                 servers["editor"] = StreamlitServer("benchmarks/floor_editor.py")
-            if "large" in args.only:
+            if {"large", "encoder"} & set(args.only):
                 servers["controls"] = StreamlitServer("benchmarks/floor_controls.py")
             try:
                 for server in servers.values():
@@ -569,6 +654,12 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     run_section(
                         rows, "slider floor", lambda: bench_controls_slider(browser, servers["controls"].url, args.reps)
+                    )
+                if "encoder" in args.only:
+                    run_section(
+                        rows,
+                        "encoder",
+                        lambda: bench_encoder(browser, servers["app"].url, servers["controls"].url, args.reps),
                     )
             finally:
                 for server in servers.values():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -12,11 +13,16 @@ from torch import nn
 
 from attnviz.encoder import (
     ENCODER_LAYER_TRACE_FIELDS,
+    ENCODER_TRACE_FIELDS,
     LAYER_NORM_TRACE_FIELDS,
+    Encoder,
     EncoderLayer,
     EncoderLayerTrace,
+    EncoderTrace,
     LayerNormTrace,
+    TimeSeriesTransformer,
     layer_norm,
+    seed_bug_report,
 )
 
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
@@ -278,3 +284,249 @@ def test_from_torch_rejects_other_activations():
     reference = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation=torch.tanh)
     with pytest.raises(ValueError, match="only relu or gelu"):
         EncoderLayer.from_torch(reference)
+
+
+# --- Encoder: the stack against nn.TransformerEncoder ------------------------------------------------------------
+
+
+def _torch_encoder(
+    num_layers=3,
+    *,
+    norm_first=False,
+    final_norm=False,
+    batch_first=True,
+    dtype=torch.float32,
+    activation="relu",
+    nested=False,
+    nhead=3,
+    seed=0,
+) -> nn.TransformerEncoder:
+    layer = _torch_layer(
+        nhead=nhead, norm_first=norm_first, activation=activation, batch_first=batch_first, dtype=dtype, seed=seed
+    )
+    norm = None
+    if final_norm:
+        norm = nn.LayerNorm(12, dtype=dtype)
+        with torch.no_grad():
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.5, 0.5)
+    encoder = nn.TransformerEncoder(layer, num_layers, norm=norm, enable_nested_tensor=nested)
+    with torch.no_grad():  # the copies are identical: give each layer its own weights
+        for index, copy in enumerate(encoder.layers):
+            torch.manual_seed(100 + index)
+            for p in copy.parameters():
+                p.add_(torch.randn(p.shape, dtype=dtype) * 0.1)
+    return encoder.eval()
+
+
+def _torch_layer_weights(encoder, x, *, mask=None, padding=None):
+    """Each torch layer's per-head weights on that layer's own input (batch-first x)."""
+    weights = []
+    h = x
+    attn_mask = None if mask is None else ~mask
+    with torch.no_grad():
+        for layer in encoder.layers:
+            attn_in = layer.norm1(h) if layer.norm_first else h
+            _, w = layer.self_attn(
+                attn_in,
+                attn_in,
+                attn_in,
+                attn_mask=attn_mask,
+                key_padding_mask=padding,
+                need_weights=True,
+                average_attn_weights=False,
+            )
+            weights.append(w)
+            h = layer(h, src_mask=attn_mask, src_key_padding_mask=padding)
+    return weights
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    ("norm_first", "final_norm", "activation"),
+    [(False, False, "relu"), (True, True, "gelu"), (False, True, "gelu"), (True, False, "relu")],
+)
+def test_encoder_matches_torch_per_layer(norm_first, final_norm, activation, dtype):
+    reference = _torch_encoder(norm_first=norm_first, final_norm=final_norm, activation=activation, dtype=dtype)
+    ours = Encoder.from_torch(reference)
+    assert ours.num_layers == 3 and ours.has_final_norm is final_norm
+    x = _randn(2, 6, 12, seed=20, dtype=dtype)
+    mask = torch.ones(6, 6, dtype=torch.bool).tril()
+    trace = ours(x, mask=mask)
+    with torch.no_grad():
+        out = reference(x, mask=~mask)
+    tol = TOL[dtype]
+    assert isinstance(trace, EncoderTrace) and len(trace.layers) == 3
+    assert (trace.output - out).abs().max() <= tol
+    for ours_layer, theirs in zip(trace.layers, _torch_layer_weights(reference, x, mask=mask), strict=True):
+        assert (ours_layer.attention.weights - theirs).abs().max() <= tol
+    assert trace.weights.shape == (3, 2, 3, 6, 6)
+    for before, after in itertools.pairwise(trace.layers):
+        assert after.input is before.output
+    assert (trace.final_norm is not None) is final_norm
+    assert len(trace.hidden_states) == 4 and torch.equal(trace.hidden_states[0], x)
+
+
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
+def test_encoder_padding_matches_torch_nested_fast_path():
+    """torch's default (nested tensors on) zeroes padded positions' outputs; the valid positions must agree."""
+    reference = _torch_encoder(num_layers=2, nested=True, nhead=4)  # torch nests only for even heads
+    assert reference.use_nested_tensor
+    ours = Encoder.from_torch(reference)
+    x = _randn(3, 7, 12, seed=21)
+    lens = torch.tensor([7, 5, 2])
+    padding = torch.arange(7).unsqueeze(0) >= lens.unsqueeze(1)  # (B, T)
+    trace = ours(x, valid_lens=lens)
+    with torch.no_grad():
+        out = reference(x, src_key_padding_mask=padding)
+    valid = ~padding
+    assert (trace.output[valid] - out[valid]).abs().max() <= 1e-5
+    for layer, theirs in zip(trace.layers, _torch_layer_weights(reference, x, padding=padding), strict=True):
+        for b, n in enumerate(lens.tolist()):
+            assert torch.all(layer.attention.weights[b, :, :, n:] == 0)  # padding keys: weight 0 in every layer
+            assert (layer.attention.weights[b, :, :n] - theirs[b, :, :n]).abs().max() <= 1e-5
+
+
+def test_encoder_to_torch_round_trip_both_batch_first():
+    ours = Encoder(4, 12, 4, 16, norm_first=True, final_norm=True, activation="gelu", seed=5).double()
+    x = _randn(2, 5, 12, seed=22, dtype=torch.float64)
+    trace = ours(x)
+    for batch_first in (True, False):
+        reference = ours.to_torch(batch_first=batch_first)
+        with torch.no_grad():
+            out = reference(x if batch_first else x.transpose(0, 1))
+        out = out if batch_first else out.transpose(0, 1)
+        assert (trace.output - out).abs().max() <= 1e-10
+    back = Encoder.from_torch(ours.to_torch())
+    for p, q in zip(ours.parameters(), back.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_encoder_unbatched_and_layers_differ():
+    ours = Encoder(2, 8, 2, 16, seed=0)
+    assert not torch.equal(ours.layers[0].w_1, ours.layers[1].w_1)
+    x = _randn(4, 8, seed=23)
+    trace = ours(x)
+    assert trace.output.shape == (4, 8) and trace.weights.shape == (2, 2, 4, 4)
+    with torch.no_grad():
+        assert (ours.to_torch()(x) - trace.output).abs().max() <= 1e-5
+
+
+def test_encoder_trace_field_names_pinned():
+    assert ENCODER_TRACE_FIELDS == ("input", "layers", "final_norm", "output")
+
+
+@pytest.mark.parametrize("num_layers", [0, 65])
+def test_encoder_layers_out_of_range(num_layers):
+    with pytest.raises(ValueError, match=f"num_layers={num_layers}"):
+        Encoder(num_layers, 8, 2, 16)
+
+
+# --- TimeSeriesTransformer and seed 000's batch-axis bug ---------------------------------------------------------
+
+
+class _SeedPositionalEncoding(nn.Module):
+    """Seed 000's PositionalEncoding, verbatim apart from dropout (0 here)."""
+
+    def __init__(self, input_size, max_len=5000):
+        super().__init__()
+        pe = torch.zeros(max_len, input_size)
+        position = torch.arange(0, max_len, dtype=torch.float).unsqueeze(1)
+        div_term_even = torch.exp(torch.arange(0, input_size, 2).float() * (-np.log(10000.0) / input_size))
+        div_term_odd = torch.exp(torch.arange(1, input_size, 2).float() * (-np.log(10000.0) / input_size))
+        pe[:, 0::2] = torch.sin(position * div_term_even.unsqueeze(0))
+        pe[:, 1::2] = torch.cos(position * div_term_odd.unsqueeze(0))
+        pe = pe.unsqueeze(0).transpose(0, 1)
+        self.register_buffer("pe", pe)
+
+    def forward(self, x):
+        return x + self.pe[: x.size(0), :]
+
+
+def test_time_series_shapes():
+    model = TimeSeriesTransformer(seed=0)
+    assert model.input_size == 9 and model.encoder.num_layers == 10 and model.encoder.num_heads == 3
+    assert model.encoder.layers[0].d_ff == 2048
+    x = torch.rand(2, 64, 9, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        trace = model(x)
+    assert trace.positional.shape == (64, 9)
+    assert trace.encoder.weights.shape == (10, 2, 3, 64, 64)
+    assert trace.forecast.shape == (2, 4, 9)
+    assert torch.allclose(trace.encoder_input, x + trace.positional)
+
+
+def test_seed_run_matches_the_seeds_own_code():
+    """As the seed runs it: its PositionalEncoding, then a batch_first=False nn.TransformerEncoder on (16, 32, 9)."""
+    model = TimeSeriesTransformer(num_layers=3, seed=1)
+    x = torch.rand(16, 32, 9, generator=torch.Generator().manual_seed(1))
+    seed_encoder = model.encoder.to_torch(batch_first=False)
+    with torch.no_grad():
+        src = _SeedPositionalEncoding(9)(x)
+        expected = seed_encoder(src)  # (16, 32, 9)
+        _, expected_w = seed_encoder.layers[0].self_attn(src, src, src, need_weights=True, average_attn_weights=False)
+        run = model.forward_as_seed(x)
+    assert torch.allclose(run.positional, _SeedPositionalEncoding(9).pe[:16, 0, :], atol=1e-6)
+    assert (run.output - expected).abs().max() <= 1e-5
+    assert expected_w.shape == run.encoder.layers[0].attention.weights.shape == (32, 3, 16, 16)
+    assert (run.encoder.layers[0].attention.weights - expected_w).abs().max() <= 1e-5
+    assert (run.flattened - expected.reshape(expected.size(0), -1)).abs().max() <= 1e-5
+    assert run.flattened.shape == (16, 288)  # what the seed's nn.Linear(288, 32) reads
+
+
+def test_seed_bug_report_numbers():
+    model = TimeSeriesTransformer(num_layers=2, seed=0)
+    x = torch.rand(16, 32, 9, generator=torch.Generator().manual_seed(2))
+    report = seed_bug_report(model, x)
+    assert report.input_shape == (16, 32, 9)
+    assert report.seed_weights_shape == (32, 3, 16, 16)
+    assert report.right_weights_shape == (16, 3, 32, 32)
+    assert report.flattened_shape == (16, 288)
+    assert report.seed_leak > 1e-3  # changing sample 0 moves every other sample's output
+    assert report.right_leak == 0.0  # batch-first: samples are independent
+    assert report.seed_positional_spread <= 1e-6  # all 32 time steps of a sample get the same position (to rounding)
+    # independent check of the leak with torch, as the seed runs it
+    seed_encoder = model.encoder.to_torch(batch_first=False)
+    pe = _SeedPositionalEncoding(9)
+    changed = x.clone()
+    changed[0] += 1.0
+    with torch.no_grad():
+        leak = (seed_encoder(pe(changed))[1:] - seed_encoder(pe(x))[1:]).abs().max()
+    assert report.seed_leak == pytest.approx(float(leak), abs=1e-5)
+    assert 0 < report.seed_self_weight < 1
+
+
+def test_time_series_bad_input():
+    model = TimeSeriesTransformer(num_layers=1, seed=0)
+    with pytest.raises(ValueError, match=r"input_size=9\), got \(2, 5, 7\)"):
+        model(torch.zeros(2, 5, 7))
+    with pytest.raises(ValueError, match="S >= 2"):
+        seed_bug_report(model, torch.zeros(1, 5, 9))
+    with pytest.raises(ValueError, match="d_model=9 is not divisible by num_heads=2"):
+        TimeSeriesTransformer(num_heads=2)
+
+
+# --- the verification badge's check -----------------------------------------------------------------------------
+
+
+def test_check_against_torch_passes_and_catches_a_wrong_weight():
+    from attnviz.encoder import check_encoder_against_torch
+
+    encoder = Encoder(3, 12, 3, 24, seed=2)
+    x = _randn(1, 10, 12, seed=30)
+    mask = torch.ones(10, 10, dtype=torch.bool).tril()
+    lens = torch.tensor([8])
+    with torch.no_grad():
+        trace = encoder(x, mask=mask, valid_lens=lens)
+        check = check_encoder_against_torch(encoder, trace, mask=mask, valid_lens=lens)
+    assert check.passed and len(check.layer_weight_diffs) == 3 and check.max_output_diff <= 1e-5
+    # a trace from different weights must fail the check
+    other = Encoder(3, 12, 3, 24, seed=3)
+    with torch.no_grad():
+        wrong = other(x, mask=mask, valid_lens=lens)
+        bad = check_encoder_against_torch(encoder, wrong, mask=mask, valid_lens=lens)
+    assert not bad.passed and bad.max_weight_diff > 1e-3 and bad.max_output_diff > 1e-3
+    double = Encoder(2, 12, 4, 16, norm_first=True, final_norm=True, seed=4).double()
+    with torch.no_grad():
+        check64 = check_encoder_against_torch(double, double(x.double()))
+    assert check64.tolerance == 1e-10 and check64.passed

@@ -128,3 +128,57 @@ def test_resize_accepts_read_only_input():
     out = resize(WORKED_EXAMPLE.w_q, (4, 3))
     assert out.flags.writeable
     np.testing.assert_array_equal(out, WORKED_EXAMPLE.w_q)
+
+
+# --- seed 000's qkv intro --------------------------------------------------------------------------------------
+
+
+def _seed_000_qkv_intro(seed: int):
+    """Seed 000's code, verbatim apart from the seeding (which it leaves to the global RNG)."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(seed)
+    x = torch.tensor(np.array([[1, 0, 1, 0, 1], [0, 1, 0, 1, 0]], dtype=np.float32))
+    d_model = 5
+    Wq = torch.randn(d_model, d_model)
+    Wk = torch.randn(d_model, d_model)
+    Wv = torch.randn(d_model, d_model)
+    Q, K, V = torch.matmul(x, Wq), torch.matmul(x, Wk), torch.matmul(x, Wv)
+    scores = torch.matmul(Q, K.transpose(-2, -1)) / np.sqrt(d_model)
+    attention_weights = F.softmax(scores, dim=-1)
+    return (Wq, Wk, Wv), attention_weights, torch.matmul(attention_weights, V)
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_qkv_intro_is_the_seeds_and_attends_like_it(seed):
+    import torch
+
+    from attnviz.attention import attend
+    from attnviz.examples import QKV_INTRO, QKV_INTRO_NOTE, qkv_intro_example
+
+    (wq, wk, wv), weights, output = _seed_000_qkv_intro(seed)
+    ex = qkv_intro_example(seed)
+    assert ex.shape == (2, 5, 5)
+    assert ex.x.tolist() == [[1, 0, 1, 0, 1], [0, 1, 0, 1, 0]]
+    for ours, theirs in zip((ex.w_q, ex.w_k, ex.w_v), (wq, wk, wv), strict=True):
+        assert np.array_equal(ours, theirs.double().numpy())
+    x = torch.tensor(ex.x)
+    trace = attend(x @ torch.tensor(ex.w_q), x @ torch.tensor(ex.w_k), x @ torch.tensor(ex.w_v))  # scale 1/√d_k
+    assert trace.scale == pytest.approx(1 / np.sqrt(5))
+    np.testing.assert_allclose(trace.weights.numpy(), weights.numpy(), atol=1e-6)
+    np.testing.assert_allclose(trace.output.numpy(), output.numpy(), atol=1e-5)
+    assert np.array_equal(preset(QKV_INTRO, 2, 5, 5, seed=seed).w_v, ex.w_v)
+    assert "d_k = d_model = 5" in QKV_INTRO_NOTE
+
+
+def test_qkv_intro_leaves_the_global_rng_alone():
+    import torch
+
+    from attnviz.examples import qkv_intro_example
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    qkv_intro_example(0)
+    assert torch.equal(torch.rand(3), expected)

@@ -61,3 +61,8 @@ def test_inputs_unchanged_and_errors():
         row_entropy(w, base=1.0)
     with pytest.raises(ValueError, match="tensor"):
         token_similarity([1.0, 2.0])
+
+
+def test_entropy_ignores_negative_entries_as_before():
+    w = torch.tensor([[0.5, 0.5, -0.1], [0.5, 0.5, 0.0]])
+    np.testing.assert_allclose(row_entropy(w).numpy(), [1.0, 1.0], atol=1e-6)

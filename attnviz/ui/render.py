@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -51,6 +51,12 @@ PAGES = (
         "pages/4_Positional_encoding.py",
         "Positional encoding",
         "The sinusoidal encoding, its frequencies, and why a repeated word needs it.",
+    ),
+    (
+        "pages/5_Encoder.py",
+        "Encoder",
+        "Stack encoder layers: the model view of every layer × head, add & norm, the feed-forward network, "
+        "seed 000's time-series model, checked against nn.TransformerEncoder.",
     ),
     (
         "pages/6_Attention_lab.py",
@@ -109,15 +115,28 @@ def page_nav() -> None:
         st.divider()
 
 
-def show_figure(fig: go.Figure, key: str, *, on_select: bool = False) -> dict | None:
-    """Draw a figure full width with the project's plotly config; ``key`` keeps it stable across reruns.
+def show_figure(
+    fig: go.Figure,
+    key: str,
+    *,
+    width: Literal["stretch", "content"] = "stretch",
+    on_select: bool = False,
+    config: dict | None = None,
+) -> dict | None:
+    """Draw a figure (full width unless ``width="content"``) with the project's plotly config, in place; ``key``
+    keeps it stable across reruns.
 
     ``on_select=True``: a click on a point reruns the script, and this returns the point last clicked as
     ``{"x", "y", "z", "curve", "point"}`` (None before any click, and always under AppTest unless the test draws
     the in-place chart: it then sets ``at.session_state[key] = {"selection": {...}}`` as the browser would).
     """
     return plotly_chart(
-        fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None, on_select="rerun" if on_select else "ignore"
+        fig,
+        key=key,
+        width=width,
+        config={**PLOTLY_CONFIG, **(config or {})},
+        theme=None,
+        on_select="rerun" if on_select else "ignore",
     )
 
 

@@ -12,11 +12,15 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 __all__ = ["PAGE_PREFIXES", "arrived", "keep_settings", "set_defaults", "track_page"]
 
-PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "lab_", "cross_", "train_", "practice_")
+PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "encoder_", "lab_", "cross_", "train_", "practice_")
 # Buttons cannot be given a value, and data editors keep their own base (see matrix_editor).
 _NOT_KEPT = (
     "tokens_preset_",
     "mh_reset_weights",
+    "encoder_preset_",
+    "encoder_from_tokens",
+    "encoder_csv",
+    "encoder_model_view",
     "cross_preset_",
     "train_act_",
     "practice_check",

@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from attnviz.cells import cell_at, explain_view
-from attnviz.examples import PRESETS, WORKED_EXAMPLE, preset
+from attnviz.examples import PRESETS, QKV_INTRO, QKV_INTRO_NOTE, WORKED_EXAMPLE, preset
 from attnviz.sharing import Bool, Choice, Int, MatrixField, StateSpec
 from attnviz.snippets import worked_snippet
 from attnviz.ui.cells import new_click, show_cell
@@ -46,6 +46,7 @@ MATRICES = ("worked_x", "worked_wq", "worked_wk", "worked_wv")
 VARIANTS = {"Hand-set (edit the tables)": False, "Learned (random nn.Linear with bias)": True}  # label -> learned
 SCALINGS = {"None (as in the tutorial)": False, "1/√d_k (as in Transformers)": True}  # label -> scaled by 1/√d_k
 T0, D_IN0, D_K0 = WORKED_EXAMPLE.shape
+PRESET_CHOICES = (*PRESETS, QKV_INTRO)  # seed 000's qkv intro keeps its own 2 × 5 and 5 × 5 shapes
 DEFAULTS = {
     "worked_variant": next(iter(VARIANTS)),
     "worked_scaling": next(iter(SCALINGS)),
@@ -122,6 +123,9 @@ class Settings:
 
 def _load_preset() -> None:
     s = st.session_state
+    if s.worked_preset == QKV_INTRO:  # its own sizes, and the seed's scaling by √d_model = √d_k
+        s.worked_t, s.worked_d_in, s.worked_d_k = 2, 5, 5
+        s.worked_scaling = next(label for label, scaled in SCALINGS.items() if scaled)
     ex = preset(s.worked_preset, s.worked_t, s.worked_d_in, s.worked_d_k, seed=s.worked_seed)
     for key, matrix in zip(MATRICES, (ex.x, ex.w_q, ex.w_k, ex.w_v), strict=True):
         set_matrix(key, matrix)
@@ -174,7 +178,9 @@ def controls() -> Settings:
     scaling = st.radio("Scaling of the scores", tuple(SCALINGS), key="worked_scaling")
     causal = st.checkbox("Causal mask (a token sees only itself and earlier tokens)", key="worked_causal")
     st.divider()
-    st.selectbox("Preset", PRESETS, key="worked_preset")
+    st.selectbox("Preset", PRESET_CHOICES, key="worked_preset")
+    if st.session_state.worked_preset == QKV_INTRO:
+        st.caption(QKV_INTRO_NOTE)
     seed = st.number_input("Seed (random preset, learned weights)", 0, 2**31 - 1, step=1, key="worked_seed")
     left, right = st.columns(2)
     left.button("Load preset", on_click=_load_preset, width="stretch")

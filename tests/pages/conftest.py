@@ -48,9 +48,14 @@ def array(value) -> np.ndarray:
 
 
 def heatmap(at: AppTest, title_start: str) -> tuple[list[str], list[str], np.ndarray]:
-    """Row labels, column labels and values of the first trace of the figure titled ``title_start``…"""
+    """Row labels, column labels and values of the first trace of the figure titled ``title_start``… (labels without
+    the left-to-right mark a right-to-left label is drawn with; tests/test_figures.py checks the mark itself)."""
     trace = figure(at, title_start)["data"][0]
-    return trace["y"], trace["x"], array(trace["z"])
+    plain = (
+        [str(label).removeprefix("\u200e") for label in trace["y"]],
+        [str(label).removeprefix("\u200e") for label in trace["x"]],
+    )
+    return plain[0], plain[1], array(trace["z"])
 
 
 def markdown_text(at: AppTest) -> str:

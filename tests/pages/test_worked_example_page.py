@@ -249,3 +249,23 @@ def test_causal_text_and_weights_title_say_what_was_drawn(at):
 
 def test_rounded_formulas_say_they_are_rounded(at):
     assert any("rounded to 2 decimals" in c.value for c in at.caption)
+
+
+def test_seed_000_qkv_intro_preset_attends_like_the_seeds_code(at):
+    import torch
+    import torch.nn.functional as F
+
+    from attnviz.examples import QKV_INTRO
+
+    at.selectbox(key="worked_preset").set_value(QKV_INTRO).run()
+    assert any("d_k = d_model = 5" in c.value for c in at.caption)
+    at.button[0].click().run()  # Load preset
+    assert not at.exception
+    assert (at.session_state["worked_t"], at.session_state["worked_d_in"], at.session_state["worked_d_k"]) == (2, 5, 5)
+    # the seed's own code, with its global RNG seeded as the page's seed (0)
+    torch.manual_seed(0)
+    x = torch.tensor([[1, 0, 1, 0, 1], [0, 1, 0, 1, 0]], dtype=torch.float32)
+    wq, wk, wv = torch.randn(5, 5), torch.randn(5, 5), torch.randn(5, 5)
+    weights = F.softmax((x @ wq) @ (x @ wk).T / np.sqrt(5), dim=-1)
+    np.testing.assert_allclose(z(at, "weights ="), weights.numpy(), atol=1e-5)
+    np.testing.assert_allclose(z(at, "output ="), (weights @ (x @ wv)).numpy(), atol=1e-4)

@@ -1,0 +1,582 @@
+"""The Encoder page's settings, cached views and its open-on-demand sections.
+
+Sources: a sentence (the Tokens page's, or typed here), the worked example's X, random tokens, a time series
+(synthetic, or the learner's CSV). The stack runs once per distinct setting (cached); the detail sections are
+expanders, computed and drawn only while open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from attnviz.arrays import robust_max
+from attnviz.encoder_figures import model_view_figure, model_view_panel_at
+from attnviz.encoder_views import (
+    ENCODER_SOURCES,
+    HEAD_VIEW_TOKENS,
+    MAX_ENCODER_TOKENS,
+    EncoderInput,
+    EncoderView,
+    SeedBugView,
+    encoder_view,
+    random_input,
+    seed_bug_view,
+    sentence_input,
+    series_input,
+    worked_input,
+)
+from attnviz.figures import heatmap_grid, line_chart, matrix_heatmap
+from attnviz.series import (
+    MAX_CSV_BYTES,
+    MAX_SERIES_COLUMNS,
+    ParsedSeries,
+    parse_series_csv,
+    seed_batch,
+    synthetic_series,
+)
+from attnviz.ui.cache import digest, figure
+from attnviz.ui.render import show_figure
+from attnviz.ui.state import set_defaults
+from attnviz.views import DEFAULT_SENTENCE
+
+__all__ = [
+    "DEFAULTS",
+    "SEED_000_PRESET",
+    "Settings",
+    "controls",
+    "inputs",
+    "model_view",
+    "opened_head",
+    "run",
+    "sections",
+    "view",
+]
+
+P = "encoder_"  # widget key prefix
+MAX_LAYERS = 12
+MAX_HEADS = 16
+MAX_D_FF = 4096
+MAX_FEATURES = 32
+SERIES_KINDS = ("Synthetic", "Your CSV")
+NORMS = {"Post-norm (original, PyTorch's default)": False, "Pre-norm (norm_first=True)": True}
+ACTIVATIONS = ("relu", "gelu")
+
+DEFAULTS: dict[str, object] = {
+    f"{P}source": ENCODER_SOURCES[0],
+    f"{P}text": DEFAULT_SENTENCE,
+    f"{P}num_tokens": 128,
+    f"{P}d_model": 32,
+    f"{P}series_kind": SERIES_KINDS[0],
+    f"{P}series_steps": 64,
+    f"{P}series_features": 9,
+    f"{P}pasted_csv": "",
+    f"{P}layers": 2,
+    f"{P}heads": 4,
+    f"{P}d_ff": 128,
+    f"{P}norm": next(iter(NORMS)),
+    f"{P}activation": "relu",
+    f"{P}seed": 0,
+    f"{P}causal": False,
+    f"{P}valid_len": None,
+    f"{P}open_layer": 0,
+    f"{P}open_head": 0,
+}
+
+# Seed 000's TimeSeriesTransformer: 9 features, 10 layers × 3 heads, PyTorch's default d_ff 2048, post-norm, relu.
+SEED_000_PRESET: dict[str, object] = {
+    f"{P}source": "Time series",
+    f"{P}series_kind": "Synthetic",
+    f"{P}series_steps": 64,
+    f"{P}series_features": 9,
+    f"{P}layers": 10,
+    f"{P}heads": 3,
+    f"{P}d_ff": 2048,
+    f"{P}norm": next(iter(NORMS)),
+    f"{P}activation": "relu",
+    f"{P}causal": False,
+    f"{P}valid_len": None,
+    f"{P}open_layer": 0,
+    f"{P}open_head": 0,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the page's numbers depend on."""
+
+    source: str
+    text: str
+    num_tokens: int
+    d_model: int
+    series_kind: str
+    series_steps: int
+    series_features: int
+    csv: bytes | None  # the uploaded or pasted file (None: none yet)
+    num_layers: int
+    num_heads: int
+    d_ff: int
+    norm_first: bool
+    activation: str
+    seed: int
+    causal: bool
+    valid_len: int | None
+    problems: tuple[str, ...] = ()  # each names its control; non-empty: nothing can be computed
+
+    @property
+    def seed_000_shape(self) -> bool:
+        """A synthetic series: the seed's (16, 32, F) batch can be built from the same generator."""
+        return self.source == "Time series" and self.series_kind == "Synthetic"
+
+    def model(self) -> tuple:
+        """The model's settings, as the cached views take them."""
+        return (
+            self.num_layers,
+            self.num_heads,
+            self.d_ff,
+            self.norm_first,
+            self.activation,
+            self.seed,
+            self.causal,
+            self.valid_len,
+        )
+
+
+def _whole(value: object, default: int) -> int:
+    if isinstance(value, bool):
+        return default
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+
+
+def _in_range(key: str, label: str, low: int, high: int) -> str | None:
+    """A value set out of its widget's range (an old session, a test, another page) is clamped and named."""
+    value = st.session_state.get(key)
+    number = _whole(value, low)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high or number != value:
+        st.session_state[key] = min(max(number, low), high)
+        return f"{label} must be a whole number from {low} to {high}, got {value!r}; using {st.session_state[key]}"
+    return None
+
+
+def _apply_seed_000() -> None:
+    st.session_state.update(SEED_000_PRESET)
+
+
+def _use_tokens_sentence() -> None:
+    st.session_state[f"{P}text"] = st.session_state.get("tokens_text", "")
+
+
+def divisors(n: int, limit: int = MAX_HEADS) -> list[int]:
+    """The head counts that split d_model = ``n`` evenly (at most ``limit``)."""
+    return [k for k in range(1, min(n, limit) + 1) if n % k == 0] if n >= 1 else [1]
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _parsed(key: str, _data: bytes) -> ParsedSeries:
+    return parse_series_csv(_data)
+
+
+def parsed_csv(data: bytes) -> ParsedSeries:
+    """The learner's CSV, parsed once per distinct file (``ValueError`` names the line and column)."""
+    return _parsed(digest(data), data)
+
+
+def _source_width(source: str, csv: bytes | None) -> int:
+    """d_model of the chosen source (0 when it cannot be known yet)."""
+    s = st.session_state
+    if source == "Worked example":
+        return 4
+    if source == "Time series":
+        if s[f"{P}series_kind"] == "Synthetic":
+            return _whole(s[f"{P}series_features"], 9)
+        try:
+            return parsed_csv(csv).values.shape[1] if csv is not None else 0
+        except ValueError:
+            return 0
+    return _whole(s[f"{P}d_model"], 32)
+
+
+def controls() -> Settings:
+    """The sidebar; returns the settings with the problems (each names its control)."""
+    set_defaults(DEFAULTS)
+    problems: list[str] = []
+    for key, label, low, high in (
+        (f"{P}layers", "Layers", 1, MAX_LAYERS),
+        (f"{P}d_ff", "d_ff", 1, MAX_D_FF),
+        (f"{P}d_model", "d_model", 1, 512),
+        (f"{P}num_tokens", "Number of random tokens", 1, MAX_ENCODER_TOKENS),
+        (f"{P}series_steps", "Time steps", 2, MAX_ENCODER_TOKENS),
+        (f"{P}series_features", "Features", 1, MAX_FEATURES),
+    ):
+        problem = _in_range(key, label, low, high)
+        if problem:
+            problems.append(problem)
+    st.button(
+        "Seed 000's time-series model (10 layers × 3 heads)",
+        key=f"{P}preset_seed000",
+        on_click=_apply_seed_000,
+        help="The tutorial's TimeSeriesTransformer: 9 features per time step, 10 encoder layers of 3 heads, "
+        "d_ff 2048, on a synthetic series of 64 steps.",
+    )
+    st.header("Input")
+    source = st.radio("Source", ENCODER_SOURCES, key=f"{P}source")
+    csv: bytes | None = None
+    if source == "Sentence":
+        st.text_area("Sentence", key=f"{P}text", height=90)
+        tokens_text = st.session_state.get("tokens_text")
+        if tokens_text and tokens_text != st.session_state[f"{P}text"]:
+            st.button("Use the Tokens page's sentence", key=f"{P}from_tokens", on_click=_use_tokens_sentence)
+    if source == "Random tokens":
+        st.slider("Number of random tokens", 1, MAX_ENCODER_TOKENS, key=f"{P}num_tokens")
+    if source in ("Sentence", "Random tokens"):
+        st.number_input("d_model (width of each token vector)", 1, 512, step=1, key=f"{P}d_model")
+    if source == "Time series":
+        kind = st.radio("Series", SERIES_KINDS, key=f"{P}series_kind", horizontal=True)
+        if kind == "Synthetic":
+            st.slider("Time steps", 2, MAX_ENCODER_TOKENS, key=f"{P}series_steps")
+            st.slider("Features (= d_model)", 1, MAX_FEATURES, key=f"{P}series_features")
+        else:
+            upload = st.file_uploader(
+                f"CSV of numbers, one row per time step (≤ {MAX_CSV_BYTES // 1_000_000} MB, ≤ {MAX_SERIES_COLUMNS} "
+                "columns)",
+                type=["csv", "txt", "tsv"],
+                key=f"{P}csv",
+            )
+            st.text_area(
+                "…or paste the numbers (a header row is optional)",
+                key=f"{P}pasted_csv",
+                height=100,
+                placeholder="temp,load\n1.5,20\n1.7,22\n…",
+            )
+            pasted = str(st.session_state[f"{P}pasted_csv"] or "")
+            csv = upload.getvalue() if upload is not None else (pasted.encode("utf-8") if pasted.strip() else None)
+            if csv is None:
+                problems.append("Your CSV: no file yet — upload or paste one, or choose the synthetic series")
+    d_model = _source_width(source, csv)
+    st.header("Model")
+    st.slider("Layers", 1, MAX_LAYERS, key=f"{P}layers")
+    heads = st.session_state[f"{P}heads"] = _whole(st.session_state[f"{P}heads"], 1)
+    offered = divisors(d_model) if d_model else [1]
+    st.selectbox(
+        "Heads",
+        sorted(set(offered) | {heads}),  # a value that does not fit stays visible, with an error
+        key=f"{P}heads",
+        help=f"Only the divisors of d_model are offered (at most {MAX_HEADS}): each head gets d_model / heads columns.",
+    )
+    if d_model and d_model % heads:
+        problems.append(f"Heads: d_model={d_model} is not divisible by num_heads={heads}; choose one of {offered}")
+    st.number_input("d_ff (feed-forward width)", 1, MAX_D_FF, step=1, key=f"{P}d_ff")
+    st.radio("LayerNorm", tuple(NORMS), key=f"{P}norm")
+    st.radio("Activation", ACTIVATIONS, key=f"{P}activation", horizontal=True)
+    st.number_input("Seed (embeddings and weights)", 0, 2**31 - 1, step=1, key=f"{P}seed")
+    st.header("Masks")
+    st.toggle("Causal mask (a token sees only itself and earlier ones)", key=f"{P}causal")
+    st.number_input(
+        "Valid length (keys from here on are padding)",
+        min_value=1,
+        max_value=MAX_ENCODER_TOKENS,
+        step=1,
+        key=f"{P}valid_len",
+        placeholder="none: every key is valid",
+    )
+    s = st.session_state
+    return Settings(
+        source=source,
+        text=str(s[f"{P}text"]),
+        num_tokens=_whole(s[f"{P}num_tokens"], 128),
+        d_model=_whole(s[f"{P}d_model"], 32),
+        series_kind=str(s[f"{P}series_kind"]),
+        series_steps=_whole(s[f"{P}series_steps"], 64),
+        series_features=_whole(s[f"{P}series_features"], 9),
+        csv=csv,
+        num_layers=_whole(s[f"{P}layers"], 2),
+        num_heads=heads,
+        d_ff=_whole(s[f"{P}d_ff"], 128),
+        norm_first=NORMS.get(str(s[f"{P}norm"]), False),
+        activation=str(s[f"{P}activation"]),
+        seed=_whole(s[f"{P}seed"], 0),
+        causal=bool(s[f"{P}causal"]),
+        valid_len=None if s[f"{P}valid_len"] is None else _whole(s[f"{P}valid_len"], 1),
+        problems=tuple(problems),
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _inputs(key: str, source: str, text: str, num_tokens: int, d_model: int, kind: str, steps: int, features: int,
+            seed: int, _csv: bytes | None) -> tuple[EncoderInput, str | None]:  # fmt: skip
+    if source == "Sentence":
+        return sentence_input(text, d_model, seed), None
+    if source == "Worked example":
+        return worked_input(), None
+    if source == "Random tokens":
+        return random_input(num_tokens, d_model, seed), None
+    if kind == "Synthetic":
+        series = synthetic_series(steps, features, seed=seed)
+        what = (
+            f"A synthetic series (seed {seed}): per feature, two sines with random periods and phases, a linear trend "
+            "and Gaussian noise (std 0.1)"
+        )
+        return series_input(series.values, what), None
+    if _csv is None:
+        raise ValueError("Your CSV: no file yet")
+    parsed = parsed_csv(_csv)
+    dropped = None
+    if parsed.dropped_rows:
+        dropped = f"Your file has {parsed.total_rows} rows; the first {parsed.values.shape[0]} are used."
+    names = ", ".join(parsed.columns[:6]) + ("…" if len(parsed.columns) > 6 else "")
+    return series_input(parsed.values, f"Your CSV (columns {names})"), dropped
+
+
+def inputs(settings: Settings) -> tuple[EncoderInput, str | None]:
+    """The rows the encoder reads, and a note when rows of a CSV were left out."""
+    s = settings
+    return _inputs(digest(s.csv or b""), s.source, s.text, s.num_tokens, s.d_model, s.series_kind, s.series_steps,
+                   s.series_features, s.seed, s.csv)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one thread: its small per-layer products gain nothing from a second one, and on a busy 2-core
+    server the threads' spin-waiting made the 10 × 3 view 5–8× slower (0.35 s on one thread, 2–4 s on two)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# cache_resource: a view at 512 tokens holds ~10 MB of (read-only) arrays; st.cache_data would copy them every rerun.
+@st.cache_resource(max_entries=6, show_spinner="Running the encoder…")
+def _view(key: str, _source: EncoderInput, model: tuple) -> EncoderView:
+    layers, heads, d_ff, norm_first, activation, seed, causal, valid_len = model
+    with _one_thread():
+        return encoder_view(_source, num_layers=layers, num_heads=heads, d_ff=d_ff, norm_first=norm_first,
+                            activation=activation, seed=seed, causal=causal, valid_len=valid_len)  # fmt: skip
+
+
+def view(source: EncoderInput, settings: Settings) -> EncoderView:
+    """The whole stack's display model for ``source`` (``ValueError`` names what cannot run)."""
+    return _view(digest(source.x, source.labels, source.kind), source, settings.model())
+
+
+def run(settings: Settings) -> tuple[EncoderInput, str | None, EncoderView]:
+    """The input, a note on dropped CSV rows, and the view: what the page keeps as its last good result."""
+    source, dropped = inputs(settings)
+    return source, dropped, view(source, settings)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Running seed 000's batch both ways…")
+def _seed_bug(features: int, seed: int, model: tuple) -> SeedBugView:
+    layers, heads, d_ff, norm_first, activation, model_seed, _, _ = model
+    batch = seed_batch(synthetic_series(16 * 32, features, seed=seed).values)
+    with _one_thread():
+        return seed_bug_view(batch, num_layers=layers, num_heads=heads, d_ff=d_ff, norm_first=norm_first,
+                             activation=activation, seed=model_seed)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- model view
+
+
+def model_view(view: EncoderView) -> None:
+    """Every layer × head; a click (or the two boxes under it) chooses the head opened below."""
+    for key, count in ((f"{P}open_layer", view.num_layers), (f"{P}open_head", view.num_heads)):
+        st.session_state[key] = min(_whole(st.session_state[key], 0), count - 1)
+    # The figure does not depend on the opened head: opening another one sends nothing heavy again.
+    fig = figure(model_view_figure, view.grid, top=view.grid_top, pooled=view.grid_block > 1)
+    point = show_figure(fig, f"{P}model_view", width="content", on_select=True, config={"displayModeBar": False})
+    if point and point != st.session_state.get(f"{P}clicked") and point.get("x") is not None:
+        st.session_state[f"{P}clicked"] = point  # the chart returns the last click on every rerun: act once
+        panel = model_view_panel_at(point["x"], point["y"], view.grid.shape[-1], view.num_layers, view.num_heads)
+        if panel is not None:
+            st.session_state[f"{P}open_layer"], st.session_state[f"{P}open_head"] = panel
+            st.session_state[f"{P}open_panel"] = True
+    left, middle, _ = st.columns([1, 1, 3])
+    left.selectbox("Open layer", range(view.num_layers), key=f"{P}open_layer")
+    middle.selectbox("Open head", range(view.num_heads), key=f"{P}open_head")
+
+
+def head_tables(view: EncoderView) -> None:
+    """Entropy and mean distance per layer × head, side by side."""
+    layers = tuple(f"layer {i}" for i in range(view.num_layers))
+    heads = tuple(f"head {h}" if view.num_heads <= 4 else f"h{h}" for h in range(view.num_heads))
+    text = view.num_heads <= 6 and view.entropy.size <= 120
+    common = {"kind": "sequential", "row_title": "layer", "col_title": "head", "show_text": text}
+    left, right = st.columns(2)
+    with left:
+        title = f"entropy of each head's rows (bits; uniform = {view.max_entropy:.2f})"
+        fig = figure(matrix_heatmap, view.entropy, layers, heads, title=title, value_title="bits", **common)
+        show_figure(fig, f"{P}fig_entropy")
+    with right:
+        title = "mean distance attended |i − j| (positions)"
+        fig = figure(matrix_heatmap, view.distance, layers, heads, title=title, value_title="positions", **common)
+        show_figure(fig, f"{P}fig_distance")
+
+
+@st.fragment
+def opened_head(view: EncoderView) -> None:
+    """The chosen head at (up to 256 cells a side) full size, with token labels."""
+    layer, head = st.session_state[f"{P}open_layer"], st.session_state[f"{P}open_head"]
+    panel = st.expander(f"Layer {layer}, head {head} at full size", key=f"{P}open_panel", on_change="rerun")
+    if not panel.open:
+        return
+    with panel:
+        pooled = view.focus_block > 1
+        weights = view.focus[layer, head]
+        top = 1.0 if view.t <= 32 else min(1.0, robust_max(weights))
+        title = f"layer {layer} head {head}: attention weights" + (
+            f" ({view.focus_block} tokens per cell)" if pooled else ""
+        )
+        fig = figure(matrix_heatmap, weights, view.focus_labels, view.focus_labels, title=title, kind="weights",
+                     zmax=top, value_title="share" if pooled else "weight", height=700)  # fmt: skip
+        show_figure(fig, f"{P}fig_focus")
+        if top < 1:
+            st.caption(f"Colours saturate at {top:.3g} (this head's 99th percentile); hover for exact values.")
+
+
+# ------------------------------------------------------------------------------------------------ sections
+
+
+def sections(view: EncoderView, settings: Settings) -> None:
+    """The detail sections, each an expander: only an open one is computed and drawn."""
+    _section("steps", "One layer, step by step", lambda: _steps(view))
+    _section("head_view", "Head view: lines between tokens, as BertViz draws it", lambda: _head_view(view))
+    _section("similarity", "Token similarity through the stack", lambda: _similarity(view))
+    if settings.seed_000_shape:
+        _section(
+            "seed_bug",
+            "Seed 000's batch-axis bug: the same model as the tutorial runs it",
+            lambda: _seed_bug_section(_seed_bug(settings.series_features, settings.seed, settings.model())),
+        )
+
+
+@st.fragment
+def _section(name: str, label: str, draw) -> None:
+    panel = st.expander(label, key=f"{P}open_{name}", on_change="rerun")
+    if panel.open:
+        with panel:
+            draw()
+
+
+def _line(x, series: dict, **options):
+    """``line_chart`` with room for its tick labels and whole-number steps on x."""
+    fig = line_chart(x, series, **options)
+    fig.update_layout(margin={"l": 60, "b": 50}, xaxis={"dtick": 1 if len(x) <= 24 else None})
+    return fig
+
+
+STEP_TITLES = {
+    "input": "Input",
+    "attention": "Multi-head self-attention",
+    "attention_output": "Attention output",
+    "residual1": "Add (residual)",
+    "norm1": "LayerNorm 1",
+    "ffn_hidden": "Feed-forward hidden layer",
+    "ffn_output": "Feed-forward output",
+    "residual2": "Add (residual)",
+    "norm2": "LayerNorm 2",
+    "output": "Output",
+}
+POST_NORM = ("input", "attention", "attention_output", "residual1", "norm1", "ffn_hidden", "ffn_output", "residual2",
+             "norm2", "output")  # fmt: skip
+PRE_NORM = ("input", "norm1", "attention", "attention_output", "residual1", "norm2", "ffn_hidden", "ffn_output",
+            "residual2", "output")  # fmt: skip
+
+
+def _steps(view: EncoderView) -> None:
+    layer = min(st.selectbox("Layer", range(view.num_layers), key=f"{P}step_layer"), view.num_layers - 1)
+    s = view.steps[layer]
+    labels = s.labels
+    dims = tuple(f"d{j}" for j in range(view.d_model))
+    if s.window < view.t:
+        st.caption(f"The matrices show tokens 0 … {s.window - 1} of {view.t}; the sentences use every token.")
+
+    def matrix(name: str, z: np.ndarray, title: str, cols: tuple[str, ...] = dims, col_title: str = "dim") -> None:
+        fig = figure(matrix_heatmap, z, labels, cols, title=title, row_title="token", col_title=col_title)
+        show_figure(fig, f"{P}fig_step_{name}")
+
+    for number, name in enumerate(PRE_NORM if s.norm_first else POST_NORM, start=1):
+        st.markdown(f"**{number}. {STEP_TITLES[name]}** · `{s.shapes[name]}`  \n{s.sentences[name]}")
+        if name == "input":
+            matrix("input", s.input, f"layer {layer} input")
+        elif name == "attention":
+            fig = figure(heatmap_grid, view.grid[layer], view.grid_labels, view.grid_labels,
+                         title=f"layer {layer}: each head's weights", zmax=view.grid_top, max_cols=4)  # fmt: skip
+            show_figure(fig, f"{P}fig_step_attention")
+        elif name == "attention_output":
+            matrix(name, s.attention_output, "attention output (concat · W_O + b_O)")
+        elif name in ("residual1", "residual2"):
+            matrix(name, getattr(s, name), "input + attention output" if name == "residual1" else "+ FFN output")
+        elif name in ("norm1", "norm2"):
+            standardized = getattr(s, f"{name}_standardized")
+            stats = {
+                "mean before": getattr(s, f"{name}_mean"),
+                "std before": getattr(s, f"{name}_std"),
+                "mean after": standardized.mean(-1),
+                "std after": standardized.std(-1),
+            }
+            title = f"{name}: each token's mean and std, before and after standardising"
+            show_figure(figure(_line, np.arange(s.window), stats, title=title, x_title="token"), f"{P}fig_{name}_stats")
+            matrix(name, getattr(s, f"{name}_output"), f"{name} output")
+        elif name == "ffn_hidden":
+            cols = tuple(f"h{j * s.ffn_block}" for j in range(s.ffn_hidden.shape[1]))
+            pooled = f", mean of {s.ffn_block} units per column" if s.ffn_block > 1 else ""
+            matrix(name, s.ffn_hidden, f"hidden activations ({s.activation}){pooled}", cols, "hidden unit")
+        elif name == "ffn_output":
+            matrix(name, s.ffn_output, "FFN output")
+        elif name == "output":
+            matrix(name, s.output, f"layer {layer} output")
+
+
+def _head_view(view: EncoderView) -> None:
+    from attnviz.ui.head_view import head_view
+
+    if not view.head_view_ok:
+        st.info(
+            f"The head view draws a line per pair of tokens: it is shown for up to {HEAD_VIEW_TOKENS} tokens "
+            f"(this input has {view.t}). Use the model view and the opened head instead."
+        )
+        return
+    layer = min(st.selectbox("Layer", range(view.num_layers), key=f"{P}hv_layer"), view.num_layers - 1)
+    head_view(view.grid[layer], list(view.labels), key=f"{P}head_view")
+
+
+def _similarity(view: EncoderView) -> None:
+    st.markdown(
+        "Cosine similarity between every pair of token vectors: the input, then after each layer. Attention mixes "
+        f"the tokens; here the mean similarity between different tokens goes from {view.mean_similarity[0]:.2f} "
+        f"(input) to {view.mean_similarity[-1]:.2f} (after the last layer)."
+    )
+    trend = {"mean similarity between different tokens": view.mean_similarity}
+    fig = figure(_line, np.arange(view.num_layers + 1), trend, title="mean cosine similarity (0 = input, l = after "
+                 "layer l − 1)", x_title="stage", y_title="cosine")  # fmt: skip
+    show_figure(fig, f"{P}fig_similarity_trend")
+    stage = min(st.slider("Stage (0 = input, l = after layer l − 1)", 0, view.num_layers, key=f"{P}sim_stage"),
+                view.num_layers)  # fmt: skip
+    title = "input" if stage == 0 else f"after layer {stage - 1}"
+    fig = figure(matrix_heatmap, view.similarity[stage], view.similarity_labels, view.similarity_labels, title=title,
+                 kind="signed", zmax=1.0, row_title="token", col_title="token", value_title="cosine")  # fmt: skip
+    show_figure(fig, f"{P}fig_similarity")
+
+
+def _seed_bug_section(bug: SeedBugView) -> None:
+    st.markdown(bug.paragraph)
+    samples = tuple(f"s{i}" for i in range(bug.seed_weights.shape[-1]))
+    st.markdown("**As the seed runs it**: layer 0 at time step 0, every head; rows and columns are *samples*.")
+    fig = figure(heatmap_grid, bug.seed_weights, samples, samples, title="samples attending to samples",
+                 row_title="sample", col_title="sample", zmax=robust_max(bug.seed_weights), value_title="weight",
+                 max_cols=bug.seed_weights.shape[0])  # fmt: skip
+    show_figure(fig, f"{P}fig_seed_bug_seed")
+    st.markdown("**Batch-first**: layer 0 for sample 0, every head; rows and columns are *time steps*.")
+    fig = figure(heatmap_grid, bug.right_weights, bug.right_labels, bug.right_labels,
+                 title="time steps attending to time steps", row_title="time step", col_title="time step",
+                 zmax=robust_max(bug.right_weights), max_cols=bug.right_weights.shape[0], value_title="weight")  # fmt: skip
+    show_figure(fig, f"{P}fig_seed_bug_right")

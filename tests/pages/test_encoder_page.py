@@ -1,0 +1,228 @@
+"""The Encoder page: the model view follows layers × heads, its numbers are torch's, bad input keeps the last view."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from attnviz.encoder import Encoder, TimeSeriesTransformer
+from attnviz.encoder_views import sentence_input, series_input
+from attnviz.series import synthetic_series
+from tests.pages.conftest import ROOT, TIMEOUT, array, figures, open_page
+
+PAGE = "pages/5_Encoder.py"
+DEFAULT_SENTENCE = "The animal didn't cross the street because it was too tired"
+
+
+@pytest.fixture
+def at():
+    return open_page(PAGE)
+
+
+def model_view(at) -> dict:
+    found = [f for f in figures(at) if "cells" in f["layout"].get("meta", {})]
+    assert len(found) == 1
+    return found[0]
+
+
+def panels(fig: dict) -> dict[str, np.ndarray]:
+    """Every panel of the model view's image, as weights (to 1/254 of the colour scale's top; NaN = blank)."""
+    meta = fig["layout"]["meta"]
+    g, gap, top = meta["cells"], meta["gap"], meta["top"]
+    z = array(fig["data"][0]["z"]).astype(float)
+    out = {}
+    for layer in range(meta["layers"]):
+        for head in range(meta["heads"]):
+            r, c = layer * (g + gap), head * (g + gap)
+            block = z[r : r + g, c : c + g]
+            levels = (block - meta["offset"]) / meta["levels"] * top
+            out[f"layer {layer} head {head}"] = np.where(block == meta["blank"], np.nan, levels)
+    return out
+
+
+TOL = 1 / 254 / 2 + 1e-6  # the model view's uint8 levels
+
+
+def torch_weights(encoder: Encoder, x: np.ndarray) -> list[np.ndarray]:
+    """Each layer's per-head weights (H, T, T) from nn.TransformerEncoder's own layers, on that layer's input."""
+    reference = encoder.to_torch()
+    h = torch.from_numpy(x).unsqueeze(0)
+    out = []
+    with torch.no_grad():
+        for layer in reference.layers:
+            _, w = layer.self_attn(h, h, h, need_weights=True, average_attn_weights=False)
+            out.append(w[0].numpy())
+            h = layer(h)
+    return out
+
+
+def errors(at) -> list[str]:
+    """The error messages as the learner reads them (the page escapes markdown)."""
+    return [e.value.replace("\\", "") for e in at.error]
+
+
+def test_defaults_show_a_two_layer_model_view_of_the_sentence_with_torchs_weights(at):
+    assert not at.exception and not errors(at)
+    grid = panels(model_view(at))
+    assert len(grid) == 2 * 4
+    source = sentence_input(DEFAULT_SENTENCE, 32, 0)
+    expected = torch_weights(Encoder(2, 32, 4, 128, seed=0), source.x)
+    for layer in range(2):
+        for head in range(4):
+            np.testing.assert_allclose(grid[f"layer {layer} head {head}"], expected[layer][head], atol=TOL)
+    (badge,) = at.success
+    assert "Verified against PyTorch" in badge.value
+    texts = " ".join(m.value for m in at.markdown)
+    assert "Most focused: layer" in texts and "**1. Input**" not in texts  # the steps are drawn when opened
+    assert len(figures(at)) == 3  # model view, entropy, distance: the closed sections draw nothing
+
+
+def test_steps_open_on_request(at):
+    at.session_state["encoder_open_steps"] = True
+    at.run()
+    assert not at.exception
+    texts = [m.value for m in at.markdown]
+    assert any(t.startswith("**1. Input** · `T × d_model = 11 × 32`") for t in texts)
+    assert any("hidden activations are exactly 0" in t for t in texts)
+
+
+def test_seed_000_preset_shows_its_10_by_3_model(at):
+    at.sidebar.button(key="encoder_preset_seed000").click().run()
+    assert not at.exception and not errors(at)
+    grid = panels(model_view(at))
+    assert len(grid) == 30
+    values = synthetic_series(64, 9, seed=0).values
+    model = TimeSeriesTransformer(9, 10, 3, 2048, seed=0)
+    expected = torch_weights(model.encoder, series_input(values, "").x)
+    top = model_view(at)["layout"]["meta"]["top"]
+    np.testing.assert_allclose(grid["layer 9 head 2"], np.minimum(expected[9][2], top), atol=top * TOL)
+    assert "Verified against PyTorch" in at.success[0].value
+    at.session_state["encoder_open_steps"] = True
+    at.run()
+    assert any("T × d_ff = 64 × 2048" in m.value for m in at.markdown)
+
+
+def test_seed_bug_tab_explains_with_numbers(at):
+    at.sidebar.button(key="encoder_preset_seed000").click().run()
+    at.session_state["encoder_layers"] = 2
+    at.session_state["encoder_open_seed_bug"] = True
+    at.run()
+    assert not at.exception
+    paragraph = [m.value for m in at.markdown if m.value.startswith("Seed 000 builds a batch")]
+    assert len(paragraph) == 1 and "(32, 3, 16, 16)" in paragraph[0] and "(16, 288)" in paragraph[0]
+    titles = [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
+    assert "samples attending to samples" in titles and "time steps attending to time steps" in titles
+
+
+@pytest.mark.parametrize(
+    ("source", "cells"),
+    [("Worked example", 3), ("Random tokens", 50)],  # 100 tokens: blocks of 2 to stay within 64 cells
+)
+def test_other_sources(at, source, cells):
+    at.sidebar.radio(key="encoder_source").set_value(source).run()
+    if source == "Random tokens":
+        at.sidebar.slider(key="encoder_num_tokens").set_value(100).run()
+    assert not at.exception and not errors(at)
+    fig = model_view(at)
+    z = panels(fig)["layer 0 head 0"]
+    assert z.shape == (cells, cells)
+    if fig["layout"]["meta"]["top"] == 1:
+        np.testing.assert_allclose(np.nansum(z, -1), 1, atol=z.shape[1] * TOL)
+    assert "Verified against PyTorch" in at.success[0].value
+
+
+def test_pasted_csv_runs_and_a_bad_cell_is_named_keeping_the_last_view(at):
+    at.sidebar.radio(key="encoder_source").set_value("Time series").run()
+    at.sidebar.radio(key="encoder_series_kind").set_value("Your CSV").run()
+    rows = "\n".join(f"{i},{np.sin(i):.3f},{np.cos(i):.3f},{i % 5}" for i in range(20))
+    at.sidebar.text_area(key="encoder_pasted_csv").set_value("t,sin,cos,mod\n" + rows).run()
+    at.sidebar.selectbox(key="encoder_heads").set_value(2).run()
+    assert not at.exception and not errors(at)
+    good = panels(model_view(at))
+    assert len(good) == 2 * 2 and good["layer 0 head 0"].shape == (20, 20)
+    at.sidebar.text_area(key="encoder_pasted_csv").set_value("t,sin,cos,mod\n1,2,3,4\n5,x,7,8\n").run()
+    assert not at.exception
+    assert any("line 3, column 2 ('sin'): 'x' is not a number" in e for e in errors(at))
+    kept = panels(model_view(at))  # the last good view is still drawn
+    np.testing.assert_array_equal(kept["layer 0 head 0"], good["layer 0 head 0"])
+    assert "Verified against PyTorch" in at.success[0].value
+
+
+def test_heads_that_do_not_divide_d_model_are_refused(at):
+    at.sidebar.radio(key="encoder_source").set_value("Time series").run()
+    at.sidebar.radio(key="encoder_series_kind").set_value("Your CSV").run()
+    at.sidebar.text_area(key="encoder_pasted_csv").set_value("\n".join(f"{i},{i * 2},{i % 3}" for i in range(8))).run()
+    assert not at.exception
+    assert any("d_model=3 is not divisible by num_heads=4" in e for e in errors(at))
+    assert model_view(at)  # the default view is kept
+
+
+def test_layers_and_heads_change_the_grid(at):
+    at.sidebar.slider(key="encoder_layers").set_value(3).run()
+    at.sidebar.selectbox(key="encoder_heads").set_value(8).run()
+    assert not at.exception and not errors(at)
+    assert len(panels(model_view(at))) == 3 * 8
+
+
+def test_layers_out_of_range_are_named_and_clamped():
+    """A value from outside the widget (an old session, another page) is named, clamped, and nothing breaks."""
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    at.session_state["encoder_layers"] = 13
+    at.run()
+    assert not at.exception
+    assert any("Layers must be a whole number from 1 to 12, got 13" in e for e in errors(at))
+    at.run()
+    assert not errors(at) and len(panels(model_view(at))) == 12 * 4
+
+
+def test_opened_head_at_full_size(at):
+    at.session_state["encoder_open_layer"] = 1
+    at.session_state["encoder_open_head"] = 2
+    at.session_state["encoder_open_panel"] = True
+    at.run()
+    assert not at.exception
+    fig = [f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith("layer 1 head 2")]
+    assert len(fig) == 1
+    opened = array(fig[0]["data"][0]["z"])
+    np.testing.assert_allclose(panels(model_view(at))["layer 1 head 2"], opened, atol=TOL)
+
+
+def test_similarity_and_head_view_sections_open(at):
+    at.session_state["encoder_open_similarity"] = True
+    at.session_state["encoder_open_head_view"] = True
+    at.run()
+    assert not at.exception and not errors(at)
+    trend = [
+        f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith("mean cosine similarity")
+    ]
+    assert len(trend) == 1
+    source = sentence_input(DEFAULT_SENTENCE, 32, 0)
+    encoder = Encoder(2, 32, 4, 128, seed=0).to_torch()
+    h = torch.from_numpy(source.x).unsqueeze(0)
+    means = []
+    with torch.no_grad():
+        for stage in range(3):
+            unit = torch.nn.functional.normalize(h[0].double(), dim=-1)
+            sim = unit @ unit.T
+            means.append(float(sim[~torch.eye(len(sim), dtype=torch.bool)].mean()))
+            if stage < 2:
+                h = encoder.layers[stage](h)
+    np.testing.assert_allclose(array(trend[0]["data"][0]["y"]), means, atol=1e-5)
+
+
+def test_pre_norm_gelu_causal_and_padding(at):
+    at.sidebar.radio(key="encoder_norm").set_value("Pre-norm (norm_first=True)").run()
+    at.sidebar.radio(key="encoder_activation").set_value("gelu").run()
+    at.sidebar.toggle(key="encoder_causal").set_value(True).run()
+    at.sidebar.number_input(key="encoder_valid_len").set_value(8).run()
+    at.session_state["encoder_open_steps"] = True
+    at.run()
+    assert not at.exception and not errors(at)
+    assert "Verified against PyTorch" in at.success[0].value
+    grid = panels(model_view(at))["layer 1 head 3"]
+    assert np.isnan(grid[0, 1]) and np.isnan(grid[9, 8]) and not np.isnan(grid[9, 7])  # causal; keys 8+ padding
+    steps = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert steps[1].startswith("**2. LayerNorm 1**") and steps[2].startswith("**3. Multi-head self-attention**")
+    assert any("GELU" in m for m in steps)
