@@ -35,9 +35,10 @@ __all__ = [
 STRIDE = 4  # pixels between neighbouring positions' window centres (two 2 × 2 pools)
 FIELD = 34  # receptive field side in pixels
 OFFSET = (FIELD - 1) / 2  # 16.5: centre of position 0's window
-# Cell r of the grid drawn over the image: the pixels nearer position r's centre than any other's (first/last
-# cells reach the border). (GRID + 1) edges in pixel coordinates, 0 … 112.
-CELL_EDGES: tuple[float, ...] = (0.0, *(OFFSET + STRIDE * (r - 0.5) for r in range(1, GRID)), float(IMAGE_SIZE))
+# Cell r of the grid drawn over the image: the pixels nearer position r's centre than any other's (the first and
+# last cells reach the border). GRID + 1 edges in pixel-index coordinates (pixel i spans i − 0.5 … i + 0.5):
+# −0.5, 18.5, 22.5, …, 90.5, 111.5. Pixels 110 and 111 lie in no window at all: the second pool drops a row.
+CELL_EDGES: tuple[float, ...] = (-0.5, *(OFFSET + STRIDE * (r - 0.5) for r in range(1, GRID)), IMAGE_SIZE - 0.5)
 
 
 def position_center(index: int) -> float:
@@ -46,9 +47,9 @@ def position_center(index: int) -> float:
 
 
 def pixel_to_position(pixel: float) -> int:
-    """The grid index (0 … 19) whose window centre is nearest to pixel coordinate ``pixel`` (0 … 112)."""
-    if not (-0.5 <= float(pixel) <= IMAGE_SIZE + 0.5):
-        raise ValueError(f"pixel={pixel} is outside the image (0 … {IMAGE_SIZE})")
+    """The grid index (0 … 19) whose window centre is nearest to pixel-index coordinate ``pixel`` (−0.5 … 111.5)."""
+    if not (-0.5 <= float(pixel) <= IMAGE_SIZE - 0.5):
+        raise ValueError(f"pixel={pixel} is outside the image (−0.5 … {IMAGE_SIZE - 0.5})")
     return int(min(GRID - 1, max(0, round((float(pixel) - OFFSET) / STRIDE))))
 
 
@@ -94,7 +95,7 @@ def upsample(grid_map: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
     grid_map = np.asarray(grid_map, dtype=np.float64)
     if grid_map.shape[-2:] != (GRID, GRID):
         raise ValueError(f"grid_map must end in ({GRID}, {GRID}), got {grid_map.shape}")
-    pixels = (np.arange(size) + 0.5) * (IMAGE_SIZE / size) - 0.5  # pixel centres in 112-pixel coordinates
+    pixels = (np.arange(size) + 0.5) * (IMAGE_SIZE / size) - 0.5  # pixel centres in 112-pixel index coordinates
     t = np.clip((pixels - OFFSET) / STRIDE, 0, GRID - 1)
     low = np.minimum(np.floor(t).astype(int), GRID - 2)
     frac = t - low
@@ -108,8 +109,7 @@ def cell_fraction(mask: np.ndarray | Tensor) -> np.ndarray:
     mask = np.asarray(mask, dtype=np.float64)
     if mask.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
         raise ValueError(f"mask must end in ({IMAGE_SIZE}, {IMAGE_SIZE}), got {mask.shape}")
-    centres = np.arange(IMAGE_SIZE) + 0.5
-    cell = np.searchsorted(np.asarray(CELL_EDGES[1:-1]), centres)  # pixel → cell index 0 … 19
+    cell = np.searchsorted(np.asarray(CELL_EDGES[1:-1]), np.arange(IMAGE_SIZE))  # pixel → cell index 0 … 19
     onehot = (cell[:, None] == np.arange(GRID)[None, :]).astype(np.float64)  # (112, 20)
     counts = onehot.sum(axis=0)  # pixels per cell along one axis
     summed = np.einsum("...yx,yr,xc->...rc", mask, onehot, onehot)

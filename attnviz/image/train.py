@@ -70,7 +70,8 @@ class Progress:
     total_steps: int
     epoch: int  # 0-based epoch of this step
     loss: float  # this step's mini-batch loss
-    seconds: float  # since training began
+    seconds: float  # wall-clock seconds since training began
+    cpu_seconds: float  # CPU seconds of the training thread (what "one core" costs, however busy the machine)
     test_accuracy: float | None  # set on the steps that evaluated the held-out set
 
 
@@ -87,7 +88,8 @@ class TrainResult:
     test_accuracies: tuple[float, ...]  # one per eval step
     snapshots: tuple[Snapshot, ...] = field(repr=False)
     stopped: bool  # True when the stop flag ended training early
-    seconds: float
+    seconds: float  # wall clock
+    cpu_seconds: float  # CPU time of the training thread
 
     @property
     def final_accuracy(self) -> float | None:
@@ -140,7 +142,7 @@ def train(
     accuracies: list[float] = []
     snapshots = [Snapshot(0, _copy_state(model))]
     stopped = False
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     step = 0
     model.train()
     for epoch in range(config.epochs):
@@ -168,7 +170,17 @@ def train(
             if config.snapshot_every and step % config.snapshot_every == 0 and step != total:
                 snapshots.append(Snapshot(step, _copy_state(model)))
             if progress is not None:
-                progress(Progress(step, total, epoch, losses[-1], time.perf_counter() - start, accuracy))
+                progress(
+                    Progress(
+                        step,
+                        total,
+                        epoch,
+                        losses[-1],
+                        time.perf_counter() - start,
+                        time.thread_time() - cpu_start,
+                        accuracy,
+                    )
+                )
         if stopped:
             break
     if test_set is not None and (not eval_steps or eval_steps[-1] != step) and step > 0:
@@ -184,6 +196,7 @@ def train(
         snapshots=tuple(snapshots),
         stopped=stopped,
         seconds=time.perf_counter() - start,
+        cpu_seconds=time.thread_time() - cpu_start,
     )
 
 
