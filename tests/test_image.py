@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import time
 import zlib
 
 import numpy as np
@@ -24,6 +25,7 @@ from attnviz.image import (
     SEED_WIDTHS,
     CNNWithAttention,
     TrainConfig,
+    calibrate_batchnorm,
     cell_fraction,
     draw_shape_mask,
     load_model,
@@ -41,6 +43,7 @@ from attnviz.image import (
     train,
     upsample,
 )
+from attnviz.image.job import TrainingJob
 from attnviz.image.maps import FIELD, STRIDE
 from attnviz.image.model import layer_sizes
 
@@ -416,3 +419,33 @@ def test_upload_rejects_what_it_cannot_use():
     for data, message in cases:
         with pytest.raises(ValueError, match=message):
             parse_upload(data, name="cat.png")
+
+
+def test_calibrated_batchnorm_uses_the_images_statistics(shapes):
+    model = CNNWithAttention(4, widths=TINY, seed=2)
+    calibrate_batchnorm(model, shapes.images, batch_size=8)
+    assert not model.training
+    first_bn = model.conv_layers[1]
+    with torch.no_grad():
+        conv = model.conv_layers[0](shapes.images)  # (24, 4, 110, 110)
+    # three equal batches of 8: the cumulative average of the batch means is the mean over all images
+    torch.testing.assert_close(first_bn.running_mean, conv.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-5)
+    assert first_bn.momentum == 0.1  # restored
+
+
+def test_training_job_runs_in_a_thread_stops_and_holds_the_slot(shapes):
+    job = TrainingJob(TINY, shapes, shapes, TrainConfig(epochs=50, batch_size=8))
+    assert job.start()
+    other = TrainingJob(TINY, shapes, shapes, TrainConfig(epochs=1, batch_size=8))
+    assert not other.start()  # one training at a time
+    deadline = time.monotonic() + 30
+    while job.status().step < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    job.stop()
+    job.join(30)
+    status = job.status()
+    assert status.state == "stopped" and status.finished and 2 <= status.step < 150
+    assert len(status.losses) == status.step and status.error is None
+    assert other.start()  # the slot is free again
+    other.join(30)
+    assert other.status().state == "done" and other.status().step == 3

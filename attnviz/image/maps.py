@@ -25,6 +25,7 @@ __all__ = [
     "QueryMap",
     "cell_fraction",
     "object_attention",
+    "object_attention_over",
     "pixel_to_position",
     "position_center",
     "query_map",
@@ -144,4 +145,28 @@ def object_attention(weights: Tensor, masks: Tensor) -> ObjectAttention:
         received=float(received.mean()),
         chance=float(frac.mean()),
         images=len(per_image),
+    )
+
+
+@torch.no_grad()
+def object_attention_over(
+    model: torch.nn.Module, images: Tensor, masks: Tensor, *, batch_size: int = 25
+) -> ObjectAttention:
+    """:func:`object_attention` over a whole set, in batches (the weights of 400 images would take ~1 GB); the
+    model runs in eval mode. Averages are over images, as for one batch."""
+    was_training = model.training
+    model.eval()
+    parts = []
+    for start in range(0, len(images), batch_size):
+        trace = model(images[start : start + batch_size])
+        parts.append((object_attention(trace.attention.weights, masks[start : start + batch_size]), len(trace.logits)))
+    model.train(was_training)
+    counted = [(p, n) for p, n in parts if p.images]
+    total = sum(n for _, n in parts)
+    return ObjectAttention(
+        from_object_queries=sum(p.from_object_queries * p.images for p, _ in counted)
+        / max(1, sum(p.images for p, _ in counted)),
+        received=sum(p.received * n for p, n in parts) / total,
+        chance=sum(p.chance * n for p, n in parts) / total,
+        images=sum(p.images for p, _ in counted),
     )

@@ -24,6 +24,7 @@ __all__ = [
     "Snapshot",
     "TrainConfig",
     "TrainResult",
+    "calibrate_batchnorm",
     "evaluate",
     "load_model",
     "model_from_bytes",
@@ -107,6 +108,29 @@ def evaluate(model: CNNWithAttention, data: ShapeSet, *, batch_size: int = 100) 
         correct += int((logits.argmax(dim=-1) == data.labels[start : start + batch_size]).sum())
     model.train(was_training)
     return correct / len(data)
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model: CNNWithAttention, images: Tensor, *, batch_size: int = 50) -> CNNWithAttention:
+    """Set every BatchNorm's running mean/variance to the statistics of ``images`` (a cumulative average over
+    batches), leaving the weights alone; returns the model in eval mode.
+
+    An untrained model's running statistics are 0 and 1, so in eval mode its deep features shrink towards 0 and
+    its attention is exactly uniform; calibrated, it shows what random weights really do with these images.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average: every batch counts equally
+    model.train()
+    try:
+        for start in range(0, len(images), batch_size):
+            model.conv_layers(images[start : start + batch_size])
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+    return model.eval()
 
 
 def _copy_state(model: nn.Module) -> dict[str, Tensor]:
