@@ -17,6 +17,8 @@ from attnviz.image.maps import (
 )
 from attnviz.image.model import GRID, IMAGE_SIZE, SEED_WIDTHS, CNNWithAttention, ImageTrace, LayerSize, layer_sizes
 from attnviz.image.train import (
+    DEFAULT_TEST_IMAGES,
+    DEFAULT_TRAIN_IMAGES,
     DEFAULT_WIDTHS,
     Progress,
     Snapshot,
@@ -35,6 +37,8 @@ from attnviz.image.upload import MAX_UPLOAD_BYTES, parse_upload
 __all__ = [
     "CELL_EDGES",
     "CLASSES",
+    "DEFAULT_TEST_IMAGES",
+    "DEFAULT_TRAIN_IMAGES",
     "DEFAULT_WIDTHS",
     "GRID",
     "IMAGE_SIZE",

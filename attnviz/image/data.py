@@ -17,8 +17,9 @@ __all__ = ["CLASSES", "SIZE", "ShapeSet", "draw_shape_mask", "make_shapes", "sha
 
 CLASSES: tuple[str, ...] = ("circle", "square", "triangle", "cross")
 SIZE = 112  # the seed resizes its images to 112 × 112
-MIN_RADIUS, MAX_RADIUS = 12, 26  # half the shape's extent, in pixels
+MIN_RADIUS, MAX_RADIUS = 16, 30  # half the shape's extent, in pixels
 MAX_IMAGES = 20_000
+TEXTURE = 0.25
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,9 @@ def draw_shape_mask(kind: str, center: tuple[int, int], radius: int, size: int =
     )
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A smooth random texture (a 5 × 5 colour grid, bilinearly upsampled) plus fine stripes: (3, size, size)."""
+def _background(rng: np.random.Generator, size: int, texture: float) -> np.ndarray:
+    """Mid grey plus ``texture`` × (a smooth random colour field — a 5 × 5 grid of colours, bilinearly upsampled —
+    and fine stripes at a random angle): (3, size, size)."""
     grid = rng.uniform(0.25, 0.75, size=(3, 5, 5))
     base = torch.nn.functional.interpolate(
         torch.from_numpy(grid)[None], size=(size, size), mode="bilinear", align_corners=True
@@ -74,7 +76,7 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     angle = rng.uniform(0, np.pi)
     period = rng.uniform(5.0, 12.0)
     stripes = 0.06 * np.sin(2 * np.pi * (rows * np.sin(angle) + cols * np.cos(angle)) / period)
-    return base + stripes[None]
+    return 0.5 + texture * (base - 0.5 + stripes[None])
 
 
 def _shape_colour(rng: np.random.Generator, background: np.ndarray) -> np.ndarray:
@@ -87,13 +89,19 @@ def _shape_colour(rng: np.random.Generator, background: np.ndarray) -> np.ndarra
     return np.where(mean > 0.5, 0.0, 1.0)  # the far corner of the colour cube
 
 
-def make_shapes(n: int, *, seed: int = 0, noise: float = 0.06, size: int = SIZE) -> ShapeSet:
-    """``n`` images, classes in turn (balanced) then shuffled, reproducible from ``seed``."""
+def make_shapes(n: int, *, seed: int = 0, noise: float = 0.06, texture: float = TEXTURE, size: int = SIZE) -> ShapeSet:
+    """``n`` images, classes in turn (balanced) then shuffled, reproducible from ``seed``.
+
+    ``noise`` is the standard deviation of the per-pixel Gaussian noise over everything; ``texture`` scales the
+    background's colour field and stripes (0: plain grey; 1: strong colours — much slower to learn, see README).
+    """
     n = int(n)
     if not 1 <= n <= MAX_IMAGES:
         raise ValueError(f"n={n} must be between 1 and {MAX_IMAGES}")
     if not 0.0 <= float(noise) <= 0.5:
         raise ValueError(f"noise={noise} must be between 0 and 0.5")
+    if not 0.0 <= float(texture) <= 1.0:
+        raise ValueError(f"texture={texture} must be between 0 and 1")
     rng = np.random.default_rng(int(seed))
     labels = rng.permutation(np.arange(n) % len(CLASSES))
     images = np.empty((n, 3, size, size), dtype=np.float32)
@@ -105,7 +113,7 @@ def make_shapes(n: int, *, seed: int = 0, noise: float = 0.06, size: int = SIZE)
         radius = int(rng.integers(MIN_RADIUS, MAX_RADIUS + 1))
         center = (int(rng.integers(radius, size - radius)), int(rng.integers(radius, size - radius)))
         mask = draw_shape_mask(CLASSES[label], center, radius, size)
-        image = _background(rng, size)
+        image = _background(rng, size, float(texture))
         colour = _shape_colour(rng, image)
         image[:, mask] = colour[:, None]
         image += rng.normal(0.0, noise, size=image.shape)

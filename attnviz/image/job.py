@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
-from attnviz.image.data import CLASSES, ShapeSet
+from attnviz.image.data import CLASSES, ShapeSet, shape_splits
 from attnviz.image.model import CNNWithAttention
-from attnviz.image.train import Progress, TrainConfig, TrainResult, train
+from attnviz.image.train import DEFAULT_TEST_IMAGES, DEFAULT_TRAIN_IMAGES, Progress, TrainConfig, TrainResult, train
 
 __all__ = ["MAX_CONCURRENT_JOBS", "JobStatus", "TrainingJob"]
 
@@ -26,10 +26,11 @@ _slots = threading.BoundedSemaphore(MAX_CONCURRENT_JOBS)
 class JobStatus:
     """A consistent copy of a job's progress."""
 
-    state: str  # "running", "stopping", "done", "stopped", "failed"
+    state: str  # "new", "preparing" (generating the data), "running", "stopping", "done", "stopped", "failed"
     step: int
     total_steps: int
     losses: tuple[float, ...]
+    batch_accuracies: tuple[float, ...]
     eval_steps: tuple[int, ...]
     test_accuracies: tuple[float, ...]
     seconds: float
@@ -46,26 +47,32 @@ class JobStatus:
 
 
 class TrainingJob:
-    """Train a fresh :class:`CNNWithAttention` on ``train_set`` in a daemon thread."""
+    """Train a fresh :class:`CNNWithAttention` in a daemon thread, on ``data`` or on a shapes set generated in
+    the thread (``train_images`` + ``test_images`` from ``data_seed``; dropped when training ends)."""
 
     def __init__(
         self,
         widths: tuple[int, ...],
-        train_set: ShapeSet,
-        test_set: ShapeSet,
         config: TrainConfig,
         *,
+        data: tuple[ShapeSet, ShapeSet] | None = None,
+        train_images: int = DEFAULT_TRAIN_IMAGES,
+        test_images: int = DEFAULT_TEST_IMAGES,
+        data_seed: int = 0,
         num_heads: int = 4,
         model_seed: int = 0,
         threads: int = 1,
     ) -> None:
         self.model = CNNWithAttention(len(CLASSES), widths=tuple(widths), num_heads=num_heads, seed=model_seed)
+        self.widths = tuple(widths)
         self.config = config
-        self._train_set, self._test_set = train_set, test_set
+        self._data = data
+        self._sizes = (int(train_images), int(test_images), int(data_seed))
         self._threads = int(threads)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._losses: list[float] = []
+        self._batch_accuracies: list[float] = []
         self._eval_steps: list[int] = []
         self._accuracies: list[float] = []
         self._last: Progress | None = None
@@ -78,7 +85,7 @@ class TrainingJob:
         """Start training; False (and nothing started) when another job holds the only slot."""
         if not _slots.acquire(blocking=False):
             return False
-        self._state = "running"
+        self._state = "preparing"
         self._thread.start()
         return True
 
@@ -86,7 +93,7 @@ class TrainingJob:
         """Ask the job to stop before its next step (the model keeps what it has learnt)."""
         self._stop.set()
         with self._lock:
-            if self._state == "running":
+            if self._state in ("preparing", "running"):
                 self._state = "stopping"
 
     def join(self, timeout: float | None = None) -> None:
@@ -95,6 +102,7 @@ class TrainingJob:
     def _progress(self, p: Progress) -> None:
         with self._lock:
             self._losses.append(p.loss)
+            self._batch_accuracies.append(p.batch_accuracy)
             if p.test_accuracy is not None:
                 self._eval_steps.append(p.step)
                 self._accuracies.append(p.test_accuracy)
@@ -103,10 +111,19 @@ class TrainingJob:
     def _run(self) -> None:
         torch.set_num_threads(self._threads)  # this thread's own intra-op pool; the server's threads are untouched
         try:
+            if self._data is None:
+                n_train, n_test, seed = self._sizes
+                train_set, test_set = shape_splits(n_train, n_test, seed=seed)
+            else:
+                train_set, test_set = self._data
+            self._data = None  # the images (≈ 150 kB each) go when training ends
+            with self._lock:
+                if self._state == "preparing":
+                    self._state = "running"
             result = train(
                 self.model,
-                self._train_set,
-                self._test_set,
+                train_set,
+                test_set,
                 self.config,
                 progress=self._progress,
                 should_stop=self._stop.is_set,
@@ -132,6 +149,7 @@ class TrainingJob:
                 step=last.step if last else 0,
                 total_steps=total,
                 losses=tuple(self._losses),
+                batch_accuracies=tuple(self._batch_accuracies),
                 eval_steps=tuple(self._eval_steps),
                 test_accuracies=tuple(self._accuracies),
                 seconds=self.result.seconds if self.result else (last.seconds if last else 0.0),
