@@ -43,9 +43,11 @@ from attnviz.image import (
     train,
     upsample,
 )
+from attnviz.image.figures import attention_overlay_figure, image_grid_figure
 from attnviz.image.job import TrainingJob
 from attnviz.image.maps import FIELD, STRIDE
 from attnviz.image.model import layer_sizes
+from attnviz.image.views import OVERLAY_SIZE, image_attention_view, map_sentence, prediction_sentence
 
 TINY = (4, 4, 8, 8, 8)
 
@@ -450,3 +452,46 @@ def test_training_job_runs_in_a_thread_stops_and_holds_the_slot(shapes):
     other.join(30)
     assert other.status().state == "done" and other.status().step == 2  # 16 generated images, batches of 8
     assert len(other.status().batch_accuracies) == 2 and len(other.status().test_accuracies) == 1
+
+
+# --- the page's view and figures ---------------------------------------------------------------------------------
+
+
+def test_image_attention_view_against_the_models_weights(shapes):
+    a = calibrate_batchnorm(CNNWithAttention(4, widths=TINY, seed=0), shapes.images)
+    b = calibrate_batchnorm(CNNWithAttention(4, widths=TINY, seed=1), shapes.images)
+    i = 3
+    v = image_attention_view(
+        shapes.images[i], {"untrained": a, "other": b}, 7, 12, mask=shapes.masks[i], label=int(shapes.labels[i])
+    )
+    assert [m.name for m in v.models] == ["untrained", "other"] and v.label == shapes.class_name(i)
+    with torch.no_grad():
+        weights = b(shapes.images[i : i + 1]).attention.weights[0].double()  # (4, 400, 400)
+        probs = torch.softmax(b(shapes.images[i : i + 1]).logits[0].double(), -1)
+    row = weights[:, 7 * 20 + 12].reshape(4, 20, 20).numpy()
+    np.testing.assert_allclose(v.models[1].per_head, row, atol=1e-7)
+    np.testing.assert_allclose(v.models[1].probabilities, probs.numpy(), atol=1e-6)
+    frac = cell_fraction(shapes.masks[i].numpy())
+    assert v.models[1].on_object == pytest.approx(float((row.mean(axis=0) * frac).sum()), abs=1e-9)
+    assert v.chance == pytest.approx(frac.mean())
+    assert v.models[1].overlay.shape == (5, OVERLAY_SIZE, OVERLAY_SIZE)
+    assert v.image.shape == (112, 112, 3) and v.image.dtype == np.uint8
+    x0, x1, y0, y1 = v.query_box
+    assert (x0 + x1) / 2 == pytest.approx(position_center(12)) and (y0 + y1) / 2 == pytest.approx(position_center(7))
+    sentence = map_sentence(v, "query")
+    assert f"{v.chance:.0%}" in sentence and f"{v.models[0].on_object:.0%}" in sentence
+    assert f"**{v.models[0].predicted}**" in prediction_sentence(v)
+
+
+def test_grid_figure_clicks_map_back_to_positions(shapes):
+    v = image_attention_view(shapes.images[0], {"untrained": CNNWithAttention(4, widths=TINY)}, 0, 19)
+    fig = image_grid_figure(v.image, v.query_box)
+    xs, ys = np.asarray(fig.data[1].x), np.asarray(fig.data[1].y)
+    assert len(xs) == 400
+    for token in (0, 19, 20 * 7 + 3, 399):
+        assert (pixel_to_position(ys[token]), pixel_to_position(xs[token])) == divmod(token, 20)
+    assert fig.layout.hoverdistance == -1  # a click anywhere picks the nearest cell
+    overlay = attention_overlay_figure(v.image, [v.models[0].overlay], ["untrained"], v.panel_titles)
+    heatmaps = [t for t in overlay.data if t.type == "heatmap"]
+    assert len(heatmaps) == 5 and heatmaps[0].zmax == pytest.approx(float(v.models[0].overlay.max()))
+    np.testing.assert_allclose(np.asarray(heatmaps[4].z), v.models[0].overlay[4], rtol=1e-6)

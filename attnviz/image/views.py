@@ -14,7 +14,15 @@ from attnviz.image.data import CLASSES
 from attnviz.image.maps import CELL_EDGES, cell_fraction, query_map, received_attention, upsample
 from attnviz.image.model import IMAGE_SIZE, CNNWithAttention
 
-__all__ = ["OVERLAY_SIZE", "ImageAttentionView", "ModelAttention", "image_attention_view", "to_uint8"]
+__all__ = [
+    "OVERLAY_SIZE",
+    "ImageAttentionView",
+    "ModelAttention",
+    "image_attention_view",
+    "map_sentence",
+    "prediction_sentence",
+    "to_uint8",
+]
 
 OVERLAY_SIZE = 56  # overlays are drawn at 2-pixel resolution: 56 × 56 values per panel instead of 112 × 112
 
@@ -113,3 +121,44 @@ def image_attention_view(
         label=None if label is None else CLASSES[int(label)],
         chance=None if frac is None else float(frac.mean()),
     )
+
+
+def prediction_sentence(view: ImageAttentionView) -> str:
+    """What each model predicts, with its probability, and whether it is right (for a generated image)."""
+    parts = []
+    for m in view.models:
+        p = float(m.probabilities.max())
+        verdict = ""
+        if view.label is not None:
+            verdict = " — right" if m.predicted == view.label else f" — wrong, it is a {view.label}"
+        parts.append(f"The **{m.name}** model says **{m.predicted}** ({p:.0%}){verdict}.")
+    if len(view.models) == 1:
+        parts.append(
+            f"Untrained, its probabilities hover near 1/{len(view.class_names)} = {1 / len(view.class_names):.0%}."
+        )
+    return " ".join(parts)
+
+
+def map_sentence(view: ImageAttentionView, kind: str) -> str:
+    """How the maps read, with this image's numbers: the share of attention on the shape against chance."""
+    if kind not in ("query", "received"):
+        raise ValueError(f"kind must be 'query' or 'received', got {kind!r}")
+    uniform = 1 / (20 * 20)
+    if kind == "query":
+        text = (
+            f"Each panel is the query's row of the attention weights (400 numbers that sum to 1) laid back on the "
+            f"image: red where it attends, clear where it does not. Uniform attention would give every cell "
+            f"{uniform:.4f}."
+        )
+    else:
+        text = (
+            "Each panel averages all 400 queries' rows: how much attention each position receives. Positions that "
+            "every query consults stand out."
+        )
+    if view.chance is not None:
+        shares = [f"{m.name}: {(m.on_object if kind == 'query' else m.received_on_object):.0%}" for m in view.models]
+        text += (
+            f" Share of the (mean-over-heads) attention that lands on the shape — {', '.join(shares)}; "
+            f"chance (uniform attention) would put {view.chance:.0%} there."
+        )
+    return text
