@@ -451,6 +451,12 @@ def test_training_job_runs_in_a_thread_stops_and_holds_the_slot(shapes):
     assert other.start()  # the slot is free again
     other.join(30)
     assert other.status().state == "done" and other.status().step == 2  # 16 generated images, batches of 8
+    assert other.snapshot_steps == (0, 2)
+    with torch.no_grad():
+        assert torch.equal(other.model_at(2)(shapes.images[:2]).logits, other.model(shapes.images[:2]).logits)
+        assert not torch.equal(other.model_at(0).fc.weight, other.model.fc.weight)
+    with pytest.raises(ValueError, match="step=1 has no snapshot"):
+        other.model_at(1)
     assert len(other.status().batch_accuracies) == 2 and len(other.status().test_accuracies) == 1
 
 

@@ -140,6 +140,20 @@ class TrainingJob:
         finally:
             _slots.release()
 
+    @property
+    def snapshot_steps(self) -> tuple[int, ...]:
+        """Steps with a saved copy of the weights (empty until training ends)."""
+        return tuple(s.step for s in self.result.snapshots) if self.result else ()
+
+    def model_at(self, step: int) -> CNNWithAttention:
+        """A new model holding the weights saved after ``step`` (one of :attr:`snapshot_steps`), in eval mode."""
+        for snapshot in self.result.snapshots if self.result else ():
+            if snapshot.step == step:
+                model = CNNWithAttention(**{**self.model.config, "widths": self.widths})
+                model.load_state_dict(snapshot.state)
+                return model.eval()
+        raise ValueError(f"step={step} has no snapshot; saved steps are {list(self.snapshot_steps)}")
+
     def status(self) -> JobStatus:
         with self._lock:
             last = self._last
