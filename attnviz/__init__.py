@@ -10,16 +10,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from attnviz.attention import TRACE_FIELDS, AttentionTrace, attend, lengths_to_mask
+    from attnviz.attention import SCORES, TRACE_FIELDS, AttentionTrace, attend, check_temperature, lengths_to_mask
     from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
-    from attnviz.modules import MULTIHEAD_TRACE_FIELDS, MultiHeadAttention, MultiHeadTrace, SelfAttention
+    from attnviz.modules import (
+        MULTIHEAD_TRACE_FIELDS,
+        MultiHeadAttention,
+        MultiHeadTrace,
+        SelfAttention,
+        head_slice,
+        weights_as_numpy,
+    )
     from attnviz.positional import sinusoidal_encoding
     from attnviz.tokens import embed, token_labels, tokenize
 
 _HOME = {
+    "SCORES": "attention",
     "TRACE_FIELDS": "attention",
     "AttentionTrace": "attention",
     "attend": "attention",
+    "check_temperature": "attention",
     "lengths_to_mask": "attention",
     "WORKED_EXAMPLE": "examples",
     "WORKED_EXAMPLE_PRINTED": "examples",
@@ -27,6 +36,8 @@ _HOME = {
     "MultiHeadAttention": "modules",
     "MultiHeadTrace": "modules",
     "SelfAttention": "modules",
+    "head_slice": "modules",
+    "weights_as_numpy": "modules",
     "sinusoidal_encoding": "positional",
     "embed": "tokens",
     "token_labels": "tokens",
@@ -35,6 +46,7 @@ _HOME = {
 
 __all__ = [
     "MULTIHEAD_TRACE_FIELDS",
+    "SCORES",
     "TRACE_FIELDS",
     "WORKED_EXAMPLE",
     "WORKED_EXAMPLE_PRINTED",
@@ -43,11 +55,14 @@ __all__ = [
     "MultiHeadTrace",
     "SelfAttention",
     "attend",
+    "check_temperature",
     "embed",
+    "head_slice",
     "lengths_to_mask",
     "sinusoidal_encoding",
     "token_labels",
     "tokenize",
+    "weights_as_numpy",
 ]
 
 

@@ -7,32 +7,52 @@ d_k query/key width, d_v value width, d_model model width, d_head = d_model / H.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, fields
 
+import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import Tensor
 
-__all__ = ["TRACE_FIELDS", "AttentionTrace", "attend", "check_finite", "lengths_to_mask"]
+__all__ = [
+    "SCORES",
+    "TRACE_FIELDS",
+    "AttentionTrace",
+    "attend",
+    "attend_checked",
+    "check_finite",
+    "check_temperature",
+    "largest_magnitude",
+    "lengths_to_mask",
+]
 
 
 @dataclass(frozen=True)
 class AttentionTrace:
-    """Every step of ``softmax(scale · q·kᵀ, masked) · v``, named once.
+    """Every step of ``softmax(scale · score(q, k) / temperature, masked) · v``, named once.
 
-    Rows are queries, columns are keys, everywhere.
+    Rows are queries, columns are keys, everywhere. What the trace shares instead of copying (it is read-only by
+    convention, not by a lock): ``query``, ``key`` and ``value`` are the tensors the caller passed (the same objects
+    when they were tensors); when nothing is masked and the temperature is 1, ``masked`` is ``scaled`` (the same
+    tensor), and ``mask`` / ``fully_masked`` are broadcast views of a single boolean. Every other field is a new
+    tensor. Change an input in place after the call and the trace's ``query``/``key``/``value`` change with it.
     """
 
     query: Tensor  # (..., T_q, d_k)
     key: Tensor  # (..., T_k, d_k)
     value: Tensor  # (..., T_k, d_v)
-    scores: Tensor  # (..., T_q, T_k)  q·kᵀ before scaling
-    scale: float  # the factor the scores were multiplied by (1/√d_k unless chosen)
+    scores: Tensor  # (..., T_q, T_k)  score(q, k) before scaling: q·kᵀ ("dot") or the cosine ("cosine")
+    scale: float | Tensor  # the factor the scores were multiplied by (1/√d_k for "dot", 1 for "cosine", unless chosen)
     scaled: Tensor  # (..., T_q, T_k)  scale · scores
     mask: Tensor  # (..., T_q, T_k)  bool, True = may attend (all True when nothing was masked)
-    masked: Tensor  # (..., T_q, T_k)  scaled, with -inf where mask is False
-    weights: Tensor  # (..., T_q, T_k)  softmax over keys; a fully masked row is all 0
+    masked: Tensor  # (..., T_q, T_k)  the softmax's input: scaled / temperature, -inf (or fill_value) where masked
+    weights: Tensor  # (..., T_q, T_k)  softmax over keys; a fully masked row is all 0 (when fill_value is None)
     output: Tensor  # (..., T_q, d_v)  weights · value
-    fully_masked: Tensor  # (..., T_q)  bool, True where a query may attend to no key
+    fully_masked: Tensor  # (..., T_q)  bool, True where a query may attend to no key (every key masked, or T_k = 0)
+    score: str = "dot"  # the score function: "dot" (q·k) or "cosine" (q·k / (‖q‖ ‖k‖))
+    temperature: float = 1.0  # τ: the weights are softmax(scaled / τ)
+    fill_value: float | None = None  # None: exact masking; a number: masked_fill(value) before the softmax
 
     @property
     def any_fully_masked(self) -> bool:
@@ -42,6 +62,9 @@ class AttentionTrace:
 # The names pages and figures may use; pinned by tests/test_attention.py.
 TRACE_FIELDS = tuple(f.name for f in fields(AttentionTrace))
 
+SCORES = ("dot", "cosine")
+"""The score functions :func:`attend` offers."""
+
 
 def check_finite(name: str, tensor: Tensor, *, overflow: bool = False) -> None:
     """Raise ``ValueError`` naming the first non-finite entry of ``tensor``.
@@ -49,6 +72,17 @@ def check_finite(name: str, tensor: Tensor, *, overflow: bool = False) -> None:
     ``overflow=True`` says the tensor was computed from finite inputs, so the values were too large.
     """
     _largest_finite(name, tensor, overflow=overflow)
+
+
+def check_temperature(temperature: float) -> float:
+    """``temperature`` as a float, or ``ValueError`` quoting it unless it is finite and greater than 0."""
+    try:
+        value = float(temperature)
+    except (TypeError, ValueError):
+        raise ValueError(f"temperature must be a number greater than 0, got {temperature!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"temperature must be finite and greater than 0, got {temperature!r}")
+    return value
 
 
 def lengths_to_mask(valid_lens: Tensor, batch_shape: tuple[int, ...], t_q: int, t_k: int) -> Tensor:
@@ -81,77 +115,105 @@ def lengths_to_mask(valid_lens: Tensor, batch_shape: tuple[int, ...], t_q: int, 
 
 
 def attend(
-    query: Tensor,
-    key: Tensor,
-    value: Tensor,
+    query: ArrayLike,
+    key: ArrayLike,
+    value: ArrayLike,
     *,
-    scale: float | None = None,
-    mask: Tensor | None = None,
-    valid_lens: Tensor | None = None,
+    mask: ArrayLike | None = None,
+    valid_lens: ArrayLike | None = None,
+    scale: float | Tensor | None = None,
+    score: str = "dot",
+    temperature: float = 1.0,
+    fill_value: float | None = None,
 ) -> AttentionTrace:
     """Scaled dot-product attention, explicit step by step, returning an :class:`AttentionTrace`.
 
-    Shapes: query ``(..., T_q, d_k)``, key ``(..., T_k, d_k)``, value ``(..., T_k, d_v)``.
-    ``scale=None`` is 1/√d_k (as ``scaled_dot_product_attention``); ``scale=1.0`` is the unscaled form.
-    ``mask`` is boolean, broadcastable to ``(..., T_q, T_k)``, True = may attend. ``valid_lens`` is d2l's
-    lengths (see :func:`lengths_to_mask`); both may be given and are combined. A query that may attend to no
-    key gets weights 0 and output 0 and is flagged in ``fully_masked``. Inputs are never modified.
+    Shapes: query ``(..., T_q, d_k)``, key ``(..., T_k, d_k)``, value ``(..., T_k, d_v)``; their batch axes must
+    broadcast. Tensors are used as they are; numpy arrays and nested lists of floats are converted with
+    ``torch.as_tensor``. ``scale=None`` is 1/√d_k for ``score="dot"`` (as ``scaled_dot_product_attention``) and 1
+    for ``"cosine"``; ``scale=1.0`` is the unscaled form, ``scale=0`` gives uniform weights (as SDPA does); a
+    tensor ``scale`` keeps its gradient. ``temperature`` τ > 0 divides the scaled scores before the softmax.
+    ``mask`` is boolean, broadcastable to ``(..., T_q, T_k)``, True = may attend. ``valid_lens`` is d2l's lengths
+    (see :func:`lengths_to_mask`); both may be given and are combined.
+
+    ``fill_value=None`` masks exactly: a masked key gets weight exactly 0, and a query that may attend to no key
+    (every key masked, or ``T_k = 0``) gets weights 0 and output 0 and is flagged in ``fully_masked``. A number
+    reproduces the tutorials' ``masked_fill(scores, fill_value)`` before the softmax: with d2l's ``-1e6`` a fully
+    masked row becomes uniform, with ``0`` a masked key still gets weight (flagged rows are then not zeroed).
+    Inputs are never modified; see :class:`AttentionTrace` for what the trace shares with them.
     """
+    query, key, value = (_as_input(name, t) for name, t in (("query", query), ("key", key), ("value", value)))
     _check_shapes(query, key, value)
     largest_q = _largest_finite("query", query)
     largest_k = _largest_finite("key", key)
     _largest_finite("value", value)
-    return _attend(query, key, value, scale=scale, mask=mask, valid_lens=valid_lens, qk_bound=largest_q * largest_k)
+    return attend_checked(
+        query,
+        key,
+        value,
+        qk_bound=largest_q * largest_k,
+        mask=mask,
+        valid_lens=valid_lens,
+        scale=scale,
+        score=score,
+        temperature=temperature,
+        fill_value=fill_value,
+    )
 
 
-def _attend(
+def attend_checked(
     query: Tensor,
     key: Tensor,
     value: Tensor,
     *,
-    scale: float | None,
-    mask: Tensor | None,
-    valid_lens: Tensor | None,
     qk_bound: float,
+    mask: ArrayLike | None = None,
+    valid_lens: ArrayLike | None = None,
+    scale: float | Tensor | None = None,
+    score: str = "dot",
+    temperature: float = 1.0,
+    fill_value: float | None = None,
 ) -> AttentionTrace:
-    """:func:`attend` for inputs already checked finite, with ``max|query| · max|key| ≤ qk_bound``."""
-    d_k = query.shape[-1]
-    if scale is None:
-        scale = 1.0 / math.sqrt(d_k)
-    scale = float(scale)
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be a positive finite number, got {scale}")
+    """:func:`attend` for tensors the caller already checked: shapes valid, every entry finite, and
+    ``max|query| · max|key| ≤ qk_bound`` (:func:`largest_magnitude` gives each factor in one pass).
 
-    scores = query @ key.transpose(-2, -1)  # (..., T_q, T_k)
+    For modules that know these bounds from their own projections, so the inputs need no second pass.
+    """
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+    temperature = check_temperature(temperature)
+    fill_value = _check_fill_value(fill_value)
+    d_k = query.shape[-1]
+    scale, scale_value = _check_scale(scale, 1.0 if score == "cosine" else 1.0 / math.sqrt(d_k))
+
+    if score == "cosine":
+        scores = _unit_rows(query) @ _unit_rows(key).transpose(-2, -1)  # (..., T_q, T_k), each in [-1, 1]
+        score_bound = 1.0
+    else:
+        scores = query @ key.transpose(-2, -1)  # (..., T_q, T_k)
+        score_bound = qk_bound * d_k
     scaled = scores * scale  # (..., T_q, T_k)
-    if not _cannot_overflow(qk_bound, d_k, scale, scores.dtype) and not math.isfinite(_largest_magnitude(scaled)):
+    logits = scaled if temperature == 1.0 else scaled / temperature  # (..., T_q, T_k)
+    limit = score_bound * max(scale_value, 1.0) * max(1.0 / temperature, 1.0)
+    if not limit < torch.finfo(scores.dtype).max / 4 and not math.isfinite(largest_magnitude(logits)):
         check_finite("the scores q·kᵀ", scores, overflow=True)
         check_finite("the scaled scores", scaled, overflow=True)
+        check_finite("the scores divided by the temperature", logits, overflow=True)
 
-    t_q, t_k = scores.shape[-2], scores.shape[-1]
-    allowed = None  # (..., T_q, T_k) bool, built only when something is masked
-    if mask is not None:
-        mask = torch.as_tensor(mask, device=scores.device)
-        if mask.dtype != torch.bool:
-            raise ValueError(f"mask must be boolean (True = may attend), got dtype {mask.dtype}")
-        if not _broadcasts_to(mask.shape, scores.shape):
-            raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to scores {tuple(scores.shape)}")
-        allowed = mask.expand(scores.shape)
-    if valid_lens is not None:
-        by_length = lengths_to_mask(valid_lens, tuple(scores.shape[:-2]), t_q, t_k).to(scores.device)
-        allowed = by_length.expand(scores.shape) if allowed is None else allowed & by_length
-
+    allowed = _allowed(mask, valid_lens, scores.shape, scores.device)  # (..., T_q, T_k) bool, or None
+    t_k = scores.shape[-1]
     if allowed is None:
         # Nothing masked: views instead of full-size copies (the trace is read-only).
         allowed = torch.ones((), dtype=torch.bool, device=scores.device).expand(scores.shape)
-        fully_masked = torch.zeros((), dtype=torch.bool, device=scores.device).expand(scores.shape[:-1])
-        masked = scaled
-        weights = torch.softmax(scaled, dim=-1)  # (..., T_q, T_k)
+        fully_masked = torch.full((), t_k == 0, dtype=torch.bool, device=scores.device).expand(scores.shape[:-1])
+        masked = logits
+        weights = torch.softmax(logits, dim=-1)  # (..., T_q, T_k)
     else:
-        masked = scaled.masked_fill(~allowed, float("-inf"))  # (..., T_q, T_k), a new tensor
+        fill = float("-inf") if fill_value is None else float(fill_value)
+        masked = logits.masked_fill(~allowed, fill)  # (..., T_q, T_k), a new tensor
         fully_masked = ~allowed.any(dim=-1)  # (..., T_q)
-        weights = torch.softmax(masked, dim=-1)  # NaN on fully masked rows, replaced next
-        if bool(fully_masked.any()):
+        weights = torch.softmax(masked, dim=-1)  # NaN on fully masked rows when exact, replaced next
+        if fill_value is None and bool(fully_masked.any()):
             weights = weights.masked_fill(fully_masked.unsqueeze(-1), 0.0)
     output = weights @ value  # (..., T_q, d_v)
     return AttentionTrace(
@@ -166,10 +228,13 @@ def _attend(
         weights=weights,
         output=output,
         fully_masked=fully_masked,
+        score=score,
+        temperature=temperature,
+        fill_value=fill_value,
     )
 
 
-def _largest_magnitude(tensor: Tensor) -> float:
+def largest_magnitude(tensor: Tensor) -> float:
     """``max |entry|`` in one pass: ``nan`` or ``inf`` when an entry is not finite, 0 for an empty tensor."""
     if tensor.numel() == 0:
         return 0.0
@@ -177,15 +242,70 @@ def _largest_magnitude(tensor: Tensor) -> float:
     return math.nan if math.isnan(low) or math.isnan(high) else max(-low, high)
 
 
-def _cannot_overflow(qk_bound: float, d_k: int, scale: float, dtype: torch.dtype) -> bool:
-    """True when ``|scale · q·k| ≤ scale · d_k · max|q| · max|k|`` is far below the dtype's largest value: then
-    the (T_q × T_k) scores need no pass of their own to look for overflow."""
-    return qk_bound * d_k * max(scale, 1.0) < torch.finfo(dtype).max / 4
+def _as_input(name: str, tensor: ArrayLike) -> Tensor:
+    if isinstance(tensor, Tensor):
+        return tensor
+    try:
+        return torch.as_tensor(np.asarray(tensor))
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{name} must be a tensor or an array of floats, got {type(tensor).__name__}") from error
+
+
+def _check_scale(scale: float | Tensor | None, default: float) -> tuple[float | Tensor, float]:
+    """``(scale to multiply by, its value as a float)``; a tensor scale stays a tensor (it keeps its gradient)."""
+    if scale is None:
+        return default, default
+    if isinstance(scale, Tensor):
+        if scale.numel() != 1:
+            raise ValueError(f"scale must be a single number, got a tensor of shape {tuple(scale.shape)}")
+        value = float(scale.detach())
+    else:
+        try:
+            value = float(scale)
+        except (TypeError, ValueError):
+            raise ValueError(f"scale must be a number >= 0, got {scale!r}") from None
+        scale = value
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"scale must be a finite number >= 0, got {value}")
+    return scale, value
+
+
+def _check_fill_value(fill_value: float | None) -> float | None:
+    if fill_value is None:
+        return None
+    value = float(fill_value) if isinstance(fill_value, numbers.Real) else math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"fill_value must be None or a finite number, got {fill_value!r}")
+    return value
+
+
+def _unit_rows(x: Tensor) -> Tensor:
+    """Each row divided by its length; a row of length 0 stays 0 (so its cosine with anything is 0)."""
+    norms = torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # (..., T, 1)
+    return x / norms.clamp_min(torch.finfo(x.dtype).tiny)
+
+
+def _allowed(
+    mask: ArrayLike | None, valid_lens: ArrayLike | None, shape: torch.Size, device: torch.device
+) -> Tensor | None:
+    """The boolean ``(..., T_q, T_k)`` of keys each query may attend to, or None when nothing is masked."""
+    allowed = None
+    if mask is not None:
+        mask = torch.as_tensor(mask, device=device)
+        if mask.dtype != torch.bool:
+            raise ValueError(f"mask must be boolean (True = may attend), got dtype {mask.dtype}")
+        if not _broadcasts_to(mask.shape, shape):
+            raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to scores {tuple(shape)}")
+        allowed = mask.expand(shape)
+    if valid_lens is not None:
+        by_length = lengths_to_mask(valid_lens, tuple(shape[:-2]), shape[-2], shape[-1]).to(device)
+        allowed = by_length.expand(shape) if allowed is None else allowed & by_length
+    return allowed
 
 
 def _largest_finite(name: str, tensor: Tensor, *, overflow: bool = False) -> float:
-    """:func:`_largest_magnitude`, raising like :func:`check_finite` when an entry is not finite."""
-    largest = _largest_magnitude(tensor)
+    """:func:`largest_magnitude`, raising like :func:`check_finite` when an entry is not finite."""
+    largest = largest_magnitude(tensor)
     if not math.isfinite(largest):
         index = tuple(int(i) for i in (~torch.isfinite(tensor)).nonzero()[0])
         value = tensor[index].item()
@@ -222,5 +342,12 @@ def _check_shapes(query: Tensor, key: Tensor, value: Tensor) -> None:
             f"key has T_k={key.shape[-2]} positions but value has {value.shape[-2]} "
             f"(key {tuple(key.shape)}, value {tuple(value.shape)})"
         )
+    try:
+        torch.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    except RuntimeError:
+        raise ValueError(
+            f"the batch axes of query {tuple(query.shape)}, key {tuple(key.shape)} and value "
+            f"{tuple(value.shape)} do not broadcast: every axis before (T, d) must match or be 1"
+        ) from None
     if not (query.dtype == key.dtype == value.dtype):
         raise ValueError(f"query, key, value dtypes differ: {query.dtype}, {key.dtype}, {value.dtype}")

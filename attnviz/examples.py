@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attnviz.arrays import resize  # re-exported: presets crop/pad with it
+
 
 @dataclass(frozen=True)
 class WorkedExample:
@@ -84,11 +86,3 @@ def preset(name: str, t: int, d_in: int, d_k: int, seed: int = 0) -> WorkedExamp
     if name == PRESETS[2]:
         return identity_example(t, d_in, d_k)
     raise ValueError(f"unknown preset {name!r}; choose one of {PRESETS}")
-
-
-def resize(matrix: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Crop or zero-pad ``matrix`` to ``shape``, keeping its top-left values."""
-    out = np.zeros(shape, dtype=np.float64)
-    rows, cols = min(shape[0], matrix.shape[0]), min(shape[1], matrix.shape[1])
-    out[:rows, :cols] = matrix[:rows, :cols]
-    return out

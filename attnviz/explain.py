@@ -1,18 +1,36 @@
-"""Numbers written out for learners: an output row as the weighted sum of value rows."""
+"""Numbers written out for learners: formulas with this run's numbers, and sentences computed from the data."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 
-from attnviz.figures import to_numpy
+from attnviz.arrays import SCIENTIFIC_FROM, to_numpy
 
-__all__ = ["dot_product_latex", "fmt", "softmax_latex", "vector_latex", "weighted_sum_latex"]
+__all__ = [
+    "SCIENTIFIC_FROM",
+    "dot_product_latex",
+    "fmt",
+    "softmax_latex",
+    "trained_contrast",
+    "vector_latex",
+    "weighted_sum_latex",
+]
 
 
 def fmt(value: float, decimals: int = 2) -> str:
-    """``value`` to ``decimals`` places (a whole number without them), never a negative zero."""
+    """``value`` to ``decimals`` places (a whole number without them), never a negative zero.
+
+    From :data:`SCIENTIFIC_FROM` on, LaTeX scientific notation (``9.01\\times10^{15}``), so a huge entry neither
+    runs a formula off the screen nor shows digits float64 does not hold.
+    """
     value = float(value)
-    if value == round(value) and abs(value) < 1e15:
+    if math.isfinite(value) and abs(value) >= SCIENTIFIC_FROM:
+        mantissa, exponent = f"{value:.{decimals}e}".split("e")
+        return f"{mantissa}\\times10^{{{int(exponent)}}}"
+    if math.isfinite(value) and value == round(value):
         return str(int(value))
     text = f"{value:.{decimals}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text
@@ -63,3 +81,23 @@ def softmax_latex(name: str, scores, *, decimals: int = 2) -> str:
     total = e.sum()
     parts = [f"e^{{{fmt(v, decimals)}}}" if f else "0" for v, f in zip(s, finite, strict=True)]
     return f"{name} = \\frac{{[{', '.join(parts)}]}}{{{' + '.join(parts)}}} = {vector_latex(e / total, decimals)}"
+
+
+def trained_contrast(tokens: Sequence[str], labels: Sequence[str], weights) -> str:
+    """For a sentence with "it" and "animal": what the tutorials say a trained model does, and what these
+    weights ``(T, T)`` actually do with "it" (its top key, from the data). Empty for other sentences."""
+    if "it" not in tokens or "animal" not in tokens:
+        return ""
+    w = to_numpy(weights)
+    q = list(tokens).index("it")
+    top = int(np.nanargmax(w[q]))
+    said = " In a trained Transformer, “it” in the tutorials' sentence attends mostly to “animal”."
+    if tokens[top] == "animal":
+        return (
+            f"{said} Here “it” also gives its largest weight ({w[q, top]:.3f}) to “animal”, though by chance: "
+            "these random projections have learned nothing."
+        )
+    return (
+        f"{said} These random projections have learned nothing: here “it” gives its largest weight "
+        f"({w[q, top]:.3f}) to “{labels[top]}”."
+    )

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from attnviz.arrays import SCIENTIFIC_FROM, to_numpy
+
 __all__ = [
     "CELL_TEXT_LIMIT",
     "DIVERGING",
@@ -28,11 +30,6 @@ __all__ = [
     "heatmap_grid",
     "line_chart",
     "matrix_heatmap",
-    "pool_blocks",
-    "pool_factor",
-    "range_labels",
-    "robust_max",
-    "to_numpy",
 ]
 
 DIVERGING = "RdBu_r"  # signed values: blue < 0 < red, centred on 0
@@ -62,15 +59,6 @@ _SCALES = {
 def _figure(data: list[dict], layout: dict) -> go.Figure:
     """Wrap dicts that follow plotly's schema (checked by the tests) without validating each property again."""
     return go.Figure(data=data, layout=layout, _validate=False)
-
-
-def to_numpy(matrix) -> np.ndarray:
-    """A float32 numpy copy of a tensor or array-like, with ±inf (masked cells) turned into NaN (blank)."""
-    if hasattr(matrix, "detach"):
-        matrix = matrix.detach().cpu().numpy()
-    array = np.array(matrix, dtype=np.float32)
-    array[~np.isfinite(array)] = np.nan
-    return array
 
 
 def _labels(labels: Sequence[str] | None, n: int, prefix: str) -> list[str]:
@@ -130,7 +118,9 @@ def _heatmap_trace(
         "ygap": gap,
     }
     if show_text:
-        trace["texttemplate"] = f"%{{z:.{decimals}f}}"
+        finite = np.abs(z[np.isfinite(z)])
+        notation = "e" if finite.size and float(finite.max()) >= SCIENTIFIC_FROM else "f"  # huge: 9.01e+15
+        trace["texttemplate"] = f"%{{z:.{decimals}{notation}}}"
     if coloraxis is not None:
         trace["coloraxis"] = coloraxis
     else:
@@ -140,12 +130,17 @@ def _heatmap_trace(
     return trace
 
 
-def _thinned_ticks(labels: list[str], max_ticks: int) -> dict:
-    """Axis settings that label every k-th category so at most ``max_ticks`` labels show (hover names them all)."""
-    if len(labels) <= max_ticks:
+def _thinned_ticks(labels: Sequence[str], max_ticks: int, *, odd: bool = False) -> dict:
+    """The one tick policy: label every k-th category so at most ``max_ticks`` labels show (hover names them all).
+
+    ``odd``: k is odd, so the labels of a sin/cos encoding alternate sin and cos (an even k shows only sins).
+    """
+    every = max(1, math.ceil(len(labels) / max_ticks))
+    if odd:
+        every += 1 - every % 2
+    if every == 1:
         return {"tickmode": "auto"}
-    every = math.ceil(len(labels) / max_ticks)
-    return {"tickmode": "array", "tickvals": labels[::every]}
+    return {"tickmode": "array", "tickvals": list(labels[::every])}
 
 
 def matrix_heatmap(
@@ -163,13 +158,15 @@ def matrix_heatmap(
     zmax: float | None = None,
     value_title: str = "value",
     max_ticks: int = 20,
+    odd_ticks: bool = False,
 ) -> go.Figure:
     """Annotated heatmap of a 2-D matrix ``(rows, cols)``.
 
     ``kind``: ``"signed"`` (diverging scale centred on 0), ``"weights"`` (sequential, fixed to [0, 1]) or
     ``"sequential"``. ``zmax`` overrides the top of the colour scale (the bound on both sides for ``"signed"``).
     Non-finite cells (masked) are left blank. Per-cell text appears when the matrix has at most
-    :data:`CELL_TEXT_LIMIT` cells unless ``show_text`` says otherwise; at most ``max_ticks`` labels per axis.
+    :data:`CELL_TEXT_LIMIT` cells unless ``show_text`` says otherwise; at most ``max_ticks`` labels per axis
+    (``odd_ticks``: every odd k-th column, for sin/cos encodings).
     """
     z = to_numpy(matrix)
     if z.ndim != 2:
@@ -207,7 +204,7 @@ def matrix_heatmap(
             "side": "top",
             "tickangle": _tick_angle(cols),
             "automargin": small,
-            **_thinned_ticks(cols, max_ticks),
+            **_thinned_ticks(cols, max_ticks, odd=odd_ticks),
         },
         "yaxis": {
             "title": {"text": row_title},
@@ -292,7 +289,7 @@ def heatmap_grid(
     panel_w = (1 - h_gap * (grid_cols - 1)) / grid_cols
     layout: dict = {}
     annotations = []
-    x_ticks = _thinned_ticks(cols, max_ticks or max(3, 28 // grid_cols))
+    x_ticks = _thinned_ticks(cols, max_ticks or max(3, int(width // 16)))  # a -45° label needs ~16 px
     y_ticks = _thinned_ticks(rows, max_ticks or max(4, per_panel // 18))
     data = []
     for h in range(n):
@@ -421,80 +418,6 @@ def head_blocks_heatmap(
     return fig
 
 
-def pool_factor(n: int, max_cells: int) -> int:
-    """The smallest block size ``b`` with ``ceil(n / b) <= max_cells`` (1: no pooling needed)."""
-    if max_cells < 1:
-        raise ValueError(f"max_cells must be at least 1, got {max_cells}")
-    return max(1, math.ceil(n / max_cells))
-
-
-def range_labels(n: int, block: int) -> list[str]:
-    """Axis labels of ``n`` positions pooled ``block`` at a time: ``["0–7", "8–15", …]`` (a lone position: ``"8"``)."""
-    labels = []
-    for start in range(0, n, block):
-        stop = min(start + block, n) - 1
-        labels.append(f"{start}–{stop}" if stop > start else f"{start}")
-    return labels
-
-
-def pool_blocks(stack, block: int, *, how: str = "mean") -> np.ndarray:
-    """Pool the last two axes of ``stack`` ``(..., R, C)`` in ``block × block`` squares: ``(..., ⌈R/b⌉, ⌈C/b⌉)``.
-
-    ``how="mean"``: the mean of each block's finite cells (e.g. scores, masked cells left out).
-    ``how="row_share"``: for attention weights, the mean over the block's rows of their sum over its columns,
-    i.e. the share of attention those queries give those keys, so a pooled row still sums to 1.
-    A block with no finite cell is NaN (blank). The last block of an axis may be shorter. float32 out.
-    """
-    z = to_numpy(stack)
-    if z.ndim < 2:
-        raise ValueError(f"pool_blocks takes (..., rows, cols), got shape {z.shape}")
-    if block < 1:
-        raise ValueError(f"block must be at least 1, got {block}")
-    if how not in ("mean", "row_share"):
-        raise ValueError(f"how must be 'mean' or 'row_share', got {how!r}")
-    if block == 1:
-        return z
-    *lead, r, c = z.shape
-    pr, pc = math.ceil(r / block), math.ceil(c / block)
-    rows_in_block = np.minimum(block, r - np.arange(pr) * block).astype(np.float32)  # (R',)
-    if np.isfinite(z).all():  # the common case (no masked cell): two contiguous sums, ~3× faster
-        padded = np.zeros((*lead, pr * block, pc * block), dtype=np.float32) if (r % block or c % block) else z
-        if padded is not z:
-            padded[..., :r, :c] = z
-        sums = padded.reshape(*lead, pr * block, pc, block).sum(axis=-1)  # (..., R, C')
-        sums = sums.reshape(*lead, pr, block, pc).sum(axis=-2)  # (..., R', C')
-        if how == "row_share":
-            return (sums / rows_in_block[:, None]).astype(np.float32)
-        cols_in_block = np.minimum(block, c - np.arange(pc) * block).astype(np.float32)  # (C',)
-        return (sums / (rows_in_block[:, None] * cols_in_block[None, :])).astype(np.float32)
-    padded = np.full((*lead, pr * block, pc * block), np.nan, dtype=np.float32)
-    padded[..., :r, :c] = z
-    blocks = padded.reshape(*lead, pr, block, pc, block)  # (..., R', b, C', b)
-    finite = np.isfinite(blocks)
-    filled = np.where(finite, blocks, np.float32(0))
-    count = finite.sum(axis=(-3, -1))  # (..., R', C')
-    if how == "mean":
-        out = filled.sum(axis=(-3, -1)) / np.maximum(count, 1)
-    else:
-        out = filled.sum(axis=(-3, -1)) / rows_in_block[:, None]
-    out = out.astype(np.float32)
-    out[count == 0] = np.nan
-    return out
-
-
-def robust_max(values, percentile: float = 99.0) -> float:
-    """The ``percentile`` of the finite values: a colour-scale top that a few large cells cannot wash out.
-
-    Returns 1.0 when there is no positive finite value.
-    """
-    z = to_numpy(values)
-    finite = z[np.isfinite(z)]
-    if not finite.size:
-        return 1.0
-    top = float(np.percentile(finite, percentile))
-    return top if top > 0 else (float(finite.max()) if finite.max() > 0 else 1.0)
-
-
 def bar_chart(
     values,
     labels: Sequence[str],
@@ -503,8 +426,12 @@ def bar_chart(
     value_title: str = "weight",
     label_title: str = "key",
     highlight: int | None = None,
+    max_ticks: int = 60,
 ) -> go.Figure:
-    """Vertical bars of a 1-D vector over labelled items (e.g. one query's weights over the keys)."""
+    """Vertical bars of a 1-D vector over labelled items (e.g. one query's weights over the keys).
+
+    At most ``max_ticks`` labels (upright when thinned, with room for them); hover names every bar.
+    """
     v = to_numpy(values).reshape(-1)
     labels = _labels(labels, v.shape[0], label_title)
     colours = ["#1f77b4"] * len(labels)
@@ -517,12 +444,20 @@ def bar_chart(
         "marker": {"color": colours},
         "hovertemplate": f"{label_title} %{{x}}<br>{value_title} %{{y}}<extra></extra>",
     }
+    ticks = _thinned_ticks(labels, max_ticks)
+    thinned = ticks["tickmode"] == "array"
     layout = {
         "title": {"text": title},
-        "height": 320,
+        "height": 440 if len(labels) > 40 else 320,
         "margin": {**_MARGIN, "t": 50},
-        "xaxis": {"title": {"text": label_title}, "type": "category", "tickangle": -45},
-        "yaxis": {"title": {"text": value_title}},
+        "xaxis": {
+            "title": {"text": label_title},
+            "type": "category",
+            "tickangle": -90 if thinned else -45,
+            "automargin": True,
+            **ticks,
+        },
+        "yaxis": {"title": {"text": value_title}, "automargin": True},
     }
     return _figure([bar], layout)
 
@@ -552,7 +487,7 @@ def line_chart(
         "title": {"text": title},
         "height": 340,
         "margin": {**_MARGIN, "t": 50},
-        "xaxis": {"title": {"text": x_title}},
-        "yaxis": {"title": {"text": y_title}},
+        "xaxis": {"title": {"text": x_title}, "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "automargin": True},
     }
     return _figure(lines, layout)

@@ -8,18 +8,48 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from attnviz.attention import AttentionTrace, _attend, _largest_magnitude, attend, check_finite
+from attnviz.attention import AttentionTrace, attend, attend_checked, check_finite, largest_magnitude
+from attnviz.validation import check_at_least_one
 
-__all__ = ["MULTIHEAD_TRACE_FIELDS", "MultiHeadAttention", "MultiHeadTrace", "SelfAttention"]
+ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, Tensor)
+
+__all__ = [
+    "MULTIHEAD_TRACE_FIELDS",
+    "MultiHeadAttention",
+    "MultiHeadTrace",
+    "SelfAttention",
+    "head_slice",
+    "merge_heads",
+    "split_heads",
+    "weights_as_numpy",
+]
 
 
 def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> Tensor:
     return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1).mul(bound).float()
+
+
+def _register_uniform(
+    module: nn.Module,
+    generator: torch.Generator,
+    shapes: dict[str, tuple[int, ...]],
+    bound: float,
+    *,
+    absent: bool = False,
+) -> None:
+    """One parameter per name, drawn uniform in ±bound in the order given (the seed's draws depend on it), or
+    each registered as None when ``absent`` (no bias)."""
+    for name, shape in shapes.items():
+        if absent:
+            module.register_parameter(name, None)
+        else:
+            setattr(module, name, nn.Parameter(_uniform(shape, bound, generator)))
 
 
 def _generator(seed: int | None) -> torch.Generator:
@@ -52,27 +82,34 @@ class SelfAttention(nn.Module):
 
     ``SelfAttention(d_in, d_k, bias=True, seed=0)`` is the randomly initialised ("learned") variant, initialised
     as ``nn.Linear`` is (uniform in ±1/√d_in). :meth:`from_matrices` builds the hand-set one.
+
+    ``tutorial_bug=True`` reproduces a tutorial's ``SelfAttention`` as written: ``k = self.q_linear(x)`` and
+    ``v = self.q_linear(x)``, so K = V = Q, the scores Q·Qᵀ are symmetric and every token is drawn to itself.
+    ``W_k``/``W_v`` are kept (and can be printed) but not used.
     """
 
-    def __init__(self, d_in: int, d_k: int, *, d_v: int | None = None, bias: bool = True, seed: int | None = 0):
+    def __init__(
+        self,
+        d_in: int,
+        d_k: int,
+        *,
+        d_v: int | None = None,
+        bias: bool = True,
+        seed: int | None = 0,
+        tutorial_bug: bool = False,
+    ):
         super().__init__()
         d_v = d_k if d_v is None else d_v
-        for name, size in (("d_in", d_in), ("d_k", d_k), ("d_v", d_v)):
-            if int(size) < 1:
-                raise ValueError(f"{name}={size} must be at least 1")
+        d_in, d_k, d_v = (check_at_least_one(name, size) for name, size in (("d_in", d_in), ("d_k", d_k), ("d_v", d_v)))
+        if tutorial_bug and d_v != d_k:
+            raise ValueError(f"tutorial_bug=True uses W_q for the values, so d_v={d_v} must equal d_k={d_k}")
+        self.tutorial_bug = bool(tutorial_bug)
         generator = _generator(seed)
         bound = 1.0 / math.sqrt(d_in)
-        self.w_q = nn.Parameter(_uniform((d_in, d_k), bound, generator))
-        self.w_k = nn.Parameter(_uniform((d_in, d_k), bound, generator))
-        self.w_v = nn.Parameter(_uniform((d_in, d_v), bound, generator))
-        if bias:
-            self.b_q = nn.Parameter(_uniform((d_k,), bound, generator))
-            self.b_k = nn.Parameter(_uniform((d_k,), bound, generator))
-            self.b_v = nn.Parameter(_uniform((d_v,), bound, generator))
-        else:
-            self.register_parameter("b_q", None)
-            self.register_parameter("b_k", None)
-            self.register_parameter("b_v", None)
+        weights = {"w_q": (d_in, d_k), "w_k": (d_in, d_k), "w_v": (d_in, d_v)}
+        biases = {"b_q": (d_k,), "b_k": (d_k,), "b_v": (d_v,)}
+        _register_uniform(self, generator, weights, bound)
+        _register_uniform(self, generator, biases, bound, absent=not bias)
 
     @classmethod
     def from_matrices(
@@ -83,19 +120,26 @@ class SelfAttention(nn.Module):
         b_q: Tensor | None = None,
         b_k: Tensor | None = None,
         b_v: Tensor | None = None,
+        *,
+        tutorial_bug: bool = False,
     ) -> SelfAttention:
-        """Hand-set weights, each ``(d_in, d_out)``; biases optional (all or none)."""
+        """Hand-set weights, each ``(d_in, d_out)`` and of one dtype; biases optional (all or none)."""
         w_q = _as_matrix("W_q", w_q)
         d_in, d_k = w_q.shape
         w_k = _as_matrix("W_k", w_k, (d_in, d_k))
         w_v = _as_matrix("W_v", w_v)
         if w_v.shape[0] != d_in:
             raise ValueError(f"W_v must have {d_in} rows like W_q, got shape {tuple(w_v.shape)}")
+        if not (w_q.dtype == w_k.dtype == w_v.dtype):
+            raise ValueError(
+                f"W_q, W_k, W_v must have one dtype, got {w_q.dtype}, {w_k.dtype}, {w_v.dtype}: "
+                "convert them to one dtype first"
+            )
         biases = (b_q, b_k, b_v)
         has_bias = any(b is not None for b in biases)
         if has_bias and any(b is None for b in biases):
             raise ValueError("give all three biases b_q, b_k, b_v or none")
-        module = cls(d_in, d_k, d_v=w_v.shape[1], bias=has_bias, seed=0)
+        module = cls(d_in, d_k, d_v=w_v.shape[1], bias=has_bias, seed=0, tutorial_bug=tutorial_bug)
         with torch.no_grad():
             module.w_q = nn.Parameter(w_q)
             module.w_k = nn.Parameter(w_k)
@@ -121,10 +165,15 @@ class SelfAttention(nn.Module):
             )
         x = x.to(self.w_q.dtype)
         q = x @ self.w_q  # (..., T, d_k)
-        k = x @ self.w_k  # (..., T, d_k)
-        v = x @ self.w_v  # (..., T, d_v)
         if self.b_q is not None:
-            q, k, v = q + self.b_q, k + self.b_k, v + self.b_v
+            q = q + self.b_q
+        if self.tutorial_bug:  # k = self.q_linear(x); v = self.q_linear(x)
+            k, v = q, q  # (..., T, d_k)
+        else:
+            k = x @ self.w_k  # (..., T, d_k)
+            v = x @ self.w_v  # (..., T, d_v)
+            if self.b_q is not None:
+                k, v = k + self.b_k, v + self.b_v
         check_finite("X", x)
         for name, t in (("Q = X·W_q", q), ("K = X·W_k", k), ("V = X·W_v", v)):
             check_finite(name, t, overflow=True)
@@ -133,18 +182,36 @@ class SelfAttention(nn.Module):
     def forward(
         self,
         x: Tensor,
+        *,
         mask: Tensor | None = None,
-        scale: float | None = None,
         valid_lens: Tensor | None = None,
+        scale: float | Tensor | None = None,
+        score: str = "dot",
+        temperature: float = 1.0,
+        fill_value: float | None = None,
     ) -> AttentionTrace:
-        """Attention of ``x`` (``(..., T, d_in)``) over itself; ``scale=None`` is 1/√d_k, 1.0 is unscaled."""
+        """Attention of ``x`` (``(..., T, d_in)``) over itself; the options are :func:`attnviz.attend`'s."""
         q, k, v = self.project(x)
-        return attend(q, k, v, scale=scale, mask=mask, valid_lens=valid_lens)
+        return attend(
+            q,
+            k,
+            v,
+            mask=mask,
+            valid_lens=valid_lens,
+            scale=scale,
+            score=score,
+            temperature=temperature,
+            fill_value=fill_value,
+        )
 
 
 @dataclass(frozen=True)
 class MultiHeadTrace:
-    """Every step of multi-head attention. ``B`` is absent when the input was unbatched ``(T, d_model)``."""
+    """Every step of multi-head attention. ``B`` is absent when the input was unbatched ``(T, d_model)``.
+
+    Like :class:`~attnviz.attention.AttentionTrace` it shares rather than copies: ``query``/``key``/``value`` are
+    views of the projections, and ``masked`` is ``scaled`` when nothing was masked.
+    """
 
     q_proj: Tensor  # (B, T_q, d_model)  query @ W_q + b_q, before the split into heads
     k_proj: Tensor  # (B, T_k, d_model)
@@ -153,15 +220,18 @@ class MultiHeadTrace:
     key: Tensor  # (B, H, T_k, d_head)
     value: Tensor  # (B, H, T_k, d_head)
     scores: Tensor  # (B, H, T_q, T_k)  q·kᵀ per head
-    scale: float
+    scale: float | Tensor
     scaled: Tensor  # (B, H, T_q, T_k)
     mask: Tensor  # (B, H, T_q, T_k)  bool, True = may attend
-    masked: Tensor  # (B, H, T_q, T_k)  -inf where masked
+    masked: Tensor  # (B, H, T_q, T_k)  the softmax's input: -inf (or fill_value) where masked
     weights: Tensor  # (B, H, T_q, T_k)  softmax per head
     fully_masked: Tensor  # (B, H, T_q)
     head_outputs: Tensor  # (B, H, T_q, d_head)  weights_h · V_h
     concat: Tensor  # (B, T_q, d_model)  heads side by side
     output: Tensor  # (B, T_q, d_model)  concat @ W_o + b_o
+    score: str = "dot"  # as in AttentionTrace
+    temperature: float = 1.0
+    fill_value: float | None = None
 
     @property
     def num_heads(self) -> int:
@@ -172,23 +242,108 @@ class MultiHeadTrace:
         """``(B, T_q, T_k)``: the average over heads (what ``nn.MultiheadAttention`` returns by default)."""
         return self.weights.mean(dim=-3)
 
+    def head(self, head: int, batch: int = 0) -> AttentionTrace:
+        """Head ``head`` (of batch row ``batch`` when batched) as a single-head :class:`AttentionTrace` of views."""
+        if not 0 <= head < self.num_heads:
+            raise ValueError(f"head={head} is out of range for {self.num_heads} heads")
+        batched = self.weights.dim() == 4
+        if batched and not 0 <= batch < self.weights.shape[0]:
+            raise ValueError(f"batch={batch} is out of range for B={self.weights.shape[0]}")
+        index = (batch, head) if batched else (head,)
+        return AttentionTrace(
+            query=self.query[index],
+            key=self.key[index],
+            value=self.value[index],
+            scores=self.scores[index],
+            scale=self.scale,
+            scaled=self.scaled[index],
+            mask=self.mask[index],
+            masked=self.masked[index],
+            weights=self.weights[index],
+            output=self.head_outputs[index],
+            fully_masked=self.fully_masked[index],
+            score=self.score,
+            temperature=self.temperature,
+            fill_value=self.fill_value,
+        )
+
 
 # The names pages and figures may use; pinned by tests/test_modules.py.
 MULTIHEAD_TRACE_FIELDS = tuple(f.name for f in fields(MultiHeadTrace))
 
 
 def split_heads(x: Tensor, num_heads: int) -> Tensor:
-    """d2l's ``transpose_qkv`` without the final flattening: ``(B, T, d_model) → (B, H, T, d_head)``."""
+    """Cut each row into ``num_heads`` pieces, heads to the front: ``(B, T, d_model) → (B, H, T, d_head)`` (a view).
+
+    d2l's ``transpose_qkv`` without its final flattening of the heads into the batch axis.
+    """
     b, t, d_model = x.shape
     x = x.reshape(b, t, num_heads, d_model // num_heads)  # (B, T, H, d_head)
     return x.permute(0, 2, 1, 3)  # (B, H, T, d_head)
 
 
 def merge_heads(x: Tensor) -> Tensor:
-    """d2l's ``transpose_output``: ``(B, H, T, d_head) → (B, T, d_model)``."""
+    """The heads side by side again: ``(B, H, T, d_head) → (B, T, d_model)`` (d2l's ``transpose_output``)."""
     b, h, t, d_head = x.shape
     x = x.permute(0, 2, 1, 3)  # (B, T, H, d_head)
     return x.reshape(b, t, h * d_head)  # (B, T, d_model)
+
+
+def head_slice(name: str, matrix: ArrayOrTensor, head: int, num_heads: int) -> ArrayOrTensor:
+    """Head ``head``'s part of a :class:`MultiHeadAttention` weight named ``name`` (numpy array or tensor).
+
+    ``w_q``/``w_k``/``w_v`` ``(d_model, d_model)`` → columns ``(d_model, d_head)``; ``b_q``/``b_k``/``b_v``
+    ``(d_model,)`` → ``(d_head,)``; ``w_o`` → rows ``(d_head, d_model)``. ``b_o`` is shared by every head.
+    """
+    d_model = matrix.shape[0] if name == "w_o" else matrix.shape[-1]
+    d_head = d_model // num_heads
+    if not 0 <= head < num_heads:
+        raise ValueError(f"head={head} is out of range for {num_heads} heads")
+    cut = slice(head * d_head, (head + 1) * d_head)
+    if name == "w_o":
+        return matrix[cut, :]
+    if name in ("w_q", "w_k", "w_v", "b_q", "b_k", "b_v"):
+        return matrix[..., cut]
+    raise ValueError(f"name must be one of w_q, w_k, w_v, w_o, b_q, b_k, b_v, got {name!r}")
+
+
+def weights_as_numpy(module: nn.Module) -> dict[str, np.ndarray]:
+    """Every parameter of ``module`` as a new numpy array, by name (``w_q``, ``b_q``, …)."""
+    return {name: p.detach().cpu().numpy().copy() for name, p in module.named_parameters()}
+
+
+# The trace fields that are attend()'s, per head.
+_SHARED_WITH_HEADS = ("query", "key", "value", "scores", "scaled", "mask", "masked", "weights", "fully_masked")
+
+
+def _check_mask(mask: Tensor | None, batched: bool) -> Tensor | None:
+    """The mask contract of :meth:`MultiHeadAttention.forward`, as a boolean tensor (or None)."""
+    if mask is None:
+        return None
+    mask = torch.as_tensor(mask)
+    if batched and mask.dim() == 3:
+        raise ValueError(
+            f"a 3-D mask {tuple(mask.shape)} with batched input is ambiguous: give (T_q, T_k) or 4-D "
+            "(B, H, T_q, T_k); write mask[:, None] for one mask per batch row, mask[None] for one per head"
+        )
+    if mask.dim() > (4 if batched else 3):
+        raise ValueError(f"mask has {mask.dim()} dimensions {tuple(mask.shape)}: too many for this input")
+    return mask
+
+
+def _unbatched_lengths(valid_lens: Tensor | None, t_q: int) -> Tensor | None:
+    """Unbatched ``valid_lens`` (one length, or ``(T_q,)`` per query) in the batched form ``(1,)`` or ``(1, T_q)``."""
+    if valid_lens is None:
+        return None
+    valid_lens = torch.as_tensor(valid_lens)
+    if valid_lens.numel() == 1 and valid_lens.dim() <= 1:
+        return valid_lens.reshape(1)  # one length for every query
+    if valid_lens.dim() == 1 and valid_lens.shape[0] == t_q:
+        return valid_lens.unsqueeze(0)  # (1, T_q): one length per query
+    raise ValueError(
+        f"unbatched valid_lens must be one length or T_q={t_q} lengths (one per query), got shape "
+        f"{tuple(valid_lens.shape)}"
+    )
 
 
 class MultiHeadAttention(nn.Module):
@@ -199,11 +354,7 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, num_heads: int, *, bias: bool = True, seed: int | None = 0):
         super().__init__()
-        d_model, num_heads = int(d_model), int(num_heads)
-        if d_model < 1:
-            raise ValueError(f"d_model={d_model} must be at least 1")
-        if num_heads < 1:
-            raise ValueError(f"num_heads={num_heads} must be at least 1")
+        d_model, num_heads = check_at_least_one("d_model", d_model), check_at_least_one("num_heads", num_heads)
         if d_model % num_heads != 0:
             raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}")
         self.d_model = d_model
@@ -213,18 +364,11 @@ class MultiHeadAttention(nn.Module):
         # uniform biases instead so the learner sees them.
         in_bound = math.sqrt(6.0 / (d_model + d_model))
         out_bound = 1.0 / math.sqrt(d_model)
-        self.w_q = nn.Parameter(_uniform((d_model, d_model), in_bound, generator))
-        self.w_k = nn.Parameter(_uniform((d_model, d_model), in_bound, generator))
-        self.w_v = nn.Parameter(_uniform((d_model, d_model), in_bound, generator))
-        self.w_o = nn.Parameter(_uniform((d_model, d_model), out_bound, generator))
-        if bias:
-            self.b_q = nn.Parameter(_uniform((d_model,), out_bound, generator))
-            self.b_k = nn.Parameter(_uniform((d_model,), out_bound, generator))
-            self.b_v = nn.Parameter(_uniform((d_model,), out_bound, generator))
-            self.b_o = nn.Parameter(_uniform((d_model,), out_bound, generator))
-        else:
-            for name in ("b_q", "b_k", "b_v", "b_o"):
-                self.register_parameter(name, None)
+        square = (d_model, d_model)
+        _register_uniform(self, generator, {"w_q": square, "w_k": square, "w_v": square}, in_bound)
+        _register_uniform(self, generator, {"w_o": square}, out_bound)
+        biases = {name: (d_model,) for name in ("b_q", "b_k", "b_v", "b_o")}
+        _register_uniform(self, generator, biases, out_bound, absent=not bias)
 
     @property
     def d_head(self) -> int:
@@ -246,102 +390,103 @@ class MultiHeadAttention(nn.Module):
         query: Tensor,
         key: Tensor | None = None,
         value: Tensor | None = None,
+        *,
         mask: Tensor | None = None,
         valid_lens: Tensor | None = None,
-        scale: float | None = None,
+        scale: float | Tensor | None = None,
+        score: str = "dot",
+        temperature: float = 1.0,
+        fill_value: float | None = None,
     ) -> MultiHeadTrace:
         """Attention of ``query`` over ``key``/``value`` (both default to ``query``: self-attention).
 
-        Inputs ``(B, T, d_model)`` or unbatched ``(T, d_model)``. ``mask`` is boolean (True = may attend),
-        broadcastable to ``(B, H, T_q, T_k)``; ``valid_lens`` as in :func:`attnviz.attend` (needs B).
+        Inputs ``(B, T, d_model)`` or unbatched ``(T, d_model)``; key and value share ``T_k`` (and ``B``).
+        ``mask`` is boolean (True = may attend): batched, ``(T_q, T_k)`` or 4-D broadcastable to
+        ``(B, H, T_q, T_k)`` (a 3-D mask is ambiguous and rejected: write ``mask[:, None]`` for one mask per batch
+        row, ``mask[None]`` for one per head); unbatched, ``(T_q, T_k)`` or ``(H, T_q, T_k)``. ``valid_lens``:
+        batched, ``(B,)`` or ``(B, T_q)`` as in :func:`attnviz.attend`; unbatched, one length (a number or
+        ``(1,)``) or ``(T_q,)`` lengths per query. The other options are :func:`attnviz.attend`'s.
         """
         key = query if key is None else key
         value = key if value is None else value
         self_attention = query is key is value
-        batched = query.dim() == 3
+        batched = self._check_inputs(query, key, value)
+        mask = _check_mask(mask, batched)
+        if not batched:
+            query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)  # (1, T, d_model)
+            valid_lens = _unbatched_lengths(valid_lens, query.shape[1])
+        dtype = self.w_q.dtype
+        query, key, value = query.to(dtype), key.to(dtype), value.to(dtype)
+        projections, checked = self._project_qkv(query, key, value, fused=self_attention)
+        options = {"score": score, "temperature": temperature, "fill_value": fill_value}
+        trace = self._attend_heads(projections, checked, mask=mask, valid_lens=valid_lens, scale=scale, **options)
+        concat = merge_heads(trace.output)  # (B, T_q, d_model)
+        output = self._project(concat, self.w_o, self.b_o)  # (B, T_q, d_model)
+        tensors = {
+            "q_proj": projections[0],
+            "k_proj": projections[1],
+            "v_proj": projections[2],
+            **{name: getattr(trace, name) for name in _SHARED_WITH_HEADS},
+            "head_outputs": trace.output,
+            "concat": concat,
+            "output": output,
+        }
+        if not batched:
+            tensors = {name: t.squeeze(0) for name, t in tensors.items()}
+        settings = {name: getattr(trace, name) for name in ("scale", "score", "temperature", "fill_value")}
+        return MultiHeadTrace(**settings, **tensors)
+
+    def _check_inputs(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
+        """Shapes of the three inputs against each other and ``d_model``; True when they are batched."""
         for name, x in (("query", query), ("key", key), ("value", value)):
+            if not isinstance(x, Tensor):
+                raise ValueError(f"{name} must be a tensor of shape (B, T, d_model), got {type(x).__name__}")
             if x.dim() != query.dim() or x.dim() not in (2, 3):
                 raise ValueError(
                     f"{name} must have shape (B, T, d_model) or (T, d_model) like query, got {tuple(x.shape)}"
                 )
             if x.shape[-1] != self.d_model:
                 raise ValueError(f"{name} has width {x.shape[-1]} but d_model={self.d_model}")
-        if not batched:
-            query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)  # (1, T, d_model)
-            if valid_lens is not None:
-                valid_lens = torch.as_tensor(valid_lens)
-                valid_lens = valid_lens.reshape(1) if valid_lens.dim() == 0 else valid_lens.unsqueeze(0)
-        dtype = self.w_q.dtype
-        query, key, value = query.to(dtype), key.to(dtype), value.to(dtype)
-        if mask is not None:
-            mask = torch.as_tensor(mask)
-            if batched and mask.dim() == 3:  # (B, T_q, T_k) → (B, 1, T_q, T_k): one mask for every head
-                mask = mask.unsqueeze(1)
+        if key.shape[:-1] != value.shape[:-1]:
+            raise ValueError(
+                f"key {tuple(key.shape)} and value {tuple(value.shape)} must have the same batch size and "
+                "number of positions T_k"
+            )
+        if query.shape[:-2] != key.shape[:-2]:
+            raise ValueError(f"query {tuple(query.shape)} and key {tuple(key.shape)} have different batch sizes")
+        return query.dim() == 3
 
-        if self_attention:  # one matrix product for Q, K and V, as torch does
+    def _project_qkv(
+        self, query: Tensor, key: Tensor, value: Tensor, *, fused: bool
+    ) -> tuple[tuple[Tensor, Tensor, Tensor], tuple[Tensor, ...]]:
+        """``(q_proj, k_proj, v_proj)``, each ``(B, T, d_model)``, and the contiguous tensors that hold them.
+
+        ``fused`` (self-attention) does one product for all three, as torch does; the projections are views of it.
+        """
+        if fused:
             w = torch.cat([self.w_q, self.w_k, self.w_v], dim=1)  # (d_model, 3·d_model)
             b = None if self.b_q is None else torch.cat([self.b_q, self.b_k, self.b_v])
             qkv = self._project(query, w, b)  # (B, T, 3·d_model)
-            q_proj, k_proj, v_proj = qkv.chunk(3, dim=-1)  # 3 × (B, T, d_model), views of qkv
-            projections = (qkv,)
-        else:
-            q_proj = self._project(query, self.w_q, self.b_q)  # (B, T_q, d_model)
-            k_proj = self._project(key, self.w_k, self.b_k)  # (B, T_k, d_model)
-            v_proj = self._project(value, self.w_v, self.b_v)  # (B, T_k, d_model)
-            projections = (q_proj, k_proj, v_proj)
-        h = self.num_heads
-        heads = (
-            split_heads(q_proj, h),  # (B, H, T_q, d_head)
-            split_heads(k_proj, h),  # (B, H, T_k, d_head)
-            split_heads(v_proj, h),  # (B, H, T_k, d_head)
+            return qkv.chunk(3, dim=-1), (qkv,)  # 3 × (B, T, d_model), views of qkv
+        projections = (
+            self._project(query, self.w_q, self.b_q),  # (B, T_q, d_model)
+            self._project(key, self.w_k, self.b_k),  # (B, T_k, d_model)
+            self._project(value, self.w_v, self.b_v),  # (B, T_k, d_model)
         )
-        # attend() would check Q, K and V itself, one pass (after a copy) per strided tensor of heads. One pass over
-        # each contiguous projection finds the same largest |entry|, which also bounds q·k for the overflow test;
-        # only when an entry is not finite does attend() run its own checks, to name the tensor and the entry.
-        largest = [_largest_magnitude(p) for p in projections]
-        if all(math.isfinite(m) for m in largest):
-            trace = _attend(*heads, scale=scale, mask=mask, valid_lens=valid_lens, qk_bound=max(largest) ** 2)
-        else:  # attend() raises, naming the tensor and the entry
-            trace = attend(*heads, scale=scale, mask=mask, valid_lens=valid_lens)
-        concat = merge_heads(trace.output)  # (B, T_q, d_model)
-        output = self._project(concat, self.w_o, self.b_o)  # (B, T_q, d_model)
-        fields = {
-            "q_proj": q_proj,
-            "k_proj": k_proj,
-            "v_proj": v_proj,
-            "query": trace.query,
-            "key": trace.key,
-            "value": trace.value,
-            "scores": trace.scores,
-            "scaled": trace.scaled,
-            "mask": trace.mask,
-            "masked": trace.masked,
-            "weights": trace.weights,
-            "fully_masked": trace.fully_masked,
-            "head_outputs": trace.output,
-            "concat": concat,
-            "output": output,
-        }
-        if not batched:
-            fields = {name: t.squeeze(0) for name, t in fields.items()}
-        return MultiHeadTrace(scale=trace.scale, **fields)
+        return projections, projections
 
-    def head_trace(self, trace: MultiHeadTrace, head: int, batch: int = 0) -> AttentionTrace:
-        """One head of a (possibly batched) trace as a single-head :class:`AttentionTrace`."""
-        index = (batch, head) if trace.weights.dim() == 4 else (head,)
-        return AttentionTrace(
-            query=trace.query[index],
-            key=trace.key[index],
-            value=trace.value[index],
-            scores=trace.scores[index],
-            scale=trace.scale,
-            scaled=trace.scaled[index],
-            mask=trace.mask[index],
-            masked=trace.masked[index],
-            weights=trace.weights[index],
-            output=trace.head_outputs[index],
-            fully_masked=trace.fully_masked[index],
-        )
+    def _attend_heads(self, projections: tuple[Tensor, ...], checked: tuple[Tensor, ...], **options) -> AttentionTrace:
+        """:func:`attnviz.attend` over the heads of ``projections``, with one finiteness pass per ``checked``.
+
+        attend() would check Q, K and V itself, one pass (after a copy) per strided tensor of heads. One pass over
+        each contiguous projection finds the same largest |entry|, which also bounds q·k for the overflow test;
+        only when an entry is not finite does attend() run its own checks, to name the tensor and the entry.
+        """
+        heads = [split_heads(p, self.num_heads) for p in projections]  # 3 × (B, H, T, d_head)
+        largest = [largest_magnitude(p) for p in checked]
+        if all(math.isfinite(m) for m in largest):
+            return attend_checked(*heads, qk_bound=max(largest) ** 2, **options)
+        return attend(*heads, **options)  # raises, naming the tensor and the entry
 
     @classmethod
     def from_torch(cls, m: nn.MultiheadAttention) -> MultiHeadAttention:

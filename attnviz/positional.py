@@ -11,6 +11,8 @@ import numbers
 import torch
 from torch import Tensor
 
+from attnviz.validation import check_at_least_one
+
 __all__ = [
     "column_functions",
     "display_indices",
@@ -20,14 +22,6 @@ __all__ = [
     "sinusoidal_encoding",
     "wavelengths",
 ]
-
-
-def _check_at_least_one(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}={value!r} must be an int")
-    if value < 1:
-        raise ValueError(f"{name}={value!r} must be at least 1")
-    return int(value)
 
 
 def _check_base(base: object) -> float:
@@ -63,8 +57,8 @@ def sinusoidal_encoding(
     d_model ends with an unpaired sin column (d_model=9: sin in columns 0,2,4,6,8, cos in 1,3,5,7).
     Computed in float64, then cast to ``dtype``, so float32 values stay accurate at large positions.
     """
-    num_positions = _check_at_least_one("num_positions", num_positions)
-    d_model = _check_at_least_one("d_model", d_model)
+    num_positions = check_at_least_one("num_positions", num_positions)
+    d_model = check_at_least_one("d_model", d_model)
     base = _check_base(base)
     _check_float_dtype(dtype)
     cos_exponents = torch.arange(0, d_model - 1, 2, dtype=torch.float64) / d_model  # pair's 2i/d_model
@@ -82,8 +76,8 @@ def seed_odd_variant_encoding(
     :func:`sinusoidal_encoding`; the cos columns differ for every d_model >= 2 (odd or even). Kept so the app
     can show the difference: with the standard pairing, pe[p + k] is a rotation of pe[p] within each pair.
     """
-    num_positions = _check_at_least_one("num_positions", num_positions)
-    d_model = _check_at_least_one("d_model", d_model)
+    num_positions = check_at_least_one("num_positions", num_positions)
+    d_model = check_at_least_one("d_model", d_model)
     base = _check_base(base)
     _check_float_dtype(dtype)
     cos_exponents = torch.arange(1, d_model, 2, dtype=torch.float64) / d_model  # own (2i+1)/d_model
@@ -102,13 +96,13 @@ def column_functions(d_model: int) -> list[str]:
 
     An odd d_model has one more sin than cos column (d_model=9: 5 sin, 4 cos; column 8 has no cos partner).
     """
-    d_model = _check_at_least_one("d_model", d_model)
+    d_model = check_at_least_one("d_model", d_model)
     return ["sin" if j % 2 == 0 else "cos" for j in range(d_model)]
 
 
 def wavelengths(d_model: int, base: float = 10000.0) -> list[float]:
     """Each column's wavelength in positions, ``2π · base^(2i/d_model)`` for the pair 2i, 2i+1 it belongs to."""
-    d_model = _check_at_least_one("d_model", d_model)
+    d_model = check_at_least_one("d_model", d_model)
     base = _check_base(base)
     return [2 * math.pi * base ** ((j - j % 2) / d_model) for j in range(d_model)]
 
@@ -119,9 +113,9 @@ def display_indices(n: int, limit: int = 256, *, group: int = 1) -> list[int]:
     ``group`` keeps whole consecutive groups together: ``group=2`` on the d_model axis keeps both columns of
     each kept sin/cos pair, so striding never drops every cos column. Always starts at 0.
     """
-    n = _check_at_least_one("n", n)
-    group = _check_at_least_one("group", group)
-    limit = _check_at_least_one("limit", limit)
+    n = check_at_least_one("n", n)
+    group = check_at_least_one("group", group)
+    limit = check_at_least_one("limit", limit)
     if limit < group:
         raise ValueError(f"limit={limit} must be at least group={group}")
     if n <= limit:

@@ -2,8 +2,9 @@
 
 d2l's ``transpose_qkv`` splits ``(B, T, d_model)`` into heads and flattens them into the batch axis so one batched
 matrix product serves every head; ``transpose_output`` undoes it. :func:`shape_flow` replays those reshapes on the
-tensors of a :class:`~attnviz.modules.MultiHeadTrace` and records every shape, so the description always matches
-the run (nothing here is typed by hand).
+tensors of a :class:`~attnviz.modules.MultiHeadTrace` with the one split and merge the modules use
+(:func:`~attnviz.modules.split_heads`, :func:`~attnviz.modules.merge_heads`) and records every shape, so the
+description always matches the run (nothing here is typed by hand).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from attnviz.modules import MultiHeadTrace
+from attnviz.modules import MultiHeadTrace, merge_heads, split_heads
 
 __all__ = [
     "MAX_HEADS",
@@ -20,8 +21,6 @@ __all__ = [
     "divisors",
     "head_problems",
     "shape_flow",
-    "transpose_output",
-    "transpose_qkv",
 ]
 
 MAX_HEADS = 16
@@ -48,31 +47,6 @@ class ShapeStep:
         return "(" + ", ".join(str(s) for s in self.sizes) + ")"
 
 
-def transpose_qkv(x: Tensor, num_heads: int) -> list[Tensor]:
-    """d2l's ``transpose_qkv``, keeping every intermediate: ``(B, T, d_model)`` to ``(B·H, T, d_head)``.
-
-    Returns ``[split, permuted, flattened]`` of shapes ``(B, T, H, d_head)``, ``(B, H, T, d_head)`` and
-    ``(B·H, T, d_head)``. (The tutorial hard-codes ``d_head = 20``; here it is ``d_model // H``.)
-    """
-    b, t, d_model = x.shape
-    split = x.reshape(b, t, num_heads, d_model // num_heads)  # (B, T, H, d_head)
-    permuted = split.permute(0, 2, 1, 3)  # (B, H, T, d_head)
-    flattened = permuted.reshape(-1, t, d_model // num_heads)  # (B·H, T, d_head)
-    return [split, permuted, flattened]
-
-
-def transpose_output(x: Tensor, num_heads: int) -> list[Tensor]:
-    """d2l's ``transpose_output``, keeping every intermediate: ``(B·H, T, d_head)`` back to ``(B, T, d_model)``.
-
-    Returns ``[unflattened, permuted, merged]`` of shapes ``(B, H, T, d_head)``, ``(B, T, H, d_head)`` and
-    ``(B, T, d_model)``.
-    """
-    unflattened = x.reshape(-1, num_heads, x.shape[1], x.shape[2])  # (B, H, T, d_head)
-    permuted = unflattened.permute(0, 2, 1, 3)  # (B, T, H, d_head)
-    merged = permuted.reshape(permuted.shape[0], permuted.shape[1], -1)  # (B, T, d_model)
-    return [unflattened, permuted, merged]
-
-
 def _batched(t: Tensor, dims: int) -> Tensor:
     return t if t.dim() == dims else t.unsqueeze(0)  # an unbatched trace is shown with B = 1
 
@@ -94,12 +68,16 @@ def shape_flow(trace: MultiHeadTrace) -> list[ShapeStep]:
     b, h, t_q, d_head = query.shape
     t_k = key.shape[-2]
 
-    split, permuted, flattened = transpose_qkv(q_proj, h)
+    permuted = split_heads(q_proj, h)  # (B, H, T_q, d_head)
+    split = permuted.transpose(1, 2)  # (B, T_q, H, d_head): the reshape before the permute
+    flattened = permuted.reshape(b * h, t_q, d_head)  # (B·H, T_q, d_head): d2l's transpose_qkv
     if tuple(permuted.shape) != tuple(query.shape):
         raise ValueError(f"replayed split {tuple(permuted.shape)} differs from the trace's query {tuple(query.shape)}")
     scores = weights.reshape(b * h, t_q, t_k)  # (B·H, T_q, T_k): what d2l's bmm computes
     per_head = head_outputs.reshape(b * h, t_q, d_head)  # (B·H, T_q, d_head)
-    unflattened, back, merged = transpose_output(per_head, h)
+    unflattened = per_head.reshape(b, h, t_q, d_head)  # (B, H, T_q, d_head)
+    back = unflattened.transpose(1, 2)  # (B, T_q, H, d_head)
+    merged = merge_heads(unflattened)  # (B, T_q, d_model): d2l's transpose_output
     if tuple(merged.shape) != tuple(concat.shape):
         raise ValueError(f"replayed merge {tuple(merged.shape)} differs from the trace's concat {tuple(concat.shape)}")
 

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from attnviz.positional import sinusoidal_encoding
+from attnviz.validation import check_at_least_one
 
 __all__ = [
     "MAX_TOKENS",
@@ -153,14 +154,6 @@ def token_labels(tokens: list[str]) -> list[str]:
     return [f"{i} {_shorten(tok)}" for i, tok in enumerate(tokens)]
 
 
-def _check_d_model(d_model: object) -> int:
-    if isinstance(d_model, bool) or not isinstance(d_model, numbers.Integral):
-        raise TypeError(f"d_model={d_model!r} must be an int")
-    if d_model < 1:
-        raise ValueError(f"d_model={d_model!r} must be at least 1")
-    return int(d_model)
-
-
 def _token_seed(token: str, seed: int) -> int:
     """A 64-bit generator seed from blake2b (Python's hash() is salted per process, so it cannot be used)."""
     digest = hashlib.blake2b(f"{seed}:{token}".encode(), digest_size=8).digest()
@@ -174,7 +167,7 @@ def embed(tokens: list[str], d_model: int, *, seed: int = 0, dtype: torch.dtype 
     in every run, process and session (on one torch version: torch does not promise its random streams across
     releases). Tokens are case-sensitive ("The" != "the"). Drawn in float64, then cast to ``dtype``.
     """
-    d_model = _check_d_model(d_model)
+    d_model = check_at_least_one("d_model", d_model)
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise ValueError(f"dtype={dtype!r} must be a floating-point torch dtype")
     out = torch.empty(len(tokens), d_model, dtype=torch.float64)  # (T, d_model)
@@ -195,7 +188,7 @@ def embedding_scale(d_model: int) -> float:
     tied to the output layer) have much smaller entries, so without the scale the positional signal would
     drown out which token it is; multiplying by √d_model brings the embedding up to the encoding's size.
     """
-    return math.sqrt(_check_d_model(d_model))
+    return math.sqrt(check_at_least_one("d_model", d_model))
 
 
 def truncate(tokens: list[str], max_tokens: int = MAX_TOKENS) -> tuple[list[str], int]:

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["InputError", "parse_matrix"]
+__all__ = ["InputError", "check_at_least_one", "parse_matrix"]
+
+
+def check_at_least_one(name: str, value: object) -> int:
+    """``value`` as an int: ``TypeError`` unless it is an integer (not a bool), ``ValueError`` below 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}={value!r} must be an int")
+    if value < 1:
+        raise ValueError(f"{name}={value!r} must be at least 1")
+    return int(value)
 
 
 class InputError(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -49,7 +50,9 @@ def check_against_torch(
 
     ``mask`` ``(T_q, T_k)`` is boolean with True = may attend (torch's ``attn_mask`` is its negation);
     ``valid_lens`` ``(B,)`` marks keys at positions ``>= valid_lens[b]`` as padding (torch's ``key_padding_mask``).
-    Queries that may attend to no key are left out of the comparison: attnviz gives them zeros, torch NaN.
+    Give the same ``mask`` and ``valid_lens`` the trace was computed with: torch gets them directly, never from the
+    trace. Every row is compared. Where torch finds no key to attend to it returns NaN; there the expected weights
+    are 0 and the expected output is torch's output projection of a zero row (attnviz's documented answer).
     """
     if x.dim() != 3:
         raise ValueError(f"x must have shape (B, T, d_model), got {tuple(x.shape)}")
@@ -71,14 +74,23 @@ def check_against_torch(
             attn_mask=attn_mask,
             key_padding_mask=padding,
         )  # (B, T_q, d_model), (B, H, T_q, T_k)
+        weights = weights.nan_to_num(nan=0.0)  # torch's NaN rows: no key to attend to
+        no_key = out.isnan().any(dim=-1, keepdim=True)  # (B, T_q, 1)
+        zero_row = reference.out_proj(torch.zeros(1, module.d_model, dtype=out.dtype))  # (1, d_model)
+        out = torch.where(no_key, zero_row, out)
     ours_out = trace.output.reshape(out.shape)
     ours_w = trace.weights.reshape(weights.shape)
-    seen = ~trace.fully_masked.reshape(weights.shape[:-1])  # (B, H, T_q)
-    row_seen = seen.all(dim=1)  # (B, T_q): a query row every head could compute
-    out_diff = (ours_out - out).abs()[row_seen]
-    w_diff = (ours_w - weights).abs()[seen]
+    out_diff = (ours_out - out).abs()
+    w_diff = (ours_w - weights).abs()
     return TorchCheck(
-        max_output_diff=float(out_diff.max()) if out_diff.numel() else 0.0,
-        max_weight_diff=float(w_diff.max()) if w_diff.numel() else 0.0,
-        output_scale=max(1.0, float(out[row_seen].abs().max())) if out_diff.numel() else 1.0,
+        max_output_diff=_max(out_diff),
+        max_weight_diff=_max(w_diff),
+        output_scale=max(1.0, _max(out.abs())),
     )
+
+
+def _max(t: Tensor) -> float:
+    """The largest entry (NaN if any is NaN), 0 for an empty tensor."""
+    if t.numel() == 0:
+        return 0.0
+    return math.nan if bool(t.isnan().any()) else float(t.max())

@@ -2,35 +2,17 @@
 
 import streamlit as st
 
+from attnviz.explain import trained_contrast
 from attnviz.figures import bar_chart
 from attnviz.tokens import MAX_TOKENS, embedding_scale
-from attnviz.ui.render import KEPT, computed_or_last_good, escape_markdown, page_nav, show_figure, show_problems, step
-from attnviz.ui.sentence import (
-    DEFAULT_SENTENCE,
-    PRESETS,
-    SentenceAttention,
-    default_query,
-    heatmap_figure,
-    readable,
-    sentence_attention,
-    tokenize_text,
-    tokens_controls,
-    top_keys,
-)
+from attnviz.ui import tokens as page
+from attnviz.ui.cache import heatmap_figure
+from attnviz.ui.render import KEPT, escape_markdown, isolated, last_good, page_nav, show_figure, show_problems, step
+from attnviz.views import SentenceAttention, default_query, dim_labels, top_keys
 
 st.set_page_config(page_title="Tokens · attnviz", page_icon="🔎", layout="wide")
 page_nav()
-st.session_state.setdefault("tokens_text", DEFAULT_SENTENCE)
-
-
-def load_preset(name: str) -> None:
-    st.session_state.tokens_text = PRESETS[name]
-
-
-def isolated(label: str) -> str:
-    """A label kept on one line and left-to-right on its own, so a right-to-left token cannot reorder its
-    neighbours."""
-    return "\u2066" + label.replace(" ", "\u00a0", 1) + "\u2069"
+TICKS = 40  # at most this many labels per axis (hover names every cell)
 
 
 def quoted(label: str) -> str:
@@ -44,17 +26,17 @@ st.markdown(
     "token with every other. The projections W_q, W_k, W_v are **random, not trained**: the patterns show how "
     "attention computes, not what a trained model has learned."
 )
-
 with st.sidebar:
-    settings, problems = tokens_controls()
+    settings = page.controls()
 
 st.text_area("Your text", key="tokens_text", height=90, placeholder="Type a sentence, in any language.")
 with st.container(horizontal=True, vertical_alignment="center"):
     st.caption("Examples:", width="content")
-    for i, name in enumerate(PRESETS):
-        st.button(name, key=f"tokens_preset_{i}", on_click=load_preset, args=(name,), type="tertiary")
+    for i, name in enumerate(page.PRESETS):
+        st.button(name, key=f"tokens_preset_{i}", on_click=page.load_preset, args=(name,), type="tertiary")
 
-tokens, cut = tokenize_text(st.session_state.tokens_text, settings.mode)
+tokens, cut = page.tokenize_text(st.session_state.tokens_text, settings.mode)
+problems = list(settings.problems)
 if not tokens:
     problems.insert(0, "The text box is empty (or holds only spaces): type a sentence to tokenize")
 if cut:
@@ -63,28 +45,20 @@ if cut:
         "An attention matrix grows with the square of the length.",
         icon="✂️",
     )
-
 refused = show_problems(problems, kept=KEPT)
-last_good = computed_or_last_good(
-    "tokens_last_good", None if refused else lambda: (sentence_attention(tokens, settings), settings)
-)
-if last_good is None:
+kept = last_good("tokens_last_good", None if refused else lambda: (page.attention(tokens, settings), settings))
+if kept is None:
     st.stop()
-result, settings = last_good
-
-labels = list(result.labels)
-t = len(labels)
-mode_name = "words and punctuation" if settings.mode == "words" else "characters"
+result, settings = kept
+labels, t = result.labels, len(result.labels)
 
 step(
     1,
     "Tokens",
-    f"{t} tokens ({mode_name}). Each label starts with the token's position, so a repeated token "
+    f"{t} tokens ({settings.mode_name}). Each label starts with the token's position, so a repeated token "
     "stays distinct on every axis below.",
 )
-st.code(
-    "   ".join(isolated(label) for label in labels), language=None, wrap_lines=True, height=200 if t > 60 else "content"
-)
+st.code("   ".join(map(isolated, labels)), language=None, wrap_lines=True, height=200 if t > 60 else "content")
 
 sentences = [
     f"Each row is one token's vector of d_model = {settings.d_model} numbers, drawn at random but seeded by "
@@ -105,9 +79,8 @@ elif result.repeats:
     )
 title = "X = embedding" + (" × √d_model" if settings.scale_embed else "") + (" + PE" if settings.positional else "")
 step(2, "Token vectors", " ".join(sentences))
-dims = [str(j) for j in range(settings.d_model)]
-ticks = 40 if t > 40 else None  # above ~40 tokens, label every few rows/columns only (hover names every cell)
-x_fig = heatmap_figure(result.x, labels, dims, title=title, row_title="token", col_title="dimension", y_ticks=ticks)
+dims = dim_labels(settings.d_model, start=0, prefix="")
+x_fig = heatmap_figure(result.x, labels, dims, title=title, row_title="token", col_title="dimension", max_ticks=TICKS)
 show_figure(x_fig, key="tokens_fig_x")
 
 step(
@@ -116,10 +89,11 @@ step(
     f"Q = X·W_q and K = X·W_k, with random W of shape {settings.d_model}×{settings.d_k}. Row *i*, column *j* "
     "is how well key *j* matches what query *i* looks for.",
 )
-scores_fig = heatmap_figure(result.scores, labels, labels, title="scores = Q·Kᵀ", x_ticks=ticks, y_ticks=ticks)
-show_figure(scores_fig, key="tokens_fig_scores")
+show_figure(
+    heatmap_figure(result.scores, labels, labels, title="scores = Q·Kᵀ", max_ticks=TICKS), key="tokens_fig_scores"
+)
 
-top = float(result.weights.max())
+top = result.top_weight
 notes = " The causal mask gives every later key weight 0 (upper triangle)." if settings.causal else ""
 if top < 0.5:
     notes += " Random projections give flat weights: a temperature below 1 sharpens them."
@@ -127,18 +101,18 @@ step(
     4,
     "Weights",
     f"Scores × scale = 1/(√d_k · temperature) = 1/(√{settings.d_k} · {settings.temperature:g}) = "
-    f"{result.scale:.4f}, then softmax: every row is positive and sums to 1. Colours run from 0 to the "
-    f"largest weight, {top:.3f}.{notes}",
+    f"{result.scale:.4f}, then softmax: every row is positive and sums to 1. Colours run from 0 to this run's "
+    f"largest weight, {top:.3f} (not to 1), so flat weights stay visible.{notes}",
 )
 weights_fig = heatmap_figure(
     result.weights,
     labels,
     labels,
-    title="weights = softmax(scale · scores)",
+    title="weights = softmax(scale · scores" + (", masked)" if settings.causal else ")"),
     kind="weights",
     zmax=top,
-    x_ticks=ticks,
-    y_ticks=ticks,
+    value_title=f"weight (0 … {top:.3f})",
+    max_ticks=TICKS,
 )
 show_figure(weights_fig, key="tokens_fig_weights")
 if t * t > 400:
@@ -153,16 +127,9 @@ def one_query(result: SentenceAttention) -> None:
     if st.session_state.get("tokens_query_for") != result.tokens:
         st.session_state.tokens_query = default_query(result.tokens)
         st.session_state.tokens_query_for = result.tokens
-    note = ""
-    if {"it", "animal"} <= set(result.tokens):
-        note = (
-            " In a trained Transformer, “it” in the tutorials' sentence attends mostly to “animal”; these random "
-            "projections have learned nothing, so its weight is spread out."
-        )
+    note = trained_contrast(result.tokens, result.labels, result.weights)
     step(
-        5,
-        "One query's attention",
-        f"Pick a token: its row of the weights, as bars over every key it attends to.{note}",
+        5, "One query's attention", f"Pick a token: its row of the weights, as bars over every key it attends to.{note}"
     )
     q = st.selectbox(
         "Query token", range(len(result.labels)), format_func=lambda i: result.labels[i], key="tokens_query"
@@ -173,9 +140,7 @@ def one_query(result: SentenceAttention) -> None:
         f"Query {quoted(result.labels[q])} gives the most weight to {best}; its weights sum to {row.sum():.3f}."
     )
     bars = bar_chart(row, result.labels, title=f"weights of query {result.labels[q]}", highlight=q)
-    if len(result.labels) > 40:  # upright labels need more height than the chart's default
-        bars = readable(bars, x_ticks=60).update_layout(height=440)
-    show_figure(readable(bars), key="tokens_fig_query")
+    show_figure(bars, key="tokens_fig_query")
 
 
 one_query(result)

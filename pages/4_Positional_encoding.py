@@ -3,26 +3,14 @@
 import streamlit as st
 
 from attnviz.figures import line_chart
-from attnviz.positional import column_functions, wavelengths
-from attnviz.ui.render import escape_markdown, page_nav, show_figure, show_problems, step
-from attnviz.ui.sentence import (
-    PE_SENTENCE,
-    default_dims,
-    encoding_columns,
-    encoding_view,
-    heatmap_figure,
-    positional_comparison,
-    positional_controls,
-    readable,
-    tokenize_text,
-    variant_difference,
-)
+from attnviz.ui import positional as page
+from attnviz.ui.cache import heatmap_figure
+from attnviz.ui.render import escape_markdown, last_good, page_nav, show_figure, show_problems, step
+from attnviz.ui.tokens import tokenize_text
 
 st.set_page_config(page_title="Positional encoding · attnviz", page_icon="🔎", layout="wide")
 page_nav()
-st.session_state.setdefault("pe_sentence", PE_SENTENCE)
-SENTENCE_MAX_TOKENS = 64
-
+PE_AXES = {"row_title": "position", "col_title": "dimension", "max_ticks": 32, "odd_ticks": True}  # sin/cos labels
 
 st.title("Positional encoding")
 st.markdown(
@@ -30,59 +18,40 @@ st.markdown(
     "shuffled. The Transformer therefore adds to each token's vector a pattern that depends only on its "
     "position: sines and cosines of many wavelengths."
 )
-
 with st.sidebar:
-    settings, problems = positional_controls()
-if not show_problems(problems, kept="the last valid encoding is shown"):
-    st.session_state.pe_last_good = settings
-settings = st.session_state.get("pe_last_good")
+    settings = page.controls()
+refused = show_problems(settings.problems, kept="the last valid encoding is shown")
+settings = last_good("pe_last_good", None if refused else lambda: settings)
 if settings is None:
     st.stop()
-n, d, base = settings.num_positions, settings.d_model, settings.base
-functions = column_functions(d)
-n_sin, n_cos = functions.count("sin"), functions.count("cos")
-if d % 2:
-    odd = (
-        f"d_model = {d} is odd: {n_sin} sin columns and {n_cos} cos columns, so the last column ({d - 1}) "
-        "is a sin without a cos partner."
-    )
-else:
-    odd_example = column_functions(9)
-    odd = (
-        f"d_model = {d}: {n_sin} sin and {n_cos} cos columns in {n_cos} pairs (an odd d_model such as 9 has "
-        f"{odd_example.count('sin')} sin and {odd_example.count('cos')} cos columns)."
-    )
+n, d, functions, lam = settings.num_positions, settings.d_model, settings.functions, settings.wavelengths
 
-view = encoding_view(n, d, base)
-position_labels = [str(p) for p in view.positions]
-dim_labels = [f"{j} {functions[j]}" for j in view.dims]
+view = page.encoding(settings)
+position_labels, dim_labels = view.position_labels, view.dim_labels
 step(
     1,
     "The encoding: positions × dimensions",
     "Row = position, column = dimension. Column 2i holds sin(pos / base^(2i/d_model)) and column 2i+1 the cos "
-    f"of the same angle: the left columns change fast, the right ones slowly. {odd}",
+    f"of the same angle: the left columns change fast, the right ones slowly. {settings.odd_note}",
 )
 encoding_fig = heatmap_figure(
     view.pe,
     position_labels,
     dim_labels,
     title=f"PE ({n} × {d})",
-    row_title="position",
-    col_title="dimension",
-    sin_cos=True,
+    **PE_AXES,
 )
 show_figure(encoding_fig, key="pe_fig_encoding")
 if len(view.positions) < n or len(view.dims) < d:
     st.caption(
         f"To keep the browser fast this shows {len(view.positions)} of {n} positions (one in every "
-        f"{view.positions[1] - view.positions[0] if len(view.positions) > 1 else 1}) and {len(view.dims)} of {d} "
-        "dimensions (whole sin/cos pairs); hover shows each cell's true position and dimension. Skipping positions "
-        "makes the fastest columns look irregular: lower the number of positions to see them as smooth waves."
+        f"{view.position_step}) and {len(view.dims)} of {d} dimensions (whole sin/cos pairs); hover shows each "
+        "cell's true position and dimension. Skipping positions makes the fastest columns look irregular: lower "
+        "the number of positions to see them as smooth waves."
     )
 
-lam = wavelengths(d, base)
 if st.session_state.get("pe_dims_for") != d:
-    st.session_state.pe_dims = default_dims(n, d, base)
+    st.session_state.pe_dims = page.default_dims(n, d, settings.base)
     st.session_state.pe_dims_for = d
 step(
     2,
@@ -94,12 +63,10 @@ dims = st.multiselect(
     "Dimensions to plot", range(d), format_func=lambda j: f"{j} ({functions[j]})", key="pe_dims", max_selections=8
 )
 if dims:
-    curves = encoding_columns(n, d, base, tuple(dims))
+    curves = page.columns(settings, tuple(dims))
     series = {f"dim {j} {functions[j]} (wavelength {lam[j]:,.1f})": curves[:, k] for k, j in enumerate(dims)}
-    show_figure(
-        readable(line_chart(list(range(n)), series, title="PE columns over positions", y_title="PE value")),
-        key="pe_fig_curves",
-    )
+    chart = line_chart(list(range(n)), series, title="PE columns over positions", y_title="PE value")
+    show_figure(chart, key="pe_fig_curves")
 else:
     st.info("Pick one or more dimensions above to draw them.")
 
@@ -118,7 +85,13 @@ step(
     f"for positions far apart.{similarity}",
 )
 similarity_fig = heatmap_figure(
-    view.similarity, position_labels, position_labels, title="PE·PEᵀ", row_title="position", col_title="position"
+    view.similarity,
+    position_labels,
+    position_labels,
+    title="PE·PEᵀ",
+    kind=view.similarity_kind,
+    row_title="position",
+    col_title="position",
 )
 show_figure(similarity_fig, key="pe_fig_similarity")
 
@@ -129,32 +102,31 @@ step(
     "weights without and with the encoding added to the token vectors. Type a word twice.",
 )
 st.text_input("Sentence with a repeated word", key="pe_sentence")
-tokens, cut = tokenize_text(st.session_state.pe_sentence, "words", SENTENCE_MAX_TOKENS)
+tokens, cut = tokenize_text(st.session_state.pe_sentence, "words", page.SENTENCE_MAX_TOKENS)
 if cut:
-    st.warning(f"Only the first {SENTENCE_MAX_TOKENS} tokens are used ({cut:,} cut).", icon="✂️")
+    st.warning(f"Only the first {page.SENTENCE_MAX_TOKENS} tokens are used ({cut:,} cut).", icon="✂️")
 if not tokens:
     st.error("The sentence is empty (or holds only spaces): type a few words, one of them twice.", icon="⚠️")
 else:
-    cmp = positional_comparison(tokens, d, base)
-    labels = list(cmp.labels)
+    cmp = page.comparison(tokens, settings)
     if cmp.pair is None:
         st.info("No token appears twice: type a word twice to see the effect on its rows.")
     else:
         i, j = cmp.pair
-        word = escape_markdown(cmp.tokens[i])
         st.markdown(
-            f"“{word}” is at positions {i} and {j}. **Without** the encoding its two copies have the same vector, so "
-            f"their rows of weights are identical: max |row {i} − row {j}| = {cmp.gap_without:.3g}. **With** it, "
-            f"the rows differ by up to {cmp.gap_with:.3f}. The difference is small because these projections are "
-            "random; a trained model learns projections that make use of position."
+            f"“{escape_markdown(cmp.tokens[i])}” is at positions {i} and {j}. **Without** the encoding its two copies "
+            f"have the same vector, so their rows of weights are identical: max |row {i} − row {j}| = "
+            f"{cmp.gap_without:.3g}. **With** it, the rows differ by up to {cmp.gap_with:.3f}. The difference is "
+            "small because these projections are random; a trained model learns projections that make use of position."
         )
-    top = float(max(cmp.without.max(), cmp.with_pe.max()))
-    st.caption(f"Both heatmaps share one colour scale, from 0 to the largest weight ({top:.3f}).")
+    st.caption(f"Both heatmaps share one colour scale, from 0 to the largest weight ({cmp.top:.3f}).")
     for column, weights, name in zip(
         st.columns(2, gap="medium"), (cmp.without, cmp.with_pe), ("without", "with"), strict=True
     ):
         with column:
-            fig = heatmap_figure(weights, labels, labels, title=f"weights {name} PE", kind="weights", zmax=top)
+            fig = heatmap_figure(
+                weights, cmp.labels, cmp.labels, title=f"weights {name} PE", kind="weights", zmax=cmp.top
+            )
             show_figure(fig, key=f"pe_fig_{name}")
 
 step(
@@ -164,7 +136,7 @@ step(
     "its sin partner's 2i/d_model. The sin columns are the same; the cos columns are not.",
 )
 if st.toggle("Show the difference from the tutorial's variant", key="pe_variant"):
-    diff, biggest, (where_pos, where_dim) = variant_difference(n, d, base)
+    diff, biggest, (where_pos, where_dim) = page.difference(settings)
     if d == 1:
         st.markdown("With d_model = 1 there is no cos column, so both versions are the same.")
     else:
@@ -177,8 +149,6 @@ if st.toggle("Show the difference from the tutorial's variant", key="pe_variant"
         position_labels,
         dim_labels,
         title="variant − standard",
-        row_title="position",
-        col_title="dimension",
-        sin_cos=True,
+        **PE_AXES,
     )
     show_figure(variant_fig, key="pe_fig_variant")

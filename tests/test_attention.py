@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -26,12 +28,19 @@ def _qkv(batch: tuple[int, ...], t_q: int, t_k: int, d_k: int, d_v: int, dtype=t
     return q, k, v
 
 
-def reference_weights(q, k, scale, allowed=None):
-    """softmax(q·kᵀ·scale) with -inf where not allowed, written out independently of attnviz."""
-    s = torch.matmul(q, k.transpose(-2, -1)) * scale
-    if allowed is not None:
-        s = s.masked_fill(~allowed, float("-inf"))
-    return torch.softmax(s, dim=-1)
+def reference_weights(q, k, scale, allowed=None, temperature=1.0):
+    """softmax(scale · q·kᵀ / τ) over the allowed keys, in float64 numpy, independent of attnviz and of torch:
+    each entry exp(s - max) / Σ exp over the allowed keys; a row with no allowed key is all 0 (the documented
+    answer). Returned as a tensor of q's dtype."""
+    qn, kn = q.detach().double().numpy(), k.detach().double().numpy()
+    s = np.einsum("...qd,...kd->...qk", qn, kn) * scale / temperature
+    ok = np.ones(s.shape, bool) if allowed is None else np.broadcast_to(allowed.numpy(), s.shape)
+    s = np.where(ok, s, -np.inf)
+    top = s.max(axis=-1, keepdims=True)
+    e = np.where(ok, np.exp(s - np.where(np.isfinite(top), top, 0.0)), 0.0)
+    total = e.sum(axis=-1, keepdims=True)
+    w = np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+    return torch.from_numpy(w).to(q.dtype)
 
 
 # d2l's masked softmax (d2l.ai, chapter "Attention Scoring Functions"), re-implemented verbatim: it writes -1e6
@@ -150,8 +159,9 @@ def test_intermediates_are_the_named_steps():
     allowed = torch.rand(2, 3, 4, generator=_gen(9)) > 0.3
     trace = attend(q, k, v, scale=0.7, mask=allowed)
     assert trace.query is q and trace.key is k and trace.value is v
-    torch.testing.assert_close(trace.scores, q @ k.transpose(-2, -1))
-    torch.testing.assert_close(trace.scaled, trace.scores * 0.7)
+    scores = np.einsum("bqd,bkd->bqk", q.double().numpy(), k.double().numpy())  # float64, independent
+    np.testing.assert_allclose(trace.scores.double().numpy(), scores, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(trace.scaled.double().numpy(), 0.7 * scores, rtol=1e-5, atol=1e-6)
     assert torch.equal(trace.masked[allowed], trace.scaled[allowed])
     assert torch.isneginf(trace.masked[~allowed]).all()
     assert torch.isfinite(trace.scaled).all()  # masking made a new tensor, scaled keeps its values
@@ -163,16 +173,24 @@ def test_intermediates_are_the_named_steps():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_valid_lens_1d_matches_d2l(dtype):
-    q, k, v = _qkv((3,), 4, 5, 6, 2, dtype, seed=4)
-    valid_lens = torch.tensor([1, 3, 5])
+    q, k, v = _qkv((4,), 4, 5, 6, 2, dtype, seed=4)
+    valid_lens = torch.tensor([1, 3, 5, 0])  # length 0: d2l's row is uniform (-1e6 everywhere), ours is 0
     trace = attend(q, k, v, valid_lens=valid_lens)
     d2l_w, d2l_out = d2l_dot_product_attention(q, k, v, valid_lens)
     tol = TOL[dtype]
-    torch.testing.assert_close(trace.weights, d2l_w, atol=tol, rtol=tol)
-    torch.testing.assert_close(trace.output, d2l_out, atol=tol, rtol=tol)
+    torch.testing.assert_close(trace.weights[:3], d2l_w[:3], atol=tol, rtol=tol)
+    torch.testing.assert_close(trace.output[:3], d2l_out[:3], atol=tol, rtol=tol)
     assert (trace.weights[0, :, 1:] == 0).all()
     assert (trace.weights[1, :, 3:] == 0).all()
-    assert torch.equal(valid_lens, torch.tensor([1, 3, 5]))
+    torch.testing.assert_close(d2l_w[3], torch.full((4, 5), 0.2, dtype=dtype))
+    assert torch.equal(trace.weights[3], torch.zeros(4, 5, dtype=dtype)) and trace.fully_masked[3].all()
+    assert torch.equal(trace.output[3], torch.zeros(4, 2, dtype=dtype))
+    # d2l's fill value reproduces d2l exactly, length 0 included
+    d2l_like = attend(q, k, v, valid_lens=valid_lens, fill_value=-1e6)
+    torch.testing.assert_close(d2l_like.weights, d2l_w, atol=tol, rtol=tol)
+    torch.testing.assert_close(d2l_like.output, d2l_out, atol=tol, rtol=tol)
+    assert d2l_like.fully_masked[3].all() and d2l_like.fill_value == -1e6
+    assert torch.equal(valid_lens, torch.tensor([1, 3, 5, 0]))
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -339,6 +357,9 @@ def test_trace_fields_pinned():
         "weights",
         "output",
         "fully_masked",
+        "score",
+        "temperature",
+        "fill_value",
     )
     assert expected == TRACE_FIELDS
     assert tuple(f.name for f in dataclasses.fields(AttentionTrace)) == TRACE_FIELDS
@@ -360,7 +381,7 @@ def test_trace_field_shapes():
         "output": (b, h, t_q, d_v),
         "fully_masked": (b, h, t_q),
     }
-    assert set(expected) | {"scale"} == set(TRACE_FIELDS)
+    assert set(expected) | {"scale", "score", "temperature", "fill_value"} == set(TRACE_FIELDS)
     for name, shape in expected.items():
         assert tuple(getattr(trace, name).shape) == shape, name
     assert trace.mask.dtype == trace.fully_masked.dtype == torch.bool
@@ -413,9 +434,9 @@ def test_mask_that_does_not_broadcast(shape):
         attend(torch.zeros(2, 4), torch.zeros(3, 4), torch.zeros(3, 4), mask=mask)
 
 
-@pytest.mark.parametrize("scale", [0, 0.0, -1.0, float("inf"), float("-inf"), float("nan")])
+@pytest.mark.parametrize("scale", [-1.0, float("inf"), float("-inf"), float("nan"), torch.tensor([1.0, 2.0])])
 def test_bad_scale(scale):
-    with pytest.raises(ValueError, match=r"scale must be a positive finite number, got"):
+    with pytest.raises(ValueError, match=r"scale must be a (finite number >= 0|single number), got"):
         attend(torch.zeros(2, 4), torch.zeros(3, 4), torch.zeros(3, 4), scale=scale)
 
 
@@ -463,8 +484,164 @@ def test_overflow_from_a_huge_scale():
 
 
 def test_zero_width_query_is_a_value_error():
-    """BUG in attnviz/attention.py (fails until fixed): with ``scale=None`` a d_k=0 query reaches
-    ``1.0 / math.sqrt(0)`` and raises ZeroDivisionError, which the UI's ``except ValueError`` would not catch.
-    Fix: in ``_check_shapes`` reject ``query.shape[-1] == 0`` with a ValueError naming d_k."""
+    """With ``scale=None`` a d_k=0 query would reach ``1.0 / math.sqrt(0)`` (ZeroDivisionError, which the UI's
+    ``except ValueError`` would not catch): it is rejected first, naming d_k."""
     with pytest.raises(ValueError, match=r"d_k=0"):
         attend(torch.zeros(2, 0), torch.zeros(3, 0), torch.zeros(3, 4))
+
+
+# --- issue 9: the edge bugs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_scale_zero_gives_uniform_weights_like_sdpa(dtype):
+    q, k, v = _qkv((2,), 3, 5, 4, 2, dtype, seed=12)
+    trace = attend(q, k, v, scale=0)
+    tol = TOL[dtype]
+    torch.testing.assert_close(trace.weights, torch.full((2, 3, 5), 0.2, dtype=dtype), atol=tol, rtol=tol)
+    torch.testing.assert_close(trace.output, F.scaled_dot_product_attention(q, k, v, scale=0.0), atol=tol, rtol=tol)
+
+
+def test_tensor_scale_keeps_its_gradient():
+    q, k, v = _qkv((2,), 3, 4, 5, 2, torch.float64, seed=13)
+    scale = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    trace = attend(q, k, v, scale=scale)
+    assert trace.scale is scale and trace.scaled.requires_grad
+    assert torch.autograd.gradcheck(lambda s: attend(q, k, v, scale=s).output, (scale,))
+    torch.testing.assert_close(trace.output, F.scaled_dot_product_attention(q, k, v, scale=0.3))
+
+
+@pytest.mark.parametrize("mask", [None, torch.ones(3, 0, dtype=torch.bool)])
+def test_no_keys_at_all_is_fully_masked(mask):
+    """Issue 9 bug 4: T_k = 0 is one answer whether a mask is given or not: every query is flagged (it may attend
+    to no key), weights are (T_q, 0), the output is 0."""
+    q, k, v = torch.randn(3, 2), torch.zeros(0, 2), torch.zeros(0, 4)
+    trace = attend(q, k, v, mask=mask)
+    assert trace.fully_masked.tolist() == [True, True, True] and trace.any_fully_masked
+    assert trace.weights.shape == (3, 0)
+    assert torch.equal(trace.output, torch.zeros(3, 4))
+
+
+def test_array_likes_are_converted():
+    """Issue 9 bug 5: numpy arrays and lists used to fail with AttributeError ('dim')."""
+    q, k, v = _qkv((), 2, 3, 2, 2, torch.float64, seed=14)
+    expected = attend(q, k, v)
+    for convert in (lambda t: t.numpy(), lambda t: t.tolist()):
+        trace = attend(convert(q), convert(k), convert(v), mask=np.ones((2, 3), bool))
+        torch.testing.assert_close(trace.weights, expected.weights)
+    with pytest.raises(ValueError, match=r"query must be a tensor or an array of floats, got str"):
+        attend("abc", k, v)
+    with pytest.raises(ValueError, match=r"key must be a float tensor"):
+        attend(q, [[1, 2], [3, 4], [5, 6]], v)
+
+
+def test_batch_mismatch_names_the_shapes():
+    """Issue 9 bug 5: a batch of 2 queries against 3 keys used to raise torch's RuntimeError."""
+    with pytest.raises(ValueError, match=r"batch axes of query \(2, 3, 4\), key \(3, 5, 4\).*do not broadcast"):
+        attend(torch.zeros(2, 3, 4), torch.zeros(3, 5, 4), torch.zeros(3, 5, 4))
+    trace = attend(torch.zeros(2, 3, 4), torch.zeros(1, 5, 4), torch.zeros(1, 5, 4))  # 1 broadcasts
+    assert trace.weights.shape == (2, 3, 5)
+
+
+def test_what_the_trace_shares_with_its_inputs():
+    """Issue 9 bug 6: the docstring says what is shared; this pins it."""
+    q, k, v = _qkv((), 3, 3, 2, 2)
+    trace = attend(q, k, v)
+    assert trace.query is q and trace.key is k and trace.value is v
+    assert trace.masked is trace.scaled  # nothing masked, temperature 1
+    assert trace.mask.stride() == (0, 0) and trace.fully_masked.stride() == (0,)  # views of one boolean
+    masked = attend(q, k, v, mask=torch.ones(3, 3, dtype=torch.bool).tril())
+    assert masked.masked.data_ptr() != masked.scaled.data_ptr()
+    cooled = attend(q, k, v, temperature=2.0)
+    assert cooled.masked is not cooled.scaled
+    doc = AttentionTrace.__doc__
+    assert "the same objects" in doc and "``masked`` is ``scaled``" in doc and "broadcast views" in doc
+    q.mul_(2)  # documented: the trace sees a later in-place change of its inputs
+    assert trace.query is q
+
+
+# --- issue 11: score, temperature, fill_value ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_cosine_scores_match_cosine_similarity(dtype):
+    q, k, v = _qkv((2,), 3, 4, 5, 2, dtype, seed=15)
+    trace = attend(q, k, v, score="cosine")
+    expected = F.cosine_similarity(q[:, :, None, :], k[:, None, :, :], dim=-1)  # (B, T_q, T_k)
+    tol = TOL[dtype] * 10
+    torch.testing.assert_close(trace.scores, expected, atol=tol, rtol=tol)
+    assert trace.scale == 1.0 and trace.score == "cosine"  # scale None means 1 for cosine
+    torch.testing.assert_close(trace.weights, torch.softmax(expected, dim=-1), atol=tol, rtol=tol)
+    halved = attend(q, k, v, score="cosine", scale=0.5)
+    torch.testing.assert_close(halved.scaled, expected * 0.5, atol=tol, rtol=tol)
+
+
+def test_cosine_with_a_zero_vector_is_zero():
+    q = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    k = torch.tensor([[2.0, 0.0], [0.0, 0.0], [-1.0, 0.0]])
+    trace = attend(q, k, torch.eye(3), score="cosine")
+    assert trace.scores.tolist() == [[0.0, 0.0, 0.0], [1.0, 0.0, -1.0]]
+    assert torch.isfinite(trace.weights).all()
+
+
+@pytest.mark.parametrize("temperature", [0.05, 0.5, 1.0, 3.0, 20.0])
+def test_temperature_matches_an_explicit_softmax(temperature):
+    q, k, v = _qkv((2,), 3, 4, 5, 2, torch.float64, seed=16)
+    causal = torch.ones(3, 4, dtype=torch.bool).tril()
+    trace = attend(q, k, v, mask=causal, temperature=temperature)
+    expected = reference_weights(q, k, 1 / math.sqrt(5), causal, temperature=temperature)
+    torch.testing.assert_close(trace.weights, expected, atol=1e-12, rtol=1e-12)
+    assert trace.temperature == temperature
+    np.testing.assert_allclose(trace.scaled.numpy(), np.einsum("bqd,bkd->bqk", q, k) / math.sqrt(5), rtol=1e-12)
+
+
+@pytest.mark.parametrize("temperature", [0, 0.0, -1.0, float("inf"), float("nan"), "abc"])
+def test_bad_temperature_is_quoted(temperature):
+    with pytest.raises(ValueError, match=rf"temperature must be .*got {re.escape(repr(temperature))}"):
+        attend(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(2, 3), temperature=temperature)
+
+
+def test_unknown_score_and_bad_fill_value():
+    x = torch.zeros(2, 3)
+    with pytest.raises(ValueError, match=r"score must be one of \('dot', 'cosine'\), got 'additive'"):
+        attend(x, x, x, score="additive")
+    for bad, shown in ((float("nan"), "nan"), ("-1e6", "'-1e6'"), (float("-inf"), "-inf")):
+        with pytest.raises(ValueError, match=rf"fill_value must be None or a finite number, got {shown}"):
+            attend(x, x, x, fill_value=bad)
+
+
+def _numpy_masked_fill_softmax(q, k, allowed, fill):
+    """The tutorials' masked_fill(scores, fill) then softmax, in float64 numpy."""
+    s = np.einsum("...qd,...kd->...qk", q.double().numpy(), k.double().numpy()) / math.sqrt(q.shape[-1])
+    s = np.where(np.broadcast_to(allowed.numpy(), s.shape), s, fill)
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return torch.from_numpy(e / e.sum(axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("fill", [-1e9, -1e6, 0.0])
+def test_fill_values_reproduce_the_tutorials(fill):
+    q, k, v = _qkv((2,), 3, 4, 5, 2, torch.float64, seed=17)
+    allowed = torch.tensor([[True, True, False, False], [False, False, False, False], [True, False, True, False]])
+    trace = attend(q, k, v, mask=allowed, fill_value=fill)
+    expected = _numpy_masked_fill_softmax(q, k, allowed, fill)
+    torch.testing.assert_close(trace.weights, expected, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(trace.output, expected @ v, atol=1e-12, rtol=1e-12)
+    assert trace.fully_masked[:, 1].all() and trace.fill_value == fill
+    if fill <= -1e6:  # the fully masked row is uniform, the others give masked keys (numerically) nothing
+        torch.testing.assert_close(trace.weights[:, 1], torch.full((2, 4), 0.25, dtype=torch.float64))
+        assert (trace.weights[:, [0, 2]][~allowed[[0, 2]].expand(2, 2, 4)] < 1e-100).all()
+    else:  # 0: a masked key still gets weight (the common bug)
+        assert (trace.weights[0, 0, 2:] > 0.01).all()
+    exact = attend(q, k, v, mask=allowed)
+    assert (exact.weights[~allowed.expand(2, 3, 4)] == 0).all() and torch.equal(exact.weights[:, 1], torch.zeros(2, 4))
+
+
+def test_attend_options_are_keyword_only_in_one_order():
+    import inspect
+
+    params = inspect.signature(attend).parameters
+    assert list(params)[:3] == ["query", "key", "value"]
+    keyword_only = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY]
+    assert keyword_only == ["mask", "valid_lens", "scale", "score", "temperature", "fill_value"]
+    assert all(params[n].default is None for n in ("mask", "valid_lens", "scale", "fill_value"))
+    assert (params["score"].default, params["temperature"].default) == ("dot", 1.0)

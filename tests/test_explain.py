@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from attnviz.explain import dot_product_latex, fmt, softmax_latex, vector_latex, weighted_sum_latex
+from attnviz.explain import dot_product_latex, fmt, softmax_latex, trained_contrast, vector_latex, weighted_sum_latex
 
 
 def test_fmt_has_no_negative_zero():
@@ -52,3 +52,21 @@ def test_softmax_with_masked_keys_and_fully_masked_rows():
 
 def test_softmax_of_huge_scores_does_not_overflow():
     assert softmax_latex("w", [1000.0, 1001.0]).endswith(r"\left[0.27,\ 0.73\right]")
+
+
+def test_huge_numbers_are_written_in_scientific_notation():
+    assert fmt(9007199254740991) == r"9.01\times10^{15}"  # not 9007199254740992.00 running off the screen
+    assert fmt(-2.5e7) == r"-2.50\times10^{7}"
+    assert fmt(999999.0) == "999999"
+    assert dot_product_latex("s", [1e8], [2.0]).endswith(r"= 2.00\times10^{8}")
+
+
+def test_the_it_sentence_is_computed_from_the_weights():
+    tokens = ("it", "animal", "street")
+    labels = ("0 it", "1 animal", "2 street")
+    to_animal = np.array([[0.2, 0.7, 0.1], [1 / 3] * 3, [1 / 3] * 3])
+    assert "also gives its largest weight (0.700) to “animal”" in trained_contrast(tokens, labels, to_animal)
+    to_street = np.array([[0.2, 0.1, 0.7], [1 / 3] * 3, [1 / 3] * 3])
+    text = trained_contrast(tokens, labels, to_street)
+    assert "largest weight (0.700) to “2 street”" in text and "spread out" not in text
+    assert trained_contrast(("a", "b"), ("0 a", "1 b"), np.eye(2)) == ""

@@ -41,8 +41,8 @@ def test_two_sessions_editing_different_cells_see_only_their_own_edit():
     np.testing.assert_array_equal(scores(a), expected_scores(ORIGINAL["x"]))
     np.testing.assert_array_equal(scores(b), expected_scores(ORIGINAL["x"]))
 
-    edit(a, "worked_x", {0: {"1": 5.0}})  # a: x1 = [1, 5, 1, 0]
-    edit(b, "worked_x", {1: {"0": 3.0}})  # b: x2 = [3, 2, 0, 2]
+    edit(a, "worked_x", {0: {"d2": 5.0}})  # a: x1 = [1, 5, 1, 0]
+    edit(b, "worked_x", {1: {"d1": 3.0}})  # b: x2 = [3, 2, 0, 2]
     a.run()  # a reruns after b's edit: still only its own
     assert not a.exception and not b.exception
 
@@ -75,7 +75,7 @@ def test_settings_of_one_session_do_not_leak_into_another():
 
 def test_a_preset_loaded_in_one_session_does_not_replace_another_sessions_matrices():
     a, b = open_page(PAGE), open_page(PAGE)
-    edit(b, "worked_x", {2: {"3": -4.0}})
+    edit(b, "worked_x", {2: {"d4": -4.0}})
     a.selectbox(key="worked_preset").set_value(PRESETS[1]).run()
     next(b_ for b_ in a.button if b_.label == "Load preset").click().run()
     b.run()
@@ -95,17 +95,17 @@ def _cached_trace_session(mutate: bool) -> None:
     import streamlit as st
 
     from attnviz.examples import WORKED_EXAMPLE as ex
-    from attnviz.ui.compute import compute_handset
+    from attnviz.ui.worked import handset_view
 
-    args = (np.array(ex.x), np.array(ex.w_q), np.array(ex.w_k), np.array(ex.w_v), 1.0, False)
-    trace = compute_handset(*args)
-    st.session_state.received = {name: getattr(trace, name).clone() for name in ("scores", "weights", "output")}
+    args = (np.array(ex.x), np.array(ex.w_q), np.array(ex.w_k), np.array(ex.w_v), False, False)
+    view = handset_view(*args)
+    st.session_state.received = {name: getattr(view, name).copy() for name in ("scores", "weights", "output")}
     if mutate:
-        # Everything a careless caller could do to a tensor it was handed.
-        trace.scores.add_(100.0)
-        trace.weights.zero_()
-        trace.output[0, 0] = -1.0
-    st.session_state.again = compute_handset(*args).scores.clone()
+        # Everything a careless caller could do to an array it was handed.
+        view.scores[...] += 100.0
+        view.weights[:] = 0.0
+        view.output[0, 0] = -1.0
+    st.session_state.again = handset_view(*args).scores.copy()
 
 
 class _CountingFromMatrices:
@@ -119,9 +119,9 @@ class _CountingFromMatrices:
 
 def test_a_cached_trace_mutated_by_one_session_is_unchanged_for_the_next(monkeypatch):
     from attnviz.modules import SelfAttention
-    from attnviz.ui import compute
+    from attnviz.ui import worked as compute
 
-    compute.compute_handset.clear()
+    compute.handset_view.clear()
     spy = _CountingFromMatrices(SelfAttention.from_matrices)
     monkeypatch.setattr(SelfAttention, "from_matrices", spy)
 
@@ -131,14 +131,14 @@ def test_a_cached_trace_mutated_by_one_session_is_unchanged_for_the_next(monkeyp
     assert spy.calls == 1, "the trace was computed more than once: the cache was not hit, the test proves nothing"
 
     printed = np.array(attnviz.WORKED_EXAMPLE_PRINTED["scores"], dtype=float)
-    np.testing.assert_array_equal(a.session_state["received"]["scores"].numpy(), printed)
-    np.testing.assert_array_equal(a.session_state["again"].numpy(), printed)  # same session, after mutating
+    np.testing.assert_array_equal(a.session_state["received"]["scores"], printed)
+    np.testing.assert_array_equal(a.session_state["again"], printed)  # same session, after mutating
     for name, value in a.session_state["received"].items():
-        np.testing.assert_array_equal(b.session_state["received"][name].numpy(), value.numpy(), err_msg=name)
+        np.testing.assert_array_equal(b.session_state["received"][name], value, err_msg=name)
 
 
 def test_learned_weights_are_copies_of_the_shared_module():
-    from attnviz.ui import compute
+    from attnviz.ui import worked as compute
 
     first = compute.learned_weights(4, 3, 7)
     snapshot = {name: value.copy() for name, value in first.items()}
@@ -152,13 +152,13 @@ def test_learned_weights_are_copies_of_the_shared_module():
 
 
 def test_learned_variant_in_one_session_leaves_the_shared_module_unchanged():
-    from attnviz.ui import compute
+    from attnviz.ui import worked as compute
 
     module = compute._learned_module(4, 3, 0)
     before = {name: p.detach().clone() for name, p in module.named_parameters()}
     a = open_page(PAGE)
     a.radio(key="worked_variant").set_value("Learned (random nn.Linear with bias)").run()
-    edit(a, "worked_x", {0: {"0": 9.0}})
+    edit(a, "worked_x", {0: {"d1": 9.0}})
     b = open_page(PAGE)
     b.radio(key="worked_variant").set_value("Learned (random nn.Linear with bias)").run()
     assert not a.exception and not b.exception

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from attnviz.attention import TRACE_FIELDS, AttentionTrace, attend
@@ -19,8 +20,10 @@ from attnviz.modules import (
     MultiHeadAttention,
     MultiHeadTrace,
     SelfAttention,
+    head_slice,
     merge_heads,
     split_heads,
+    weights_as_numpy,
 )
 
 ATOL = 1e-5
@@ -65,7 +68,9 @@ def test_worked_example_unscaled_and_default_scale():
     module = SelfAttention.from_matrices(WORKED_EXAMPLE.w_q, WORKED_EXAMPLE.w_k, WORKED_EXAMPLE.w_v)
     scaled = module(torch.tensor(WORKED_EXAMPLE.x))
     assert scaled.scale == pytest.approx(1 / math.sqrt(3))
-    torch.testing.assert_close(scaled.scaled, scaled.scores / math.sqrt(3))
+    x = np.asarray(WORKED_EXAMPLE.x, dtype=np.float64)
+    q, k = x @ np.asarray(WORKED_EXAMPLE.w_q, np.float64), x @ np.asarray(WORKED_EXAMPLE.w_k, np.float64)
+    np.testing.assert_allclose(scaled.scaled.detach().double().numpy(), q @ k.T / np.sqrt(3), rtol=1e-6)
 
 
 def test_from_matrices_copies_and_accepts_biases():
@@ -91,10 +96,8 @@ def test_project_names_the_width_mismatch():
 
 
 def test_from_matrices_with_read_only_arrays_warns_nothing():
-    """BUG in attnviz/modules.py (fails until fixed): ``_as_matrix`` calls ``torch.as_tensor`` on the read-only
-    WORKED_EXAMPLE arrays, so torch prints "The given NumPy array is not writable ... undefined behavior" (once per
-    process, hence the subprocess). Fix: ``value = torch.tensor(np.asarray(value))`` (a copy) in ``_as_matrix``,
-    and ``torch.tensor(b, dtype=...)`` for the biases in ``from_matrices``."""
+    """The WORKED_EXAMPLE arrays are read-only; ``torch.as_tensor`` on them would print "The given NumPy array is
+    not writable ... undefined behavior" (once per process, hence the subprocess): the module copies them."""
     code = (
         "from attnviz.examples import WORKED_EXAMPLE as W\n"
         "from attnviz.modules import SelfAttention\n"
@@ -271,18 +274,51 @@ def test_matches_torch_with_per_head_cross_mask(direction, batch_first):
     assert torch.equal(trace.mask, allowed)
 
 
-def test_batch_mask_of_three_dims_is_shared_by_heads():
-    d_model, h, b, t = 4, 2, 2, 3
+def test_batched_three_d_mask_is_rejected_with_both_fixes_named():
+    """Issue 9 bug 2: a (B, T, T) mask used to be read per batch row, silently wrong for a per-head (H, T, T) mask
+    when B == H. B = 3 != H = 2 here, so batch rows and heads cannot be confused."""
+    d_model, h, b, t = 4, 2, 3, 3
+    ours = MultiHeadAttention(d_model, h, seed=9)
+    with pytest.raises(ValueError, match=r"3-D mask \(3, 3, 3\).*mask\[:, None\].*mask\[None\]"):
+        ours(_randn(b, t, d_model), mask=torch.ones(b, t, t, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"3-D mask \(2, 3, 3\)"):
+        ours(_randn(b, t, d_model), mask=torch.ones(h, t, t, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("per", ["batch", "head"])
+def test_four_d_masks_per_batch_row_or_per_head_match_torch(per):
+    d_model, h, b, t = 4, 2, 3, 3
     ours, theirs = _pair("to_torch", d_model, h, True, True, seed=9)
     x = _randn(b, t, d_model)
-    allowed = torch.rand(b, t, t, generator=_gen(3)) > 0.5
+    shape = (b, t, t) if per == "batch" else (h, t, t)
+    allowed = torch.rand(*shape, generator=_gen(3)) > 0.5
     allowed[..., 0] = True
+    mask = allowed[:, None] if per == "batch" else allowed[None]  # (B, 1, T, T) or (1, H, T, T)
+    # torch's 3-D attn_mask is (B·H, T_q, T_k), batch-major: spell out every (batch row, head) pair.
+    full = torch.stack([allowed[i] if per == "batch" else allowed[j] for i in range(b) for j in range(h)])
     with torch.no_grad():
-        trace = ours(x, mask=allowed)  # (B, T_q, T_k): one mask per batch row, every head
-        torch_mask = ~allowed.repeat_interleave(h, dim=0)  # (B·H, T_q, T_k)
-        out, weights = _torch_call(theirs, x, x, x, True, attn_mask=torch_mask, average_attn_weights=False)
+        trace = ours(x, mask=mask)
+        out, weights = _torch_call(theirs, x, x, x, True, attn_mask=~full, average_attn_weights=False)
     torch.testing.assert_close(trace.output, out, atol=ATOL, rtol=ATOL)
     torch.testing.assert_close(trace.weights, weights, atol=ATOL, rtol=ATOL)
+
+
+def test_unbatched_single_valid_length_matches_key_padding_mask():
+    """Issue 9 bug 7: unbatched, ``tensor([2])`` was read as per-query lengths and failed."""
+    d_model, h, t = 4, 2, 4
+    ours, theirs = _pair("to_torch", d_model, h, True, True, seed=13)
+    x = _randn(t, d_model)
+    padding = torch.arange(t) >= 2  # (T_k,) torch: True = ignore
+    with torch.no_grad():
+        out, weights = theirs(x, x, x, key_padding_mask=padding, average_attn_weights=False)
+        for lens in (torch.tensor([2]), torch.tensor(2), 2):
+            trace = ours(x, valid_lens=lens)
+            torch.testing.assert_close(trace.output, out, atol=ATOL, rtol=ATOL)
+            torch.testing.assert_close(trace.weights, weights, atol=ATOL, rtol=ATOL)
+        per_query = ours(x, valid_lens=torch.tensor([1, 2, 3, 4]))  # (T_q,): one length per query
+    assert per_query.mask[:, 0].sum(dim=-1).tolist() == [1, 1] and per_query.mask[:, 3].all()
+    with pytest.raises(ValueError, match=r"one length or T_q=4 lengths.*\(3,\)"):
+        ours(x, valid_lens=torch.tensor([1, 2, 3]))
 
 
 @pytest.mark.parametrize("direction", ["from_torch", "to_torch"])
@@ -328,11 +364,7 @@ def test_valid_lens_and_mask_together_match_torch():
 
 
 def test_unbatched_per_head_mask_matches_torch():
-    """BUG in attnviz/modules.py (fails until fixed): unbatched traces have shape (H, T_q, T_k) and torch accepts
-    an unbatched per-head attn_mask of that shape, but ``forward`` treats every 3-D mask as (B, T_q, T_k) and
-    unsqueezes it to (H, 1, T_q, T_k), which then fails to broadcast against (1, H, T_q, T_k) with an error that
-    shows the reshaped mask, not the one passed. Fix: ``if batched and mask.dim() == 3: mask = mask.unsqueeze(1)``
-    (an unbatched 2-D or 3-D mask already broadcasts to (1, H, T_q, T_k))."""
+    """Unbatched traces have shape (H, T_q, T_k), and torch accepts an unbatched per-head attn_mask of that shape."""
     d_model, h, t = 8, 2, 3
     ours, theirs = _pair("to_torch", d_model, h, True, True, seed=12)
     x = _randn(t, d_model)
@@ -428,6 +460,9 @@ def test_multihead_trace_fields_pinned():
         "head_outputs",
         "concat",
         "output",
+        "score",
+        "temperature",
+        "fill_value",
     )
     assert expected == MULTIHEAD_TRACE_FIELDS
     assert tuple(f.name for f in dataclasses.fields(MultiHeadTrace)) == MULTIHEAD_TRACE_FIELDS
@@ -457,7 +492,7 @@ def test_multihead_trace_field_shapes(batched):
         "concat": (t_q, d_model),
         "output": (t_q, d_model),
     }
-    assert set(expected) | {"scale"} == set(MULTIHEAD_TRACE_FIELDS)
+    assert set(expected) | {"scale", "score", "temperature", "fill_value"} == set(MULTIHEAD_TRACE_FIELDS)
     for name, shape in expected.items():
         assert tuple(getattr(trace, name).shape) == (*batch, *shape), name
     assert trace.mean_weights.shape == (*batch, t_q, t_k)
@@ -471,28 +506,29 @@ def test_multihead_trace_steps_are_consistent():
     with torch.no_grad():
         trace = m(x)
         torch.testing.assert_close(trace.q_proj, x @ m.w_q + m.b_q)
-        torch.testing.assert_close(trace.query, split_heads(trace.q_proj, 2))
-        torch.testing.assert_close(trace.concat, merge_heads(trace.head_outputs))
+        for j in range(2):  # head j is columns 3j:3j+3 of the projection and of the concatenation
+            assert torch.equal(trace.query[:, j], trace.q_proj[..., 3 * j : 3 * j + 3])
+            assert torch.equal(trace.concat[..., 3 * j : 3 * j + 3], trace.head_outputs[:, j])
         torch.testing.assert_close(trace.output, trace.concat @ m.w_o + m.b_o)
     with pytest.raises(dataclasses.FrozenInstanceError):
         trace.output = x
 
 
 @pytest.mark.parametrize("batched", [True, False])
-def test_head_trace_slices_one_head(batched):
+def test_trace_head_slices_one_head(batched):
     m = MultiHeadAttention(6, 3, seed=4)
     batch = (2,) if batched else ()
     q, kv = _randn(*batch, 3, 6), _randn(*batch, 4, 6, seed=1)
     mask = torch.rand(*batch, 3, 4, generator=_gen(2)) > 0.3
     with torch.no_grad():
-        trace = m(q, kv, kv, mask=mask)
+        trace = m(q, kv, kv, mask=mask[:, None] if batched else mask)  # (B, 1, T_q, T_k): shared by the heads
     b_index = 1 if batched else 0
-    one = m.head_trace(trace, head=2, batch=b_index)
+    one = trace.head(2, batch=b_index)
     assert isinstance(one, AttentionTrace)
     index = (1, 2) if batched else (2,)
-    assert one.scale == trace.scale
+    assert (one.scale, one.score, one.temperature, one.fill_value) == (trace.scale, "dot", 1.0, None)
     for name in TRACE_FIELDS:
-        if name == "scale":
+        if name in ("scale", "score", "temperature", "fill_value"):
             continue
         source = "head_outputs" if name == "output" else name  # a head's output is the trace's head_outputs
         assert torch.equal(getattr(one, name), getattr(trace, source)[index]), name
@@ -563,3 +599,103 @@ def test_multihead_overflow_in_the_scores_is_named():
     x = torch.full((1, 3, 4), 1e20)  # Q = K = X are finite; their dot products are not (float32)
     with pytest.raises(ValueError, match=r"overflow"):
         module(x)
+
+
+def test_trace_head_out_of_range():
+    trace = MultiHeadAttention(4, 2, seed=0)(_randn(3, 4))
+    with pytest.raises(ValueError, match=r"head=2 is out of range for 2 heads"):
+        trace.head(2)
+
+
+def test_key_value_and_batch_mismatches_are_value_errors():
+    """Issue 9 bug 5: these reached torch and raised its RuntimeError."""
+    m = MultiHeadAttention(4, 2)
+    with pytest.raises(ValueError, match=r"key \(2, 5, 4\) and value \(2, 6, 4\).*T_k"):
+        m(torch.zeros(2, 3, 4), torch.zeros(2, 5, 4), torch.zeros(2, 6, 4))
+    with pytest.raises(ValueError, match=r"key \(2, 5, 4\) and value \(3, 5, 4\)"):
+        m(torch.zeros(2, 3, 4), torch.zeros(2, 5, 4), torch.zeros(3, 5, 4))
+    with pytest.raises(ValueError, match=r"query \(2, 3, 4\) and key \(3, 5, 4\) have different batch sizes"):
+        m(torch.zeros(2, 3, 4), torch.zeros(3, 5, 4), torch.zeros(3, 5, 4))
+    with pytest.raises(ValueError, match=r"query must be a tensor"):
+        m(np.zeros((3, 4)))
+
+
+def test_from_matrices_with_mixed_dtypes_names_them():
+    """Issue 9 bug 5: mixed dtypes used to fail only at forward."""
+    w32, w64 = np.eye(3, dtype=np.float32), np.eye(3, dtype=np.float64)
+    with pytest.raises(ValueError, match=r"W_q, W_k, W_v must have one dtype, got torch.float32, torch.float64"):
+        SelfAttention.from_matrices(w32, w64, w32)
+
+
+def test_options_are_keyword_only_in_one_order():
+    import inspect
+
+    sa = inspect.signature(SelfAttention.forward).parameters
+    mha = inspect.signature(MultiHeadAttention.forward).parameters
+    options = ["mask", "valid_lens", "scale", "score", "temperature", "fill_value"]
+    assert [n for n, p in sa.items() if p.kind is p.KEYWORD_ONLY] == options
+    assert [n for n, p in mha.items() if p.kind is p.KEYWORD_ONLY] == options
+    with pytest.raises(TypeError):
+        SelfAttention(4, 3)(_randn(3, 4), None)
+
+
+def test_options_reach_attend_through_both_modules():
+    """Temperature, cosine scores and a fill value: each module's weights against an explicit softmax."""
+    x = _randn(5, 4, dtype=torch.float64)
+    sa = SelfAttention(4, 3, seed=1).double()
+    causal = torch.ones(5, 5, dtype=torch.bool).tril()
+    with torch.no_grad():
+        trace = sa(x, mask=causal, temperature=0.5, fill_value=-1e6)
+        q, k = x @ sa.w_q + sa.b_q, x @ sa.w_k + sa.b_k
+        logits = (q @ k.T / math.sqrt(3) / 0.5).masked_fill(~causal, -1e6)
+        torch.testing.assert_close(trace.weights, torch.softmax(logits, dim=-1))
+        cos = sa(x, score="cosine")
+        expected = F.cosine_similarity(q[:, None, :], k[None, :, :], dim=-1)
+        torch.testing.assert_close(cos.scores, expected)
+        m = MultiHeadAttention(4, 2, seed=2).double()
+        mh = m(x, temperature=2.0)
+        qh, kh = (x @ m.w_q + m.b_q)[:, :2], (x @ m.w_k + m.b_k)[:, :2]  # head 0: columns 0:2
+        torch.testing.assert_close(mh.weights[0], torch.softmax(qh @ kh.T / math.sqrt(2) / 2.0, dim=-1))
+        assert mh.head(0).temperature == 2.0 and mh.temperature == 2.0
+
+
+def test_tutorial_bug_uses_q_linear_for_keys_and_values():
+    """Seed 003's SelfAttention as written: k = q_linear(x), v = q_linear(x). Scores Q·Qᵀ are symmetric and each
+    token's largest score is with itself whenever its query is the longest of its pair."""
+    x = _randn(6, 4, dtype=torch.float64)
+    buggy = SelfAttention(4, 4, seed=3, tutorial_bug=True).double()
+    fixed = SelfAttention(4, 4, seed=3).double()
+    with torch.no_grad():
+        trace = buggy(x)
+        q = (x @ fixed.w_q + fixed.b_q).numpy()  # the same W_q, b_q: the seed is the same
+        np.testing.assert_allclose(trace.scores.numpy(), q @ q.T, rtol=1e-12)
+        assert torch.equal(trace.scores, trace.scores.T)
+        assert torch.equal(trace.key, trace.query) and torch.equal(trace.value, trace.query)
+        assert not torch.allclose(fixed(x).scores, fixed(x).scores.T)
+        # Cauchy-Schwarz: q_i·q_j ≤ max(|q_i|², |q_j|²), so every row's largest score is on the diagonal or with
+        # a longer query; the longest query is drawn most to itself.
+        longest = int(np.argmax((q * q).sum(axis=1)))
+        assert int(trace.scores[longest].argmax()) == longest
+    w = np.eye(4)
+    hand = SelfAttention.from_matrices(w, 2 * w, 3 * w, tutorial_bug=True)
+    assert torch.equal(hand(torch.eye(4, dtype=torch.float64)).value, torch.eye(4, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"d_v=2 must equal d_k=3"):
+        SelfAttention(4, 3, d_v=2, tutorial_bug=True)
+
+
+@pytest.mark.parametrize("as_numpy", [False, True])
+def test_head_slice_against_explicit_blocks(as_numpy):
+    m = MultiHeadAttention(6, 3, seed=5)
+    weights = weights_as_numpy(m)
+    assert set(weights) == {"w_q", "w_k", "w_v", "w_o", "b_q", "b_k", "b_v", "b_o"}
+    w_q = weights["w_q"] if as_numpy else m.w_q.detach()
+    w_o = weights["w_o"] if as_numpy else m.w_o.detach()
+    np.testing.assert_array_equal(np.asarray(head_slice("w_q", w_q, 1, 3)), weights["w_q"][:, [2, 3]])
+    np.testing.assert_array_equal(np.asarray(head_slice("w_o", w_o, 2, 3)), weights["w_o"][[4, 5], :])
+    np.testing.assert_array_equal(np.asarray(head_slice("b_v", weights["b_v"], 0, 3)), weights["b_v"][[0, 1]])
+    weights["w_q"][0, 0] = 123.0
+    assert m.w_q[0, 0] != 123.0  # a copy
+    with pytest.raises(ValueError, match=r"name must be one of"):
+        head_slice("b_o", weights["b_o"], 0, 3)
+    with pytest.raises(ValueError, match=r"head=3 is out of range for 3 heads"):
+        head_slice("w_q", w_q, 3, 3)

@@ -269,7 +269,7 @@ def library_shared_names(tree: ast.Module) -> set[str]:
 
 
 def test_the_scan_covers_the_library_and_every_page():
-    assert {"attnviz/ui/compute.py", "attnviz/ui/matrix_editor.py", "attnviz/examples.py"} <= set(map(rel, LIBRARY))
+    assert {"attnviz/ui/worked.py", "attnviz/ui/matrix_editor.py", "attnviz/examples.py"} <= set(map(rel, LIBRARY))
     assert "pages/1_Worked_example.py" in set(map(rel, SCRIPTS))
 
 
@@ -389,7 +389,7 @@ def test_the_scanner_leaves_locals_alone(source):
 
 
 def test_a_page_may_mutate_its_own_top_level_names_but_not_imported_ones():
-    page = "import streamlit as st\nfrom attnviz.ui.sentence import PRESETS\nws = []\nws.append(1)\n"
+    page = "import streamlit as st\nfrom attnviz.ui.tokens import PRESETS\nws = []\nws.append(1)\n"
     tree = ast.parse(page)
     finder = MutationFinder(imported_library_names(tree), check_top_level=True)
     finder.visit(tree)
@@ -471,8 +471,8 @@ def test_serving_every_page_leaves_every_library_global_unchanged():
     for script in SCRIPTS:
         open_page(rel(script))  # a page that fails to load is the smoke test's finding, not this one's
     worked = open_page("pages/1_Worked_example.py")
-    edit(worked, "worked_x", {0: {"1": 5.0}, 2: {"0": -3.0}})
-    edit(worked, "worked_wq", {1: {"2": 7.0}})
+    edit(worked, "worked_x", {0: {"d2": 5.0}, 2: {"d1": -3.0}})
+    edit(worked, "worked_wq", {1: {"d3": 7.0}})
     worked.radio(key="worked_scaling").set_value("1/√d_k (as in Transformers)").run()
     worked.checkbox(key="worked_causal").check().run()
     worked.radio(key="worked_variant").set_value("Learned (random nn.Linear with bias)").run()

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attnviz.modules import MultiHeadAttention
-from attnviz.shapes import MAX_HEADS, divisors, head_problems, shape_flow, transpose_output, transpose_qkv
+from attnviz.shapes import MAX_HEADS, divisors, head_problems, shape_flow
 
 
 def _trace(b: int | None, t: int, d_model: int, heads: int):
     x = torch.randn(*(() if b is None else (b,)), t, d_model, generator=torch.Generator().manual_seed(0))
-    return MultiHeadAttention(d_model, heads, seed=0)(x)
+    with torch.no_grad():
+        return MultiHeadAttention(d_model, heads, seed=0)(x)
 
 
 def test_flow_of_a_batched_run_uses_its_sizes():
@@ -40,16 +42,27 @@ def test_unbatched_trace_is_described_with_b_1():
     assert flow[0].sizes == (1, 7, 8) and flow[3].sizes == (2, 7, 4) and flow[-1].sizes == (1, 7, 8)
 
 
+def _numpy_heads(x: np.ndarray, heads: int) -> np.ndarray:
+    """(B, T, d_model) → (B, H, T, d_head) by an explicit loop: head h is columns h·d_head:(h+1)·d_head."""
+    b, t, d_model = x.shape
+    d_head = d_model // heads
+    out = np.zeros((b, heads, t, d_head), dtype=x.dtype)
+    for i in range(b):
+        for h in range(heads):
+            for j in range(t):
+                out[i, h, j] = x[i, j, h * d_head : (h + 1) * d_head]
+    return out
+
+
 @settings(max_examples=30, deadline=None)
 @given(b=st.integers(1, 3), t=st.integers(1, 6), heads=st.integers(1, 4), d_head=st.integers(1, 4))
-def test_transpose_output_undoes_transpose_qkv_and_matches_the_trace(b, t, heads, d_head):
+def test_trace_heads_are_column_blocks_of_the_projections(b, t, heads, d_head):
     trace = _trace(b, t, heads * d_head, heads)
-    split, permuted, flat = transpose_qkv(trace.q_proj, heads)
-    assert split.shape == (b, t, heads, d_head)
-    assert torch.equal(permuted, trace.query)  # the trace's per-head queries are d2l's transpose_qkv
-    assert torch.equal(transpose_output(flat, heads)[-1], trace.q_proj)
-    merged = transpose_output(trace.head_outputs.reshape(b * heads, t, d_head), heads)[-1]
-    assert torch.equal(merged, trace.concat)
+    flow = shape_flow(trace)  # replays split and merge on this trace without raising
+    assert flow[2].sizes == (b, heads, t, d_head) and flow[3].sizes == (b * heads, t, d_head)
+    np.testing.assert_array_equal(trace.query.numpy(), _numpy_heads(trace.q_proj.numpy(), heads))
+    np.testing.assert_array_equal(trace.value.numpy(), _numpy_heads(trace.v_proj.numpy(), heads))
+    np.testing.assert_array_equal(_numpy_heads(trace.concat.numpy(), heads), trace.head_outputs.numpy())
 
 
 def test_divisors():

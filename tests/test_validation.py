@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from attnviz.validation import InputError, parse_matrix
+from attnviz.validation import InputError, check_at_least_one, parse_matrix
 
 
 def test_numbers_and_numeric_strings_parse():
@@ -57,3 +57,13 @@ def test_empty_and_ragged_matrices():
 
 def test_input_error_is_a_value_error():
     assert issubclass(InputError, ValueError)
+
+
+def test_check_at_least_one_is_the_one_size_check():
+    assert check_at_least_one("d_model", 3) == 3
+    assert check_at_least_one("n", np.int64(2)) == 2
+    with pytest.raises(ValueError, match=r"^d_model=0 must be at least 1$"):
+        check_at_least_one("d_model", 0)
+    for bad in (True, 2.0, "3"):
+        with pytest.raises(TypeError, match=r"must be an int"):
+            check_at_least_one("num_heads", bad)

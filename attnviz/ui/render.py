@@ -15,8 +15,9 @@ __all__ = [
     "KEPT",
     "PAGES",
     "PLOTLY_CONFIG",
-    "computed_or_last_good",
     "escape_markdown",
+    "isolated",
+    "last_good",
     "page_nav",
     "show_figure",
     "show_problems",
@@ -63,6 +64,12 @@ def escape_markdown(text: str) -> str:
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
+def isolated(label: str) -> str:
+    """A label kept on one line and left-to-right on its own, so a right-to-left token cannot reorder its
+    neighbours (nor its own position number)."""
+    return "\u2066" + label.replace(" ", "\u00a0", 1) + "\u2069"
+
+
 def page_nav() -> None:
     """The sidebar's page list (Streamlit's own is hidden in the config so the home page reads "Home").
 
@@ -99,9 +106,13 @@ def show_problems(problems: Iterable[str], *, kept: str = "the last valid values
     return bool(problems)
 
 
-def computed_or_last_good(key: str, compute: Callable[[], T] | None) -> T | None:
-    """``compute()``, remembered under ``key``; when it raises ``ValueError`` (or ``compute`` is None because the
-    inputs were already refused), the error is shown and the last good result comes back (None before any)."""
+def last_good(key: str, compute: Callable[[], T] | None) -> T | None:
+    """The page's one way to keep the last good result: ``compute()``, remembered under ``key``.
+
+    When ``compute`` raises ``ValueError`` (or is None because the inputs were already refused and shown), the
+    error is shown and the result remembered last comes back, None before any. A result must carry everything
+    it is drawn with (its labels too), so a kept one never meets labels of another shape.
+    """
     if compute is not None:
         try:
             value = compute()

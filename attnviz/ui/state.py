@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["PAGE_PREFIXES", "keep_settings"]
+__all__ = ["PAGE_PREFIXES", "keep_settings", "set_defaults"]
 
 PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_")
 # Buttons cannot be given a value, and data editors keep their own base (see matrix_editor).
@@ -24,3 +24,9 @@ def keep_settings() -> None:
         value = st.session_state[key]
         if isinstance(value, (str, int, float, bool)):
             st.session_state[key] = value
+
+
+def set_defaults(defaults: dict[str, object]) -> None:
+    """Give every widget key of a page's defaults table its default, unless the learner already set it."""
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)

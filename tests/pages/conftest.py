@@ -63,7 +63,13 @@ def error_text(at: AppTest) -> str:
 
 
 def edit(at: AppTest, key: str, edited_rows: dict | None = None, deleted_rows: list | None = None) -> AppTest:
-    """Apply a data_editor edit the way the browser sends it, then rerun."""
+    """Apply a data_editor edit the way the browser sends it, then rerun.
+
+    ``edited_rows`` name columns by their labels (``{0: {"d2": 5.0}}``), as the table's header shows them. After
+    a reset or preset the table is drawn under a new widget key; the edit goes to the one on screen.
+    """
+    version = at.session_state[f"{key}__version"] if f"{key}__version" in at.session_state else 0  # noqa: SIM401
+    key = key if version == 0 else f"{key}__v{version}"
     at.session_state[key] = {"edited_rows": edited_rows or {}, "added_rows": [], "deleted_rows": deleted_rows or []}
     return at.run()
 

@@ -7,7 +7,9 @@ from streamlit.testing.v1 import AppTest
 
 from attnviz.modules import SelfAttention
 from attnviz.tokens import MAX_TOKENS, input_embeddings, token_labels, tokenize
-from attnviz.ui.sentence import DEFAULT_SENTENCE, PRESETS, heatmap_figure, temperature_scale, top_keys
+from attnviz.ui.cache import heatmap_figure
+from attnviz.ui.tokens import PRESETS
+from attnviz.views import DEFAULT_SENTENCE, temperature_scale, top_keys
 from tests.pages.conftest import array, error_text, figure, heatmap, markdown_text, open_page
 
 PAGE = "pages/2_Tokens.py"
@@ -241,7 +243,7 @@ def test_long_preset_is_exactly_512_tokens():
 
 def test_temperature_scale_and_top_keys():
     assert temperature_scale(16, 0.5) == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="Temperature must be greater than 0, got -1"):
+    with pytest.raises(ValueError, match="temperature must be finite and greater than 0, got -1"):
         temperature_scale(8, -1.0)
     with pytest.raises(ValueError, match="got nan"):
         temperature_scale(8, float("nan"))
@@ -251,11 +253,30 @@ def test_temperature_scale_and_top_keys():
 def test_heatmap_figure_is_reused_and_sees_every_entry_of_a_large_matrix():
     labels = token_labels(["w"] * 1024)
     matrix = np.zeros((1024, 1024), dtype=np.float32)
-    first = heatmap_figure(matrix, labels, labels, title="cache test", x_ticks=40, y_ticks=40)
-    assert heatmap_figure(matrix.copy(), labels, labels, title="cache test", x_ticks=40, y_ticks=40) is first
+    first = heatmap_figure(matrix, labels, labels, title="cache test", max_ticks=40)
+    assert heatmap_figure(matrix.copy(), labels, labels, title="cache test", max_ticks=40) is first
     changed = matrix.copy()
     changed[1000, 3] = 1.0  # one entry of a million: streamlit's own hasher samples arrays this large
-    other = heatmap_figure(changed, labels, labels, title="cache test", x_ticks=40, y_ticks=40)
+    other = heatmap_figure(changed, labels, labels, title="cache test", max_ticks=40)
     assert other is not first
     assert array(other.to_dict()["data"][0]["z"])[1000, 3] == 1.0
-    assert first.layout.xaxis.nticks == 40 and first.layout.xaxis.automargin
+    # one tick policy: every k-th label as an explicit array (no nticks, which has no effect under tickmode=array)
+    assert first.layout.xaxis.tickmode == "array" and len(first.layout.xaxis.tickvals) <= 40
+    assert first.layout.xaxis.nticks is None
+
+
+def test_what_the_text_says_about_it_matches_the_weights(at):
+    labels, keys, weights = heatmap(at, "weights =")
+    it = next(i for i, label in enumerate(labels) if label.endswith(" it"))
+    top = keys[int(np.argmax(weights[it]))]
+    text = markdown_text(at)
+    assert "is spread out" not in text
+    if top.endswith(" animal"):
+        assert "also gives its largest weight" in text and "“animal”" in text
+    else:
+        assert f"to “{top}”" in text
+
+
+def test_the_weights_colour_scale_says_where_it_tops_out(at):
+    trace = figure(at, "weights =")["data"][0]
+    assert trace["colorbar"]["title"]["text"] == f"weight (0 … {trace['zmax']:.3f})"

@@ -49,7 +49,7 @@ def test_axes_are_labelled_queries_by_keys(at):
 
 def test_editing_a_cell_of_x_changes_scores_weights_and_outputs(at):
     before = {name: z(at, name) for name in ("scores", "weights =", "output =")}
-    edit(at, "worked_x", {0: {"1": 5.0}})
+    edit(at, "worked_x", {0: {"d2": 5.0}})
     assert not at.exception and not at.error
     for name, old in before.items():
         assert not np.allclose(z(at, name), old), f"{name} did not change"
@@ -83,7 +83,7 @@ def test_learned_variant_uses_seeded_linear_layers(at):
 
 
 def test_shape_change_keeps_edits_and_resizes(at):
-    edit(at, "worked_x", {0: {"0": 9.0}})
+    edit(at, "worked_x", {0: {"d1": 9.0}})
     at.number_input(key="worked_t").set_value(4).run()
     assert not at.exception
     assert z(at, "scores =").shape == (4, 4)
@@ -116,7 +116,7 @@ def errors(at):
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
-        ("abc", "is empty or not a number"),  # the grid turns text into an empty cell
+        ("abc", "'abc' is not a number"),  # text cells: the text is named, not turned into an empty cell
         (None, "is empty"),
         (float("nan"), "is empty or not a number"),
         (float("inf"), "is +infinity"),
@@ -124,9 +124,9 @@ def errors(at):
     ],
 )
 def test_bad_cell_names_the_cell_and_keeps_the_last_result(at, value, problem):
-    edit(at, "worked_x", {2: {"0": 7.0}})  # a good edit first: it must survive the bad one
+    edit(at, "worked_x", {2: {"d1": 7.0}})  # a good edit first: it must survive the bad one
     good_scores = z(at, "scores =")
-    edit(at, "worked_x", {2: {"0": 7.0}, 0: {"1": value}})
+    edit(at, "worked_x", {2: {"d1": 7.0}, 0: {"d2": value}})
     assert not at.exception
     assert len(errors(at)) == 1
     message = errors(at)[0]
@@ -135,14 +135,14 @@ def test_bad_cell_names_the_cell_and_keeps_the_last_result(at, value, problem):
 
 
 def test_bad_cell_in_a_weight_matrix(at):
-    edit(at, "worked_wk", {3: {"2": None}})
+    edit(at, "worked_wk", {3: {"d3": None}})
     assert not at.exception
     assert any("W_k row d4, column d3" in e and "is empty" in e for e in errors(at))
     np.testing.assert_array_equal(z(at, "scores ="), WORKED_EXAMPLE_PRINTED["scores"])
 
 
 def test_huge_values_overflow_with_a_message_not_a_nan_heatmap(at):
-    edit(at, "worked_x", {0: {"1": 1e308}})
+    edit(at, "worked_x", {0: {"d2": 1e308}})
     assert not at.exception
     assert any("overflowed" in e and "too large" in e for e in errors(at)), errors(at)
     for name in ("scores =", "weights =", "output ="):
@@ -151,7 +151,7 @@ def test_huge_values_overflow_with_a_message_not_a_nan_heatmap(at):
 
 
 def test_negative_zero_is_an_ordinary_zero(at):
-    edit(at, "worked_x", {0: {"0": -0.0}})
+    edit(at, "worked_x", {0: {"d1": -0.0}})
     assert not at.exception and not errors(at)
     assert z(at, "scores =")[0, 0] == 0.0  # x1 = [0, 0, 1, 0]: q1 = [0, 0, 1], k1 = [0, 0, 1]
 
@@ -160,7 +160,7 @@ def test_negative_zero_is_an_ordinary_zero(at):
     ("key", "name", "shape"), [("worked_x", "X", "3×4 to 2×4"), ("worked_wq", "W_q", "4×3 to 3×3")]
 )
 def test_a_deleted_row_is_refused_by_name_and_nothing_is_lost(at, key, name, shape):
-    edit(at, "worked_wv", {0: {"0": 2.0}})
+    edit(at, "worked_wv", {0: {"d1": 2.0}})
     kept = z(at, "output =")
     edit(at, key, deleted_rows=[1])
     assert not at.exception
@@ -169,3 +169,83 @@ def test_a_deleted_row_is_refused_by_name_and_nothing_is_lost(at, key, name, sha
         "the last valid values are shown."
     ]
     np.testing.assert_array_equal(z(at, "output ="), kept)
+
+
+# --- issue 9: edge bugs found in review ----------------------------------------------------------------------
+
+
+def test_a_kept_result_is_drawn_with_its_own_labels_after_a_resize(at):
+    edit(at, "worked_x", {0: {"d1": 1e200}})  # overflows: the message shows and the last result stays
+    assert any("overflowed" in e for e in errors(at))
+    at.number_input(key="worked_t").set_value(4).run()
+    assert not at.exception, at.exception
+    assert any("overflowed" in e for e in errors(at))
+    rows, cols = figure(at, "scores =")["data"][0]["y"], figure(at, "scores =")["data"][0]["x"]
+    assert rows == cols == ["x1", "x2", "x3"]  # the kept 3-token result, not 4 labels
+
+
+def test_scaling_text_follows_the_choice_even_when_d_k_is_1(at):
+    at.number_input(key="worked_d_k").set_value(1).run()
+    at.radio(key="worked_scaling").set_value("1/√d_k (as in Transformers)").run()
+    assert not at.exception
+    headings = [h.value for h in at.subheader]
+    assert "3. Scaling" in headings and "3. Scaling (none)" not in headings
+    assert "Choose 1/√d_k" not in "\n".join(m.value for m in at.markdown)
+
+
+def test_reset_puts_the_tables_back_and_a_later_edit_does_not_bring_old_values_back(at):
+    edit(at, "worked_x", {0: {"d2": 5.0}})
+    assert z(at, "scores =")[0, 1] == 24.0
+    at.button[1].click().run()  # Reset
+    assert not at.exception
+    np.testing.assert_array_equal(z(at, "scores ="), WORKED_EXAMPLE_PRINTED["scores"])
+    table = at.dataframe[0].value
+    assert table.iloc[0].tolist() == ["1", "0", "1", "0"]  # the table on screen is the tutorial's again
+    edit(at, "worked_x", {2: {"d4": 1.0}})  # another cell: the old 5 must not come back
+    assert z(at, "scores =")[0, 1] == WORKED_EXAMPLE_PRINTED["scores"][0][1]
+
+
+def test_reset_after_a_bad_cell_clears_the_cell_and_the_error(at):
+    edit(at, "worked_x", {0: {"d2": "abc"}})
+    assert errors(at)
+    at.button[1].click().run()
+    assert not errors(at)
+    edit(at, "worked_x", {1: {"d1": 0.0}})
+    assert not errors(at), errors(at)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"), [("1e5", 1e5), ("-2.5e-3", -2.5e-3), ("12345678901234567890", 12345678901234567890.0)]
+)
+def test_numbers_are_taken_exactly_as_typed(at, typed, expected):
+    edit(at, "worked_wq", {0: {"d1": typed}})  # W_q[d1, d1]; x1 = [1, 0, 1, 0] reads it once
+    assert not at.exception and not errors(at)
+    assert at.session_state["worked_wq__good"][0, 0] == expected
+
+
+@pytest.mark.parametrize(("typed", "problem"), [("1e308", "overflowed"), ("NaN", "not a number"), ("x", "'x'")])
+def test_numbers_that_cannot_be_used_are_named(at, typed, problem):
+    edit(at, "worked_x", {0: {"d1": typed}})
+    assert not at.exception
+    assert any(problem in e for e in errors(at)), errors(at)
+
+
+def test_the_tables_columns_are_the_labels_shown(at):
+    tables = at.dataframe
+    assert list(tables[0].value.columns) == ["d1", "d2", "d3", "d4"]  # the CSV download's header
+    assert list(tables[0].value.index) == ["x1", "x2", "x3"]
+    assert list(tables[1].value.columns) == ["d1", "d2", "d3"]
+
+
+def test_causal_text_and_weights_title_say_what_was_drawn(at):
+    at.checkbox(key="worked_causal").check().run()
+    text = "\n".join(m.value for m in at.markdown)
+    assert "Grey cells are masked" in text and "Blank cells" not in text
+    assert "weights = softmax(masked scores)" in titles(at)
+    at.checkbox(key="worked_causal").uncheck().run()
+    at.radio(key="worked_scaling").set_value("1/√d_k (as in Transformers)").run()
+    assert "weights = softmax(scaled scores)" in titles(at)
+
+
+def test_rounded_formulas_say_they_are_rounded(at):
+    assert any("rounded to 2 decimals" in c.value for c in at.caption)
