@@ -51,6 +51,12 @@ PAGES = (
         "Positional encoding",
         "The sinusoidal encoding, its frequencies, and why a repeated word needs it.",
     ),
+    (
+        "pages/9_Image_attention.py",
+        "Image attention",
+        "A CNN's 20 × 20 feature map as 400 tokens: click a patch of the image to see where it looks, before and "
+        "after training the model live.",
+    ),
 )
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
@@ -87,9 +93,18 @@ def page_nav() -> None:
         st.divider()
 
 
-def show_figure(fig: go.Figure, key: str) -> None:
-    """Draw a figure full width with the project's plotly config; ``key`` keeps it stable across reruns."""
-    st.plotly_chart(fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None)
+def show_figure(fig: go.Figure, key: str, *, on_select: Callable[[], None] | None = None) -> object:
+    """Draw a figure full width with the project's plotly config; ``key`` keeps it stable across reruns.
+
+    With ``on_select`` (a callback), clicking a point selects it and the callback runs before the rerun (it may set
+    other widgets' values); the selection event is returned and also kept under ``key`` in the session state.
+    """
+    if on_select is None:
+        st.plotly_chart(fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None)
+        return None
+    return st.plotly_chart(
+        fig, key=key, width="stretch", config=PLOTLY_CONFIG, theme=None, on_select=on_select, selection_mode="points"
+    )
 
 
 def step(number: int | str, title: str, explanation: str) -> None:

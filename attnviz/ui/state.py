@@ -11,9 +11,9 @@ import streamlit as st
 
 __all__ = ["PAGE_PREFIXES", "keep_settings", "set_defaults"]
 
-PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_")
+PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "img_")
 # Buttons cannot be given a value, and data editors keep their own base (see matrix_editor).
-_NOT_KEPT = ("tokens_preset_", "mh_reset_weights")
+_NOT_KEPT = ("tokens_preset_", "mh_reset_weights", "img_train_")
 
 
 def keep_settings() -> None:
