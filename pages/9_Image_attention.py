@@ -62,7 +62,7 @@ box = view.query_box if query else None
 fig = figure(attention_overlay_figure, view.image, overlays, names, view.panel_titles, query_box=box)
 show_figure(fig, key="img_fig_overlay")
 if len(view.models) == 1:
-    st.info("Train the model in step 3: the trained model's attention then appears under the untrained one.", icon="🏋️")
+    st.info("Train the model in step 3: the trained model's attention then appears under the untrained one.", icon="ℹ️")
 
 step(
     3,

@@ -66,10 +66,9 @@ def cell_centres() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _image_axes(fig: go.Figure, **where) -> None:
-    fig.update_xaxes(range=[-0.5, IMAGE_SIZE - 0.5], showticklabels=False, showgrid=False, zeroline=False, **where)
-    fig.update_yaxes(
-        range=[IMAGE_SIZE - 0.5, -0.5], showticklabels=False, showgrid=False, zeroline=False, scaleanchor=None, **where
-    )
+    hidden = {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": "", "showline": False}
+    fig.update_xaxes(range=[-0.5, IMAGE_SIZE - 0.5], **hidden, **where)
+    fig.update_yaxes(range=[IMAGE_SIZE - 0.5, -0.5], **hidden, **where)
 
 
 def _query_rectangle(box: tuple[float, float, float, float], **where) -> dict:
@@ -134,9 +133,9 @@ def image_grid_figure(
                 )
             )
     fig.update_layout(
-        title=title,
+        title={"text": title, "x": 0.02, "xanchor": "left", "font": {"size": 14}},
         height=height,
-        margin=_MARGIN,
+        margin={**_MARGIN, "t": 56},
         shapes=shapes,
         hovermode="closest",
         hoverdistance=-1,
@@ -238,12 +237,13 @@ def probability_figure(
         )
     fig.update_layout(
         barmode="group",
-        height=80 + 45 * len(class_names),
-        margin=_MARGIN,
-        xaxis={"range": [0, 1], "tickformat": ".0%", "title": "probability"},
-        yaxis={"autorange": "reversed"},
-        legend={"orientation": "h", "y": -0.25},
-        title="Predicted class",
+        height=120 + 30 * len(class_names) * max(1, len(names)),
+        margin={**_MARGIN, "l": 80},
+        xaxis={"range": [0, 1], "tickformat": ".0%"},
+        yaxis={"autorange": "reversed", "automargin": True},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        showlegend=True,
+        title={"text": "Predicted class", "x": 0.02, "xanchor": "left"},
     )
     return fig
 

@@ -213,7 +213,7 @@ def view(choice: ImageChoice, found: dict[str, CNNWithAttention], settings: Sett
 
 def grid_chart(v: ImageAttentionView, mask: np.ndarray | None) -> None:
     """The image with its grid of positions; a click makes the nearest cell the query."""
-    fig = figure(image_grid_figure, v.image, v.query_box, mask_outline=mask, title="Click a cell: it becomes the query")
+    fig = figure(image_grid_figure, v.image, v.query_box, mask_outline=mask, title="Click a cell")
     show_figure(fig, key="img_fig_grid", on_select=_on_click)
 
 
