@@ -46,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     widths = tuple(int(w) for w in args.widths.split(","))
-    config = TrainConfig(seed=args.seed, eval_every=50)
+    config = TrainConfig(seed=args.seed)
     start = time.perf_counter()
     train_set, test_set = shape_splits(DEFAULT_TRAIN_IMAGES, DEFAULT_TEST_IMAGES, seed=args.seed)
     generate_seconds = time.perf_counter() - start
