@@ -178,6 +178,8 @@ def models(settings: Settings) -> dict[str, CNNWithAttention]:
     """Untrained, and trained (after the chosen saved step) once this session has trained a model of this size."""
     found = {"untrained": untrained_model(settings.widths)}
     job = _job()
+    if job is not None and job.status().finished:
+        st.session_state.img_shown_job = id(job)  # this full run shows it: the panel need not rerun the page
     if job is not None and job.result is not None and job.widths == settings.widths and job.snapshot_steps[-1] > 0:
         steps = job.snapshot_steps
         chosen = st.session_state.get("img_step")
@@ -319,7 +321,8 @@ def training_panel() -> None:
         if status.losses:
             curves = training_curves_figure(status.losses, status.eval_steps, status.test_accuracies)
             show_figure(curves, key="img_fig_curves")
-        if status.finished and st.session_state.get("img_shown_job") is not id(job):
+        if status.finished and st.session_state.get("img_shown_job") != id(job):
+            # training ended during one of this fragment's own runs: rerun the whole page to show the model
             st.session_state.img_shown_job = id(job)
             st.rerun(scope="app")
 
