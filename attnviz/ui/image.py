@@ -163,11 +163,15 @@ def current_image(settings: Settings) -> ImageChoice:
     return ImageChoice(shapes.images[i], shapes.masks[i].numpy(), int(shapes.labels[i]), f"generated image {i}")
 
 
+@st.cache_resource(show_spinner=False)
+def _calibration_images() -> torch.Tensor:
+    return make_shapes(64, seed=GALLERY_SEED + 1).images
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
 def untrained_model(widths: tuple[int, ...]) -> CNNWithAttention:
     """Seed 0's random weights, BatchNorm statistics calibrated on 64 generated images (shared, read-only)."""
-    model = CNNWithAttention(len(CLASSES), widths=widths, seed=0)
-    return calibrate_batchnorm(model, make_shapes(64, seed=GALLERY_SEED + 1).images)
+    return calibrate_batchnorm(CNNWithAttention(len(CLASSES), widths=widths, seed=0), _calibration_images())
 
 
 def _job() -> TrainingJob | None:
@@ -194,7 +198,8 @@ def _snapshot(job: TrainingJob, step: int) -> CNNWithAttention:
     if key not in cache:
         if len(cache) > 8:
             cache.clear()
-        cache[key] = job.model_at(step)
+        # a saved step's BatchNorm statistics are running averages that lag the weights: recompute them
+        cache[key] = calibrate_batchnorm(job.model_at(step), _calibration_images())
     return cache[key]
 
 
