@@ -142,10 +142,12 @@ def controls() -> Settings:
     )
 
 
-@st.cache_resource(show_spinner=False)
-def _gallery():
-    """Held-out generated images, shared read-only by every session."""
-    return make_shapes(GALLERY_SIZE, seed=GALLERY_SEED)
+@st.cache_data(max_entries=GALLERY_SIZE, show_spinner=False)
+def _gallery_image(index: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Generated image ``index`` (none of them is a training image): ``(image (3, 112, 112), mask, label)``; each
+    caller gets its own copy."""
+    shapes = make_shapes(GALLERY_SIZE, seed=GALLERY_SEED)
+    return shapes.images[index].numpy(), shapes.masks[index].numpy(), int(shapes.labels[index])
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -158,20 +160,22 @@ def current_image(settings: Settings) -> ImageChoice:
     if settings.source == SOURCES[1] and settings.upload is not None:
         image = _parse(digest(settings.upload), settings.upload, settings.upload_name)
         return ImageChoice(image, None, None, settings.upload_name)
-    shapes = _gallery()
-    i = settings.index
-    return ImageChoice(shapes.images[i], shapes.masks[i].numpy(), int(shapes.labels[i]), f"generated image {i}")
+    image, mask, label = _gallery_image(settings.index)
+    return ImageChoice(torch.from_numpy(image), mask, label, f"generated image {settings.index}")
 
 
-@st.cache_resource(show_spinner=False)
-def _calibration_images() -> torch.Tensor:
-    return make_shapes(64, seed=GALLERY_SEED + 1).images
+@st.cache_data(max_entries=1, show_spinner=False)
+def _calibration_images() -> np.ndarray:
+    """64 generated images for BatchNorm statistics: ``(64, 3, 112, 112)``, a copy per caller."""
+    return make_shapes(64, seed=GALLERY_SEED + 1).images.numpy()
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def untrained_model(widths: tuple[int, ...]) -> CNNWithAttention:
     """Seed 0's random weights, BatchNorm statistics calibrated on 64 generated images (shared, read-only)."""
-    return calibrate_batchnorm(CNNWithAttention(len(CLASSES), widths=widths, seed=0), _calibration_images())
+    return calibrate_batchnorm(
+        CNNWithAttention(len(CLASSES), widths=widths, seed=0), torch.from_numpy(_calibration_images())
+    )
 
 
 def _job() -> TrainingJob | None:
@@ -199,7 +203,7 @@ def _snapshot(job: TrainingJob, step: int) -> CNNWithAttention:
         if len(cache) > 8:
             cache.clear()
         # a saved step's BatchNorm statistics are running averages that lag the weights: recompute them
-        cache[key] = calibrate_batchnorm(job.model_at(step), _calibration_images())
+        cache[key] = calibrate_batchnorm(job.model_at(step), torch.from_numpy(_calibration_images()))
     return cache[key]
 
 
