@@ -41,6 +41,12 @@ def test_page_draws_image_overlays_and_prediction():
     text = markdown_text(at)
     assert "The **untrained** model says" in text and "chance (uniform attention)" in text
     assert "25,600 inputs for every class" in text  # 400 × 64 for the default widths
+    assert f"{400 * 256 * 6 + 6:,} in the classifier" in text  # the seed's nn.Linear(400*256, 6)
+    table = at.table[0].value
+    assert list(table["output size"]) == [
+        "3 × 112 × 112", "8 × 110 × 110", "8 × 55 × 55", "16 × 53 × 53", "16 × 26 × 26", "32 × 24 × 24",
+        "32 × 22 × 22", "64 × 20 × 20", "400 × 64", "400 × 64", "25600", "4",
+    ]  # fmt: skip
 
 
 def test_row_and_column_move_the_query_and_the_map_matches_torch():
