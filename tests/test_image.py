@@ -438,7 +438,7 @@ def test_calibrated_batchnorm_uses_the_images_statistics(shapes):
 def test_training_job_runs_in_a_thread_stops_and_holds_the_slot(shapes):
     job = TrainingJob(TINY, TrainConfig(epochs=50, batch_size=8), data=(shapes, shapes))
     assert job.start()
-    other = TrainingJob(TINY, TrainConfig(epochs=1, batch_size=8), train_images=16, test_images=8)
+    other = TrainingJob(TINY, TrainConfig(epochs=1, batch_size=8), train_images=16, test_images=8, threads=2)
     assert not other.start()  # one training at a time
     deadline = time.monotonic() + 30
     while job.status().step < 2 and time.monotonic() < deadline:
@@ -450,6 +450,7 @@ def test_training_job_runs_in_a_thread_stops_and_holds_the_slot(shapes):
     assert len(status.losses) == status.step and status.error is None
     assert other.start()  # the slot is free again
     other.join(30)
+    assert torch.get_num_threads() == 1  # the job's torch.set_num_threads(2) held for its own thread only
     assert other.status().state == "done" and other.status().step == 2  # 16 generated images, batches of 8
     assert other.snapshot_steps == (0, 2)
     with torch.no_grad():
