@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from attnviz.attention import SCORES, TRACE_FIELDS, AttentionTrace, attend, check_temperature, lengths_to_mask
     from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
+    from attnviz.image import CNNWithAttention, ImageTrace
     from attnviz.modules import (
         MULTIHEAD_TRACE_FIELDS,
         MultiHeadAttention,
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from attnviz.tokens import embed, token_labels, tokenize
 
 _HOME = {
+    "CNNWithAttention": "image",
+    "ImageTrace": "image",
     "SCORES": "attention",
     "TRACE_FIELDS": "attention",
     "AttentionTrace": "attention",
@@ -51,6 +54,8 @@ __all__ = [
     "WORKED_EXAMPLE",
     "WORKED_EXAMPLE_PRINTED",
     "AttentionTrace",
+    "CNNWithAttention",
+    "ImageTrace",
     "MultiHeadAttention",
     "MultiHeadTrace",
     "SelfAttention",
