@@ -3,7 +3,7 @@
 import streamlit as st
 
 from attnviz.image.figures import attention_overlay_figure, probability_figure
-from attnviz.image.views import map_sentence, prediction_sentence
+from attnviz.image.views import map_sentence, overlay_caption, prediction_sentence
 from attnviz.ui import image as page
 from attnviz.ui.cache import figure
 from attnviz.ui.render import KEPT, last_good, page_nav, show_figure, show_problems, step
@@ -41,7 +41,7 @@ step(
     "the border, which no window is centred on. The query cell is outlined in cyan"
     + ("; a dotted box frames the shape." if choice.mask is not None else "."),
 )
-left, right = st.columns([2, 3], gap="medium")
+left, right = st.columns(2, gap="medium")
 with left:
     page.grid_chart(view, choice.mask)
 with right:
@@ -61,6 +61,7 @@ overlays = [m.overlay if query else m.received_overlay for m in view.models]
 box = view.query_box if query else None
 fig = figure(attention_overlay_figure, view.image, overlays, names, view.panel_titles, query_box=box)
 show_figure(fig, key="img_fig_overlay")
+st.caption(overlay_caption(view, settings.map_kind))
 if len(view.models) == 1:
     st.info("Train the model in step 3: the trained model's attention then appears under the untrained one.", icon="ℹ️")
 
@@ -69,8 +70,9 @@ step(
     "Train it on the generated shapes",
     f"Adam and cross-entropy as in the tutorial, on {page.TRAIN_IMAGES:,} generated images, scored on "
     f"{page.TEST_IMAGES:,} held-out ones after every epoch. Training runs in the background on one CPU thread: keep "
-    "clicking around while it runs. The default small model reaches 90 % held-out accuracy in about a minute "
-    "of CPU time.",
+    "clicking around while it runs. Measured with the default small model and 4 epochs: 97 % held-out accuracy "
+    "after 750 steps and 99.7 % after 1,000, in about 95 s of CPU time. The loss first sits at ln 4 ≈ 1.39 "
+    "(guessing among four classes) for a few hundred steps before the network finds the shapes.",
 )
 page.training_controls()
 page.training_panel()

@@ -47,7 +47,7 @@ from attnviz.image.figures import attention_overlay_figure, image_grid_figure
 from attnviz.image.job import TrainingJob
 from attnviz.image.maps import FIELD, STRIDE
 from attnviz.image.model import layer_sizes
-from attnviz.image.views import OVERLAY_SIZE, image_attention_view, map_sentence, prediction_sentence
+from attnviz.image.views import OVERLAY_SIZE, image_attention_view, map_sentence, overlay_caption, prediction_sentence
 
 TINY = (4, 4, 8, 8, 8)
 
@@ -488,6 +488,8 @@ def test_image_attention_view_against_the_models_weights(shapes):
     sentence = map_sentence(v, "query")
     assert f"{v.chance:.0%}" in sentence and f"{v.models[0].on_object:.0%}" in sentence
     assert f"**{v.models[0].predicted}**" in prediction_sentence(v)
+    caption = overlay_caption(v, "query")
+    assert f"other: {row.mean(axis=0).min():.4f} to {row.mean(axis=0).max():.4f}" in caption
 
 
 def test_grid_figure_clicks_map_back_to_positions(shapes):

@@ -174,7 +174,7 @@ def attention_overlay_figure(
     fig = make_subplots(
         rows=len(overlays),
         cols=n_cols,
-        subplot_titles=[f"{r} · {c}" for r in row_titles for c in col_titles],
+        subplot_titles=[*col_titles, *[""] * (n_cols * (len(overlays) - 1))],  # columns named once, on top
         horizontal_spacing=0.01,
         vertical_spacing=0.06,
     )
@@ -214,6 +214,8 @@ def attention_overlay_figure(
     )
     fig.update_annotations(font_size=11)
     _image_axes(fig)
+    for i, name in enumerate(row_titles):  # each row named by its model, left of its first panel
+        fig.update_yaxes(title={"text": name, "font": {"size": 11}}, row=i + 1, col=1)
     return fig
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "ModelAttention",
     "image_attention_view",
     "map_sentence",
+    "overlay_caption",
     "prediction_sentence",
     "to_uint8",
 ]
@@ -162,3 +163,16 @@ def map_sentence(view: ImageAttentionView, kind: str) -> str:
             f"chance (uniform attention) would put {view.chance:.0%} there."
         )
     return text
+
+
+def overlay_caption(view: ImageAttentionView, kind: str) -> str:
+    """The shared colour scale and each model's range of weights, so a faint (near-uniform) row is read right."""
+    maps = [m.mean if kind == "query" else m.received[-1] for m in view.models]
+    top = max(float((m.overlay if kind == "query" else m.received_overlay).max()) for m in view.models)
+    ranges = "; ".join(
+        f"{m.name}: {float(w.min()):.4f} to {float(w.max()):.4f}" for m, w in zip(view.models, maps, strict=True)
+    )
+    return (
+        f"One colour scale for every panel, from 0 (clear) to {top:.3f} (red). The mean-of-heads weights range — "
+        f"{ranges}; uniform attention would be {1 / 400:.4f} everywhere."
+    )

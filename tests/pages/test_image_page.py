@@ -37,7 +37,8 @@ def test_page_draws_image_overlays_and_prediction():
     heatmaps = [t for t in overlay["data"] if t["type"] == "heatmap"]
     assert len(heatmaps) == 5  # 4 heads and their mean, untrained only
     titles = [a["text"] for a in overlay["layout"]["annotations"]]
-    assert titles == [f"untrained · head {h}" for h in (1, 2, 3, 4)] + ["untrained · mean of heads"]
+    assert titles == [f"head {h}" for h in (1, 2, 3, 4)] + ["mean of heads"]
+    assert overlay["layout"]["yaxis"]["title"]["text"] == "untrained"
     text = markdown_text(at)
     assert "The **untrained** model says" in text and "chance (uniform attention)" in text
     assert "25,600 inputs for every class" in text  # 400 × 64 for the default widths
@@ -98,8 +99,9 @@ def test_training_from_the_page_adds_the_trained_model(monkeypatch):
     at.run()
     at.run()
     assert not at.exception
-    titles = [a["text"] for a in _overlay(at)["layout"]["annotations"]]
-    assert "trained (2 steps) · mean of heads" in titles and len(titles) == 10
+    layout = _overlay(at)["layout"]
+    assert layout["yaxis6"]["title"]["text"] == "trained (2 steps)"  # the second row's first panel
+    assert len([t for t in _overlay(at)["data"] if t["type"] == "heatmap"]) == 10
     probabilities = next(f for f in figures(at) if f["layout"]["title"]["text"] == "Predicted class")
     assert [t["name"] for t in probabilities["data"]] == ["untrained", "trained (2 steps)"]
 
