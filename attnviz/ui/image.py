@@ -59,7 +59,7 @@ SOURCES = ("A generated shape", "Your own image")
 MAPS = {"What the query looks at": "query", "What each position receives": "received"}
 MODEL_SIZES = {
     f"small and fast {DEFAULT_WIDTHS}": DEFAULT_WIDTHS,
-    f"the seed's full size {SEED_WIDTHS} (≈ 8× slower)": SEED_WIDTHS,
+    f"the seed's full size {SEED_WIDTHS} (4–7× slower a step)": SEED_WIDTHS,
 }
 DEFAULTS = {
     "img_source": SOURCES[0],
