@@ -90,7 +90,7 @@ def image_grid_figure(
     *,
     mask_outline: np.ndarray | None = None,
     title: str = "",
-    height: int = 460,
+    height: int = 420,
 ) -> go.Figure:
     """The image with the 20 × 20 grid of positions and the query cell outlined. One invisible marker per cell
     (trace 1, 400 points in token order) makes a click anywhere select the nearest cell."""
@@ -239,11 +239,11 @@ def probability_figure(
         )
     fig.update_layout(
         barmode="group",
-        height=120 + 30 * len(class_names) * max(1, len(names)),
+        height=150 + 30 * len(class_names) * max(1, len(names)),
         margin={**_MARGIN, "l": 80},
         xaxis={"range": [0, 1], "tickformat": ".0%"},
         yaxis={"autorange": "reversed", "automargin": True},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0, "xanchor": "left"},
         showlegend=True,
         title={"text": "Predicted class", "x": 0.02, "xanchor": "left"},
     )
