@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         TimeSeriesTransformer,
     )
     from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
+    from attnviz.image import CNNWithAttention, ImageTrace
     from attnviz.masks import causal_mask, padding_mask, parse_mask_grid, sliding_window_mask
     from attnviz.modules import (
         MULTIHEAD_TRACE_FIELDS,
@@ -48,6 +49,8 @@ _HOME = {
     "scaling_experiment": "scaling",
     "shuffle_demo": "word_order",
     "word_order_demo": "word_order",
+    "CNNWithAttention": "image",
+    "ImageTrace": "image",
     "SCORES": "attention",
     "TRACE_FIELDS": "attention",
     "AttentionTrace": "attention",
@@ -83,10 +86,12 @@ __all__ = [
     "WORKED_EXAMPLE_PRINTED",
     "AdditiveAttention",
     "AttentionTrace",
+    "CNNWithAttention",
     "Encoder",
     "EncoderLayer",
     "EncoderLayerTrace",
     "EncoderTrace",
+    "ImageTrace",
     "LearnedPositionalEmbedding",
     "MultiHeadAttention",
     "MultiHeadTrace",

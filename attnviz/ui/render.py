@@ -74,6 +74,12 @@ PAGES = (
         "Train a tiny transformer live on a toy task and watch its heads find the answer (reverse → anti-diagonal).",
     ),
     (
+        "pages/9_Image_attention.py",
+        "Image attention",
+        "A CNN's 20 × 20 feature map as 400 tokens: click a patch of the image to see where it looks, before and "
+        "after training the model live.",
+    ),
+    (
         "pages/10_Practice.py",
         "Practice",
         "Compute one hidden stage by hand, graded cell by cell, with hints, the solution and a link for a class.",

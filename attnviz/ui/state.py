@@ -12,7 +12,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 __all__ = ["PAGE_PREFIXES", "arrived", "keep_settings", "set_defaults", "track_page"]
 
-PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "encoder_", "lab_", "cross_", "train_", "practice_")
+PAGE_PREFIXES = ("worked_", "tokens_", "mh_", "pe_", "encoder_", "lab_", "cross_", "train_", "img_", "practice_")
 # Buttons cannot be given a value, and data editors keep their own base (see matrix_editor).
 _NOT_KEPT = (
     "tokens_preset_",
@@ -23,6 +23,7 @@ _NOT_KEPT = (
     "encoder_model_view",
     "cross_preset_",
     "train_act_",
+    "img_train_",
     "practice_check",
     "practice_hint",
     "practice_show",

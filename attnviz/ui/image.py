@@ -1,0 +1,349 @@
+"""The Image-attention page's settings, models, cached views and training panel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from attnviz.image import (
+    CLASSES,
+    DEFAULT_TEST_IMAGES,
+    DEFAULT_TRAIN_IMAGES,
+    DEFAULT_WIDTHS,
+    GRID,
+    SEED_WIDTHS,
+    CNNWithAttention,
+    TrainConfig,
+    calibrate_batchnorm,
+    layer_sizes,
+    make_shapes,
+    parse_upload,
+    pixel_to_position,
+)
+from attnviz.image.figures import image_grid_figure, training_curves_figure
+from attnviz.image.job import TrainingJob
+from attnviz.image.views import ImageAttentionView, image_attention_view
+from attnviz.ui.cache import digest, figure
+from attnviz.ui.cells import new_click
+from attnviz.ui.render import show_figure
+from attnviz.ui.state import set_defaults
+
+__all__ = [
+    "DEFAULTS",
+    "GALLERY_SIZE",
+    "MAPS",
+    "MODEL_SIZES",
+    "SIZE_EXPLANATION",
+    "SOURCES",
+    "ImageChoice",
+    "Settings",
+    "controls",
+    "current_image",
+    "grid_chart",
+    "layer_table",
+    "models",
+    "size_sentence",
+    "step_picker",
+    "training_controls",
+    "training_panel",
+    "view",
+]
+
+GALLERY_SIZE = 48
+GALLERY_SEED = 2024  # neither the training stream (seed 0) nor its held-out stream
+TRAIN_IMAGES, TEST_IMAGES = DEFAULT_TRAIN_IMAGES, DEFAULT_TEST_IMAGES  # (tests make them small)
+SNAPSHOT_EVERY = 50
+SOURCES = ("A generated shape", "Your own image")
+MAPS = {"What the query looks at": "query", "What each position receives": "received"}
+MODEL_SIZES = {
+    f"small and fast {DEFAULT_WIDTHS}": DEFAULT_WIDTHS,
+    f"the seed's full size {SEED_WIDTHS} (4–7× slower a step)": SEED_WIDTHS,
+}
+DEFAULTS = {
+    "img_source": SOURCES[0],
+    "img_index": 0,
+    "img_row": 10,
+    "img_col": 10,
+    "img_map": next(iter(MAPS)),
+    "img_size": next(iter(MODEL_SIZES)),
+    "img_epochs": TrainConfig().epochs,
+    "img_step": None,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: str
+    index: int
+    row: int
+    col: int
+    map_kind: str  # "query" or "received"
+    widths: tuple[int, ...]
+    upload: bytes | None  # the uploaded file's bytes, when the source is "Your own image"
+    upload_name: str
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageChoice:
+    image: torch.Tensor  # (3, 112, 112) in [0, 1]
+    mask: np.ndarray | None  # (112, 112) bool: the shape's pixels (generated images only)
+    label: int | None
+    name: str
+
+
+def follow_click() -> None:
+    """A new click on the image: the nearest cell becomes the query. Called before the row and column inputs are
+    drawn, so it may still set them (the chart keeps its last point across reruns: only a new one moves the query)."""
+    click = new_click(("img_fig_grid",), "img_seen_click")
+    point = None if click is None else click[1]
+    if point and point.get("x") is not None and point.get("y") is not None:
+        st.session_state.img_row = pixel_to_position(float(point["y"]))
+        st.session_state.img_col = pixel_to_position(float(point["x"]))
+
+
+def controls() -> Settings:
+    """The sidebar: which image, which query position, which map."""
+    set_defaults(DEFAULTS)
+    follow_click()
+    st.header("Image")
+    source = st.radio("Image source", SOURCES, key="img_source")
+    upload, upload_name = None, ""
+    if source == SOURCES[0]:
+        st.number_input(
+            f"Generated image (0–{GALLERY_SIZE - 1})",
+            min_value=0,
+            max_value=GALLERY_SIZE - 1,
+            step=1,
+            key="img_index",
+            help="None of these is among the training images.",
+        )
+    else:
+        file = st.file_uploader("PNG or JPEG, at most 1 MB", type=["png", "jpg", "jpeg"], key="img_upload")
+        if file is not None:
+            upload, upload_name = file.getvalue(), file.name
+    st.header("Query position")
+    st.caption("Click a cell of the image, or set its row and column (0–19).")
+    row = st.number_input("Row", min_value=0, max_value=GRID - 1, step=1, key="img_row")
+    col = st.number_input("Column", min_value=0, max_value=GRID - 1, step=1, key="img_col")
+    map_label = st.radio("Map", list(MAPS), key="img_map")
+    return Settings(
+        source=source,
+        index=int(st.session_state.img_index),
+        row=int(row),
+        col=int(col),
+        map_kind=MAPS[map_label],
+        widths=MODEL_SIZES[st.session_state.img_size],
+        upload=upload,
+        upload_name=upload_name,
+    )
+
+
+@st.cache_data(max_entries=GALLERY_SIZE, show_spinner=False)
+def _gallery_image(index: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Generated image ``index`` (none of them is a training image): ``(image (3, 112, 112), mask, label)``; each
+    caller gets its own copy."""
+    shapes = make_shapes(GALLERY_SIZE, seed=GALLERY_SEED)
+    return shapes.images[index].numpy(), shapes.masks[index].numpy(), int(shapes.labels[index])
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _parse(key: str, _data: bytes, name: str) -> torch.Tensor:
+    return parse_upload(_data, name=name)
+
+
+def current_image(settings: Settings) -> ImageChoice:
+    """The chosen image (a generated one while no file is uploaded). A bad file raises ``ValueError``."""
+    if settings.source == SOURCES[1] and settings.upload is not None:
+        image = _parse(digest(settings.upload), settings.upload, settings.upload_name)
+        return ImageChoice(image, None, None, settings.upload_name)
+    image, mask, label = _gallery_image(settings.index)
+    return ImageChoice(torch.from_numpy(image), mask, label, f"generated image {settings.index}")
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def _calibration_images() -> np.ndarray:
+    """64 generated images for BatchNorm statistics: ``(64, 3, 112, 112)``, a copy per caller."""
+    return make_shapes(64, seed=GALLERY_SEED + 1).images.numpy()
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def untrained_model(widths: tuple[int, ...]) -> CNNWithAttention:
+    """Seed 0's random weights, BatchNorm statistics calibrated on 64 generated images (shared, read-only)."""
+    return calibrate_batchnorm(
+        CNNWithAttention(len(CLASSES), widths=widths, seed=0), torch.from_numpy(_calibration_images())
+    )
+
+
+def _job() -> TrainingJob | None:
+    return st.session_state.get("img_job")
+
+
+def models(settings: Settings) -> dict[str, CNNWithAttention]:
+    """Untrained, and trained (after the chosen saved step) once this session has trained a model of this size."""
+    found = {"untrained": untrained_model(settings.widths)}
+    job = _job()
+    if job is not None and job.status().finished:
+        st.session_state.img_shown_job = id(job)  # this full run shows it: the panel need not rerun the page
+    if job is not None and job.result is not None and job.widths == settings.widths and job.snapshot_steps[-1] > 0:
+        steps = job.snapshot_steps
+        chosen = st.session_state.get("img_step")
+        step = chosen if chosen in steps else steps[-1]
+        found[f"trained ({step} steps)"] = _snapshot(job, step)
+    return found
+
+
+def _snapshot(job: TrainingJob, step: int) -> CNNWithAttention:
+    cache = st.session_state.setdefault("img_snapshots", {})
+    key = (id(job), step)
+    if key not in cache:
+        if len(cache) > 8:
+            cache.clear()
+        # a saved step's BatchNorm statistics are running averages that lag the weights: recompute them
+        cache[key] = calibrate_batchnorm(job.model_at(step), torch.from_numpy(_calibration_images()))
+    return cache[key]
+
+
+def _model_key(model: CNNWithAttention) -> str:
+    return digest(model.fc.weight.detach().numpy(), model.conv_layers[1].running_mean.numpy())
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _view(key: str, _image: torch.Tensor, _models: dict, row: int, col: int, _mask, label) -> ImageAttentionView:
+    return image_attention_view(_image, _models, row, col, mask=_mask, label=label)
+
+
+def view(choice: ImageChoice, found: dict[str, CNNWithAttention], settings: Settings) -> ImageAttentionView:
+    """:func:`attnviz.image.views.image_attention_view`, cached by the image's bytes and the models' weights."""
+    key = digest(choice.image.numpy(), [(name, _model_key(m)) for name, m in found.items()], choice.label)
+    return _view(key, choice.image, found, settings.row, settings.col, choice.mask, choice.label)
+
+
+def grid_chart(v: ImageAttentionView, mask: np.ndarray | None) -> None:
+    """The image with its grid of positions; a click makes the nearest cell the query."""
+    fig = figure(image_grid_figure, v.image, v.query_box, mask_outline=mask, title="Click a cell")
+    show_figure(fig, key="img_fig_grid", on_select=True)
+
+
+def layer_table(widths: tuple[int, ...]) -> list[dict[str, str]]:
+    """Rows for ``st.table``: every layer's output size and how it came about."""
+    return [
+        {"layer": row.layer, "output size": " × ".join(map(str, row.shape)), "how": row.why}
+        for row in layer_sizes(widths, len(CLASSES))
+    ]
+
+
+SIZE_EXPLANATION = (
+    "A 3 × 3 convolution without padding takes one pixel off each side (112 → 110); a 2 × 2 max-pool halves the "
+    "size, rounding down (53 → 26, so the image's last two rows and columns are never seen). The seed pools after "
+    "its first two blocks only, so three unpadded convolutions follow: 26 → 24 → 22 → 20. Read position by "
+    "position, the 20 × 20 map of C channels is 400 vectors of width C: a sentence of 400 **tokens**, each "
+    "describing one 34 × 34-pixel patch, and self-attention lets every patch gather from every other one. Then "
+    "the seed flattens all 400 outputs into one long vector for its linear classifier."
+)
+
+
+def size_sentence(widths: tuple[int, ...]) -> str:
+    """Why the classifier is large, with this model's and the seed's parameter counts."""
+    ours = CNNWithAttention(len(CLASSES), widths=widths, seed=0).parameter_counts()
+    seed = CNNWithAttention(6, widths=SEED_WIDTHS, seed=0).parameter_counts()
+    c = widths[-1]
+    return (
+        f"**Why the classifier is large**: it gives each of the 400 positions its own weights, 400 × {c} = "
+        f"{400 * c:,} inputs for every class. This model has {ours['classifier']:,} classifier weights, "
+        f"{ours['conv blocks']:,} in its five conv blocks and {ours['attention']:,} in the attention. The seed's "
+        f"model (C = 256, 6 bird classes) has {seed['classifier']:,} in the classifier, more than in its conv blocks "
+        f"({seed['conv blocks']:,}) or its attention ({seed['attention']:,}), and it has to learn a shape "
+        "separately at every position where the shape can appear. Averaging the 400 outputs first (global average "
+        "pooling) would leave 256 × 6 weights."
+    )
+
+
+def _start() -> None:
+    config = TrainConfig(epochs=int(st.session_state.img_epochs), snapshot_every=SNAPSHOT_EVERY)
+    job = TrainingJob(
+        MODEL_SIZES[st.session_state.img_size], config, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES
+    )
+    if job.start():
+        st.session_state.img_job = job
+        st.session_state.img_step = None
+        st.session_state.img_refused = None
+    else:
+        st.session_state.img_refused = (
+            "Another session is training right now (one training at a time keeps the app responsive for "
+            "everyone): press Train again in a minute."
+        )
+
+
+def training_controls() -> None:
+    """Model size, epochs and the Train button (disabled while this session trains)."""
+    job = _job()
+    busy = job is not None and not job.status().finished
+    size, epochs, start = st.columns([3, 3, 1], vertical_alignment="bottom")
+    size.radio("Model", list(MODEL_SIZES), key="img_size", disabled=busy)
+    epochs.slider(f"Epochs (passes over the {TRAIN_IMAGES:,} training images)", 1, 12, key="img_epochs", disabled=busy)
+    start.button("Train", key="img_train_start", on_click=_start, disabled=busy, type="primary")
+    if st.session_state.get("img_refused"):
+        st.warning(st.session_state.img_refused, icon="⏳")
+
+
+def _stop() -> None:
+    job = _job()
+    if job is not None:
+        job.stop()
+
+
+def training_panel() -> None:
+    """Progress, stop and curves; a fragment that reruns itself every second while this session trains and
+    reruns the whole page once when training ends (the trained model then appears above)."""
+    job = _job()
+    running = job is not None and not job.status().finished
+
+    @st.fragment(run_every=1.0 if running else None)
+    def panel() -> None:
+        job = _job()
+        if job is None:
+            st.caption("No model trained in this session yet.")
+            return
+        status = job.status()
+        if status.state == "preparing":
+            st.progress(0.0, text=f"Generating {TRAIN_IMAGES + TEST_IMAGES:,} images…")
+        elif not status.finished:
+            st.progress(
+                status.fraction,
+                text=f"step {status.step} of {status.total_steps} · {status.cpu_seconds:.0f} s of CPU",
+            )
+        else:
+            accuracy = f"{status.test_accuracies[-1]:.1%}" if status.test_accuracies else "—"
+            st.progress(
+                status.fraction,
+                text=f"{status.state} after {status.step} steps: held-out accuracy {accuracy}, "
+                f"{status.cpu_seconds:.0f} s of CPU ({status.seconds:.0f} s on the clock)",
+            )
+        if not status.finished:
+            st.button("Stop", key="img_train_stop", on_click=_stop)
+        if status.error:
+            st.error(f"Training failed: {status.error}", icon="⚠️")
+        if status.losses:
+            curves = training_curves_figure(status.losses, status.eval_steps, status.test_accuracies)
+            show_figure(curves, key="img_fig_curves")
+        if status.finished and st.session_state.get("img_shown_job") != id(job):
+            # training ended during one of this fragment's own runs: rerun the whole page to show the model
+            st.session_state.img_shown_job = id(job)
+            st.rerun(scope="app")
+
+    panel()
+
+
+def step_picker(settings: Settings) -> None:
+    """Choose which saved step the "trained" model is (watch attention move as training goes on)."""
+    job = _job()
+    if job is None or job.result is None or job.widths != settings.widths or len(job.snapshot_steps) < 3:
+        return
+    steps = list(job.snapshot_steps)
+    if st.session_state.get("img_step") not in steps:
+        st.session_state.img_step = steps[-1]
+    st.select_slider("Trained model after step", steps, key="img_step")
