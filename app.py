@@ -19,7 +19,9 @@ st.latex(r"\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}
 
 st.subheader("Pages")
 for number, (path, label, teaches) in enumerate(PAGES[1:], start=1):
-    st.page_link(path, label=f"**{number}. {label}** — {teaches}")
+    # A page link's label does not wrap (at 1024 px the descriptions were cut off): the link, then its line.
+    st.page_link(path, label=f"**{number}. {label}**")
+    st.caption(teaches)
 
 st.subheader("Where to start")
 st.markdown(
