@@ -1,8 +1,9 @@
 """Additive (Bahdanau / d2l) attention scoring in the project's ``x @ W`` orientation.
 
 ``score(q_i, k_j) = tanh(q_i W_q + k_j W_k) · w_v`` with ``W_q`` (d_q, h), ``W_k`` (d_k, h), ``w_v`` (h,). Queries
-and keys may have different widths; there is no scaling. Masking and softmax follow :func:`attnviz.attend`
-exactly (masked weight 0, a fully masked row all 0 and flagged), so the result is an ordinary AttentionTrace.
+and keys may have different widths; there is no scaling. Masking and softmax are :func:`attnviz.attend`'s own
+(:func:`attnviz.attention.trace_from_scores`: masked weight 0, a fully masked row all 0 and flagged), so the result
+is an ordinary AttentionTrace.
 """
 
 from __future__ import annotations
@@ -13,22 +14,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from attnviz.attention import AttentionTrace, check_finite, lengths_to_mask
+from attnviz.attention import AttentionTrace, check_finite, trace_from_scores
+from attnviz.modules import seeded_generator, uniform_init
 
-__all__ = ["AdditiveAttention", "trace_from_scores"]
-
-
-def _generator(seed: int | None) -> torch.Generator:
-    generator = torch.Generator()
-    if seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(int(seed))
-    return generator
-
-
-def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> Tensor:
-    return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1).mul(bound).float()
+__all__ = ["AdditiveAttention"]
 
 
 def _as_float(name: str, value: object, dim: int) -> Tensor:
@@ -40,68 +29,6 @@ def _as_float(name: str, value: object, dim: int) -> Tensor:
         raise ValueError(f"{name} must be {want}, got shape {tuple(t.shape)}")
     check_finite(name, t)
     return t
-
-
-def trace_from_scores(
-    query: Tensor,
-    key: Tensor,
-    value: Tensor,
-    scores: Tensor,
-    *,
-    scale: float = 1.0,
-    mask: Tensor | None = None,
-    valid_lens: Tensor | None = None,
-    score: str = "dot",
-) -> AttentionTrace:
-    """An :class:`AttentionTrace` for scores computed by any scoring function, masked as :func:`attend` masks.
-
-    ``scores`` has shape ``(..., T_q, T_k)``; ``scaled = scale · scores``; ``mask`` (bool, True = may attend)
-    and ``valid_lens`` combine; masked entries become −inf before the softmax, and a query that may attend to
-    no key gets weights 0 and output 0 and is flagged in ``fully_masked``. Inputs are never modified. ``score``
-    names the scoring function in the trace.
-    """
-    if scores.dim() < 2:
-        raise ValueError(f"scores must have shape (..., T_q, T_k), got {tuple(scores.shape)}")
-    if value.shape[-2] != scores.shape[-1]:
-        raise ValueError(f"scores have T_k={scores.shape[-1]} keys but value has {value.shape[-2]} rows")
-    scale = float(scale)
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be a positive finite number, got {scale}")
-    scaled = scores * scale  # (..., T_q, T_k)
-    check_finite("the scores", scaled, overflow=True)
-    t_q, t_k = scores.shape[-2], scores.shape[-1]
-    allowed = torch.ones(scores.shape, dtype=torch.bool, device=scores.device)  # (..., T_q, T_k)
-    if mask is not None:
-        mask = torch.as_tensor(mask, device=scores.device)
-        if mask.dtype != torch.bool:
-            raise ValueError(f"mask must be boolean (True = may attend), got dtype {mask.dtype}")
-        try:
-            ok = torch.broadcast_shapes(mask.shape, scores.shape) == scores.shape
-        except RuntimeError:
-            ok = False
-        if not ok:
-            raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to scores {tuple(scores.shape)}")
-        allowed = allowed & mask
-    if valid_lens is not None:
-        allowed = allowed & lengths_to_mask(valid_lens, tuple(scores.shape[:-2]), t_q, t_k).to(scores.device)
-    masked = scaled.masked_fill(~allowed, float("-inf"))  # (..., T_q, T_k), a new tensor
-    fully_masked = ~allowed.any(dim=-1)  # (..., T_q)
-    weights = torch.softmax(masked, dim=-1).masked_fill(fully_masked.unsqueeze(-1), 0.0)  # no NaN rows
-    output = weights @ value  # (..., T_q, d_v)
-    return AttentionTrace(
-        query=query,
-        key=key,
-        value=value,
-        scores=scores,
-        scale=scale,
-        scaled=scaled,
-        mask=allowed,
-        masked=masked,
-        weights=weights,
-        output=output,
-        fully_masked=fully_masked,
-        score=score,
-    )
 
 
 class AdditiveAttention(nn.Module):
@@ -117,10 +44,10 @@ class AdditiveAttention(nn.Module):
             if isinstance(size, bool) or int(size) != size or int(size) < 1:
                 raise ValueError(f"{name}={size!r} must be a whole number >= 1")
         d_q, d_k, hidden = int(d_q), int(d_k), int(hidden)
-        generator = _generator(seed)
-        self.w_q = nn.Parameter(_uniform((d_q, hidden), 1.0 / math.sqrt(d_q), generator))
-        self.w_k = nn.Parameter(_uniform((d_k, hidden), 1.0 / math.sqrt(d_k), generator))
-        self.w_v = nn.Parameter(_uniform((hidden,), 1.0 / math.sqrt(hidden), generator))
+        generator = seeded_generator(seed)
+        self.w_q = nn.Parameter(uniform_init((d_q, hidden), 1.0 / math.sqrt(d_q), generator))
+        self.w_k = nn.Parameter(uniform_init((d_k, hidden), 1.0 / math.sqrt(d_k), generator))
+        self.w_v = nn.Parameter(uniform_init((hidden,), 1.0 / math.sqrt(hidden), generator))
 
     @classmethod
     def from_matrices(cls, w_q: Tensor, w_k: Tensor, w_v: Tensor) -> AdditiveAttention:

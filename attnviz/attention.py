@@ -25,6 +25,7 @@ __all__ = [
     "check_temperature",
     "largest_magnitude",
     "lengths_to_mask",
+    "trace_from_scores",
 ]
 
 
@@ -200,6 +201,58 @@ def attend_checked(
         check_finite("the scaled scores", scaled, overflow=True)
         check_finite("the scores divided by the temperature", logits, overflow=True)
 
+    return _normalise(
+        query, key, value, scores, scale, scaled, logits, mask, valid_lens, score, temperature, fill_value
+    )
+
+
+def trace_from_scores(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    scores: Tensor,
+    *,
+    scale: float | Tensor = 1.0,
+    mask: ArrayLike | None = None,
+    valid_lens: ArrayLike | None = None,
+    score: str = "dot",
+    temperature: float = 1.0,
+    fill_value: float | None = None,
+) -> AttentionTrace:
+    """An :class:`AttentionTrace` for scores from any scoring function (additive attention's, say), scaled,
+    masked and normalised exactly as :func:`attend` does it. ``scores`` is ``(..., T_q, T_k)``; ``score`` names
+    the scoring function in the trace."""
+    if not isinstance(scores, Tensor) or scores.dim() < 2:
+        raise ValueError(f"scores must be a tensor of shape (..., T_q, T_k), got {getattr(scores, 'shape', scores)}")
+    if value.shape[-2] != scores.shape[-1]:
+        raise ValueError(f"scores have T_k={scores.shape[-1]} keys but value has {value.shape[-2]} rows")
+    temperature = check_temperature(temperature)
+    fill_value = _check_fill_value(fill_value)
+    scale, _ = _check_scale(scale, 1.0)
+    scaled = scores * scale  # (..., T_q, T_k)
+    logits = scaled if temperature == 1.0 else scaled / temperature  # (..., T_q, T_k)
+    check_finite("the scores", logits, overflow=True)
+    return _normalise(
+        query, key, value, scores, scale, scaled, logits, mask, valid_lens, score, temperature, fill_value
+    )
+
+
+def _normalise(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    scores: Tensor,
+    scale: float | Tensor,
+    scaled: Tensor,
+    logits: Tensor,
+    mask: ArrayLike | None,
+    valid_lens: ArrayLike | None,
+    score: str,
+    temperature: float,
+    fill_value: float | None,
+) -> AttentionTrace:
+    """The one masking and softmax path: ``logits`` masked (exactly, or with ``fill_value``), softmax over keys,
+    fully masked rows 0 and flagged when exact, the weighted sum, and the trace."""
     allowed = _allowed(mask, valid_lens, scores.shape, scores.device)  # (..., T_q, T_k) bool, or None
     t_k = scores.shape[-1]
     if allowed is None:

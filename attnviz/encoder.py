@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnviz.modules import MultiHeadAttention, MultiHeadTrace, _generator, _uniform
+from attnviz.modules import MultiHeadAttention, MultiHeadTrace, seeded_generator, uniform_init
 
 __all__ = [
     "ACTIVATIONS",
@@ -156,15 +156,15 @@ class EncoderLayer(nn.Module):
         self.norm_first = bool(norm_first)
         self.layer_norm_eps = float(layer_norm_eps)
         self.attention = MultiHeadAttention(d_model, num_heads, bias=bias, seed=seed)
-        generator = _generator(None if seed is None else int(seed) + 7919)  # the FFN's own stream
+        generator = seeded_generator(None if seed is None else int(seed) + 7919)  # the FFN's own stream
         b1, b2 = 1.0 / math.sqrt(d_model), 1.0 / math.sqrt(d_ff)
-        self.w_1 = nn.Parameter(_uniform((d_model, d_ff), b1, generator))
-        self.w_2 = nn.Parameter(_uniform((d_ff, d_model), b2, generator))
+        self.w_1 = nn.Parameter(uniform_init((d_model, d_ff), b1, generator))
+        self.w_2 = nn.Parameter(uniform_init((d_ff, d_model), b2, generator))
         self.norm1_weight = nn.Parameter(torch.ones(d_model))
         self.norm2_weight = nn.Parameter(torch.ones(d_model))
         if bias:
-            self.b_1 = nn.Parameter(_uniform((d_ff,), b1, generator))
-            self.b_2 = nn.Parameter(_uniform((d_model,), b2, generator))
+            self.b_1 = nn.Parameter(uniform_init((d_ff,), b1, generator))
+            self.b_2 = nn.Parameter(uniform_init((d_model,), b2, generator))
             self.norm1_bias = nn.Parameter(torch.zeros(d_model))
             self.norm2_bias = nn.Parameter(torch.zeros(d_model))
         else:
@@ -522,10 +522,10 @@ class TimeSeriesTransformer(nn.Module):
         self.encoder = Encoder(
             num_layers, input_size, num_heads, d_ff, norm_first=norm_first, activation=activation, seed=seed
         )
-        generator = _generator(None if seed is None else int(seed) + 104729)
+        generator = seeded_generator(None if seed is None else int(seed) + 104729)
         bound = 1.0 / math.sqrt(input_size)
-        self.w_head = nn.Parameter(_uniform((input_size, self.horizon * input_size), bound, generator))
-        self.b_head = nn.Parameter(_uniform((self.horizon * input_size,), bound, generator))
+        self.w_head = nn.Parameter(uniform_init((input_size, self.horizon * input_size), bound, generator))
+        self.b_head = nn.Parameter(uniform_init((self.horizon * input_size,), bound, generator))
 
     @property
     def input_size(self) -> int:

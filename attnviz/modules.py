@@ -31,7 +31,8 @@ __all__ = [
 ]
 
 
-def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> Tensor:
+def uniform_init(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> Tensor:
+    """float32 entries uniform in ±bound, drawn in float64 from ``generator`` (as ``nn.Linear`` initialises)."""
     return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1).mul(bound).float()
 
 
@@ -49,10 +50,11 @@ def _register_uniform(
         if absent:
             module.register_parameter(name, None)
         else:
-            setattr(module, name, nn.Parameter(_uniform(shape, bound, generator)))
+            setattr(module, name, nn.Parameter(uniform_init(shape, bound, generator)))
 
 
-def _generator(seed: int | None) -> torch.Generator:
+def seeded_generator(seed: int | None) -> torch.Generator:
+    """A generator seeded with ``seed`` (a fresh random seed for None): the one source of every module's draws."""
     generator = torch.Generator()
     if seed is None:
         generator.seed()
@@ -104,7 +106,7 @@ class SelfAttention(nn.Module):
         if tutorial_bug and d_v != d_k:
             raise ValueError(f"tutorial_bug=True uses W_q for the values, so d_v={d_v} must equal d_k={d_k}")
         self.tutorial_bug = bool(tutorial_bug)
-        generator = _generator(seed)
+        generator = seeded_generator(seed)
         bound = 1.0 / math.sqrt(d_in)
         weights = {"w_q": (d_in, d_k), "w_k": (d_in, d_k), "w_v": (d_in, d_v)}
         biases = {"b_q": (d_k,), "b_k": (d_k,), "b_v": (d_v,)}
@@ -359,7 +361,7 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}")
         self.d_model = d_model
         self.num_heads = num_heads
-        generator = _generator(seed)
+        generator = seeded_generator(seed)
         # nn.MultiheadAttention's scheme: xavier-uniform projections, zero biases would hide the bias; use small
         # uniform biases instead so the learner sees them.
         in_bound = math.sqrt(6.0 / (d_model + d_model))

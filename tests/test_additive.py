@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from attnviz.additive import AdditiveAttention, trace_from_scores
-from attnviz.attention import TRACE_FIELDS, attend
+from attnviz.additive import AdditiveAttention
+from attnviz.attention import TRACE_FIELDS, attend, trace_from_scores
 
 
 def d2l_masked_softmax(x, valid_lens):
