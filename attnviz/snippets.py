@@ -15,7 +15,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["INLINE_NUMBERS", "multihead_snippet", "positional_snippet", "tokens_snippet", "worked_snippet"]
+__all__ = [
+    "INLINE_NUMBERS",
+    "lab_snippet",
+    "multihead_snippet",
+    "positional_snippet",
+    "tokens_snippet",
+    "worked_snippet",
+]
 
 INLINE_NUMBERS = 20_000
 
@@ -204,5 +211,49 @@ def positional_snippet(num_positions: int, d_model: int, base: float) -> str:
             "\n",
             'print("pe =", pe)\n',
             'print("similarity =", similarity)\n',
+        ]
+    )
+
+
+def lab_snippet(
+    x: np.ndarray,
+    w_q: np.ndarray,
+    w_k: np.ndarray,
+    w_v: np.ndarray,
+    additive: Mapping[str, np.ndarray],
+    *,
+    json_file: str = "attnviz_lab.json",
+) -> str:
+    """The attention lab's four score functions (dot, scaled dot, cosine, additive) on one Q, K, V in float64:
+    ``x`` ``(T, d_in)``, ``w_*`` ``(d_in, d_k)``; ``additive`` ``{"additive_w_q", "additive_w_k"}`` ``(d_k, h)``
+    and ``"additive_w_v"`` ``(h,)``. Prints ``scaled`` (what each softmax receives) and ``weights``, both
+    ``(4, T, T)`` in that order."""
+    names = ("additive_w_q", "additive_w_k", "additive_w_v")
+    arrays = {"x": x, "w_q": w_q, "w_k": w_k, "w_v": w_v, **{n: additive[n] for n in names}}
+    return "".join(
+        [
+            '"""Four score functions on the same Q, K, V (the Attention lab), reproduced with torch alone."""\n',
+            _HEADER,
+            _arrays(arrays, "float64", json_file),
+            "\n",
+            "query, key, value = x @ w_q, x @ w_k, x @ w_v  # (T, d_k) each\n",
+            "d_k = query.shape[-1]\n",
+            "\n",
+            "\n",
+            "def unit_rows(m):  # each row divided by its length (a zero row stays zero)\n",
+            "    return m / torch.linalg.vector_norm(m, dim=-1, keepdim=True).clamp_min(torch.finfo(m.dtype).tiny)\n",
+            "\n",
+            "\n",
+            "dot = query @ key.T  # (T, T)  q·k, no scaling\n",
+            "scaled_dot = (query @ key.T) * (1 / math.sqrt(d_k))  # (T, T)  q·k / √d_k\n",
+            "cosine = unit_rows(query) @ unit_rows(key).T  # (T, T)  q·k / (‖q‖ ‖k‖)\n",
+            "hidden = torch.tanh((query @ additive_w_q)[:, None, :] + (key @ additive_w_k)[None, :, :])  # (T, T, h)\n",
+            "additive = hidden @ additive_w_v  # (T, T)  tanh(q W_q + k W_k) · w_v\n",
+            "scaled = torch.stack([dot, scaled_dot, cosine, additive])  # (4, T, T)  what each softmax receives\n",
+            "weights = torch.softmax(scaled, dim=-1)  # (4, T, T), rows sum to 1\n",
+            "output = weights @ value  # (4, T, d_k)\n",
+            "\n",
+            'print("scaled =", scaled)\n',
+            'print("weights =", weights)\n',
         ]
     )

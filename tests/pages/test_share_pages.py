@@ -14,14 +14,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attnviz import sharing
-from attnviz.ui import tokens, worked
+from attnviz.ui import lab, tokens, worked
 from tests.pages.conftest import TIMEOUT, edit, error_text, open_page
 
-WORKED, TOKENS, MH, PE = (
+WORKED, TOKENS, MH, PE, LAB = (
     "pages/1_Worked_example.py",
     "pages/2_Tokens.py",
     "pages/3_Multi-head.py",
     "pages/4_Positional_encoding.py",
+    "pages/6_Attention_lab.py",
 )
 
 
@@ -84,7 +85,23 @@ def edit_pe(at: AppTest) -> AppTest:
     return at
 
 
-EDITS = {WORKED: edit_worked, TOKENS: edit_tokens, MH: edit_mh, PE: edit_pe}
+def edit_lab(at: AppTest) -> AppTest:
+    at.sidebar.radio(key="lab_source").set_value(tuple(lab.SOURCES)[2]).run()  # random rows
+    at.sidebar.number_input(key="lab_t").set_value(5).run()
+    at.sidebar.number_input(key="lab_d_k").set_value(6).run()
+    at.sidebar.number_input(key="lab_seed").set_value(7).run()
+    at.select_slider(key="lab_scaling_d_k").set_value(256).run()
+    at.select_slider(key="lab_tau").set_value(0.3).run()
+    at.slider(key="lab_p").set_value(0.35).run()
+    at.toggle(key="lab_train").set_value(False).run()
+    at.radio(key="lab_mask").set_value("Sliding window").run()
+    at.number_input(key="lab_width").set_value(2).run()
+    at.radio(key="lab_fill").set_value(tuple(lab.FILL_VALUES)[2]).run()
+    at.toggle(key="lab_bug").set_value(False).run()
+    return at
+
+
+EDITS = {WORKED: edit_worked, TOKENS: edit_tokens, MH: edit_mh, PE: edit_pe, LAB: edit_lab}
 
 
 @pytest.mark.parametrize("path", list(EDITS))
@@ -155,6 +172,19 @@ HOSTILE = {
         "pe_dims": "1,2,3,4,5,6,7,8,9,10",
         "pe_variant": "2",
         "pe_sentence": "y" * 3000,
+    },
+    LAB: {
+        "lab_source": "nonsense",
+        "lab_t": "65",
+        "lab_d_k": "-1",
+        "lab_scaling_d_k": "3",
+        "lab_tau": "0.25",
+        "lab_p": "nan",
+        "lab_train": "yes",
+        "lab_mask": "Causal",  # the label, not its code
+        "lab_fill": "-1e9",
+        "lab_sentence": "z" * 9000,
+        "lab_paint_8": "1",
     },
 }
 
@@ -368,6 +398,39 @@ def test_positional_code_prints_the_encoding(edited, tmp_path):
     printed = run_snippet(at, "pe", tmp_path)
     close(printed["pe"], pe)
     close(printed["similarity"], similarity)
+
+
+@pytest.mark.parametrize("edited", [False, True, "worked example"])
+def test_lab_code_prints_the_score_functions(edited, tmp_path):
+    at = open_page(LAB)
+    if edited is True:
+        edit_lab(at)
+    elif edited:
+        at.sidebar.radio(key="lab_source").set_value(tuple(lab.SOURCES)[1]).run()
+    settings = at.session_state["lab_last_good"][1]
+    from tests.pages.conftest import heatmap
+
+    printed = run_snippet(at, "lab", tmp_path)
+    view = lab.score_view(lab.inputs(settings), seed=settings.seed)
+    close(printed["scaled"], view.scores)
+    close(printed["weights"], view.weights)
+    # and what the page drew: the scores panels and the weights grid
+    for h, name in enumerate(view.names):
+        _, _, drawn = heatmap(at, f"{name}: scores")
+        close(printed["scaled"].reshape(view.scores.shape)[h].ravel(), drawn)
+
+
+def test_lab_files_name_the_score_functions():
+    at = open_page(LAB)
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {
+        "State (JSON)",
+        "x.csv",
+        "w_q.csv",
+        "weights_dot.csv",
+        "weights_additive.csv",
+        "scaled_cosine.csv",
+    } <= labels
 
 
 def test_large_inputs_are_read_from_the_json_export(tmp_path):
