@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = [
     "INLINE_NUMBERS",
+    "cross_snippet",
     "lab_snippet",
     "multihead_snippet",
     "positional_snippet",
@@ -257,3 +258,50 @@ def lab_snippet(
             'print("weights =", weights)\n',
         ]
     )
+
+
+def cross_snippet(
+    query: np.ndarray,
+    source: np.ndarray,
+    valid_lens: tuple[int, ...],
+    parameters: Mapping[str, np.ndarray],
+    *,
+    num_heads: int,
+    json_file: str = "attnviz_cross.json",
+) -> str:
+    """Multi-head cross-attention in float32 with ``torch.nn.MultiheadAttention`` and a ``key_padding_mask``:
+    ``query`` ``(T_q, d_model)`` (the target, the same for every batch row), ``source`` ``(B, T_k, d_model)``
+    padded, ``valid_lens`` per batch row; ``parameters`` ``w_q, w_k, w_v, w_o`` ``(d_model, d_model)`` (x @ W) and
+    optionally ``b_q, b_k, b_v, b_o``. Prints ``weights`` ``(B, H, T_q, T_k)`` and ``output`` ``(B, T_q, d_model)``."""
+    bias = "b_q" in parameters
+    names = ("w_q", "w_k", "w_v", "w_o") + (("b_q", "b_k", "b_v", "b_o") if bias else ())
+    arrays = {"query": query, "source": source, **{n: parameters[n] for n in names}}
+    lines = [
+        '"""Multi-head cross-attention over a padded batch (the Cross-attention page), with torch alone."""\n',
+        _HEADER,
+        _arrays(arrays, "float32", json_file),
+        f"num_heads = {int(num_heads)}\n",
+        f"valid_lens = torch.tensor({[int(n) for n in valid_lens]})  # real source tokens per batch row\n",
+        "\n",
+        "B, T_k, d_model = source.shape\n",
+        "target = query.expand(B, -1, -1)  # (B, T_q, d_model): the same target sentence for every batch row\n",
+        "padding = torch.arange(T_k)[None, :] >= valid_lens[:, None]  # (B, T_k), True = a padding key\n",
+        f"mha = torch.nn.MultiheadAttention(d_model, num_heads, bias={bias}, batch_first=True, dtype=torch.float32)\n",
+        "with torch.no_grad():  # nn.Linear stores W transposed: y = x @ W.T\n",
+        "    mha.in_proj_weight.copy_(torch.cat([w_q.T, w_k.T, w_v.T]))\n",
+        "    mha.out_proj.weight.copy_(w_o.T)\n",
+    ]
+    if bias:
+        lines += [
+            "    mha.in_proj_bias.copy_(torch.cat([b_q, b_k, b_v]))\n",
+            "    mha.out_proj.bias.copy_(b_o)\n",
+        ]
+    lines += [
+        "    output, weights = mha(\n",
+        "        target, source, source, key_padding_mask=padding, need_weights=True, average_attn_weights=False\n",
+        "    )  # (B, T_q, d_model), (B, H, T_q, T_k)\n",
+        "\n",
+        'print("weights =", weights)\n',
+        'print("output =", output)\n',
+    ]
+    return "".join(lines)

@@ -339,7 +339,7 @@ def shared_state(lab: LabInputs, sc: ScoreView, settings: Settings) -> dict[str,
         "matrices": {},
         "computed": computed,
         "code": lambda: lab_snippet(x, w_q, w_k, w_v, additive),
-        "slices": SCORE_SLICES,
+        "slices": {"scaled": SCORE_SLICES, "weights": SCORE_SLICES},
     }
 
 

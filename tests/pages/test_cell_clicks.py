@@ -223,3 +223,40 @@ def test_lab_additive_scores_are_not_written_out_and_a_stale_click_is_ignored():
     at = click(at, "lab_s_3", x=labels[1], y=labels[2])  # tanh(q W_q + k W_k)·w_v is not a dot product
     assert not at.exception and not at.error
     assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)
+
+
+# ------------------------------------------------------------------------------------------- cross-attention
+
+
+def test_cross_click_on_a_heads_weight_names_target_source_and_head():
+    at = open_page("pages/7_Cross-attention.py")
+    assert not at.exception
+    fig = charts(at)["weights per head: target (rows) × source (columns)"]
+    head = 2
+    rows, cols, z, spec = _panel(fig, head)
+    at = click(at, "cross_fig_heads", x=cols[1], y=rows[4], curve=head)
+    assert not at.exception
+    view = at.session_state["cross_last_good"]
+    shown = hover_text(float(z[4, 1]), spec)
+    markdown = "\n".join(m.value for m in at.markdown)
+    assert f"The heatmap's hover shows {shown}." in markdown
+    assert rows[4] in markdown and cols[1] in markdown  # the target token (row) and the source token (column)
+    d_head = view.query.shape[1] // view.num_heads
+    assert f"Head {head} of {view.num_heads}" in "\n".join(c.value for c in at.caption)
+    assert f"columns {head * d_head}–{(head + 1) * d_head - 1} of W_q" in "\n".join(c.value for c in at.caption)
+    # an independent float64 reference: the target's query row against the source's keys, this head's slice
+    p = {k: v.astype(np.float64) for k, v in view.parameters.items()}
+    cut = slice(head * d_head, (head + 1) * d_head)
+    q = (view.query.astype(np.float64) @ p["w_q"] + p["b_q"])[:, cut]
+    k = (view.source[0].astype(np.float64) @ p["w_k"] + p["b_k"])[: view.valid_lens[0], cut]
+    s = q @ k.T / math.sqrt(d_head)
+    e = np.exp(s[4] - s[4].max())
+    assert shown == hover_text(e[1] / e.sum())
+    assert "w_{5,2} &=" in latex(at) and f"= {shown}" in latex(at)
+
+
+def test_cross_click_kept_from_other_texts_is_ignored():
+    at = open_page("pages/7_Cross-attention.py")
+    at = click(at, "cross_fig_heads", x="7 nope", y="0 The", curve=0)
+    assert not at.exception and not at.error
+    assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)

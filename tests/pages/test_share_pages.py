@@ -14,15 +14,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attnviz import sharing
-from attnviz.ui import lab, tokens, worked
+from attnviz.ui import cross, lab, tokens, worked
 from tests.pages.conftest import TIMEOUT, edit, error_text, open_page
 
-WORKED, TOKENS, MH, PE, LAB = (
+WORKED, TOKENS, MH, PE, LAB, CROSS = (
     "pages/1_Worked_example.py",
     "pages/2_Tokens.py",
     "pages/3_Multi-head.py",
     "pages/4_Positional_encoding.py",
     "pages/6_Attention_lab.py",
+    "pages/7_Cross-attention.py",
 )
 
 
@@ -101,7 +102,16 @@ def edit_lab(at: AppTest) -> AppTest:
     return at
 
 
-EDITS = {WORKED: edit_worked, TOKENS: edit_tokens, MH: edit_mh, PE: edit_pe, LAB: edit_lab}
+def edit_cross(at: AppTest) -> AppTest:
+    at.button(key="cross_preset_3").click().run()  # German → English
+    at.text_input(key="cross_source2").input("Das kleine Haus ist sehr alt und schön").run()
+    at.sidebar.number_input(key="cross_d_model").set_value(12).run()
+    at.sidebar.number_input(key="cross_heads").set_value(3).run()
+    at.sidebar.number_input(key="cross_seed").set_value(5).run()
+    return at
+
+
+EDITS = {WORKED: edit_worked, TOKENS: edit_tokens, MH: edit_mh, PE: edit_pe, LAB: edit_lab, CROSS: edit_cross}
 
 
 @pytest.mark.parametrize("path", list(EDITS))
@@ -185,6 +195,14 @@ HOSTILE = {
         "lab_fill": "-1e9",
         "lab_sentence": "z" * 9000,
         "lab_paint_8": "1",
+    },
+    CROSS: {
+        "cross_target": "t" * 2001,
+        "cross_d_model": "257",
+        "cross_heads": "1.5",
+        "cross_seed": "-4",
+        "cross_source": "s" * 8193,
+        "cross_preset_0": "1",
     },
 }
 
@@ -418,6 +436,35 @@ def test_lab_code_prints_the_score_functions(edited, tmp_path):
     for h, name in enumerate(view.names):
         _, _, drawn = heatmap(at, f"{name}: scores")
         close(printed["scaled"].reshape(view.scores.shape)[h].ravel(), drawn)
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_cross_code_prints_the_trace(edited, tmp_path):
+    at = open_page(CROSS)
+    if edited:
+        edit_cross(at)
+    view = at.session_state["cross_last_good"]
+    assert len(view.valid_lens) == 2 and view.valid_lens[0] != view.valid_lens[1]  # a padded batch
+    printed = run_snippet(at, "cross", tmp_path)
+    close(printed["weights"], view.weights)  # torch's own module with key_padding_mask, run alone
+    close(printed["output"], view.output)
+    from tests.pages.conftest import array, figure
+
+    heads = [t for t in figure(at, "weights per head")["data"] if t["type"] == "heatmap"]
+    t_q, n = len(view.target_labels), view.valid_lens[0]
+    drawn = np.stack([array(h["z"]) for h in heads])
+    close(printed["weights"].reshape(view.weights.shape)[0, :, :, :n].ravel(), drawn.reshape(-1, t_q, n))
+
+
+def test_cross_files():
+    at = open_page(CROSS)
+    labels = {b.proto.label for b in at.get("download_button")}
+    expected = {"State (JSON)", "query.csv", "source_b0.csv", "source_b1.csv", "w_q.csv", "b_o.csv"}
+    assert expected | {"weights_b0_h0.csv", "weights_b1_h3.csv", "output_b1.csv"} <= labels
+    doc = json.loads(
+        sharing.export_json(cross.SHARE, {}, {}, cross.shared_state(at.session_state["cross_last_good"])["computed"])
+    )
+    assert doc["computed"]["source"]["shape"][0] == 2 and doc["computed"]["weights_b0"]["shape"][0] == 4
 
 
 def test_lab_files_name_the_score_functions():
