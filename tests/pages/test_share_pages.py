@@ -17,13 +17,14 @@ from attnviz import sharing
 from attnviz.ui import cross, lab, tokens, worked
 from tests.pages.conftest import TIMEOUT, edit, error_text, open_page
 
-WORKED, TOKENS, MH, PE, LAB, CROSS = (
+WORKED, TOKENS, MH, PE, LAB, CROSS, TRAIN = (
     "pages/1_Worked_example.py",
     "pages/2_Tokens.py",
     "pages/3_Multi-head.py",
     "pages/4_Positional_encoding.py",
     "pages/6_Attention_lab.py",
     "pages/7_Cross-attention.py",
+    "pages/8_Train.py",
 )
 
 
@@ -111,7 +112,26 @@ def edit_cross(at: AppTest) -> AppTest:
     return at
 
 
-EDITS = {WORKED: edit_worked, TOKENS: edit_tokens, MH: edit_mh, PE: edit_pe, LAB: edit_lab, CROSS: edit_cross}
+def edit_train(at: AppTest) -> AppTest:
+    at.sidebar.selectbox(key="train_task").set_value("sort").run()
+    at.sidebar.number_input(key="train_seq_len").set_value(6).run()
+    at.sidebar.selectbox(key="train_d_model").set_value(64).run()
+    at.sidebar.selectbox(key="train_heads").set_value(4).run()
+    at.sidebar.number_input(key="train_layers").set_value(3).run()
+    at.sidebar.selectbox(key="train_lr").set_value(1e-3).run()
+    at.sidebar.number_input(key="train_seed").set_value(3).run()
+    return at
+
+
+EDITS = {
+    WORKED: edit_worked,
+    TOKENS: edit_tokens,
+    MH: edit_mh,
+    PE: edit_pe,
+    LAB: edit_lab,
+    CROSS: edit_cross,
+    TRAIN: edit_train,
+}
 
 
 @pytest.mark.parametrize("path", list(EDITS))
@@ -131,7 +151,11 @@ def test_an_address_reproduces_the_page(path):
     assert not copy.exception and not copy.warning
     assert copy.query_params == params
     assert charts(copy) == charts(at)
-    assert len(charts(at)) >= 3
+    assert len(charts(at)) >= (1 if path == TRAIN else 3)  # the Train page draws its untrained model only
+    if path == TRAIN:  # and shows its settings in the sidebar
+        from attnviz.ui import train
+
+        assert all(copy.session_state[f.key] == at.session_state[f.key] for f in train.SHARE.fields)
 
 
 def test_addresses_are_short():
@@ -203,6 +227,16 @@ HOSTILE = {
         "cross_seed": "-4",
         "cross_source": "s" * 8193,
         "cross_preset_0": "1",
+    },
+    TRAIN: {
+        "train_task": "nope",
+        "train_seq_len": "99",
+        "train_d_model": "48",
+        "train_heads": "3",
+        "train_layers": "9",
+        "train_lr": "0.5",
+        "train_steps": "0",
+        "train_seed": "1e3",
     },
 }
 
@@ -436,6 +470,30 @@ def test_lab_code_prints_the_score_functions(edited, tmp_path):
     for h, name in enumerate(view.names):
         _, _, drawn = heatmap(at, f"{name}: scores")
         close(printed["scaled"].reshape(view.scores.shape)[h].ravel(), drawn)
+
+
+def test_train_address_keeps_a_tasks_own_sizes_and_steps():
+    at = open_page(TRAIN)
+    at.sidebar.selectbox(key="train_task").set_value("sort").run()  # its defaults: steps 800
+    assert at.session_state["train_steps"] == 800
+    assert at.query_params == {"train_task": "sort"}  # the task's own defaults are not written
+    assert fresh(TRAIN, at.query_params).session_state["train_steps"] == 800
+    at.sidebar.number_input(key="train_steps").set_value(400).run()
+    assert at.query_params == {"train_task": "sort", "train_steps": "400"}
+    copy = fresh(TRAIN, at.query_params)
+    assert copy.session_state["train_steps"] == 400 and copy.session_state["train_task"] == "sort"
+    assert charts(copy) == charts(at)
+
+
+def test_train_sizes_the_task_does_not_allow_are_named():
+    at = fresh(TRAIN, {"train_task": "it", "train_seq_len": "8", "train_steps": "9000"})
+    assert not at.exception
+    text = warnings(at)
+    assert "URL parameter 'train_seq_len' ignored: 8 is outside 11 … 11 for the task" in text
+    assert "URL parameter 'train_steps' ignored: 9000 is outside 1 … 5000" in text
+    assert at.session_state["train_task"] == "it" and at.session_state["train_seq_len"] == 11
+    assert at.session_state["train_steps"] == 1500  # the task's default
+    assert at.query_params == {"train_task": "it"}
 
 
 @pytest.mark.parametrize("edited", [False, True])
