@@ -323,6 +323,16 @@ def test_a_json_upload_restores_the_page():
     assert charts(at) == charts(source)
 
 
+def test_a_lab_json_upload_restores_its_settings():
+    source = edit_lab(open_page(LAB))
+    at = open_page(LAB)
+    at.file_uploader(key="share_lab_upload").upload("attnviz_lab.json", _state_json(source, lab.SHARE).encode())
+    at.run()
+    assert not at.exception
+    assert "was loaded: 17 settings, 0 matrices" in re.sub(r"\\(.)", r"\1", "\n".join(s.value for s in at.success))
+    assert charts(at) == charts(source)
+
+
 def test_a_bad_json_upload_changes_nothing():
     at = edit_worked(open_page(WORKED))
     before = charts(at)
