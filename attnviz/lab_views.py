@@ -127,7 +127,6 @@ SCORE_CELL_NOTES = {
     "scaled dot": "Scaled dot product: q·k times 1/√d_k = 1/√{d_k}.",
     "cosine": "Cosine: q and k are each divided by their length first, so the score is q·k / (‖q‖ ‖k‖); the "
     "terms below are those of the unit-length rows.",
-    "additive": "Additive: the score tanh(q W_q + k W_k)·w_v is not a dot product; the softmax below is the same.",
 }
 
 
@@ -162,7 +161,10 @@ def score_cell(inputs: LabInputs, view: ScoreView, function: int, stage: str, ro
         drawn=drawn,
         labels=view.labels,
     )
-    note = SCORE_CELL_NOTES[name].format(d_k=inputs.d_k)
+    if stage == "weights":
+        note = f"{name.capitalize()} scores: the softmax of this query's row of the “{name}: scores” heatmap below."
+    else:
+        note = SCORE_CELL_NOTES[name].format(d_k=inputs.d_k)
     return CellExplanation(**{**cell.__dict__, "note": note})
 
 

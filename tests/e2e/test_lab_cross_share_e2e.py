@@ -52,7 +52,7 @@ def test_lab_click_and_copied_address(page, browser, console_errors, app_url):
     number = re.search(r"weight (\S+)$", hovered).group(1)
     text = _explained(page, "weight of query 3 cross on key 1 animal")
     assert f"The heatmap's hover shows {number}." in text
-    assert page.locator("[data-testid=stCaptionContainer]", has_text="Cosine:").count() == 1
+    assert page.locator("[data-testid=stCaptionContainer]", has_text="Cosine scores: the softmax").count() == 1
     _save_screenshot(page, "lab_cell_click")
 
     nudge_slider(page, "lab_tau")  # τ 1 → 1.5
