@@ -186,6 +186,7 @@ def explain_cell(
     drawn=None,
     labels=None,
     dims=None,
+    key_labels=None,
 ) -> CellExplanation:
     """The arithmetic of cell ``(row, col)`` of the ``stage`` heatmap (one of :data:`STAGES`).
 
@@ -193,8 +194,11 @@ def explain_cell(
     softmax's input (the scaled scores, divided by the temperature, ``-inf`` where masked); ``weights`` its
     softmax; ``allowed`` ``(T_q, T_k)`` bool (None: every key, or the finite entries of ``masked``); ``drawn`` the
     matrix the heatmap shows (its hover format and the cell's value; default: the stage's matrix recomputed from
-    the others). ``labels``: token labels; ``dims``: value-column labels.
+    the others). ``labels``: token labels; ``dims``: value-column labels; ``key_labels``: the keys' labels when
+    they are not the queries' (cross-attention; default ``labels``).
     """
+    if key_labels is None:
+        key_labels = labels
     if stage not in STAGES:
         raise ValueError(f"stage={stage!r} is not one of {STAGES}")
     q, k, v = (np.asarray(a, dtype=np.float64) for a in (query, key, value))
@@ -237,7 +241,7 @@ def explain_cell(
     excluded = tuple(int(m) for m in np.flatnonzero(~ok[i])) if stage in ("weights", "output") else ()
 
     if stage in ("scores", "scaled"):
-        kj = _raw(labels, j, "x")
+        kj = _raw(key_labels, j, "x")
         dims_k = _pick(q.shape[1])
         expanded = _join(dims_k, lambda d: f"{n(q[i, d])}\\cdot{n(k[j, d])}")
         lines = [
@@ -260,7 +264,7 @@ def explain_cell(
             title,
         )
     if stage == "weights":
-        kj = _raw(labels, j, "x")
+        kj = _raw(key_labels, j, "x")
         title = TITLES[stage].format(query=qi, key=kj)
         if not ok[i].any():
             lines = [f"{_sym('w', i, j)} &= 0 \\quad \\text{{({_tex(ALL_MASKED)})}}"]
@@ -268,8 +272,8 @@ def explain_cell(
 
             def part(m: int) -> str:
                 if not ok[i, m]:
-                    return f"&\\text{{{_tex(MASKED_KEY.format(key=_raw(labels, m, 'x')))}}}"
-                name = _tex(_raw(labels, m, "x"))
+                    return f"&\\text{{{_tex(MASKED_KEY.format(key=_raw(key_labels, m, 'x')))}}}"
+                name = _tex(_raw(key_labels, m, "x"))
                 return f"&\\text{{{name}: }} e^{{{n(z[i, m])} - {n(top)}}} = {n(exps[m])}"
 
             keys = _pick(t_k, (j, int(np.argmax(np.where(ok[i], z[i], -np.inf)))))
@@ -305,7 +309,7 @@ def explain_cell(
         f"&= {_join(used, lambda m: n(products[m]), counts=allowed_key) or '0'} = {r(shown)}",
     ]
     if excluded:
-        names = ", ".join(_raw(labels, m, "x") for m in excluded)
+        names = ", ".join(_raw(key_labels, m, "x") for m in excluded)
         lines.append(f"&\\text{{{_tex(EXCLUDED.format(keys=names))}}}")
     title = TITLES[stage].format(query=qi, dim=dj)
     return CellExplanation(
@@ -349,16 +353,21 @@ def explain_trace(trace, stage: str, row: int, col: int, *, labels=None, dims=No
     return explain_cell(stage, row, col, drawn=to_numpy(drawn), labels=labels, dims=dims, **arrays)
 
 
-def explain_head(trace, stage: str, head: int, row: int, col: int, *, batch: int = 0, labels=None) -> CellExplanation:
+def explain_head(
+    trace, stage: str, head: int, row: int, col: int, *, batch: int = 0, labels=None, key_labels=None
+) -> CellExplanation:
     """:func:`explain_cell` of head ``head`` of a :class:`~attnviz.modules.MultiHeadTrace`; ``stage="output"`` is
-    the head's output ``A_h·V_h`` (its block of the concatenation). The note names the head's slices."""
+    the head's output ``A_h·V_h`` (its block of the concatenation). The note names the head's slices.
+    ``key_labels``: the keys' labels when they differ from the queries' (cross-attention)."""
     one = trace.head(head, batch)
     d_head = one.query.shape[-1]
     start, stop = head * d_head, (head + 1) * d_head - 1
     drawn = getattr(one, stage)  # the head's output is A_h·V_h
     arrays = _trace_arrays(one)
     dims = tuple(f"d{start + c}" for c in range(d_head))
-    cell = explain_cell(stage, row, col, drawn=to_numpy(drawn), labels=labels, dims=dims, **arrays)
+    cell = explain_cell(
+        stage, row, col, drawn=to_numpy(drawn), labels=labels, dims=dims, key_labels=key_labels, **arrays
+    )
     note = HEAD_NOTE.format(head=head, heads=trace.num_heads, start=start, stop=stop)
     return CellExplanation(**{**cell.__dict__, "head": head, "note": note})
 

@@ -6,13 +6,14 @@ Pure (no streamlit, no plotly): texts in, numpy arrays with their own axis label
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from attnviz.cells import CellExplanation, explain_head
 from attnviz.cross import check_cross_against_torch, cross_attention
-from attnviz.modules import MultiHeadAttention
+from attnviz.modules import MultiHeadAttention, MultiHeadTrace
 from attnviz.tokens import token_labels, tokenize
 from attnviz.verify import TorchCheck
 
@@ -31,6 +32,12 @@ class CrossView:
     mean_weights: np.ndarray  # (B, T_q, T_k)  the average over heads
     padding_weight: float  # the largest weight any padding key received (0)
     check: TorchCheck  # against nn.MultiheadAttention with key_padding_mask
+    # What the computation started from and gave, for exports, "copy as code" and explaining a cell:
+    query: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (T_q, d_model)  the target embeddings
+    source: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # (B, T_k, d_model)  padded sources
+    output: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # (B, T_q, d_model)
+    parameters: dict[str, np.ndarray] = field(default_factory=dict)  # w_q, w_k, w_v, w_o (x @ W); b_q … b_o
+    trace: MultiHeadTrace | None = None  # batched: weights (B, H, T_q, T_k)
 
     @property
     def top_weight(self) -> float:
@@ -47,6 +54,22 @@ class CrossView:
 
     def real_labels(self, row: int = 0) -> tuple[str, ...]:
         return self.source_labels[row][: self.valid_lens[row]]
+
+    def explain(self, head: int, row: int, col: int, *, batch: int = 0) -> CellExplanation:
+        """The arithmetic of weight ``(row, col)`` of head ``head`` (batch row ``batch``): the target token's
+        query against every source key of that row (padding keys excluded), and which slices the head uses."""
+        if self.trace is None:
+            raise ValueError("this view has no trace to explain (it was built without one)")
+        return explain_head(
+            self.trace,
+            "weights",
+            head,
+            row,
+            col,
+            batch=batch,
+            labels=self.target_labels,
+            key_labels=self.source_labels[batch],
+        )
 
 
 def cross_view(
@@ -82,4 +105,13 @@ def cross_view(
         mean_weights=trace.mean_weights.detach().numpy(),
         padding_weight=result.padding_weight,
         check=check,
+        query=result.query[0].detach().numpy(),
+        source=result.source.detach().numpy(),
+        output=trace.output.detach().numpy(),
+        parameters={
+            name: getattr(module, name).detach().numpy()
+            for name in ("w_q", "w_k", "w_v", "w_o", "b_q", "b_k", "b_v", "b_o")
+            if getattr(module, name, None) is not None
+        },
+        trace=trace,
     )

@@ -14,6 +14,7 @@ import torch
 
 from attnviz.additive import AdditiveAttention
 from attnviz.attention import AttentionTrace, attend
+from attnviz.cells import CellExplanation, explain_cell
 from attnviz.dropout import dropout_attention
 from attnviz.lab import LabInputs
 from attnviz.masks import causal_mask, padding_mask, parse_mask_grid, sliding_window_mask
@@ -35,6 +36,7 @@ __all__ = [
     "ScalingView",
     "ScoreView",
     "TemperatureView",
+    "additive_parameters",
     "bug_view",
     "build_mask",
     "check_tau",
@@ -44,6 +46,7 @@ __all__ = [
     "row_readout",
     "scaling_points",
     "scaling_view",
+    "score_cell",
     "score_view",
     "temperature_view",
 ]
@@ -88,10 +91,21 @@ class ScoreView:
     weights: np.ndarray  # (4, T_q, T_k)
 
 
+def _additive(d_k: int, seed: int) -> AdditiveAttention:
+    return AdditiveAttention(d_k, d_k, d_k, seed=seed).double()
+
+
+def additive_parameters(d_k: int, *, seed: int = 0) -> dict[str, np.ndarray]:
+    """The additive score function's weights :func:`score_view` uses: ``additive_w_q``, ``additive_w_k``
+    ``(d_k, d_k)`` and ``additive_w_v`` ``(d_k,)``, float64."""
+    module = _additive(d_k, seed)
+    return {f"additive_{n}": _np(getattr(module, n)) for n in ("w_q", "w_k", "w_v")}
+
+
 def score_view(inputs: LabInputs, *, seed: int = 0) -> ScoreView:
     """Dot, scaled dot, cosine and additive scores and weights on the same Q, K, V (additive: hidden = d_k)."""
     q, k, v = inputs.query, inputs.key, inputs.value
-    additive = AdditiveAttention(inputs.d_k, inputs.d_k, inputs.d_k, seed=seed).double()
+    additive = _additive(inputs.d_k, seed)
     with torch.no_grad():
         traces = {
             "dot": attend(q, k, v, scale=1.0),
@@ -106,6 +120,52 @@ def score_view(inputs: LabInputs, *, seed: int = 0) -> ScoreView:
         scores=np.stack([_np(t.scaled) for t in traces.values()]),
         weights=np.stack([_np(t.weights) for t in traces.values()]),
     )
+
+
+SCORE_CELL_NOTES = {
+    "dot": "Dot product: no scaling, so the softmax receives q·k itself.",
+    "scaled dot": "Scaled dot product: q·k times 1/√d_k = 1/√{d_k}.",
+    "cosine": "Cosine: q and k are each divided by their length first, so the score is q·k / (‖q‖ ‖k‖); the "
+    "terms below are those of the unit-length rows.",
+}
+
+
+def score_cell(inputs: LabInputs, view: ScoreView, function: int, stage: str, row: int, col: int) -> CellExplanation:
+    """The arithmetic of one cell of the score-function panels: ``stage`` ``"scaled"`` (the score the softmax
+    receives, ``view.scores``) or ``"weights"``, of score function ``view.names[function]``.
+
+    The additive score is not a dot product: only its weights are written out (``ValueError`` for its score).
+    """
+    if not 0 <= function < len(view.names):
+        raise ValueError(f"function={function} is not one of 0 … {len(view.names) - 1} ({', '.join(view.names)})")
+    name = view.names[function]
+    if stage not in ("scaled", "weights"):
+        raise ValueError(f"stage={stage!r} is not 'scaled' or 'weights'")
+    if name == "additive" and stage == "scaled":
+        raise ValueError("the additive score tanh(q W_q + k W_k)·w_v is not written out term by term")
+    q, k = _np(inputs.query), _np(inputs.key)
+    if name == "cosine":
+        q, k = (m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), np.finfo(np.float64).tiny) for m in (q, k))
+    scale = 1.0 / math.sqrt(inputs.d_k) if name == "scaled dot" else 1.0
+    drawn = view.scores[function] if stage == "scaled" else view.weights[function]
+    cell = explain_cell(
+        "scaled" if stage == "scaled" and name == "scaled dot" else ("scores" if stage == "scaled" else stage),
+        row,
+        col,
+        query=q,
+        key=k,
+        value=_np(inputs.value),
+        scale=scale,
+        masked=view.scores[function],
+        weights=view.weights[function],
+        drawn=drawn,
+        labels=view.labels,
+    )
+    if stage == "weights":
+        note = f"{name.capitalize()} scores: the softmax of this query's row of the “{name}: scores” heatmap below."
+    else:
+        note = SCORE_CELL_NOTES[name].format(d_k=inputs.d_k)
+    return CellExplanation(**{**cell.__dict__, "note": note})
 
 
 # --- 2. why √d_k -------------------------------------------------------------------------------------

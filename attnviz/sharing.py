@@ -6,7 +6,8 @@ settings). Everything here is pure (no streamlit); ``attnviz.ui.share`` connects
 
 **URL encoding.** A parameter is named by the session key (``worked_t=5``, ``tokens_text=…``) and holds:
 
-- an int or float as its shortest decimal text (``repr``), a bool as ``1``/``0``, a text as itself, a choice as the
+- an int or float as its shortest decimal text (``repr``), a number from a list (:class:`NumberChoice`, a select
+  slider's stops) the same way, a bool as ``1``/``0``, a text as itself, a choice as the
   short code of its option (``worked_variant=learned``), a list of ints comma-separated (``pe_dims=0,1,6``);
 - a matrix as ``<rows>x<cols>.<f4|f8>.<base64url>``: the row-major little-endian float32 (``f4``, used when every
   value is exactly a float32) or float64 (``f8``) bytes, base64url without padding. A 3×4 float32 matrix is
@@ -57,6 +58,7 @@ __all__ = [
     "Int",
     "IntList",
     "MatrixField",
+    "NumberChoice",
     "StateSpec",
     "Text",
     "decode_matrix",
@@ -232,6 +234,43 @@ class Choice(Field):
 
     def text(self, value: object) -> str:
         return _slug(str(value))
+
+
+@dataclass(frozen=True)
+class NumberChoice(Field):
+    """One of ``options``, a list of numbers (a select box's or select slider's stops); the URL holds the number.
+
+    A URL value is read as a number and must equal one of the options; the option itself is returned (an ``int``
+    stays an ``int``), so ``64``, ``64.0`` and ``6.4e1`` all mean the stop 64.
+    """
+
+    options: tuple[int | float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.options or any(isinstance(o, bool) or not isinstance(o, (int, float)) for o in self.options):
+            raise ValueError(f"NumberChoice {self.key!r}: options must be numbers, got {self.options!r}")
+        if not all(math.isfinite(o) for o in self.options) or len(set(self.options)) != len(self.options):
+            raise ValueError(f"NumberChoice {self.key!r}: options must be finite and distinct, got {self.options!r}")
+
+    def _shown_options(self) -> str:
+        shown = [f"{o:g}" for o in self.options]
+        return ", ".join(shown if len(shown) <= 12 else [*shown[:5], "…", *shown[-5:]])
+
+    def parse(self, text: str) -> object:
+        if len(text) > 40 or not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?", text, flags=re.I):
+            raise ValueError(f"{_short(text)} is not a number")
+        return self.check(float(text))
+
+    def check(self, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{_shown(value)} is not a number")
+        for option in self.options:
+            if float(value) == float(option):
+                return option
+        raise ValueError(f"{value:g} is not one of {self._shown_options()}")
+
+    def text(self, value: object) -> str:
+        return str(value) if isinstance(value, int) else repr(float(value))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["INLINE_NUMBERS", "multihead_snippet", "positional_snippet", "tokens_snippet", "worked_snippet"]
+__all__ = [
+    "INLINE_NUMBERS",
+    "cross_snippet",
+    "lab_snippet",
+    "multihead_snippet",
+    "positional_snippet",
+    "tokens_snippet",
+    "worked_snippet",
+]
 
 INLINE_NUMBERS = 20_000
 
@@ -206,3 +214,94 @@ def positional_snippet(num_positions: int, d_model: int, base: float) -> str:
             'print("similarity =", similarity)\n',
         ]
     )
+
+
+def lab_snippet(
+    x: np.ndarray,
+    w_q: np.ndarray,
+    w_k: np.ndarray,
+    w_v: np.ndarray,
+    additive: Mapping[str, np.ndarray],
+    *,
+    json_file: str = "attnviz_lab.json",
+) -> str:
+    """The attention lab's four score functions (dot, scaled dot, cosine, additive) on one Q, K, V in float64:
+    ``x`` ``(T, d_in)``, ``w_*`` ``(d_in, d_k)``; ``additive`` ``{"additive_w_q", "additive_w_k"}`` ``(d_k, h)``
+    and ``"additive_w_v"`` ``(h,)``. Prints ``scaled`` (what each softmax receives) and ``weights``, both
+    ``(4, T, T)`` in that order."""
+    names = ("additive_w_q", "additive_w_k", "additive_w_v")
+    arrays = {"x": x, "w_q": w_q, "w_k": w_k, "w_v": w_v, **{n: additive[n] for n in names}}
+    return "".join(
+        [
+            '"""Four score functions on the same Q, K, V (the Attention lab), reproduced with torch alone."""\n',
+            _HEADER,
+            _arrays(arrays, "float64", json_file),
+            "\n",
+            "query, key, value = x @ w_q, x @ w_k, x @ w_v  # (T, d_k) each\n",
+            "d_k = query.shape[-1]\n",
+            "\n",
+            "\n",
+            "def unit_rows(m):  # each row divided by its length (a zero row stays zero)\n",
+            "    return m / torch.linalg.vector_norm(m, dim=-1, keepdim=True).clamp_min(torch.finfo(m.dtype).tiny)\n",
+            "\n",
+            "\n",
+            "dot = query @ key.T  # (T, T)  q·k, no scaling\n",
+            "scaled_dot = (query @ key.T) * (1 / math.sqrt(d_k))  # (T, T)  q·k / √d_k\n",
+            "cosine = unit_rows(query) @ unit_rows(key).T  # (T, T)  q·k / (‖q‖ ‖k‖)\n",
+            "hidden = torch.tanh((query @ additive_w_q)[:, None, :] + (key @ additive_w_k)[None, :, :])  # (T, T, h)\n",
+            "additive = hidden @ additive_w_v  # (T, T)  tanh(q W_q + k W_k) · w_v\n",
+            "scaled = torch.stack([dot, scaled_dot, cosine, additive])  # (4, T, T)  what each softmax receives\n",
+            "weights = torch.softmax(scaled, dim=-1)  # (4, T, T), rows sum to 1\n",
+            "output = weights @ value  # (4, T, d_k)\n",
+            "\n",
+            'print("scaled =", scaled)\n',
+            'print("weights =", weights)\n',
+        ]
+    )
+
+
+def cross_snippet(
+    query: np.ndarray,
+    source: np.ndarray,
+    valid_lens: tuple[int, ...],
+    parameters: Mapping[str, np.ndarray],
+    *,
+    num_heads: int,
+    json_file: str = "attnviz_cross.json",
+) -> str:
+    """Multi-head cross-attention in float32 with ``torch.nn.MultiheadAttention`` and a ``key_padding_mask``:
+    ``query`` ``(T_q, d_model)`` (the target, the same for every batch row), ``source`` ``(B, T_k, d_model)``
+    padded, ``valid_lens`` per batch row; ``parameters`` ``w_q, w_k, w_v, w_o`` ``(d_model, d_model)`` (x @ W) and
+    optionally ``b_q, b_k, b_v, b_o``. Prints ``weights`` ``(B, H, T_q, T_k)`` and ``output`` ``(B, T_q, d_model)``."""
+    bias = "b_q" in parameters
+    names = ("w_q", "w_k", "w_v", "w_o") + (("b_q", "b_k", "b_v", "b_o") if bias else ())
+    arrays = {"query": query, "source": source, **{n: parameters[n] for n in names}}
+    lines = [
+        '"""Multi-head cross-attention over a padded batch (the Cross-attention page), with torch alone."""\n',
+        _HEADER,
+        _arrays(arrays, "float32", json_file),
+        f"num_heads = {int(num_heads)}\n",
+        f"valid_lens = torch.tensor({[int(n) for n in valid_lens]})  # real source tokens per batch row\n",
+        "\n",
+        "B, T_k, d_model = source.shape\n",
+        "target = query.expand(B, -1, -1)  # (B, T_q, d_model): the same target sentence for every batch row\n",
+        "padding = torch.arange(T_k)[None, :] >= valid_lens[:, None]  # (B, T_k), True = a padding key\n",
+        f"mha = torch.nn.MultiheadAttention(d_model, num_heads, bias={bias}, batch_first=True, dtype=torch.float32)\n",
+        "with torch.no_grad():  # nn.Linear stores W transposed: y = x @ W.T\n",
+        "    mha.in_proj_weight.copy_(torch.cat([w_q.T, w_k.T, w_v.T]))\n",
+        "    mha.out_proj.weight.copy_(w_o.T)\n",
+    ]
+    if bias:
+        lines += [
+            "    mha.in_proj_bias.copy_(torch.cat([b_q, b_k, b_v]))\n",
+            "    mha.out_proj.bias.copy_(b_o)\n",
+        ]
+    lines += [
+        "    output, weights = mha(\n",
+        "        target, source, source, key_padding_mask=padding, need_weights=True, average_attn_weights=False\n",
+        "    )  # (B, T_q, d_model), (B, H, T_q, T_k)\n",
+        "\n",
+        'print("weights =", weights)\n',
+        'print("output =", output)\n',
+    ]
+    return "".join(lines)

@@ -7,7 +7,9 @@ from attnviz.figures import bar_chart, heatmap_grid
 from attnviz.lab_figures import SCALING_STATS, scaling_curve, score_histogram
 from attnviz.lab_views import fill_value_story
 from attnviz.ui import lab as page
+from attnviz.ui import share
 from attnviz.ui.cache import figure, heatmap_figure
+from attnviz.ui.cells import CLICK_HINT
 from attnviz.ui.render import KEPT, last_good, page_nav, show_figure, show_problems, step
 
 st.set_page_config(page_title="Attention lab · attnviz", page_icon="🔎", layout="wide")
@@ -19,6 +21,7 @@ st.markdown(
     "One set of queries, keys and values, and the knobs the tutorials talk about: how scores are computed, why "
     "they are divided by √d_k, what temperature, dropout and masks do to the weights, and a bug worth seeing once."
 )
+share.restore(page.SHARE)
 with st.sidebar:
     settings = page.controls()
 if settings.source == "sentence":
@@ -53,13 +56,17 @@ weights_grid = figure(
     title="weights = softmax(score) for each score function",
     value_title="weight",
 )
-show_figure(weights_grid, "lab_score_weights")
+st.caption(CLICK_HINT)
+page.explain_score(lab, sc, "weights", show_figure(weights_grid, "lab_score_weights", on_select=True))
 st.caption("The scores each softmax received (each on its own colour scale: their ranges differ a lot):")
 for row in (0, 2):
     for column, h in zip(st.columns(2), (row, row + 1), strict=True):
         with column:
             fig = heatmap_figure(sc.scores[h], sc.labels, sc.labels, title=f"{sc.names[h]}: scores", **small)
-            show_figure(fig, f"lab_s_{h}")
+            if sc.names[h] == "additive":  # tanh(q W_q + k W_k)·w_v is not written out term by term
+                show_figure(fig, f"lab_s_{h}")
+            else:
+                page.explain_score(lab, sc, "scaled", show_figure(fig, f"lab_s_{h}", on_select=True), h)
 
 step(
     2,
@@ -185,3 +192,5 @@ for column, (name, scores, weights) in zip(st.columns(len(versions)), versions, 
         show_figure(
             heatmap_figure(weights, labels, labels, title=f"{name}: weights", **W, max_ticks=16), f"lab_bug_w_{name}"
         )
+
+share.panel(page.SHARE, **page.shared_state(lab, sc, settings))

@@ -5,7 +5,9 @@ import streamlit as st
 import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.figures import heatmap_grid
 from attnviz.ui import cross as page
+from attnviz.ui import share
 from attnviz.ui.cache import figure, heatmap_figure
+from attnviz.ui.cells import CLICK_HINT
 from attnviz.ui.render import KEPT, last_good, page_nav, show_figure, show_problems, step
 
 st.set_page_config(page_title="Cross-attention · attnviz", page_icon="🔎", layout="wide")
@@ -19,6 +21,7 @@ st.markdown(
     "tokens**: each English word asks which Chinese characters to read. The embeddings and projections here are "
     "random, not trained: the page shows the mechanics, not a learned alignment."
 )
+share.restore(page.SHARE)
 with st.sidebar:
     settings = page.controls()
 with st.container(horizontal=True, vertical_alignment="center"):
@@ -59,7 +62,8 @@ heads = figure(
     zmax=view.top_weight,
     value_title=f"weight (0 … {view.top_weight:.2f})",
 )
-show_figure(heads, key="cross_fig_heads")
+st.caption(CLICK_HINT)
+page.explain(view, show_figure(heads, key="cross_fig_heads", on_select=True))
 
 lens = ", ".join(str(n) for n in view.valid_lens)
 step(
@@ -94,3 +98,5 @@ for b, column in enumerate(st.columns(len(view.valid_lens))):
             value_title=f"weight (0 … {view.top_weight:.2f})",
         )
         show_figure(fig, key=f"cross_fig_batch_{b}")
+
+share.panel(page.SHARE, **page.shared_state(view))

@@ -5,6 +5,7 @@ import streamlit as st
 from attnviz.training.tasks import TASKS
 from attnviz.training.views import curve_view
 from attnviz.training_figures import curves_figure
+from attnviz.ui import share
 from attnviz.ui import train as page
 from attnviz.ui.cache import figure
 from attnviz.ui.render import KEPT, page_nav, show_figure, show_problems, step
@@ -19,8 +20,10 @@ st.markdown(
     "watch: at first every head spreads its attention evenly; as the loss falls, the heads find the positions "
     "that hold the answer."
 )
+share.restore(page.SHARE, apply=page.apply_shared)
 with st.sidebar:
     settings = page.controls()
+share.publish(page.SHARE, defaults=page.share_defaults())  # the settings in the address (a run is saved as files)
 show_problems(settings.problems, kept="training needs valid settings")
 task = TASKS[settings.config.task if settings.config else st.session_state.train_task]
 st.markdown(f"**{task.title}.** {task.description}  \n**What to look for:** {task.look_for}")

@@ -229,3 +229,26 @@ def test_cell_at_finds_a_click_by_its_labels():
     assert cell_at(None, rows, cols) is None  # no click yet
     assert cell_at({"x": "d3", "y": "x1", "curve": 0}, rows, cols) is None  # kept from a wider matrix
     assert cell_at({"x": 1, "y": 0, "curve": None}, ("0", "1"), ("0", "1")) == (0, 1, 0)  # numeric labels
+
+
+def test_cross_attention_cells_name_the_keys_by_their_own_labels():
+    """T_q ≠ T_k: the query row is labelled by the target tokens, the key column by the source tokens."""
+    rng = np.random.default_rng(5)
+    q, k, v = rng.normal(size=(2, 3)), rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    z = q @ k.T / np.sqrt(3)
+    allowed = np.array([True, True, True, False])  # the last source position is padding
+    masked = np.where(allowed, z, -np.inf)
+    e = np.where(allowed, np.exp(masked - masked.max(axis=1, keepdims=True)), 0.0)
+    w = e / e.sum(axis=1, keepdims=True)
+    common = {"query": q, "key": k, "value": v, "scale": 1 / np.sqrt(3), "masked": masked, "weights": w}
+    target, source = ("0 I", "1 love"), ("0 我", "1 爱", "2 你", "3 <pad>")
+    cell = explain_cell("weights", 1, 2, labels=target, key_labels=source, **common)
+    assert cell.title == "weight of query 1 love on key 2 你"
+    assert cell.recomputed == pytest.approx(w[1, 2], rel=1e-12)
+    output = explain_cell("output", 0, 1, labels=target, key_labels=source, **common)
+    assert output.lines[-1] == "&\\text{masked keys excluded (weight 0): 3 <pad>}"  # a source label, not a target's
+    assert output.recomputed == pytest.approx((w @ v)[0, 1], rel=1e-12)
+    head = MultiHeadAttention(4, 2, seed=0)
+    with torch.no_grad():
+        trace = head(torch.randn(1, 2, 4), torch.randn(1, 4, 4), torch.randn(1, 4, 4))
+    assert "on key 3 <pad>" in explain_head(trace, "weights", 1, 0, 3, labels=target, key_labels=source).title

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from attnviz import sharing
-from attnviz.sharing import Bool, Choice, Float, Int, IntList, MatrixField, StateSpec, Text
+from attnviz.sharing import Bool, Choice, Float, Int, IntList, MatrixField, NumberChoice, StateSpec, Text
 
 SPEC = StateSpec(
     "demo",
@@ -263,3 +263,53 @@ def test_unshareable_names_what_the_address_leaves_out():
         "demo_text: the text has 101 characters, more than 100"
     ]
     assert sharing.encode_query(SPEC, {"demo_text": "x" * 101}) == {}
+
+
+# ------------------------------------------------------------------------------------------- a number from a list
+
+STOPS = NumberChoice("x_d_k", 64, options=tuple(2**i for i in range(11)))
+TAUS = NumberChoice("x_tau", 1.0, options=(0.05, 0.1, 1.0, 2.0, 20.0))
+
+
+def test_a_number_from_a_list_round_trips_and_keeps_its_type():
+    spec = StateSpec("x", (STOPS, TAUS))
+    params = sharing.encode_query(spec, {"x_d_k": 256, "x_tau": 0.05})
+    assert params == {"x_d_k": "256", "x_tau": "0.05"}
+    decoded = sharing.decode_query(spec, params)
+    assert decoded.settings == {"x_d_k": 256, "x_tau": 0.05} and not decoded.problems
+    assert type(decoded.settings["x_d_k"]) is int
+    assert STOPS.parse("2.56e2") == 256 and STOPS.parse("256.0") == 256
+    assert TAUS.parse("1") == 1.0 and type(TAUS.parse("1")) is float
+    assert sharing.encode_query(spec, {"x_d_k": 64, "x_tau": 1.0}) == {}  # the defaults: a bare address
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("3", "3 is not one of 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024"),
+        ("nan", "'nan' is not a number"),
+        ("inf", "'inf' is not a number"),
+        ("1e999", "is not one of"),
+        ("", "'' is not a number"),
+        ("0x10", "'0x10' is not a number"),
+        ("9" * 50, "is not a number"),
+    ],
+)
+def test_a_number_not_in_the_list_is_named(text, named):
+    decoded = sharing.decode_query(StateSpec("x", (STOPS,)), {"x_d_k": text})
+    assert decoded.settings == {}
+    assert len(decoded.problems) == 1 and named in decoded.problems[0], decoded.problems
+    assert decoded.problems[0].startswith("URL parameter 'x_d_k' ignored: ")
+
+
+def test_a_number_from_a_list_in_json():
+    assert STOPS.check(1024.0) == 1024
+    for bad, named in ((True, "True is not a number"), ("64", "'64' is not a number"), (0.5, "0.5 is not one of")):
+        with pytest.raises(ValueError, match=named):
+            STOPS.check(bad)
+
+
+@pytest.mark.parametrize("options", [(), (1, 1), (1.0, math.nan), (True, 2), ("a",)])
+def test_a_number_list_must_be_distinct_finite_numbers(options):
+    with pytest.raises(ValueError, match="NumberChoice 'k': options must be"):
+        NumberChoice("k", 1, options=options)

@@ -120,3 +120,26 @@ def test_inputs_above_the_limit_are_read_from_the_export(tmp_path, monkeypatch):
     ns = run(code)
     q = x.astype(float) @ w
     np.testing.assert_allclose(ns["weights"].numpy(), softmax(q @ q.T / 2.0), rtol=1e-4, atol=1e-7)
+
+
+def test_lab_snippet_matches_a_float64_numpy_reference_of_the_four_score_functions():
+    rng = np.random.default_rng(3)
+    x, w_q, w_k, w_v = (
+        rng.normal(size=(5, 4)),
+        rng.normal(size=(4, 3)),
+        rng.normal(size=(4, 3)),
+        rng.normal(size=(4, 3)),
+    )
+    additive = {
+        "additive_w_q": rng.normal(size=(3, 6)),
+        "additive_w_k": rng.normal(size=(3, 6)),
+        "additive_w_v": rng.normal(size=6),
+    }
+    ns = run(snippets.lab_snippet(x, w_q, w_k, w_v, additive))
+    q, k = x @ w_q, x @ w_k
+    unit = lambda m: m / np.linalg.norm(m, axis=1, keepdims=True)  # noqa: E731
+    hidden = np.tanh((q @ additive["additive_w_q"])[:, None, :] + (k @ additive["additive_w_k"])[None, :, :])
+    expected = np.stack([q @ k.T, q @ k.T / math.sqrt(3), unit(q) @ unit(k).T, hidden @ additive["additive_w_v"]])
+    np.testing.assert_allclose(ns["scaled"].numpy(), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ns["weights"].numpy(), softmax(expected), rtol=1e-12, atol=1e-12)
+    assert "scaled = tensor(" in ns["__printed__"] and "weights = tensor(" in ns["__printed__"]

@@ -7,12 +7,16 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from attnviz.cells import cell_at
 from attnviz.cross import CROSS_PRESETS
 from attnviz.cross_views import CrossView, cross_view
+from attnviz.sharing import Int, StateSpec, Text
+from attnviz.snippets import cross_snippet
+from attnviz.ui.cells import show_cell
 from attnviz.ui.state import set_defaults
 from attnviz.ui.tokens import int_problem
 
-__all__ = ["DEFAULTS", "PRESETS", "Settings", "controls", "load_preset", "view"]
+__all__ = ["DEFAULTS", "PRESETS", "SHARE", "Settings", "controls", "explain", "load_preset", "shared_state", "view"]
 
 PRESETS = CROSS_PRESETS
 _FIRST = next(iter(PRESETS.values()))
@@ -26,6 +30,19 @@ DEFAULTS = {
     "cross_heads": 4,
     "cross_seed": 0,
 }
+
+TEXT_MAX_CHARS = 2000  # the address's cap on each sentence
+SHARE = StateSpec(
+    "cross",
+    (
+        Text("cross_target", DEFAULTS["cross_target"], max_chars=TEXT_MAX_CHARS),
+        Text("cross_source", DEFAULTS["cross_source"], max_chars=TEXT_MAX_CHARS),
+        Text("cross_source2", DEFAULTS["cross_source2"], max_chars=TEXT_MAX_CHARS),
+        Int("cross_d_model", 16, low=1, high=D_MODEL_MAX),
+        Int("cross_heads", 4, low=1, high=HEADS_MAX),
+        Int("cross_seed", 0, low=0, high=2**31 - 1),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -79,3 +96,36 @@ def view(settings: Settings) -> CrossView:
         num_heads=settings.heads,
         seed=settings.seed,
     )
+
+
+def shared_state(v: CrossView) -> dict[str, object]:
+    """The keyword arguments of :func:`attnviz.ui.share.panel`: the target and padded source embeddings, the
+    weights (x @ W), and per batch row its per-head ``weights`` ``(H, T_q, T_k)`` and ``output``."""
+    dims = tuple(f"d{j}" for j in range(v.query.shape[1]))  # the view's own width (a kept view keeps its own)
+    positions = tuple(str(j) for j in range(v.source.shape[1]))
+    rows = tuple(f"b{b}" for b in range(len(v.valid_lens)))
+    computed: dict[str, object] = {
+        "query": (v.query, v.target_labels, dims),
+        "source": (v.source, positions, dims),  # (B, T_k, d_model), one table per batch row
+    }
+    for name, w in v.parameters.items():
+        computed[name] = (w, dims, dims) if w.ndim == 2 else (w[None, :], (name,), dims)
+    for b, labels in enumerate(v.source_labels):
+        computed[f"weights_b{b}"] = (v.weights[b], v.target_labels, labels)
+        computed[f"output_b{b}"] = (v.output[b], v.target_labels, dims)
+    return {
+        "matrices": {},
+        "computed": computed,
+        "code": lambda: cross_snippet(v.query, v.source, v.valid_lens, v.parameters, num_heads=v.num_heads),
+        "slices": {"source": rows},
+    }
+
+
+def explain(v: CrossView, point: dict | None) -> None:
+    """The clicked cell of the per-head weights (batch row 0) written out under the figure: nothing before a
+    click, nor for a click kept from other texts."""
+    cell = cell_at(point, v.target_labels, v.real_labels(0))
+    if cell is not None:
+        row, col, head = cell
+        if head < v.num_heads:
+            show_cell(v.explain(head, row, col))

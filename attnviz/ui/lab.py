@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from attnviz.arrays import to_numpy
+from attnviz.cells import cell_at
 from attnviz.lab import LAB_MAX_D_K, LAB_MAX_TOKENS, LabInputs, lab_inputs
 from attnviz.lab_views import (
     FILL_VALUES,
@@ -26,16 +28,21 @@ from attnviz.lab_views import (
     ScalingView,
     ScoreView,
     TemperatureView,
+    additive_parameters,
     bug_view,
     dropout_view,
     mask_view,
     scaling_points,
     scaling_view,
+    score_cell,
     score_view,
     temperature_view,
 )
 from attnviz.masks import causal_mask
 from attnviz.scaling import ScalingPoint
+from attnviz.sharing import Bool, Choice, Float, Int, NumberChoice, StateSpec, Text
+from attnviz.snippets import lab_snippet
+from attnviz.ui.cells import show_cell
 from attnviz.ui.state import set_defaults
 from attnviz.ui.tokens import int_problem
 
@@ -43,6 +50,7 @@ __all__ = [
     "DEFAULTS",
     "MASK_LABELS",
     "PAINT_MAX_TOKENS",
+    "SHARE",
     "SOURCES",
     "TAUS",
     "Settings",
@@ -50,12 +58,14 @@ __all__ = [
     "controls",
     "dropout",
     "dropout_controls",
+    "explain_score",
     "inputs",
     "mask_controls",
     "masks",
     "scaling",
     "scaling_controls",
     "scores",
+    "shared_state",
     "temperature",
     "temperature_controls",
 ]
@@ -98,6 +108,34 @@ DEFAULTS = {
     "lab_fill": next(iter(FILL_VALUES)),
     "lab_bug": True,
 }
+
+SENTENCE_MAX_CHARS = 1000  # the address's cap on the sentence (64 tokens fit)
+
+# What the address and the JSON export hold: every control of the page except a painted mask (a grid of check
+# boxes; the address keeps the mask kind and the page starts the painting from the causal grid).
+SHARE = StateSpec(
+    "lab",
+    (
+        Choice("lab_source", DEFAULTS["lab_source"], options=tuple(SOURCES)),
+        Text("lab_sentence", DEFAULT_SENTENCE, max_chars=SENTENCE_MAX_CHARS),
+        Int("lab_t", 8, low=1, high=LAB_MAX_TOKENS),
+        Int("lab_d_k", 16, low=1, high=LAB_MAX_D_K),
+        Int("lab_seed", 0, low=0, high=2**31 - 1),
+        NumberChoice("lab_scaling_d_k", 64, options=SCALING_D_KS),
+        NumberChoice("lab_tau", 1.0, options=TAUS),
+        Float("lab_p", 0.1, low=0.0, high=P_MAX),
+        Int("lab_dropout_seed", 0, low=0, high=2**31 - 1),
+        Bool("lab_train", True),
+        Choice("lab_mask", DEFAULTS["lab_mask"], options=tuple(MASK_LABELS)),
+        Int("lab_valid_len", 3, low=0, high=LAB_MAX_TOKENS),
+        Text("lab_valid_lens", "", max_chars=400),
+        Int("lab_width", 3, low=1, high=LAB_MAX_TOKENS),
+        Bool("lab_window_causal", False),
+        Choice("lab_fill", DEFAULTS["lab_fill"], options=tuple(FILL_VALUES)),
+        Bool("lab_bug", True),
+    ),
+)
+SCORE_SLICES = ("dot", "scaled_dot", "cosine", "additive")  # the score functions' names in files (ScoreView order)
 
 
 @dataclass(frozen=True)
@@ -272,3 +310,42 @@ def masks(settings: Settings, spec: MaskSpec, fill: float | None) -> MaskView:
 @st.cache_data(max_entries=16, show_spinner=False)
 def bug(settings: Settings) -> BugView:
     return bug_view(inputs(settings))
+
+
+# --- share, export, explain -----------------------------------------------------------------------------
+
+
+def shared_state(lab: LabInputs, sc: ScoreView, settings: Settings) -> dict[str, object]:
+    """The keyword arguments of :func:`attnviz.ui.share.panel`: the inputs (X, the weights, the additive score's
+    weights), Q, K, V, and the four score functions' ``scaled`` (what each softmax receives) and ``weights``."""
+    labels = lab.labels
+    x, w_q, w_k, w_v = (to_numpy(t) for t in (lab.x, lab.w_q, lab.w_k, lab.w_v))
+    inputs = tuple(f"d{j}" for j in range(x.shape[1]))
+    dims = tuple(f"d{j}" for j in range(lab.d_k))
+    additive = additive_parameters(lab.d_k, seed=settings.seed)
+    computed = {
+        "x": (x, labels, inputs),
+        **{name: (w, inputs, dims) for name, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v))},
+        "additive_w_q": (additive["additive_w_q"], dims, dims),
+        "additive_w_k": (additive["additive_w_k"], dims, dims),
+        "additive_w_v": (additive["additive_w_v"][None, :], ("w_v",), dims),
+        "query": (to_numpy(lab.query), labels, dims),
+        "key": (to_numpy(lab.key), labels, dims),
+        "value": (to_numpy(lab.value), labels, dims),
+        "scaled": (sc.scores, labels, labels),
+        "weights": (sc.weights, labels, labels),
+    }
+    return {
+        "matrices": {},
+        "computed": computed,
+        "code": lambda: lab_snippet(x, w_q, w_k, w_v, additive),
+        "slices": {"scaled": SCORE_SLICES, "weights": SCORE_SLICES},
+    }
+
+
+def explain_score(lab: LabInputs, sc: ScoreView, stage: str, point: dict | None, function: int | None = None) -> None:
+    """The clicked cell of a score-function heatmap written out under it: ``stage`` ``"scaled"`` (one function's
+    scores, ``function``) or ``"weights"`` (the grid: the clicked panel is the function). Nothing before a click."""
+    cell = cell_at(point, sc.labels, sc.labels)
+    if cell is not None:
+        show_cell(score_cell(lab, sc, cell[2] if function is None else function, stage, cell[0], cell[1]))

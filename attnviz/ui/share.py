@@ -150,12 +150,14 @@ def panel(
     apply: Apply | None = None,
     default_matrices: Mapping[str, np.ndarray] | None = None,
     defaults: Mapping[str, object] | None = None,
+    slices: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Write the state to the address (:func:`publish`) and draw the "Share, export, import" expander.
 
     ``matrices``: the editable matrices (key -> table); ``computed``: the intermediates named like the trace
-    fields (a 3-D array is one table per head, its first axis); ``code``: the "copy as code" snippet, built only
-    when the learner asks for it.
+    fields (a 3-D array is one table per head, its first axis: ``weights_h0.csv`` …, or ``weights_<slice>.csv``
+    when ``slices`` maps its name to names of that axis's entries); ``code``: the "copy as code" snippet, built only when the
+    learner asks for it.
     """
     publish(
         spec,
@@ -180,7 +182,8 @@ def panel(
         tables: dict[str, Table] = {names.get(k, k): t for k, t in matrices.items()}
         for name, (array, rows, cols) in computed.items():
             if np.ndim(array) == 3:
-                tables |= {f"{name}_h{h}": (a, rows, cols) for h, a in enumerate(array)}
+                parts = list((slices or {}).get(name, [f"h{h}" for h in range(len(array))]))
+                tables |= {f"{name}_{part}": (a, rows, cols) for part, a in zip(parts, array, strict=True)}
             else:
                 tables[name] = (array, rows, cols)
         snapshot = _settings(spec)

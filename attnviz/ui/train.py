@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 
 from attnviz.figures import heatmap_grid
+from attnviz.sharing import Choice, Decoded, Int, NumberChoice, StateSpec
 from attnviz.training.io import MAX_FILE_BYTES, run_from_bytes, run_to_bytes
 from attnviz.training.jobs import JobRunner, Progress, TrainingJob, shared_runner
 from attnviz.training.tasks import TASKS
@@ -32,7 +33,9 @@ from attnviz.ui.state import set_defaults
 __all__ = [
     "DEFAULTS",
     "REFRESH_SECONDS",
+    "SHARE",
     "Settings",
+    "apply_shared",
     "controls",
     "current_job",
     "current_run",
@@ -44,6 +47,7 @@ __all__ = [
     "probe",
     "runner",
     "save_buttons",
+    "share_defaults",
     "untrained_grid",
 ]
 
@@ -63,6 +67,36 @@ DEFAULTS = {
     "train_lr": 3e-3,
     "train_seed": 0,
 }
+_SIZES = {  # session key -> (the task's default, its range, what the control is called)
+    "train_seq_len": ("default_seq_len", "seq_len_range", "Sequence length T"),
+    "train_vocab": ("default_vocab", "vocab_range", "Vocabulary"),
+}
+# The settings in the address. Sequence length, vocabulary and steps are checked here against the widest task's
+# range and again, in apply_shared, against the chosen task's (and the server's step cap).
+SHARE = StateSpec(
+    "train",
+    (
+        Choice("train_task", DEFAULTS["train_task"], options=tuple(TASKS)),
+        Int(
+            "train_seq_len",
+            DEFAULTS["train_seq_len"],
+            low=min(t.seq_len_range[0] for t in TASKS.values()),
+            high=max(t.seq_len_range[1] for t in TASKS.values()),
+        ),
+        Int(
+            "train_vocab",
+            DEFAULTS["train_vocab"],
+            low=min(t.vocab_range[0] for t in TASKS.values()),
+            high=max(t.vocab_range[1] for t in TASKS.values()),
+        ),
+        NumberChoice("train_d_model", DEFAULTS["train_d_model"], options=D_MODELS),
+        NumberChoice("train_heads", DEFAULTS["train_heads"], options=HEADS),
+        Int("train_layers", DEFAULTS["train_layers"], low=LIMITS["num_layers"][0], high=LIMITS["num_layers"][1]),
+        Int("train_steps", DEFAULTS["train_steps"], low=LIMITS["steps"][0], high=LIMITS["steps"][1]),
+        NumberChoice("train_lr", DEFAULTS["train_lr"], options=LEARNING_RATES),
+        Int("train_seed", DEFAULTS["train_seed"], low=LIMITS["seed"][0], high=LIMITS["seed"][1]),
+    ),
+)
 _JOB, _RUN, _MESSAGE, _PROBE_FOR = "train_job", "train_run", "train_message", "train_probe_for"
 _LIVE_GRID = "train_live_grid"
 
@@ -132,6 +166,33 @@ def controls() -> Settings:
         return Settings(config.resolved())
     except ValueError as error:
         return Settings(None, (str(error),))
+
+
+def share_defaults() -> dict[str, object]:
+    """The defaults that depend on the chosen task (its sizes and steps): the address leaves them out."""
+    task = TASKS.get(st.session_state.get("train_task"), TASKS[DEFAULTS["train_task"]])
+    return {"train_seq_len": task.default_seq_len, "train_vocab": task.default_vocab, "train_steps": task.default_steps}
+
+
+def apply_shared(decoded: Decoded, reset: bool) -> None:
+    """After :func:`attnviz.ui.share.restore` wrote the address's settings: a task from the address brings its own
+    sizes and steps where the address sets none (as choosing it does), and a size or step count the task (or
+    this server) does not allow goes back to the task's default, named in ``decoded.problems``."""
+    s = st.session_state
+    task = TASKS.get(s.get("train_task"), TASKS[DEFAULTS["train_task"]])
+    defaults = share_defaults()
+    if "train_task" in decoded.settings or reset:
+        for key, value in defaults.items():
+            if key not in decoded.settings:
+                s[key] = value
+    ranges = {key: getattr(task, spec[1]) for key, spec in _SIZES.items()} | {"train_steps": (1, runner().max_steps)}
+    for key, (low, high) in ranges.items():
+        value = s.get(key, defaults[key])
+        if not low <= value <= high:
+            decoded.problems.append(
+                f"URL parameter {key!r} ignored: {value} is outside {low} … {high} for the task {task.title!r}"
+            )
+            s[key] = defaults[key]
 
 
 # -- the job ----------------------------------------------------------------------------------------------------------

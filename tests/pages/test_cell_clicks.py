@@ -4,6 +4,7 @@ the chart's state the way its component does (``{"selection": {"x", "y", "z", "c
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -157,3 +158,105 @@ def test_multihead_click_on_the_concatenation_explains_that_heads_output():
     assert f"output of query {rows[2]}, column d{c}" in "\n".join(m.value for m in at.markdown)
     assert "h_{3}[2] &=" in latex(at)
     assert "Head 1 of" in "\n".join(cap.value for cap in at.caption)
+
+
+# ------------------------------------------------------------------------------------------ the attention lab
+
+LAB = "pages/6_Attention_lab.py"
+
+
+def _lab_reference(at) -> tuple[np.ndarray, np.ndarray]:
+    """Q and K of the lab's current inputs in float64 (the page's own X and W, multiplied here)."""
+    from attnviz.ui import lab
+
+    inputs = lab.inputs(at.session_state["lab_last_good"][1])
+    x, w_q, w_k = (t.numpy().astype(np.float64) for t in (inputs.x, inputs.w_q, inputs.w_k))
+    return x @ w_q, x @ w_k
+
+
+@pytest.mark.parametrize(("panel", "name"), [(0, "dot"), (1, "scaled dot"), (2, "cosine"), (3, "additive")])
+def test_lab_click_on_a_weight_panel_writes_out_that_functions_softmax(panel, name):
+    at = open_page(LAB)
+    assert not at.exception
+    assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)
+    fig = charts(at)["weights = softmax(score) for each score function"]
+    trace = fig["data"][panel]
+    rows, cols, z = trace["y"], trace["x"], array(trace["z"])
+    at = click(at, "lab_score_weights", x=cols[1], y=rows[3], curve=panel)
+    assert not at.exception
+    shown = hover_text(float(z[3, 1]), trace["zhoverformat"])
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+    assert "w_{4,2} &=" in latex(at) and f"= {shown}" in latex(at)
+    assert "\n".join(c.value for c in at.caption).count(name.capitalize()) >= 1  # the note names the function
+    if name in ("dot", "scaled dot"):  # an independent float64 softmax of the row
+        q, k = _lab_reference(at)
+        s = q @ k.T / (math.sqrt(q.shape[1]) if name == "scaled dot" else 1.0)
+        e = np.exp(s[3] - s[3].max())
+        assert shown == hover_text(e[1] / e.sum())
+
+
+@pytest.mark.parametrize(("panel", "name"), [(0, "dot"), (1, "scaled dot"), (2, "cosine")])
+def test_lab_click_on_a_score_writes_out_q_dot_k(panel, name):
+    at = open_page(LAB)
+    fig = charts(at)[f"{name}: scores"]
+    trace = fig["data"][0]
+    rows, cols, z = trace["y"], trace["x"], array(trace["z"])
+    at = click(at, f"lab_s_{panel}", x=cols[2], y=rows[4])
+    assert not at.exception
+    q, k = _lab_reference(at)
+    if name == "cosine":
+        q, k = q / np.linalg.norm(q, axis=1, keepdims=True), k / np.linalg.norm(k, axis=1, keepdims=True)
+    score = q[4] @ k[2] / (math.sqrt(q.shape[1]) if name == "scaled dot" else 1.0)
+    shown = hover_text(float(z[4, 2]), trace["zhoverformat"])
+    assert shown == hover_text(score, trace["zhoverformat"])
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+    text = latex(at)
+    assert "s_{5,3} &= q_{5}\\cdot k_{3}" in text and shown.replace("\u2212", "-") in text
+
+
+def test_lab_additive_scores_are_not_written_out_and_a_stale_click_is_ignored():
+    at = open_page(LAB)
+    at = click(at, "lab_s_0", x="99 nope", y="98 nope")  # kept from inputs of another shape
+    assert not at.exception
+    assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)
+    labels = charts(at)["additive: scores"]["data"][0]["y"]
+    at = click(at, "lab_s_3", x=labels[1], y=labels[2])  # tanh(q W_q + k W_k)·w_v is not a dot product
+    assert not at.exception and not at.error
+    assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)
+
+
+# ------------------------------------------------------------------------------------------- cross-attention
+
+
+def test_cross_click_on_a_heads_weight_names_target_source_and_head():
+    at = open_page("pages/7_Cross-attention.py")
+    assert not at.exception
+    fig = charts(at)["weights per head: target (rows) × source (columns)"]
+    head = 2
+    rows, cols, z, spec = _panel(fig, head)
+    at = click(at, "cross_fig_heads", x=cols[1], y=rows[4], curve=head)
+    assert not at.exception
+    view = at.session_state["cross_last_good"]
+    shown = hover_text(float(z[4, 1]), spec)
+    markdown = "\n".join(m.value for m in at.markdown)
+    assert f"The heatmap's hover shows {shown}." in markdown
+    assert rows[4] in markdown and cols[1] in markdown  # the target token (row) and the source token (column)
+    d_head = view.query.shape[1] // view.num_heads
+    assert f"Head {head} of {view.num_heads}" in "\n".join(c.value for c in at.caption)
+    assert f"columns {head * d_head}–{(head + 1) * d_head - 1} of W_q" in "\n".join(c.value for c in at.caption)
+    # an independent float64 reference: the target's query row against the source's keys, this head's slice
+    p = {k: v.astype(np.float64) for k, v in view.parameters.items()}
+    cut = slice(head * d_head, (head + 1) * d_head)
+    q = (view.query.astype(np.float64) @ p["w_q"] + p["b_q"])[:, cut]
+    k = (view.source[0].astype(np.float64) @ p["w_k"] + p["b_k"])[: view.valid_lens[0], cut]
+    s = q @ k.T / math.sqrt(d_head)
+    e = np.exp(s[4] - s[4].max())
+    assert shown == hover_text(e[1] / e.sum())
+    assert "w_{5,2} &=" in latex(at) and f"= {shown}" in latex(at)
+
+
+def test_cross_click_kept_from_other_texts_is_ignored():
+    at = open_page("pages/7_Cross-attention.py")
+    at = click(at, "cross_fig_heads", x="7 nope", y="0 The", curve=0)
+    assert not at.exception and not at.error
+    assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)

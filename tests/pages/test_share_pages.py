@@ -14,14 +14,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attnviz import sharing
-from attnviz.ui import tokens, worked
+from attnviz.ui import cross, lab, tokens, worked
 from tests.pages.conftest import TIMEOUT, edit, error_text, open_page
 
-WORKED, TOKENS, MH, PE = (
+WORKED, TOKENS, MH, PE, LAB, CROSS, TRAIN = (
     "pages/1_Worked_example.py",
     "pages/2_Tokens.py",
     "pages/3_Multi-head.py",
     "pages/4_Positional_encoding.py",
+    "pages/6_Attention_lab.py",
+    "pages/7_Cross-attention.py",
+    "pages/8_Train.py",
 )
 
 
@@ -84,7 +87,51 @@ def edit_pe(at: AppTest) -> AppTest:
     return at
 
 
-EDITS = {WORKED: edit_worked, TOKENS: edit_tokens, MH: edit_mh, PE: edit_pe}
+def edit_lab(at: AppTest) -> AppTest:
+    at.sidebar.radio(key="lab_source").set_value(tuple(lab.SOURCES)[2]).run()  # random rows
+    at.sidebar.number_input(key="lab_t").set_value(5).run()
+    at.sidebar.number_input(key="lab_d_k").set_value(6).run()
+    at.sidebar.number_input(key="lab_seed").set_value(7).run()
+    at.select_slider(key="lab_scaling_d_k").set_value(256).run()
+    at.select_slider(key="lab_tau").set_value(0.3).run()
+    at.slider(key="lab_p").set_value(0.35).run()
+    at.toggle(key="lab_train").set_value(False).run()
+    at.radio(key="lab_mask").set_value("Sliding window").run()
+    at.number_input(key="lab_width").set_value(2).run()
+    at.radio(key="lab_fill").set_value(tuple(lab.FILL_VALUES)[2]).run()
+    at.toggle(key="lab_bug").set_value(False).run()
+    return at
+
+
+def edit_cross(at: AppTest) -> AppTest:
+    at.button(key="cross_preset_3").click().run()  # German → English
+    at.text_input(key="cross_source2").input("Das kleine Haus ist sehr alt und schön").run()
+    at.sidebar.number_input(key="cross_d_model").set_value(12).run()
+    at.sidebar.number_input(key="cross_heads").set_value(3).run()
+    at.sidebar.number_input(key="cross_seed").set_value(5).run()
+    return at
+
+
+def edit_train(at: AppTest) -> AppTest:
+    at.sidebar.selectbox(key="train_task").set_value("sort").run()
+    at.sidebar.number_input(key="train_seq_len").set_value(6).run()
+    at.sidebar.selectbox(key="train_d_model").set_value(64).run()
+    at.sidebar.selectbox(key="train_heads").set_value(4).run()
+    at.sidebar.number_input(key="train_layers").set_value(3).run()
+    at.sidebar.selectbox(key="train_lr").set_value(1e-3).run()
+    at.sidebar.number_input(key="train_seed").set_value(3).run()
+    return at
+
+
+EDITS = {
+    WORKED: edit_worked,
+    TOKENS: edit_tokens,
+    MH: edit_mh,
+    PE: edit_pe,
+    LAB: edit_lab,
+    CROSS: edit_cross,
+    TRAIN: edit_train,
+}
 
 
 @pytest.mark.parametrize("path", list(EDITS))
@@ -104,7 +151,11 @@ def test_an_address_reproduces_the_page(path):
     assert not copy.exception and not copy.warning
     assert copy.query_params == params
     assert charts(copy) == charts(at)
-    assert len(charts(at)) >= 3
+    assert len(charts(at)) >= (1 if path == TRAIN else 3)  # the Train page draws its untrained model only
+    if path == TRAIN:  # and shows its settings in the sidebar
+        from attnviz.ui import train
+
+        assert all(copy.session_state[f.key] == at.session_state[f.key] for f in train.SHARE.fields)
 
 
 def test_addresses_are_short():
@@ -155,6 +206,37 @@ HOSTILE = {
         "pe_dims": "1,2,3,4,5,6,7,8,9,10",
         "pe_variant": "2",
         "pe_sentence": "y" * 3000,
+    },
+    LAB: {
+        "lab_source": "nonsense",
+        "lab_t": "65",
+        "lab_d_k": "-1",
+        "lab_scaling_d_k": "3",
+        "lab_tau": "0.25",
+        "lab_p": "nan",
+        "lab_train": "yes",
+        "lab_mask": "Causal",  # the label, not its code
+        "lab_fill": "-1e9",
+        "lab_sentence": "z" * 9000,
+        "lab_paint_8": "1",
+    },
+    CROSS: {
+        "cross_target": "t" * 2001,
+        "cross_d_model": "257",
+        "cross_heads": "1.5",
+        "cross_seed": "-4",
+        "cross_source": "s" * 8193,
+        "cross_preset_0": "1",
+    },
+    TRAIN: {
+        "train_task": "nope",
+        "train_seq_len": "99",
+        "train_d_model": "48",
+        "train_heads": "3",
+        "train_layers": "9",
+        "train_lr": "0.5",
+        "train_steps": "0",
+        "train_seed": "1e3",
     },
 }
 
@@ -238,6 +320,16 @@ def test_a_json_upload_restores_the_page():
     at.run()
     assert not at.exception
     assert "was loaded" in "\n".join(s.value for s in at.success)
+    assert charts(at) == charts(source)
+
+
+def test_a_lab_json_upload_restores_its_settings():
+    source = edit_lab(open_page(LAB))
+    at = open_page(LAB)
+    at.file_uploader(key="share_lab_upload").upload("attnviz_lab.json", _state_json(source, lab.SHARE).encode())
+    at.run()
+    assert not at.exception
+    assert "was loaded: 17 settings, 0 matrices" in re.sub(r"\\(.)", r"\1", "\n".join(s.value for s in at.success))
     assert charts(at) == charts(source)
 
 
@@ -368,6 +460,92 @@ def test_positional_code_prints_the_encoding(edited, tmp_path):
     printed = run_snippet(at, "pe", tmp_path)
     close(printed["pe"], pe)
     close(printed["similarity"], similarity)
+
+
+@pytest.mark.parametrize("edited", [False, True, "worked example"])
+def test_lab_code_prints_the_score_functions(edited, tmp_path):
+    at = open_page(LAB)
+    if edited is True:
+        edit_lab(at)
+    elif edited:
+        at.sidebar.radio(key="lab_source").set_value(tuple(lab.SOURCES)[1]).run()
+    settings = at.session_state["lab_last_good"][1]
+    from tests.pages.conftest import heatmap
+
+    printed = run_snippet(at, "lab", tmp_path)
+    view = lab.score_view(lab.inputs(settings), seed=settings.seed)
+    close(printed["scaled"], view.scores)
+    close(printed["weights"], view.weights)
+    # and what the page drew: the scores panels and the weights grid
+    for h, name in enumerate(view.names):
+        _, _, drawn = heatmap(at, f"{name}: scores")
+        close(printed["scaled"].reshape(view.scores.shape)[h].ravel(), drawn)
+
+
+def test_train_address_keeps_a_tasks_own_sizes_and_steps():
+    at = open_page(TRAIN)
+    at.sidebar.selectbox(key="train_task").set_value("sort").run()  # its defaults: steps 800
+    assert at.session_state["train_steps"] == 800
+    assert at.query_params == {"train_task": "sort"}  # the task's own defaults are not written
+    assert fresh(TRAIN, at.query_params).session_state["train_steps"] == 800
+    at.sidebar.number_input(key="train_steps").set_value(400).run()
+    assert at.query_params == {"train_task": "sort", "train_steps": "400"}
+    copy = fresh(TRAIN, at.query_params)
+    assert copy.session_state["train_steps"] == 400 and copy.session_state["train_task"] == "sort"
+    assert charts(copy) == charts(at)
+
+
+def test_train_sizes_the_task_does_not_allow_are_named():
+    at = fresh(TRAIN, {"train_task": "it", "train_seq_len": "8", "train_steps": "9000"})
+    assert not at.exception
+    text = warnings(at)
+    assert "URL parameter 'train_seq_len' ignored: 8 is outside 11 … 11 for the task" in text
+    assert "URL parameter 'train_steps' ignored: 9000 is outside 1 … 5000" in text
+    assert at.session_state["train_task"] == "it" and at.session_state["train_seq_len"] == 11
+    assert at.session_state["train_steps"] == 1500  # the task's default
+    assert at.query_params == {"train_task": "it"}
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_cross_code_prints_the_trace(edited, tmp_path):
+    at = open_page(CROSS)
+    if edited:
+        edit_cross(at)
+    view = at.session_state["cross_last_good"]
+    assert len(view.valid_lens) == 2 and view.valid_lens[0] != view.valid_lens[1]  # a padded batch
+    printed = run_snippet(at, "cross", tmp_path)
+    close(printed["weights"], view.weights)  # torch's own module with key_padding_mask, run alone
+    close(printed["output"], view.output)
+    from tests.pages.conftest import array, figure
+
+    heads = [t for t in figure(at, "weights per head")["data"] if t["type"] == "heatmap"]
+    t_q, n = len(view.target_labels), view.valid_lens[0]
+    drawn = np.stack([array(h["z"]) for h in heads])
+    close(printed["weights"].reshape(view.weights.shape)[0, :, :, :n].ravel(), drawn.reshape(-1, t_q, n))
+
+
+def test_cross_files():
+    at = open_page(CROSS)
+    labels = {b.proto.label for b in at.get("download_button")}
+    expected = {"State (JSON)", "query.csv", "source_b0.csv", "source_b1.csv", "w_q.csv", "b_o.csv"}
+    assert expected | {"weights_b0_h0.csv", "weights_b1_h3.csv", "output_b1.csv"} <= labels
+    doc = json.loads(
+        sharing.export_json(cross.SHARE, {}, {}, cross.shared_state(at.session_state["cross_last_good"])["computed"])
+    )
+    assert doc["computed"]["source"]["shape"][0] == 2 and doc["computed"]["weights_b0"]["shape"][0] == 4
+
+
+def test_lab_files_name_the_score_functions():
+    at = open_page(LAB)
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {
+        "State (JSON)",
+        "x.csv",
+        "w_q.csv",
+        "weights_dot.csv",
+        "weights_additive.csv",
+        "scaled_cosine.csv",
+    } <= labels
 
 
 def test_large_inputs_are_read_from_the_json_export(tmp_path):
