@@ -172,7 +172,10 @@ def panel(
             "Not in the address (it keeps the default there; the JSON export holds it): "
             + "; ".join(escape_markdown(p) for p in left_out)
         )
-    with st.expander("Share, export, import", icon=":material/share:"):
+    # Open while its code is shown: a rerun that redraws the expander (the page above it changed) would close it and
+    # hide the code the learner just asked for.
+    showing_code = bool(st.session_state.get(f"share_{spec.page}_show_code"))
+    with st.expander("Share, export, import", icon=":material/share:", expanded=showing_code):
         st.markdown(
             f"**Share**: the address bar holds this page's settings{' and edited tables' if spec.matrices else ''}; "
             "copy it and anyone who opens it sees these numbers. **Export**: each table as CSV, or everything as "
