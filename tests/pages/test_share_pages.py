@@ -17,14 +17,16 @@ from attnviz import sharing
 from attnviz.ui import cross, lab, tokens, worked
 from tests.pages.conftest import TIMEOUT, edit, error_text, open_page
 
-WORKED, TOKENS, MH, PE, LAB, CROSS, TRAIN = (
+WORKED, TOKENS, MH, PE, ENCODER, LAB, CROSS, TRAIN, IMAGE = (
     "pages/1_Worked_example.py",
     "pages/2_Tokens.py",
     "pages/3_Multi-head.py",
     "pages/4_Positional_encoding.py",
+    "pages/5_Encoder.py",
     "pages/6_Attention_lab.py",
     "pages/7_Cross-attention.py",
     "pages/8_Train.py",
+    "pages/9_Image_attention.py",
 )
 
 
@@ -123,6 +125,14 @@ def edit_train(at: AppTest) -> AppTest:
     return at
 
 
+def edit_image(at: AppTest) -> AppTest:
+    at.sidebar.number_input(key="img_index").set_value(7).run()
+    at.sidebar.number_input(key="img_row").set_value(3).run()
+    at.sidebar.number_input(key="img_col").set_value(15).run()
+    at.sidebar.radio(key="img_map").set_value("What each position receives").run()
+    return at
+
+
 EDITS = {
     WORKED: edit_worked,
     TOKENS: edit_tokens,
@@ -131,6 +141,7 @@ EDITS = {
     LAB: edit_lab,
     CROSS: edit_cross,
     TRAIN: edit_train,
+    IMAGE: edit_image,
 }
 
 
@@ -156,6 +167,10 @@ def test_an_address_reproduces_the_page(path):
         from attnviz.ui import train
 
         assert all(copy.session_state[f.key] == at.session_state[f.key] for f in train.SHARE.fields)
+    if path == IMAGE:
+        from attnviz.ui import image
+
+        assert all(copy.session_state[f.key] == at.session_state[f.key] for f in image.SHARE.fields)
 
 
 def test_addresses_are_short():
@@ -237,6 +252,16 @@ HOSTILE = {
         "train_lr": "0.5",
         "train_steps": "0",
         "train_seed": "1e3",
+    },
+    IMAGE: {
+        "img_source": "your-own-image.png",
+        "img_index": "48",
+        "img_row": "-1",
+        "img_col": "2.5",
+        "img_map": "query",
+        "img_size": "huge",
+        "img_step": "nan",
+        "img_upload": "AAAA",  # an uploaded image never comes from the address
     },
 }
 
