@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from attnviz.cells import CellExplanation, explain_head
 from attnviz.encoder import Encoder, EncoderLayer, TimeSeriesTransformer
+from attnviz.modules import MultiHeadTrace
 
 __all__ = ["LAYER_ARRAYS", "PARAMETER_NAMES", "EncoderExport", "build_encoder", "encoder_export"]
 
@@ -79,6 +81,15 @@ class EncoderExport:
     layer: int
     arrays: dict[str, np.ndarray]
     output: np.ndarray
+    attention: MultiHeadTrace  # the opened layer's self-attention (batch of one)
+
+    def explain(self, head: int, row: int, col: int, labels: tuple[str, ...] | None = None) -> CellExplanation:
+        """The opened layer's head ``head`` weight at (``row``, ``col``) written out: the query and key rows of that
+        head's slices of Q = attention_input @ W_q and K, their dot product, the scale, the softmax."""
+        heads = self.attention.num_heads
+        if not 0 <= head < heads:
+            raise ValueError(f"head={head} must be from 0 to {heads - 1}")
+        return explain_head(self.attention, "weights", head, row, col, labels=labels)
 
 
 def encoder_export(
@@ -131,4 +142,6 @@ def encoder_export(
         f"layer{i}_{name}": _parameter(m, name) for i, m in enumerate(encoder.layers) for name in PARAMETER_NAMES
     }
     output = trace.output[0].detach().to(torch.float32).numpy().copy()
-    return EncoderExport(x=x.copy(), parameters=parameters, layer=layer, arrays=arrays, output=output)
+    return EncoderExport(
+        x=x.copy(), parameters=parameters, layer=layer, arrays=arrays, output=output, attention=lt.attention
+    )

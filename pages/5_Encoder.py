@@ -72,7 +72,7 @@ step(
     "its weights). " + head_summary(view),
 )
 page.head_tables(view)
-page.opened_head(view)
+page.opened_head(view, source, settings)
 
 step(
     3,

@@ -16,10 +16,12 @@ import streamlit as st
 import torch
 
 from attnviz.arrays import robust_max
+from attnviz.cells import cell_at
 from attnviz.encoder_figures import model_view_figure, model_view_panel_at
 from attnviz.encoder_share import LAYER_ARRAYS, EncoderExport, encoder_export
 from attnviz.encoder_views import (
     ENCODER_SOURCES,
+    FOCUS_CELLS,
     HEAD_VIEW_TOKENS,
     MAX_ENCODER_TOKENS,
     EncoderInput,
@@ -44,6 +46,7 @@ from attnviz.series import (
 from attnviz.sharing import Bool, Choice, Int, StateSpec, Text
 from attnviz.snippets import encoder_snippet
 from attnviz.ui.cache import digest, figure
+from attnviz.ui.cells import CLICK_HINT, show_cell
 from attnviz.ui.render import show_figure
 from attnviz.ui.state import set_defaults
 from attnviz.views import DEFAULT_SENTENCE
@@ -54,6 +57,7 @@ __all__ = [
     "SHARE",
     "Settings",
     "controls",
+    "export",
     "inputs",
     "model_view",
     "opened_head",
@@ -432,15 +436,20 @@ def _export(key: str, _source: EncoderInput, model: tuple, layer: int) -> Encode
                               valid_len=valid_len, layer=layer)  # fmt: skip
 
 
+def export(source: EncoderInput, view: EncoderView, settings: Settings, layer: int) -> EncoderExport:
+    """The full arrays of layer ``layer`` (cached; the view keeps only what it draws)."""
+    model = (view.num_layers, view.num_heads, view.d_ff, view.norm_first, view.activation,
+             settings.seed, view.causal, view.valid_len)  # fmt: skip
+    return _export(digest(source.x, source.labels, source.kind), source, model, layer)
+
+
 def shared_state(source: EncoderInput, view: EncoderView, settings: Settings) -> dict[str, object]:
     """The keyword arguments of :func:`attnviz.ui.share.panel`: the input ``x``, the opened layer's arrays named as
     the EncoderLayerTrace fields (``weights`` one table per head), the model's ``model_output``; every layer's
     weights go into the JSON alone (up to :data:`MAX_EXPORT_NUMBERS` numbers), which "copy as code" reads when they
     are too many to print."""
     layer = min(_whole(st.session_state.get(f"{P}open_layer"), 0), view.num_layers - 1)
-    model = (view.num_layers, view.num_heads, view.d_ff, view.norm_first, view.activation,
-             settings.seed, view.causal, view.valid_len)  # fmt: skip
-    e = _export(digest(source.x, source.labels, source.kind), source, model, layer)
+    e = export(source, view, settings, layer)
     labels = tuple(source.labels)
     dims = tuple(f"d{j}" for j in range(view.d_model))
     hidden = tuple(f"h{j}" for j in range(view.d_ff))
@@ -511,9 +520,16 @@ def head_tables(view: EncoderView) -> None:
         show_figure(fig, f"{P}fig_distance")
 
 
+POOLED_CLICK = (
+    "With {block} tokens per cell a cell is a share of attention, not one weight: a click explains a weight when "
+    "the input has at most {cells} tokens."
+)
+
+
 @st.fragment
-def opened_head(view: EncoderView) -> None:
-    """The chosen head at (up to 256 cells a side) full size, with token labels."""
+def opened_head(view: EncoderView, source: EncoderInput | None = None, settings: Settings | None = None) -> None:
+    """The chosen head at (up to 256 cells a side) full size, with token labels; a click on a cell writes that
+    weight out (given the ``source`` and ``settings`` the view was computed from)."""
     layer, head = st.session_state[f"{P}open_layer"], st.session_state[f"{P}open_head"]
     panel = st.expander(f"Layer {layer}, head {head} at full size", key=f"{P}open_panel", on_change="rerun")
     if not panel.open:
@@ -527,7 +543,18 @@ def opened_head(view: EncoderView) -> None:
         )
         fig = figure(matrix_heatmap, weights, view.focus_labels, view.focus_labels, title=title, kind="weights",
                      zmax=top, value_title="share" if pooled else "weight", height=700)  # fmt: skip
-        show_figure(fig, f"{P}fig_focus")
+        if source is None or settings is None:
+            show_figure(fig, f"{P}fig_focus")
+        elif pooled:
+            show_figure(fig, f"{P}fig_focus")
+            st.caption(POOLED_CLICK.format(block=view.focus_block, cells=FOCUS_CELLS))
+        else:
+            st.caption(CLICK_HINT)
+            point = show_figure(fig, f"{P}fig_focus", on_select=True)
+            cell = cell_at(point, view.focus_labels, view.focus_labels)
+            if cell is not None and head < view.num_heads:
+                row, col, _ = cell
+                show_cell(export(source, view, settings, layer).explain(head, row, col, labels=view.labels))
         if top < 1:
             st.caption(f"Colours saturate at {top:.3g} (this head's 99th percentile); hover for exact values.")
 
