@@ -199,6 +199,7 @@ class EncoderView:
     mean_similarity: np.ndarray  # (L + 1,) mean off-diagonal cosine similarity
     steps: tuple[LayerSteps, ...]  # one per layer
     check: EncoderCheck
+    seed: int = 0  # the weights' seed (a kept view is exported with its own, not the sidebar's new one)
 
     @property
     def head_view_ok(self) -> bool:
@@ -568,5 +569,6 @@ def encoder_view(
             mean_similarity=mean_sim,
             steps=steps,
             check=check,
+            seed=int(seed),
         )
     )

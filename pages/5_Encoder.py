@@ -72,7 +72,7 @@ step(
     "its weights). " + head_summary(view),
 )
 page.head_tables(view)
-page.opened_head(view, source, settings)
+page.opened_head(view, source)
 
 step(
     3,
@@ -82,4 +82,4 @@ step(
 )
 page.sections(view, settings)
 
-share.panel(page.SHARE, **page.shared_state(source, view, settings))
+share.panel(page.SHARE, **page.shared_state(source, view))

@@ -436,20 +436,20 @@ def _export(key: str, _source: EncoderInput, model: tuple, layer: int) -> Encode
                               valid_len=valid_len, layer=layer)  # fmt: skip
 
 
-def export(source: EncoderInput, view: EncoderView, settings: Settings, layer: int) -> EncoderExport:
+def export(source: EncoderInput, view: EncoderView, layer: int) -> EncoderExport:
     """The full arrays of layer ``layer`` (cached; the view keeps only what it draws)."""
     model = (view.num_layers, view.num_heads, view.d_ff, view.norm_first, view.activation,
-             settings.seed, view.causal, view.valid_len)  # fmt: skip
+             view.seed, view.causal, view.valid_len)  # fmt: skip
     return _export(digest(source.x, source.labels, source.kind), source, model, layer)
 
 
-def shared_state(source: EncoderInput, view: EncoderView, settings: Settings) -> dict[str, object]:
+def shared_state(source: EncoderInput, view: EncoderView) -> dict[str, object]:
     """The keyword arguments of :func:`attnviz.ui.share.panel`: the input ``x``, the opened layer's arrays named as
     the EncoderLayerTrace fields (``weights`` one table per head), the model's ``model_output``; every layer's
     weights go into the JSON alone (up to :data:`MAX_EXPORT_NUMBERS` numbers), which "copy as code" reads when they
     are too many to print."""
     layer = min(_whole(st.session_state.get(f"{P}open_layer"), 0), view.num_layers - 1)
-    e = export(source, view, settings, layer)
+    e = export(source, view, layer)
     labels = tuple(source.labels)
     dims = tuple(f"d{j}" for j in range(view.d_model))
     hidden = tuple(f"h{j}" for j in range(view.d_ff))
@@ -527,9 +527,9 @@ POOLED_CLICK = (
 
 
 @st.fragment
-def opened_head(view: EncoderView, source: EncoderInput | None = None, settings: Settings | None = None) -> None:
+def opened_head(view: EncoderView, source: EncoderInput | None = None) -> None:
     """The chosen head at (up to 256 cells a side) full size, with token labels; a click on a cell writes that
-    weight out (given the ``source`` and ``settings`` the view was computed from)."""
+    weight out (given the ``source`` the view was computed from)."""
     layer, head = st.session_state[f"{P}open_layer"], st.session_state[f"{P}open_head"]
     panel = st.expander(f"Layer {layer}, head {head} at full size", key=f"{P}open_panel", on_change="rerun")
     if not panel.open:
@@ -543,7 +543,7 @@ def opened_head(view: EncoderView, source: EncoderInput | None = None, settings:
         )
         fig = figure(matrix_heatmap, weights, view.focus_labels, view.focus_labels, title=title, kind="weights",
                      zmax=top, value_title="share" if pooled else "weight", height=700)  # fmt: skip
-        if source is None or settings is None:
+        if source is None:
             show_figure(fig, f"{P}fig_focus")
         elif pooled:
             show_figure(fig, f"{P}fig_focus")
@@ -554,7 +554,7 @@ def opened_head(view: EncoderView, source: EncoderInput | None = None, settings:
             cell = cell_at(point, view.focus_labels, view.focus_labels)
             if cell is not None and head < view.num_heads:
                 row, col, _ = cell
-                show_cell(export(source, view, settings, layer).explain(head, row, col, labels=view.labels))
+                show_cell(export(source, view, layer).explain(head, row, col, labels=view.labels))
         if top < 1:
             st.caption(f"Colours saturate at {top:.3g} (this head's 99th percentile); hover for exact values.")
 

@@ -633,9 +633,8 @@ def test_encoder_code_prints_the_opened_layer_and_the_output(edited, tmp_path):
     if edited:
         edit_encoder(at)
     source, _, view = at.session_state["encoder_last_good"]
-    settings = at.session_state
-    layer = settings["encoder_open_layer"]
-    state = encoder.shared_state(source, view, encoder_settings(at))
+    layer = at.session_state["encoder_open_layer"]
+    state = encoder.shared_state(source, view)
     json_text = sharing.export_json(encoder.SHARE, {}, {}, {**state["computed"], **state["json_only"]})
     (tmp_path / "attnviz_encoder.json").write_text(json_text)
     printed = run_snippet(at, "encoder", tmp_path)
@@ -647,19 +646,6 @@ def test_encoder_code_prints_the_opened_layer_and_the_output(edited, tmp_path):
     close(printed["output"].reshape(view.t, view.d_model)[: last.window].ravel(), last.output)
     if edited:
         assert view.causal and view.valid_len == 15 and view.norm_first and view.num_layers == 3 and layer == 1
-
-
-def encoder_settings(at: AppTest):
-    """The page's Settings, rebuilt as its controls do (for the JSON export's download)."""
-    from attnviz.ui.encoder import Settings
-
-    s = at.session_state
-    return Settings(source=s["encoder_source"], text=s["encoder_text"], num_tokens=s["encoder_num_tokens"],
-                    d_model=s["encoder_d_model"], series_kind=s["encoder_series_kind"],
-                    series_steps=s["encoder_series_steps"], series_features=s["encoder_series_features"], csv=None,
-                    num_layers=s["encoder_layers"], num_heads=s["encoder_heads"], d_ff=s["encoder_d_ff"],
-                    norm_first=encoder.NORMS[s["encoder_norm"]], activation=s["encoder_activation"],
-                    seed=s["encoder_seed"], causal=s["encoder_causal"], valid_len=s["encoder_valid_len"])  # fmt: skip
 
 
 def test_encoder_files_name_the_trace_fields():
