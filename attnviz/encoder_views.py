@@ -14,7 +14,6 @@ import torch
 
 from attnviz.arrays import pool_blocks, pool_factor, range_labels, robust_max
 from attnviz.encoder import (
-    Encoder,
     EncoderCheck,
     EncoderLayerTrace,
     EncoderTrace,
@@ -22,6 +21,7 @@ from attnviz.encoder import (
     TimeSeriesTransformer,
     check_encoder_against_torch,
 )
+from attnviz.encoder_share import build_encoder
 from attnviz.stats import mean_distance, row_entropy, token_similarity
 
 __all__ = [
@@ -199,6 +199,7 @@ class EncoderView:
     mean_similarity: np.ndarray  # (L + 1,) mean off-diagonal cosine similarity
     steps: tuple[LayerSteps, ...]  # one per layer
     check: EncoderCheck
+    seed: int = 0  # the weights' seed (a kept view is exported with its own, not the sidebar's new one)
 
     @property
     def head_view_ok(self) -> bool:
@@ -504,13 +505,8 @@ def encoder_view(
         raise ValueError(f"valid length={valid_len} must be from 1 to T={t}")
     if valid_len == t:
         valid_len = None
-    if source.kind == "series":
-        encoder = TimeSeriesTransformer(
-            d_model, num_layers, num_heads, d_ff, norm_first=norm_first, activation=activation, seed=seed
-        ).encoder
-    else:
-        encoder = Encoder(num_layers, d_model, num_heads, d_ff, norm_first=norm_first, activation=activation, seed=seed)
-    encoder.requires_grad_(False)
+    encoder = build_encoder(source.kind, d_model, num_layers=num_layers, num_heads=num_heads, d_ff=d_ff,
+                            norm_first=norm_first, activation=activation, seed=seed)  # fmt: skip
     xb = torch.from_numpy(x).unsqueeze(0)  # (1, T, d_model)
     mask = torch.ones(t, t, dtype=torch.bool).tril() if causal else None
     lens = None if valid_len is None else torch.tensor([valid_len])
@@ -573,5 +569,6 @@ def encoder_view(
             mean_similarity=mean_sim,
             steps=steps,
             check=check,
+            seed=int(seed),
         )
     )

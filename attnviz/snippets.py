@@ -18,6 +18,7 @@ import numpy as np
 __all__ = [
     "INLINE_NUMBERS",
     "cross_snippet",
+    "encoder_snippet",
     "lab_snippet",
     "multihead_snippet",
     "positional_snippet",
@@ -300,6 +301,77 @@ def cross_snippet(
         "    output, weights = mha(\n",
         "        target, source, source, key_padding_mask=padding, need_weights=True, average_attn_weights=False\n",
         "    )  # (B, T_q, d_model), (B, H, T_q, T_k)\n",
+        "\n",
+        'print("weights =", weights)\n',
+        'print("output =", output)\n',
+    ]
+    return "".join(lines)
+
+
+def encoder_snippet(
+    x: np.ndarray,
+    parameters: Mapping[str, np.ndarray],
+    *,
+    num_layers: int,
+    num_heads: int,
+    d_ff: int,
+    norm_first: bool,
+    activation: str,
+    causal: bool,
+    valid_len: int | None,
+    layer: int,
+    json_file: str = "attnviz_encoder.json",
+) -> str:
+    """The Encoder page's stack as ``torch.nn.TransformerEncoder`` in float32: ``x`` ``(T, d_model)``, per layer
+    ``l`` the parameters ``layer{l}_w_q`` … (x @ W; see :data:`attnviz.encoder_share.PARAMETER_NAMES`). Prints layer
+    ``layer``'s per-head ``weights`` ``(H, T, T)`` and the model's ``output`` ``(T, d_model)``."""
+    from attnviz.encoder_share import PARAMETER_NAMES
+
+    names = [f"layer{i}_{n}" for i in range(num_layers) for n in PARAMETER_NAMES]
+    arrays = {"x": x, **{n: parameters[n] for n in names}}
+    mask = "torch.ones(T, T, dtype=torch.bool).tril().logical_not()" if causal else "None"
+    padding = "None" if valid_len is None else f"(torch.arange(T) >= {int(valid_len)})[None, :]"
+    lines = [
+        '"""The encoder stack (the Encoder page) as torch.nn.TransformerEncoder, with torch alone."""\n',
+        _HEADER,
+        _arrays(arrays, "float32", json_file),
+        f"num_layers, num_heads, d_ff, layer = {int(num_layers)}, {int(num_heads)}, {int(d_ff)}, {int(layer)}\n",
+        "T, d_model = x.shape\n",
+        f"src_mask = {mask}  # True = may NOT attend (torch's convention)\n",
+        f"padding = {padding}  # (1, T), True = a padding key\n",
+        "\n",
+        "block = torch.nn.TransformerEncoderLayer(\n",
+        f"    d_model, num_heads, d_ff, dropout=0.0, activation={activation!r}, batch_first=True, "
+        f"norm_first={bool(norm_first)}\n",
+        ")\n",
+        "encoder = torch.nn.TransformerEncoder(block, num_layers, enable_nested_tensor=False).eval()\n",
+        "weights_of = {}\n",
+        "with torch.no_grad():  # nn.Linear stores W transposed: y = x @ W.T\n",
+        "    for i, m in enumerate(encoder.layers):\n",
+        "        p = {n: globals()[f'layer{i}_{n}'] for n in "
+        "('w_q', 'w_k', 'w_v', 'w_o', 'b_q', 'b_k', 'b_v', 'b_o', 'w_1', 'b_1', 'w_2', 'b_2',\n",
+        "                                                  'norm1_weight', 'norm1_bias', 'norm2_weight', 'norm2_bias')}\n",
+        "        m.self_attn.in_proj_weight.copy_(torch.cat([p['w_q'].T, p['w_k'].T, p['w_v'].T]))\n",
+        "        m.self_attn.in_proj_bias.copy_(torch.cat([p['b_q'], p['b_k'], p['b_v']]))\n",
+        "        m.self_attn.out_proj.weight.copy_(p['w_o'].T)\n",
+        "        m.self_attn.out_proj.bias.copy_(p['b_o'])\n",
+        "        m.linear1.weight.copy_(p['w_1'].T)\n",
+        "        m.linear1.bias.copy_(p['b_1'])\n",
+        "        m.linear2.weight.copy_(p['w_2'].T)\n",
+        "        m.linear2.bias.copy_(p['b_2'])\n",
+        "        m.norm1.weight.copy_(p['norm1_weight'])\n",
+        "        m.norm1.bias.copy_(p['norm1_bias'])\n",
+        "        m.norm2.weight.copy_(p['norm2_weight'])\n",
+        "        m.norm2.bias.copy_(p['norm2_bias'])\n",
+        "    output = encoder(x[None], mask=src_mask, src_key_padding_mask=padding)[0]  # (T, d_model)\n",
+        "    h = x[None]  # the same stack layer by layer, to read the opened layer's per-head weights\n",
+        "    for i, m in enumerate(encoder.layers):\n",
+        "        a = m.norm1(h) if m.norm_first else h\n",
+        "        if i == layer:\n",
+        "            _, w = m.self_attn(a, a, a, attn_mask=src_mask, key_padding_mask=padding, need_weights=True,\n",
+        "                               average_attn_weights=False)\n",
+        "            weights = w[0]  # (H, T, T)\n",
+        "        h = m(h, src_mask=src_mask, src_key_padding_mask=padding)\n",
         "\n",
         'print("weights =", weights)\n',
         'print("output =", output)\n',

@@ -4,6 +4,7 @@ import streamlit as st
 
 from attnviz.encoder_views import head_summary
 from attnviz.ui import encoder as page
+from attnviz.ui import share
 from attnviz.ui.render import KEPT, last_good, page_nav, show_problems, step
 
 st.set_page_config(page_title="Encoder · attnviz", page_icon="🔎", layout="wide")
@@ -17,6 +18,7 @@ st.markdown(
     "token vectors grow alike through the stack. Every number is checked against PyTorch's `nn.TransformerEncoder` "
     "holding the same weights."
 )
+share.restore(page.SHARE)
 with st.sidebar:
     settings = page.controls()
 refused = show_problems(settings.problems, kept=KEPT)
@@ -70,7 +72,7 @@ step(
     "its weights). " + head_summary(view),
 )
 page.head_tables(view)
-page.opened_head(view)
+page.opened_head(view, source)
 
 step(
     3,
@@ -79,3 +81,5 @@ step(
     f"d_ff = {view.d_ff}. Open a section: each is computed and drawn only while open.",
 )
 page.sections(view, settings)
+
+share.panel(page.SHARE, **page.shared_state(source, view))

@@ -5,6 +5,7 @@ import streamlit as st
 from attnviz.image.figures import attention_overlay_figure, probability_figure
 from attnviz.image.views import map_sentence, overlay_caption, prediction_sentence
 from attnviz.ui import image as page
+from attnviz.ui import share
 from attnviz.ui.cache import figure
 from attnviz.ui.render import KEPT, last_good, page_nav, show_figure, show_problems, step
 
@@ -20,11 +21,17 @@ st.markdown(
     "image to see where that patch looks, in the untrained model and, once you have trained it (step 3), in the "
     "trained one."
 )
+share.restore(page.SHARE)
 with st.sidebar:
     settings = page.controls()
 refused = show_problems(settings.problems, kept=KEPT)
 if settings.source == page.SOURCES[1] and settings.upload is None:
-    st.info("Upload a PNG or JPEG (at most 1 MB) in the sidebar; until then a generated image is shown.", icon="📤")
+    st.info(
+        "Upload a PNG or JPEG (at most 1 MB) in the sidebar; until then a generated image is shown. Your image "
+        "stays in this browser session: the address keeps only the settings, so whoever opens a copied link "
+        "uploads their own.",
+        icon="📤",
+    )
 choice = last_good("img_last_image", None if refused else lambda: page.current_image(settings))
 if choice is None:
     st.stop()
@@ -80,3 +87,6 @@ page.training_panel()
 step(4, "From 112 × 112 pixels to 400 tokens", page.SIZE_EXPLANATION)
 st.table(page.layer_table(settings.widths))
 st.markdown(page.size_sentence(settings.widths))
+
+# the settings (never an uploaded image) in the address; a trained step applies once a session trains that model
+share.publish(page.SHARE)

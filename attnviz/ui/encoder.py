@@ -16,9 +16,12 @@ import streamlit as st
 import torch
 
 from attnviz.arrays import robust_max
+from attnviz.cells import cell_at
 from attnviz.encoder_figures import model_view_figure, model_view_panel_at
+from attnviz.encoder_share import LAYER_ARRAYS, EncoderExport, encoder_export
 from attnviz.encoder_views import (
     ENCODER_SOURCES,
+    FOCUS_CELLS,
     HEAD_VIEW_TOKENS,
     MAX_ENCODER_TOKENS,
     EncoderInput,
@@ -40,7 +43,10 @@ from attnviz.series import (
     seed_batch,
     synthetic_series,
 )
+from attnviz.sharing import Bool, Choice, Int, StateSpec, Text
+from attnviz.snippets import encoder_snippet
 from attnviz.ui.cache import digest, figure
+from attnviz.ui.cells import CLICK_HINT, show_cell
 from attnviz.ui.render import show_figure
 from attnviz.ui.state import set_defaults
 from attnviz.views import DEFAULT_SENTENCE
@@ -48,13 +54,16 @@ from attnviz.views import DEFAULT_SENTENCE
 __all__ = [
     "DEFAULTS",
     "SEED_000_PRESET",
+    "SHARE",
     "Settings",
     "controls",
+    "export",
     "inputs",
     "model_view",
     "opened_head",
     "run",
     "sections",
+    "shared_state",
     "view",
 ]
 
@@ -87,6 +96,35 @@ DEFAULTS: dict[str, object] = {
     f"{P}open_layer": 0,
     f"{P}open_head": 0,
 }
+
+TEXT_MAX_CHARS = 2000  # the address's cap on the sentence
+MAX_EXPORT_NUMBERS = 1_000_000  # every weight of a deeper or wider model makes a JSON of tens of megabytes
+
+# What the address and the JSON export hold: every setting of the sidebar and the opened layer/head. The learner's
+# CSV (uploaded or pasted) never goes there: a shared link with "Your CSV" asks whoever opens it for their own file;
+# the synthetic series is rebuilt from its settings.
+SHARE = StateSpec(
+    "encoder",
+    (
+        Choice(f"{P}source", DEFAULTS[f"{P}source"], options=ENCODER_SOURCES),
+        Text(f"{P}text", DEFAULT_SENTENCE, max_chars=TEXT_MAX_CHARS),
+        Int(f"{P}num_tokens", 128, low=1, high=MAX_ENCODER_TOKENS),
+        Int(f"{P}d_model", 32, low=1, high=512),
+        Choice(f"{P}series_kind", SERIES_KINDS[0], options=SERIES_KINDS),
+        Int(f"{P}series_steps", 64, low=2, high=MAX_ENCODER_TOKENS),
+        Int(f"{P}series_features", 9, low=1, high=MAX_FEATURES),
+        Int(f"{P}layers", 2, low=1, high=MAX_LAYERS),
+        Int(f"{P}heads", 4, low=1, high=MAX_HEADS),
+        Int(f"{P}d_ff", 128, low=1, high=MAX_D_FF),
+        Choice(f"{P}norm", DEFAULTS[f"{P}norm"], options=tuple(NORMS)),
+        Choice(f"{P}activation", "relu", options=ACTIVATIONS),
+        Int(f"{P}seed", 0, low=0, high=2**31 - 1),
+        Bool(f"{P}causal", False),
+        Int(f"{P}valid_len", None, low=1, high=MAX_ENCODER_TOKENS, optional=True),
+        Int(f"{P}open_layer", 0, low=0, high=MAX_LAYERS - 1),
+        Int(f"{P}open_head", 0, low=0, high=MAX_HEADS - 1),
+    ),
+)
 
 # Seed 000's TimeSeriesTransformer: 9 features, 10 layers × 3 heads, PyTorch's default d_ff 2048, post-norm, relu.
 SEED_000_PRESET: dict[str, object] = {
@@ -250,6 +288,9 @@ def controls() -> Settings:
                 type=["csv", "txt", "tsv"],
                 key=f"{P}csv",
             )
+            st.caption(
+                "Your numbers stay in this browser session: a copied address keeps the other settings, not the file."
+            )
             st.text_area(
                 "…or paste the numbers (a header row is optional)",
                 key=f"{P}pasted_csv",
@@ -383,6 +424,64 @@ def _seed_bug(features: int, seed: int, model: tuple) -> SeedBugView:
                              activation=activation, seed=model_seed)  # fmt: skip
 
 
+# ------------------------------------------------------------------------------------ share, export, code
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _export(key: str, _source: EncoderInput, model: tuple, layer: int) -> EncoderExport:
+    layers, heads, d_ff, norm_first, activation, seed, causal, valid_len = model
+    with _one_thread():
+        return encoder_export(_source.x, _source.kind, num_layers=layers, num_heads=heads, d_ff=d_ff,
+                              norm_first=norm_first, activation=activation, seed=seed, causal=causal,
+                              valid_len=valid_len, layer=layer)  # fmt: skip
+
+
+def export(source: EncoderInput, view: EncoderView, layer: int) -> EncoderExport:
+    """The full arrays of layer ``layer`` (cached; the view keeps only what it draws)."""
+    model = (view.num_layers, view.num_heads, view.d_ff, view.norm_first, view.activation,
+             view.seed, view.causal, view.valid_len)  # fmt: skip
+    return _export(digest(source.x, source.labels, source.kind), source, model, layer)
+
+
+def shared_state(source: EncoderInput, view: EncoderView) -> dict[str, object]:
+    """The keyword arguments of :func:`attnviz.ui.share.panel`: the input ``x``, the opened layer's arrays named as
+    the EncoderLayerTrace fields (``weights`` one table per head), the model's ``model_output``; every layer's
+    weights go into the JSON alone (up to :data:`MAX_EXPORT_NUMBERS` numbers), which "copy as code" reads when they
+    are too many to print."""
+    layer = min(_whole(st.session_state.get(f"{P}open_layer"), 0), view.num_layers - 1)
+    e = export(source, view, layer)
+    labels = tuple(source.labels)
+    dims = tuple(f"d{j}" for j in range(view.d_model))
+    hidden = tuple(f"h{j}" for j in range(view.d_ff))
+    computed: dict[str, object] = {"x": (e.x, labels, dims)}
+    for name in LAYER_ARRAYS:
+        cols = labels if name == "weights" else hidden if name.startswith("ffn_") and name != "ffn_input" else dims
+        computed[f"layer{layer}_{name}"] = (e.arrays[name], labels, cols)
+    computed["model_output"] = (e.output, labels, dims)
+    total = sum(p.size for p in e.parameters.values())
+    json_only: dict[str, object] = {}
+    if total <= MAX_EXPORT_NUMBERS:
+        json_only = dict(e.parameters)
+
+    def code() -> str:
+        if total > MAX_EXPORT_NUMBERS:
+            return (
+                f"# This model has {total:,} weights: more than the export holds ({MAX_EXPORT_NUMBERS:,}).\n"
+                "# Make it smaller (layers, d_model, d_ff) to get a script that runs it with torch alone.\n"
+            )
+        return encoder_snippet(e.x, e.parameters, num_layers=view.num_layers, num_heads=view.num_heads,
+                               d_ff=view.d_ff, norm_first=view.norm_first, activation=view.activation,
+                               causal=view.causal, valid_len=view.valid_len, layer=layer)  # fmt: skip
+
+    return {
+        "matrices": {},
+        "computed": computed,
+        "code": code,
+        "slices": {f"layer{layer}_weights": tuple(f"h{h}" for h in range(view.num_heads))},
+        "json_only": json_only,
+    }
+
+
 # ---------------------------------------------------------------------------------------------- model view
 
 
@@ -421,9 +520,16 @@ def head_tables(view: EncoderView) -> None:
         show_figure(fig, f"{P}fig_distance")
 
 
+POOLED_CLICK = (
+    "With {block} tokens per cell a cell is a share of attention, not one weight: a click explains a weight when "
+    "the input has at most {cells} tokens."
+)
+
+
 @st.fragment
-def opened_head(view: EncoderView) -> None:
-    """The chosen head at (up to 256 cells a side) full size, with token labels."""
+def opened_head(view: EncoderView, source: EncoderInput | None = None) -> None:
+    """The chosen head at (up to 256 cells a side) full size, with token labels; a click on a cell writes that
+    weight out (given the ``source`` the view was computed from)."""
     layer, head = st.session_state[f"{P}open_layer"], st.session_state[f"{P}open_head"]
     panel = st.expander(f"Layer {layer}, head {head} at full size", key=f"{P}open_panel", on_change="rerun")
     if not panel.open:
@@ -437,7 +543,18 @@ def opened_head(view: EncoderView) -> None:
         )
         fig = figure(matrix_heatmap, weights, view.focus_labels, view.focus_labels, title=title, kind="weights",
                      zmax=top, value_title="share" if pooled else "weight", height=700)  # fmt: skip
-        show_figure(fig, f"{P}fig_focus")
+        if source is None:
+            show_figure(fig, f"{P}fig_focus")
+        elif pooled:
+            show_figure(fig, f"{P}fig_focus")
+            st.caption(POOLED_CLICK.format(block=view.focus_block, cells=FOCUS_CELLS))
+        else:
+            st.caption(CLICK_HINT)
+            point = show_figure(fig, f"{P}fig_focus", on_select=True)
+            cell = cell_at(point, view.focus_labels, view.focus_labels)
+            if cell is not None and head < view.num_heads:
+                row, col, _ = cell
+                show_cell(export(source, view, layer).explain(head, row, col, labels=view.labels))
         if top < 1:
             st.caption(f"Colours saturate at {top:.3g} (this head's 99th percentile); hover for exact values.")
 

@@ -26,6 +26,7 @@ from attnviz.image import (
 from attnviz.image.figures import image_grid_figure, training_curves_figure
 from attnviz.image.job import TrainingJob
 from attnviz.image.views import ImageAttentionView, image_attention_view
+from attnviz.sharing import Choice, Int, StateSpec
 from attnviz.ui.cache import digest, figure
 from attnviz.ui.cells import new_click
 from attnviz.ui.render import show_figure
@@ -36,6 +37,7 @@ __all__ = [
     "GALLERY_SIZE",
     "MAPS",
     "MODEL_SIZES",
+    "SHARE",
     "SIZE_EXPLANATION",
     "SOURCES",
     "ImageChoice",
@@ -72,6 +74,25 @@ DEFAULTS = {
     "img_epochs": TrainConfig().epochs,
     "img_step": None,
 }
+
+MAX_STEP = 1_000_000  # far above any run the page allows (12 epochs of the training images)
+
+# What the address holds: the image source, which generated image, the query cell, the map, the model size and the
+# trained step. An uploaded image is never put in the address (nor exported): a shared link with "Your own image"
+# asks the person opening it to upload their own. A step only applies once that session has trained a model of
+# that size; until then the untrained model is shown.
+SHARE = StateSpec(
+    "img",
+    (
+        Choice("img_source", DEFAULTS["img_source"], options=SOURCES),
+        Int("img_index", 0, low=0, high=GALLERY_SIZE - 1),
+        Int("img_row", 10, low=0, high=GRID - 1),
+        Int("img_col", 10, low=0, high=GRID - 1),
+        Choice("img_map", DEFAULTS["img_map"], options=tuple(MAPS)),
+        Choice("img_size", DEFAULTS["img_size"], options=tuple(MODEL_SIZES)),
+        Int("img_step", None, low=0, high=MAX_STEP, optional=True),
+    ),
+)
 
 
 @dataclass(frozen=True)

@@ -151,13 +151,15 @@ def panel(
     default_matrices: Mapping[str, np.ndarray] | None = None,
     defaults: Mapping[str, object] | None = None,
     slices: Mapping[str, Sequence[str]] | None = None,
+    json_only: Mapping[str, np.ndarray | Table] | None = None,
 ) -> None:
     """Write the state to the address (:func:`publish`) and draw the "Share, export, import" expander.
 
     ``matrices``: the editable matrices (key -> table); ``computed``: the intermediates named like the trace
     fields (a 3-D array is one table per head, its first axis: ``weights_h0.csv`` …, or ``weights_<slice>.csv``
     when ``slices`` maps its name to names of that axis's entries); ``code``: the "copy as code" snippet, built only when the
-    learner asks for it.
+    learner asks for it; ``json_only``: more computed arrays for the JSON export alone (no CSV button each: a deep
+    model's every weight).
     """
     publish(
         spec,
@@ -193,7 +195,7 @@ def panel(
         with st.container(horizontal=True):
             st.download_button(
                 "State (JSON)",
-                data=lambda: sharing.export_json(spec, snapshot, matrices, computed),
+                data=lambda: sharing.export_json(spec, snapshot, matrices, {**computed, **(json_only or {})}),
                 file_name=f"attnviz_{spec.page}.json",
                 mime="application/json",
                 on_click="ignore",

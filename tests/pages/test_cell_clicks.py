@@ -28,7 +28,7 @@ def charts(at) -> dict[str, dict]:
             continue
         payload = json.loads(element.proto.bytes.decode())
         if payload.get("figure"):
-            out[payload["figure"]["layout"]["title"]["text"]] = payload["figure"]
+            out[payload["figure"]["layout"].get("title", {}).get("text", "")] = payload["figure"]  # (model view: none)
     return out
 
 
@@ -258,5 +258,46 @@ def test_cross_click_on_a_heads_weight_names_target_source_and_head():
 def test_cross_click_kept_from_other_texts_is_ignored():
     at = open_page("pages/7_Cross-attention.py")
     at = click(at, "cross_fig_heads", x="7 nope", y="0 The", curve=0)
+    assert not at.exception and not at.error
+    assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)
+
+
+def test_encoder_click_on_the_opened_head_names_head_slices_and_tokens():
+    at = open_page("pages/5_Encoder.py")
+    at.session_state["encoder_open_head"] = 1
+    at.session_state["encoder_open_panel"] = True
+    at.run()
+    assert not at.exception
+    source, _, view = at.session_state["encoder_last_good"]
+    fig = charts(at)["layer 0 head 1: attention weights"]
+    labels = [str(v).removeprefix("\u200e") for v in fig["data"][0]["y"]]
+    assert labels == list(view.focus_labels)
+    at = click(at, "encoder_fig_focus", x=labels[2], y=labels[4])
+    assert not at.exception
+    shown = hover_text(float(array(fig["data"][0]["z"])[4, 2]), fig["data"][0]["zhoverformat"])
+    markdown = "\n".join(m.value for m in at.markdown)
+    assert f"The heatmap's hover shows {shown}." in markdown
+    d_head = view.d_model // view.num_heads
+    captions = "\n".join(c.value for c in at.caption)
+    assert f"Head 1 of {view.num_heads}" in captions and f"columns {d_head}–{2 * d_head - 1} of W_q" in captions
+    # an independent float64 reference from the input rows and layer 0's weights (post-norm: attention reads X)
+    from attnviz.encoder_share import encoder_export
+
+    p = encoder_export(source.x, source.kind, num_layers=view.num_layers, num_heads=view.num_heads, d_ff=view.d_ff,
+                       norm_first=False, activation="relu", seed=0, causal=False, valid_len=None, layer=0).parameters  # fmt: skip
+    x = np.asarray(source.x, dtype=np.float64)
+    cut = slice(d_head, 2 * d_head)
+    q = (x @ p["layer0_w_q"] + p["layer0_b_q"])[:, cut]
+    k = (x @ p["layer0_w_k"] + p["layer0_b_k"])[:, cut]
+    s = q @ k.T / math.sqrt(d_head)
+    e = np.exp(s[4] - s[4].max())
+    assert shown == hover_text(e[2] / e.sum(), fig["data"][0]["zhoverformat"])
+    assert "w_{5,3} &=" in latex(at) and f"= {shown}" in latex(at)
+
+
+def test_encoder_click_kept_from_another_input_is_ignored():
+    at = open_page("pages/5_Encoder.py")
+    at.session_state["encoder_open_panel"] = True
+    at = click(at, "encoder_fig_focus", x="99 nope", y="0 nope")
     assert not at.exception and not at.error
     assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)

@@ -14,17 +14,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attnviz import sharing
-from attnviz.ui import cross, lab, tokens, worked
+from attnviz.ui import cross, encoder, lab, tokens, worked
 from tests.pages.conftest import TIMEOUT, edit, error_text, open_page
 
-WORKED, TOKENS, MH, PE, LAB, CROSS, TRAIN = (
+WORKED, TOKENS, MH, PE, ENCODER, LAB, CROSS, TRAIN, IMAGE = (
     "pages/1_Worked_example.py",
     "pages/2_Tokens.py",
     "pages/3_Multi-head.py",
     "pages/4_Positional_encoding.py",
+    "pages/5_Encoder.py",
     "pages/6_Attention_lab.py",
     "pages/7_Cross-attention.py",
     "pages/8_Train.py",
+    "pages/9_Image_attention.py",
 )
 
 
@@ -123,6 +125,31 @@ def edit_train(at: AppTest) -> AppTest:
     return at
 
 
+def edit_encoder(at: AppTest) -> AppTest:
+    at.sidebar.radio(key="encoder_source").set_value("Time series").run()
+    at.sidebar.slider(key="encoder_series_steps").set_value(20).run()
+    at.sidebar.slider(key="encoder_series_features").set_value(6).run()
+    at.sidebar.selectbox(key="encoder_heads").set_value(2).run()
+    at.sidebar.slider(key="encoder_layers").set_value(3).run()
+    at.sidebar.number_input(key="encoder_d_ff").set_value(24).run()
+    at.sidebar.radio(key="encoder_norm").set_value(tuple(encoder.NORMS)[1]).run()
+    at.sidebar.radio(key="encoder_activation").set_value("gelu").run()
+    at.sidebar.number_input(key="encoder_seed").set_value(5).run()
+    at.sidebar.toggle(key="encoder_causal").set_value(True).run()
+    at.sidebar.number_input(key="encoder_valid_len").set_value(15).run()
+    at.selectbox(key="encoder_open_layer").set_value(1).run()
+    at.selectbox(key="encoder_open_head").set_value(1).run()
+    return at
+
+
+def edit_image(at: AppTest) -> AppTest:
+    at.sidebar.number_input(key="img_index").set_value(7).run()
+    at.sidebar.number_input(key="img_row").set_value(3).run()
+    at.sidebar.number_input(key="img_col").set_value(15).run()
+    at.sidebar.radio(key="img_map").set_value("What each position receives").run()
+    return at
+
+
 EDITS = {
     WORKED: edit_worked,
     TOKENS: edit_tokens,
@@ -131,6 +158,8 @@ EDITS = {
     LAB: edit_lab,
     CROSS: edit_cross,
     TRAIN: edit_train,
+    IMAGE: edit_image,
+    ENCODER: edit_encoder,
 }
 
 
@@ -156,6 +185,11 @@ def test_an_address_reproduces_the_page(path):
         from attnviz.ui import train
 
         assert all(copy.session_state[f.key] == at.session_state[f.key] for f in train.SHARE.fields)
+    if path in (IMAGE, ENCODER):  # the sidebar (and the opened head) show the same settings
+        from attnviz.ui import image
+
+        spec = image.SHARE if path == IMAGE else encoder.SHARE
+        assert all(copy.session_state[f.key] == at.session_state[f.key] for f in spec.fields)
 
 
 def test_addresses_are_short():
@@ -237,6 +271,27 @@ HOSTILE = {
         "train_lr": "0.5",
         "train_steps": "0",
         "train_seed": "1e3",
+    },
+    IMAGE: {
+        "img_source": "your-own-image.png",
+        "img_index": "48",
+        "img_row": "-1",
+        "img_col": "2.5",
+        "img_map": "query",
+        "img_size": "huge",
+        "img_step": "nan",
+        "img_upload": "AAAA",  # an uploaded image never comes from the address
+    },
+    ENCODER: {
+        "encoder_source": "nonsense",
+        "encoder_text": "x" * 2001,
+        "encoder_layers": "13",
+        "encoder_heads": "0",
+        "encoder_d_ff": "1e3",
+        "encoder_valid_len": "abc",
+        "encoder_open_head": "99",
+        "encoder_causal": "sometimes",
+        "encoder_pasted_csv": "1,2\n3,4",  # the learner's numbers never come from the address
     },
 }
 
@@ -567,3 +622,35 @@ def test_a_text_too_long_for_the_address_is_named():
     at.text_area(key="tokens_text").input("word " * 2000).run()
     assert "tokens_text" not in at.query_params
     assert "Not in the address" in "\n".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_encoder_code_prints_the_opened_layer_and_the_output(edited, tmp_path):
+    """nn.TransformerEncoder holding the exported weights, run alone, prints the page's trace: the opened layer's
+    per-head weights (the full-size heatmap's numbers) and the last layer's output. The default model's weights are
+    too many to print and are read from the JSON export; the edited one's are inline."""
+    at = open_page(ENCODER)
+    if edited:
+        edit_encoder(at)
+    source, _, view = at.session_state["encoder_last_good"]
+    layer = at.session_state["encoder_open_layer"]
+    state = encoder.shared_state(source, view)
+    json_text = sharing.export_json(encoder.SHARE, {}, {}, {**state["computed"], **state["json_only"]})
+    (tmp_path / "attnviz_encoder.json").write_text(json_text)
+    printed = run_snippet(at, "encoder", tmp_path)
+    code = next(c.value for c in at.code if c.language == "python")
+    assert ('json.load(f)["computed"]' in code) is not edited
+    assert view.focus_block == 1  # the full-size heatmap holds every weight
+    close(printed["weights"], view.focus[layer])  # NaN (masked) cells are left out
+    last = view.steps[-1]
+    close(printed["output"].reshape(view.t, view.d_model)[: last.window].ravel(), last.output)
+    if edited:
+        assert view.causal and view.valid_len == 15 and view.norm_first and view.num_layers == 3 and layer == 1
+
+
+def test_encoder_files_name_the_trace_fields():
+    at = open_page(ENCODER)
+    labels = {b.proto.label for b in at.get("download_button")}
+    expected = {"State (JSON)", "x.csv", "layer0_weights_h3.csv", "layer0_norm1.csv", "layer0_ffn_hidden.csv"}
+    assert expected | {"layer0_output.csv", "model_output.csv"} <= labels
+    assert not any("w_q" in label for label in labels)  # every layer's weights: in the JSON alone
