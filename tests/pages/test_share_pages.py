@@ -670,6 +670,8 @@ def test_image_code_prints_the_query_maps(edited, tmp_path):
     json_text = sharing.export_json(image.SHARE, {}, {}, {**state["computed"], **state["json_only"]})
     (tmp_path / "attnviz_img.json").write_text(json_text)
     printed = run_snippet(at, "img", tmp_path)
+    code = next(c.value for c in at.code if c.language == "python")
+    assert 'json.load(f)["computed"]' in code  # 400 × 64 tokens and four 64 × 64 weights: above the inline limit
     untrained = view.models[0]
     close(printed["query_map"], untrained.per_head)
     close(printed["query_mean"], untrained.mean)
@@ -682,3 +684,24 @@ def test_image_files_name_the_maps():
     expected = {"State (JSON)", "untrained_query_map_h0.csv", "untrained_query_map_mean.csv"}
     assert expected | {"untrained_received_mean.csv", "untrained_probabilities.csv"} <= labels
     assert not any("tokens" in label or "w_q" in label for label in labels)  # in the JSON alone
+
+
+def test_an_image_json_export_uploads_back():
+    """The page's full JSON (settings, maps, tokens and attention weights) stays under the upload cap and restores
+    the page's settings in a new session."""
+    source = edit_image(open_page(IMAGE))
+    choice, view = source.session_state["img_last_image"], source.session_state["img_last_view"]
+    settings = image.Settings(
+        source=image.SOURCES[0], index=7, row=view.row, col=view.col, map_kind="received",
+        widths=image.MODEL_SIZES[source.session_state["img_size"]], upload=None, upload_name="")  # fmt: skip
+    state = image.shared_state(choice, view, settings)
+    snapshot = {f.key: source.session_state[f.key] for f in image.SHARE.fields if f.key in source.session_state}
+    text = sharing.export_json(image.SHARE, snapshot, {}, {**state["computed"], **state["json_only"]})
+    assert len(text.encode()) < 1_000_000
+    assert len(json.loads(text)["computed"]["tokens"]["values"]) == 400
+    at = open_page(IMAGE)
+    at.file_uploader(key="share_img_upload").upload("attnviz_img.json", text.encode())
+    at.run()
+    assert not at.exception
+    assert "was loaded" in "\n".join(s.value for s in at.success)
+    assert charts(at) == charts(source)
