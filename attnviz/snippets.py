@@ -19,6 +19,7 @@ __all__ = [
     "INLINE_NUMBERS",
     "cross_snippet",
     "encoder_snippet",
+    "image_snippet",
     "lab_snippet",
     "multihead_snippet",
     "positional_snippet",
@@ -375,5 +376,47 @@ def encoder_snippet(
         "\n",
         'print("weights =", weights)\n',
         'print("output =", output)\n',
+    ]
+    return "".join(lines)
+
+
+def image_snippet(
+    tokens: np.ndarray,
+    parameters: Mapping[str, np.ndarray],
+    *,
+    num_heads: int,
+    row: int,
+    col: int,
+    grid: int = 20,
+    json_file: str = "attnviz_img.json",
+) -> str:
+    """The Image-attention page's attention step as ``torch.nn.MultiheadAttention`` (no biases) in float32:
+    ``tokens`` ``(grid², C)`` (the CNN's feature map read row by row), ``parameters`` ``w_q``, ``w_k``, ``w_v``,
+    ``w_o`` ``(C, C)`` (x @ W). Prints the query ``(row, col)``'s per-head weights as ``(H, grid, grid)`` maps
+    (``query_map``) and their mean over heads (``query_mean``)."""
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 2 or tokens.shape[0] != grid * grid:
+        raise ValueError(f"tokens must have shape ({grid * grid}, C), got {tokens.shape}")
+    for name, value in (("row", row), ("col", col)):
+        if not 0 <= int(value) < grid:
+            raise ValueError(f"{name}={value} must be between 0 and {grid - 1}")
+    arrays = {"tokens": tokens, **{n: parameters[n] for n in ("w_q", "w_k", "w_v", "w_o")}}
+    lines = [
+        '"""The Image-attention page\'s self-attention over the 20 × 20 feature map, with torch alone."""\n',
+        _HEADER,
+        _arrays(arrays, "float32", json_file),
+        f"num_heads, row, col, grid = {int(num_heads)}, {int(row)}, {int(col)}, {int(grid)}\n",
+        "c = tokens.shape[1]  # token width: the last conv block's channels\n",
+        "attention = torch.nn.MultiheadAttention(c, num_heads, bias=False, batch_first=True).eval()\n",
+        "with torch.no_grad():  # nn.Linear stores W transposed: y = x @ W.T\n",
+        "    attention.in_proj_weight.copy_(torch.cat([w_q.T, w_k.T, w_v.T]))\n",
+        "    attention.out_proj.weight.copy_(w_o.T)\n",
+        "    x = tokens[None]  # (1, 400, C): every position attends to every other one\n",
+        "    _, weights = attention(x, x, x, need_weights=True, average_attn_weights=False)  # (1, H, 400, 400)\n",
+        "query_map = weights[0, :, row * grid + col].reshape(num_heads, grid, grid)  # the query's row, per head\n",
+        "query_mean = query_map.mean(dim=0)\n",
+        "\n",
+        'print("query_map =", query_map)\n',
+        'print("query_mean =", query_mean)\n',
     ]
     return "".join(lines)

@@ -88,5 +88,6 @@ step(4, "From 112 × 112 pixels to 400 tokens", page.SIZE_EXPLANATION)
 st.table(page.layer_table(settings.widths))
 st.markdown(page.size_sentence(settings.widths))
 
-# the settings (never an uploaded image) in the address; a trained step applies once a session trains that model
-share.publish(page.SHARE)
+# the settings (never an uploaded image) in the address; a trained step applies once a session trains that model.
+# Exports: the shown maps and probabilities as CSV; the JSON adds the untrained model's tokens and attention weights.
+share.panel(page.SHARE, **page.shared_state(choice, view, settings))

@@ -143,3 +143,30 @@ def test_lab_snippet_matches_a_float64_numpy_reference_of_the_four_score_functio
     np.testing.assert_allclose(ns["scaled"].numpy(), expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ns["weights"].numpy(), softmax(expected), rtol=1e-12, atol=1e-12)
     assert "scaled = tensor(" in ns["__printed__"] and "weights = tensor(" in ns["__printed__"]
+
+
+@pytest.mark.parametrize(("c", "heads", "row", "col"), [(8, 4, 0, 0), (16, 2, 13, 19)])
+def test_image_snippet_against_float64_numpy(c, heads, row, col):
+    """The image page's attention step: softmax(Q Kᵀ / √d_head) per head in float64 numpy, the query's row as 20 × 20
+    maps (token r·20 + c), and their mean."""
+    rng = np.random.default_rng(c + row)
+    tokens = rng.normal(size=(400, c)).astype(np.float32)
+    w = {n: (rng.normal(size=(c, c)) / math.sqrt(c)).astype(np.float32) for n in ("w_q", "w_k", "w_v", "w_o")}
+    ns = run(snippets.image_snippet(tokens, w, num_heads=heads, row=row, col=col))
+    d = c // heads
+    x = tokens.astype(np.float64)
+    q = (x @ w["w_q"]).reshape(400, heads, d).transpose(1, 0, 2)
+    k = (x @ w["w_k"]).reshape(400, heads, d).transpose(1, 0, 2)
+    weights = softmax(q @ k.transpose(0, 2, 1) / math.sqrt(d))  # (H, 400, 400)
+    expected = weights[:, row * 20 + col].reshape(heads, 20, 20)
+    np.testing.assert_allclose(ns["query_map"].numpy(), expected, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(ns["query_mean"].numpy(), expected.mean(axis=0), rtol=1e-4, atol=1e-7)
+    assert "query_map = tensor(" in ns["__printed__"]
+
+
+def test_image_snippet_names_bad_inputs():
+    w = {n: np.eye(4, dtype=np.float32) for n in ("w_q", "w_k", "w_v", "w_o")}
+    with pytest.raises(ValueError, match="tokens"):
+        snippets.image_snippet(np.zeros((399, 4)), w, num_heads=2, row=0, col=0)
+    with pytest.raises(ValueError, match="col=20"):
+        snippets.image_snippet(np.zeros((400, 4)), w, num_heads=2, row=0, col=20)

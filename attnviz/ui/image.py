@@ -27,6 +27,7 @@ from attnviz.image.figures import image_grid_figure, training_curves_figure
 from attnviz.image.job import TrainingJob
 from attnviz.image.views import ImageAttentionView, image_attention_view
 from attnviz.sharing import Choice, Int, StateSpec
+from attnviz.snippets import image_snippet
 from attnviz.ui.cache import digest, figure
 from attnviz.ui.cells import new_click
 from attnviz.ui.render import show_figure
@@ -47,6 +48,7 @@ __all__ = [
     "grid_chart",
     "layer_table",
     "models",
+    "shared_state",
     "size_sentence",
     "step_picker",
     "training_controls",
@@ -241,6 +243,44 @@ def view(choice: ImageChoice, found: dict[str, CNNWithAttention], settings: Sett
     """:func:`attnviz.image.views.image_attention_view`, cached by the image's bytes and the models' weights."""
     key = digest(choice.image.numpy(), [(name, _model_key(m)) for name, m in found.items()], choice.label)
     return _view(key, choice.image, found, settings.row, settings.col, choice.mask, choice.label)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _tokens(key: str, _image: torch.Tensor, _model: CNNWithAttention) -> np.ndarray:
+    """The untrained model's 400 feature tokens ``(400, C)`` of one image (what its attention reads)."""
+    with torch.no_grad():
+        return _model.eval()(_image.unsqueeze(0)).tokens[0].numpy()
+
+
+def shared_state(choice: ImageChoice, view: ImageAttentionView, settings: Settings) -> dict[str, object]:
+    """The keyword arguments of :func:`attnviz.ui.share.panel`: per shown model (``untrained``, ``trained``) the
+    query's maps (per head, then the mean), the attention each position receives and the class probabilities; the
+    untrained model's 400 feature tokens and attention weights go into the JSON alone, and "copy as code" reruns
+    that model's attention step from them. An uploaded image itself is never exported."""
+    grid = tuple(str(i) for i in range(GRID))
+    heads = tuple(f"h{h}" for h in range(view.models[0].num_heads))
+    computed: dict[str, object] = {}
+    slices: dict[str, tuple[str, ...]] = {}
+    for m in view.models:
+        name = m.name.split(" ")[0]  # "untrained", "trained (N steps)" -> "trained"
+        computed[f"{name}_query_map"] = (np.concatenate([m.per_head, m.mean[None]]), grid, grid)
+        computed[f"{name}_received"] = (m.received, grid, grid)
+        computed[f"{name}_probabilities"] = (m.probabilities[None], ("p",), view.class_names)
+        slices[f"{name}_query_map"] = slices[f"{name}_received"] = (*heads, "mean")
+    model = untrained_model(settings.widths)
+    tokens = _tokens(digest(choice.image.numpy(), _model_key(model)), choice.image, model)
+    parameters = {n: getattr(model.attention, n).detach().numpy() for n in ("w_q", "w_k", "w_v", "w_o")}
+
+    def code() -> str:
+        return image_snippet(tokens, parameters, num_heads=model.attention.num_heads, row=view.row, col=view.col)
+
+    return {
+        "matrices": {},
+        "computed": computed,
+        "code": code,
+        "slices": slices,
+        "json_only": {"tokens": tokens, **parameters},
+    }
 
 
 def grid_chart(v: ImageAttentionView, mask: np.ndarray | None) -> None:

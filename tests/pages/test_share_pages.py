@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attnviz import sharing
-from attnviz.ui import cross, encoder, lab, tokens, worked
+from attnviz.ui import cross, encoder, image, lab, tokens, worked
 from tests.pages.conftest import TIMEOUT, edit, error_text, open_page
 
 WORKED, TOKENS, MH, PE, ENCODER, LAB, CROSS, TRAIN, IMAGE = (
@@ -186,8 +186,6 @@ def test_an_address_reproduces_the_page(path):
 
         assert all(copy.session_state[f.key] == at.session_state[f.key] for f in train.SHARE.fields)
     if path in (IMAGE, ENCODER):  # the sidebar (and the opened head) show the same settings
-        from attnviz.ui import image
-
         spec = image.SHARE if path == IMAGE else encoder.SHARE
         assert all(copy.session_state[f.key] == at.session_state[f.key] for f in spec.fields)
 
@@ -654,3 +652,56 @@ def test_encoder_files_name_the_trace_fields():
     expected = {"State (JSON)", "x.csv", "layer0_weights_h3.csv", "layer0_norm1.csv", "layer0_ffn_hidden.csv"}
     assert expected | {"layer0_output.csv", "model_output.csv"} <= labels
     assert not any("w_q" in label for label in labels)  # every layer's weights: in the JSON alone
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_image_code_prints_the_query_maps(edited, tmp_path):
+    """torch.nn.MultiheadAttention holding the untrained model's exported attention weights, run alone on the
+    exported 400 feature tokens, prints the page's per-head maps of the query and their mean (the page computes
+    them with the project's own attention module)."""
+    at = open_page(IMAGE)
+    if edited:
+        edit_image(at)
+    choice, view = at.session_state["img_last_image"], at.session_state["img_last_view"]
+    settings = image.Settings(
+        source=at.session_state["img_source"], index=int(at.session_state["img_index"]), row=view.row, col=view.col,
+        map_kind="query", widths=image.MODEL_SIZES[at.session_state["img_size"]], upload=None, upload_name="")  # fmt: skip
+    state = image.shared_state(choice, view, settings)  # what the page's JSON download holds
+    json_text = sharing.export_json(image.SHARE, {}, {}, {**state["computed"], **state["json_only"]})
+    (tmp_path / "attnviz_img.json").write_text(json_text)
+    printed = run_snippet(at, "img", tmp_path)
+    code = next(c.value for c in at.code if c.language == "python")
+    assert 'json.load(f)["computed"]' in code  # 400 × 64 tokens and four 64 × 64 weights: above the inline limit
+    untrained = view.models[0]
+    close(printed["query_map"], untrained.per_head)
+    close(printed["query_mean"], untrained.mean)
+    assert (view.row, view.col) == ((3, 15) if edited else (10, 10))
+
+
+def test_image_files_name_the_maps():
+    at = open_page(IMAGE)
+    labels = {b.proto.label for b in at.get("download_button")}
+    expected = {"State (JSON)", "untrained_query_map_h0.csv", "untrained_query_map_mean.csv"}
+    assert expected | {"untrained_received_mean.csv", "untrained_probabilities.csv"} <= labels
+    assert not any("tokens" in label or "w_q" in label for label in labels)  # in the JSON alone
+
+
+def test_an_image_json_export_uploads_back():
+    """The page's full JSON (settings, maps, tokens and attention weights) stays under the upload cap and restores
+    the page's settings in a new session."""
+    source = edit_image(open_page(IMAGE))
+    choice, view = source.session_state["img_last_image"], source.session_state["img_last_view"]
+    settings = image.Settings(
+        source=image.SOURCES[0], index=7, row=view.row, col=view.col, map_kind="received",
+        widths=image.MODEL_SIZES[source.session_state["img_size"]], upload=None, upload_name="")  # fmt: skip
+    state = image.shared_state(choice, view, settings)
+    snapshot = {f.key: source.session_state[f.key] for f in image.SHARE.fields if f.key in source.session_state}
+    text = sharing.export_json(image.SHARE, snapshot, {}, {**state["computed"], **state["json_only"]})
+    assert len(text.encode()) < 1_000_000
+    assert len(json.loads(text)["computed"]["tokens"]["values"]) == 400
+    at = open_page(IMAGE)
+    at.file_uploader(key="share_img_upload").upload("attnviz_img.json", text.encode())
+    at.run()
+    assert not at.exception
+    assert "was loaded" in "\n".join(s.value for s in at.success)
+    assert charts(at) == charts(source)
