@@ -53,7 +53,7 @@ def test_a_gif_upload_is_refused_by_name(page, app_url):
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "red").save(buffer, format="GIF")
     arm_rerun(page)
-    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(
+    page.locator("[data-testid=stSidebarUserContent] [data-testid=stFileUploaderDropzoneInput]").set_input_files(
         {"name": "cat.png", "mimeType": "image/png", "buffer": buffer.getvalue()}
     )
     wait_idle(page, 120_000)
