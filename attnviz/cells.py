@@ -219,7 +219,6 @@ def explain_cell(
         products = q[i] * k[j]
         score = float(products.sum())
         recomputed = score if stage == "scores" else score * float(scale)
-        default = recomputed
     elif stage == "weights":
         row_ok = ok[i]
         if row_ok.any():
@@ -229,13 +228,11 @@ def explain_cell(
             recomputed = float(exps[j] / total)
         else:
             top, exps, total, recomputed = 0.0, np.zeros(t_k), 0.0, 0.0
-        default = recomputed
     else:
         products = w[i] * v[:, j]
         recomputed = float(products.sum())
-        default = recomputed
-    shown = default if drawn is None else float(np.asarray(drawn, dtype=np.float64)[i, j])
-    spec = hover_format(np.full((1, 1), default) if drawn is None else np.asarray(drawn))
+    shown = recomputed if drawn is None else float(np.asarray(drawn, dtype=np.float64)[i, j])
+    spec = hover_format(np.full((1, 1), recomputed) if drawn is None else np.asarray(drawn))
     n = lambda x: latex_number(x, spec)  # noqa: E731  (a term: negatives in brackets)
     r = lambda x: latex_number(x, spec, bracket=False)  # noqa: E731  (a result)
     excluded = tuple(int(m) for m in np.flatnonzero(~ok[i])) if stage in ("weights", "output") else ()
@@ -251,19 +248,7 @@ def explain_cell(
         if stage == "scaled":
             lines.append(f"{_sym('s', i, j)}\\times\\text{{scale}} &= {n(score)}\\times{n(scale)} = {r(shown)}")
         title = TITLES[stage].format(query=qi, key=kj)
-        return CellExplanation(
-            stage,
-            i,
-            j,
-            shown,
-            hover_text(shown, spec),
-            recomputed,
-            tuple(map(float, products)),
-            (),
-            tuple(lines),
-            title,
-        )
-    if stage == "weights":
+    elif stage == "weights":
         kj = _raw(key_labels, j, "x")
         title = TITLES[stage].format(query=qi, key=kj)
         if not ok[i].any():
@@ -288,41 +273,22 @@ def explain_cell(
                 lines.append(f"{_sym('w', i, j)} &= {n(exps[j])} / {n(total)} = {r(shown)}")
             else:
                 lines.append(f"{_sym('w', i, j)} &= 0 \\quad \\text{{({_tex(KEY_MASKED.format(key=kj))})}}")
-        return CellExplanation(
-            stage,
-            i,
-            j,
-            shown,
-            hover_text(shown, spec),
-            recomputed,
-            tuple(map(float, exps)),
-            excluded,
-            tuple(lines),
-            title,
-        )
-    dj = _raw(dims, j, "d")
-    used = [m for m in _pick(t_k) if m not in excluded]
-    allowed_key = lambda m: bool(ok[i, m])  # noqa: E731
-    expanded = _join(used, lambda m: f"{n(w[i, m])}\\cdot{n(v[m, j])}", counts=allowed_key) or "0"
-    lines = [
-        f"h_{{{i + 1}}}[{j + 1}] &= \\textstyle\\sum_k w_{{{i + 1},k}}\\, v_k[{j + 1}] = {expanded}",
-        f"&= {_join(used, lambda m: n(products[m]), counts=allowed_key) or '0'} = {r(shown)}",
-    ]
-    if excluded:
-        names = ", ".join(_raw(key_labels, m, "x") for m in excluded)
-        lines.append(f"&\\text{{{_tex(EXCLUDED.format(keys=names))}}}")
-    title = TITLES[stage].format(query=qi, dim=dj)
+    else:
+        dj = _raw(dims, j, "d")
+        used = [m for m in _pick(t_k) if m not in excluded]
+        allowed_key = lambda m: bool(ok[i, m])  # noqa: E731
+        expanded = _join(used, lambda m: f"{n(w[i, m])}\\cdot{n(v[m, j])}", counts=allowed_key) or "0"
+        lines = [
+            f"h_{{{i + 1}}}[{j + 1}] &= \\textstyle\\sum_k w_{{{i + 1},k}}\\, v_k[{j + 1}] = {expanded}",
+            f"&= {_join(used, lambda m: n(products[m]), counts=allowed_key) or '0'} = {r(shown)}",
+        ]
+        if excluded:
+            names = ", ".join(_raw(key_labels, m, "x") for m in excluded)
+            lines.append(f"&\\text{{{_tex(EXCLUDED.format(keys=names))}}}")
+        title = TITLES[stage].format(query=qi, dim=dj)
+    terms = exps if stage == "weights" else products
     return CellExplanation(
-        stage,
-        i,
-        j,
-        shown,
-        hover_text(shown, spec),
-        recomputed,
-        tuple(map(float, products)),
-        excluded,
-        tuple(lines),
-        title,
+        stage, i, j, shown, hover_text(shown, spec), recomputed, tuple(map(float, terms)), excluded, tuple(lines), title
     )
 
 
