@@ -219,9 +219,12 @@ def test_a_dead_replica_gets_no_new_clients_and_its_clients_fail_over(deployment
         live.setdefault(_upstream(opener, deployment.url), opener)
     dead = deployment.kill_replica(0)
     survivor = next(address for address in live if address != dead)
-    # The dead replica's client: its request finds the replica refusing and is passed on; then it stays put.
-    assert _upstream(live[dead], deployment.url).split(", ")[-1] == survivor
-    assert _upstream(live[dead], deployment.url) == survivor
+    # The dead replica's client: every request is served by the survivor (the first ones may find the dead replica
+    # refusing and be passed on while nginx marks it failed; a clean run saw a second such request once), then the
+    # dead one is no longer tried.
+    routes = [_upstream(live[dead], deployment.url) for _ in range(3)]
+    assert all(route.split(", ")[-1] == survivor for route in routes), routes
+    assert routes[-1] == survivor, routes
     for _ in range(20):  # new clients: none is sent to the dead replica (marked failed for fail_timeout)
         assert _upstream(_client(), deployment.url) == survivor
     with pytest.raises(urllib.error.URLError):
