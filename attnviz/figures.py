@@ -22,6 +22,7 @@ from attnviz.arrays import SCIENTIFIC_FROM, to_numpy
 __all__ = [
     "CELL_TEXT_LIMIT",
     "DIVERGING",
+    "FONT_FAMILY",
     "HEATMAP_TEMPLATE",
     "HOVER_DECIMALS",
     "MASKED_COLOUR",
@@ -41,10 +42,15 @@ CELL_TEXT_LIMIT = 400  # above this many cells, no per-cell text (zoom and hover
 HOVER_DECIMALS = 4  # a heatmap's hover shows this many decimals (scientific notation for huge matrices)
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10, "pad": 2}
 MASKED_COLOUR = "#d0d0d0"  # blank cells (masked, NaN) show the plot background: a grey that no colour scale uses
+# Latin text in plotly's own face; Chinese from the first CJK face the reader's system has.
+FONT_FAMILY = (
+    '"Open Sans", verdana, arial, "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", '
+    '"Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
+)
 # A lean template for heatmaps: plotly's default one adds about 6.5 kB of JSON to every figure.
 HEATMAP_TEMPLATE = go.layout.Template(
     layout={
-        "font": {"color": "#2a3f5f"},
+        "font": {"color": "#2a3f5f", "family": FONT_FAMILY},
         "paper_bgcolor": "white",
         "plot_bgcolor": MASKED_COLOUR,
         "xaxis": {"showgrid": False, "zeroline": False},

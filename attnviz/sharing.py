@@ -46,6 +46,7 @@ import numpy as np
 
 __all__ = [
     "FORMAT",
+    "GLOBAL_PARAMS",
     "MAX_FILE_BYTES",
     "MAX_PARAMS",
     "MAX_PARAM_CHARS",
@@ -77,6 +78,8 @@ VERSION = 1
 MAX_PARAM_CHARS = 8192  # one parameter's value (a 512-token text fits; a 100 kB value does not)
 MAX_QUERY_CHARS = 32768  # all values together
 MAX_PARAMS = 64
+# The app's own parameters, the same on every page (the interface language): no page's state, never named as unknown.
+GLOBAL_PARAMS = ("lang",)
 MAX_FILE_BYTES = 1_000_000  # an uploaded JSON or CSV
 _MATRIX = re.compile(r"(\d{1,4})x(\d{1,4})\.(f4|f8)\.([A-Za-z0-9_-]*)")
 
@@ -436,6 +439,7 @@ def decode_query(
     """
     out = Decoded()
     foreign = _known_prefixes(spec, other_pages)
+    params = {key: value for key, value in params.items() if key not in GLOBAL_PARAMS}
     total = 0
     items = list(params.items())
     if len(items) > MAX_PARAMS:

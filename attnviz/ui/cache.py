@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from attnviz import i18n
 from attnviz.figures import matrix_heatmap
 
 __all__ = ["digest", "figure", "heatmap_figure"]
@@ -61,7 +62,8 @@ def figure(build: Callable[..., go.Figure], *args: object, **options: object) ->
     tens of milliseconds (far more at 512 × 512); a rerun that does not change the data reuses it. The figure is
     shared between reruns and sessions: never modify it.
     """
-    key = digest(build.__module__, build.__qualname__, args, sorted(options.items()))
+    # The language is part of the key: a figure's titles and hover text are translated when it is built.
+    key = digest(build.__module__, build.__qualname__, i18n.language(), args, sorted(options.items()))
     return _cached_figure(key, lambda: build(*args, **options))
 
 

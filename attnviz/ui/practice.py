@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz.practice import LEVELS, SOURCES, STAGES, Grade, Problem, grade, hint, make_problem
+from attnviz.ui import lang
 from attnviz.ui.state import set_defaults
 
 __all__ = [
@@ -148,7 +149,7 @@ def controls() -> Settings:
     )
     shared = share_params(settings)
     if teacher:
-        st.query_params.from_dict(shared)
+        st.query_params.from_dict({**shared, **lang.url_params()})
         st.session_state.practice_link = tuple(shared.values())
     elif any(name in st.query_params for name in URL_KEYS) and {k: st.query_params.get(k) for k in URL_KEYS} != shared:
         for name in URL_KEYS:  # the learner moved on from the shared exercise: the address no longer describes it

@@ -9,6 +9,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
+from attnviz.ui import lang
 from attnviz.ui.chart import plotly_chart
 from attnviz.ui.state import keep_settings, track_page
 
@@ -26,63 +29,70 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-KEPT = "the last result that could be computed is shown"
+KEPT = N_("the last result that could be computed is shown")
 
 # (script, label, what it teaches) of every page, in order; the sidebar and the home page list them.
 PAGES = (
-    ("app.py", "Home", "What attention is and where to start."),
+    ("app.py", N_("Home"), N_("What attention is and where to start.")),
     (
         "pages/1_Worked_example.py",
-        "Worked example",
-        "The tutorial's 3 tokens and hand-set W_q, W_k, W_v, step by step, each output a weighted sum of values.",
+        N_("Worked example"),
+        N_("The tutorial's 3 tokens and hand-set W_q, W_k, W_v, step by step, each output a weighted sum of values."),
     ),
     (
         "pages/2_Tokens.py",
-        "Tokens",
-        "Type your own sentence: self-attention over its tokens, one query's distribution, causal mask, temperature.",
+        N_("Tokens"),
+        N_(
+            "Type your own sentence: self-attention over its tokens, one query's distribution, causal mask, temperature."
+        ),
     ),
     (
         "pages/3_Multi-head.py",
-        "Multi-head",
-        "Split into heads: per-head scores and weights, concatenation and W_O, checked against "
-        "torch.nn.MultiheadAttention.",
+        N_("Multi-head"),
+        N_(
+            "Split into heads: per-head scores and weights, concatenation and W_O, checked against torch.nn.MultiheadAttention."
+        ),
     ),
     (
         "pages/4_Positional_encoding.py",
-        "Positional encoding",
-        "The sinusoidal encoding, its frequencies, and why a repeated word needs it.",
+        N_("Positional encoding"),
+        N_("The sinusoidal encoding, its frequencies, and why a repeated word needs it."),
     ),
     (
         "pages/5_Encoder.py",
-        "Encoder",
-        "Stack encoder layers: the model view of every layer × head, add & norm, the feed-forward network, "
-        "seed 000's time-series model, checked against nn.TransformerEncoder.",
+        N_("Encoder"),
+        N_(
+            "Stack encoder layers: the model view of every layer × head, add & norm, the feed-forward network, seed 000's time-series model, checked against nn.TransformerEncoder."
+        ),
     ),
     (
         "pages/6_Attention_lab.py",
-        "Attention lab",
-        "Score functions side by side, why √d_k, temperature, dropout, masks and fill values, a tutorial's bug.",
+        N_("Attention lab"),
+        N_("Score functions side by side, why √d_k, temperature, dropout, masks and fill values, a tutorial's bug."),
     ),
     (
         "pages/7_Cross-attention.py",
-        "Cross-attention",
-        "Queries from a target sentence, keys and values from a source (Chinese → English), a padded batch.",
+        N_("Cross-attention"),
+        N_("Queries from a target sentence, keys and values from a source (Chinese → English), a padded batch."),
     ),
     (
         "pages/8_Train.py",
-        "Train",
-        "Train a tiny transformer live on a toy task and watch its heads find the answer (reverse → anti-diagonal).",
+        N_("Train"),
+        N_(
+            "Train a tiny transformer live on a toy task and watch its heads find the answer (reverse → anti-diagonal)."
+        ),
     ),
     (
         "pages/9_Image_attention.py",
-        "Image attention",
-        "A CNN's 20 × 20 feature map as 400 tokens: click a patch of the image to see where it looks, before and "
-        "after training the model live.",
+        N_("Image attention"),
+        N_(
+            "A CNN's 20 × 20 feature map as 400 tokens: click a patch of the image to see where it looks, before and after training the model live."
+        ),
     ),
     (
         "pages/10_Practice.py",
-        "Practice",
-        "Compute one hidden stage by hand, graded cell by cell, with hints, the solution and a link for a class.",
+        N_("Practice"),
+        N_("Compute one hidden stage by hand, graded cell by cell, with hints, the solution and a link for a class."),
     ),
 )
 
@@ -110,10 +120,12 @@ def page_nav() -> None:
     """
     keep_settings()
     track_page()
+    lang.setup()
     with st.sidebar:
+        lang.switch()
         try:
-            for path, label, _ in PAGES:
-                st.page_link(path, label=label)
+            for path, label, _teaches in PAGES:
+                st.page_link(path, label=_(label))
         except StreamlitPageNotFoundError:
             # This page was started as the entry point itself (`streamlit run pages/…`, AppTest): there are no
             # other pages to link to.
@@ -148,15 +160,18 @@ def show_figure(
 
 def step(number: int | str, title: str, explanation: str) -> None:
     """A numbered step heading with a sentence or two of explanation (markdown, project text only)."""
-    st.subheader(f"{number}. {title}")
+    st.subheader(_("{number}. {title}").format(number=number, title=title))
     st.markdown(explanation)
 
 
-def show_problems(problems: Iterable[str], *, kept: str = "the last valid values are shown") -> bool:
-    """Show each problem as ``st.error``; return True when there were any. Text is shown as text, not markdown."""
+def show_problems(problems: Iterable[str], *, kept: str = N_("the last valid values are shown")) -> bool:
+    """Show each problem as ``st.error``; return True when there were any. Text is shown as text, not markdown.
+
+    ``kept`` is an English catalog message (translated here); the problems come translated.
+    """
     problems = list(problems)
     for problem in problems:
-        st.error(f"{escape_markdown(problem)} — {kept}.", icon="⚠️")
+        st.error(_("{problem} — {kept}.").format(problem=escape_markdown(problem), kept=_(kept)), icon="⚠️")
     return bool(problems)
 
 

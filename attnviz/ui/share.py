@@ -19,6 +19,7 @@ import streamlit as st
 
 from attnviz import sharing
 from attnviz.sharing import Decoded, StateSpec
+from attnviz.ui import lang
 from attnviz.ui.matrix_editor import clear_matrix, set_matrix
 from attnviz.ui.render import escape_markdown
 from attnviz.ui.state import PAGE_PREFIXES, arrived
@@ -32,7 +33,8 @@ _LAST = "_share_last_written"  # the query parameters the app last wrote (any pa
 
 
 def _current() -> dict[str, list[str]]:
-    return {key: st.query_params.get_all(key) for key in st.query_params}
+    """The address's parameters that belong to pages (not the app's own, such as the language)."""
+    return {key: st.query_params.get_all(key) for key in st.query_params if key not in sharing.GLOBAL_PARAMS}
 
 
 def _flat(params: Mapping[str, Sequence[str]]) -> dict[str, str]:
@@ -92,7 +94,7 @@ def publish(
     settings = {f.key: st.session_state[f.key] for f in spec.fields if f.key in st.session_state}
     params = sharing.encode_query(spec, settings, matrices, default_matrices=default_matrices, defaults=defaults)
     if _flat(_current()) != params:
-        st.query_params.from_dict(params)
+        st.query_params.from_dict({**params, **lang.url_params()})
     st.session_state[_LAST] = params
     return params
 
