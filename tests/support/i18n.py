@@ -109,8 +109,8 @@ def visible_texts(at: AppTest) -> list[tuple[str, str]]:
                 value = getattr(e.proto, field, "")
                 if isinstance(value, str) and value:
                     found.append((f"{kind} {field}", value))
-    for e in at.get("expandable"):
-        found.append(("expander", e.proto.expandable.label if e.proto.HasField("expandable") else e.label))
+    for e in at.expander:
+        found.append(("expander", e.label))
     for tab in at.get("tab"):
         found.append(("tab", tab.label))
     for metric in at.get("metric"):
@@ -161,7 +161,8 @@ def english_left(at: AppTest, *, allowed: Iterable[str] = ()) -> list[tuple[str,
     keep = KEPT_WORDS | data_words(at) | {w.lower() for w in allowed}
     left = []
     for where, text in visible_texts(at):
-        plain = _LINK_TARGET.sub("]", _LATEX.sub(" ", _CODE.sub(" ", text)))
+        plain = re.sub(r"\\(.)", r"\1", text)  # markdown escapes: an escaped "d\_model" is "d_model"
+        plain = _LINK_TARGET.sub("]", _LATEX.sub(" ", _CODE.sub(" ", plain)))
         plain = re.sub(r"<[^>]+>|%\{[^}]*\}|&[a-z]+;", " ", plain)  # HTML tags, plotly's %{z} fields, entities
         for word in _WORD.findall(plain):
             if word.lower().strip("_'") not in keep:
