@@ -8,7 +8,7 @@ expanders, computed and drawn only while open.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,6 +96,18 @@ def option_label(code: object) -> str:
     """An option's code as the sidebar shows it (in the interface's language)."""
     label = OPTION_LABELS.get(str(code))
     return _(label) if label else str(code)
+
+
+def _option_labels() -> Callable[[object], str]:
+    """:func:`option_label` in the language of this run, whenever it is called: a widget's ``format_func`` is also
+    called outside the script run (AppTest formats a value to find its option), where no session language is."""
+    lang = i18n.language()
+
+    def label(code: object) -> str:
+        with i18n.use(lang):
+            return option_label(code)
+
+    return label
 
 
 DEFAULTS: dict[str, object] = {
@@ -291,7 +303,7 @@ def controls() -> Settings:
         ),
     )
     st.header(_("Input"))
-    source = st.radio(_("Source"), ENCODER_SOURCES, key=f"{P}source", format_func=option_label)
+    source = st.radio(_("Source"), ENCODER_SOURCES, key=f"{P}source", format_func=_option_labels())
     csv: bytes | None = None
     if source == "Sentence":
         st.text_area(_("Sentence"), key=f"{P}text", height=90)
@@ -303,7 +315,7 @@ def controls() -> Settings:
     if source in ("Sentence", "Random tokens"):
         st.number_input(_("d_model (width of each token vector)"), 1, 512, step=1, key=f"{P}d_model")
     if source == "Time series":
-        kind = st.radio(_("Series"), SERIES_KINDS, key=f"{P}series_kind", horizontal=True, format_func=option_label)
+        kind = st.radio(_("Series"), SERIES_KINDS, key=f"{P}series_kind", horizontal=True, format_func=_option_labels())
         if kind == "Synthetic":
             st.slider(_("Time steps"), 2, MAX_ENCODER_TOKENS, key=f"{P}series_steps")
             st.slider(_("Features (= d_model)"), 1, MAX_FEATURES, key=f"{P}series_features")
@@ -348,7 +360,7 @@ def controls() -> Settings:
             )
         )
     st.number_input(_("d_ff (feed-forward width)"), 1, MAX_D_FF, step=1, key=f"{P}d_ff")
-    st.radio(_("LayerNorm"), tuple(NORMS), key=f"{P}norm", format_func=option_label)
+    st.radio(_("LayerNorm"), tuple(NORMS), key=f"{P}norm", format_func=_option_labels())
     st.radio(_("Activation"), ACTIVATIONS, key=f"{P}activation", horizontal=True)
     st.number_input(_("Seed (embeddings and weights)"), 0, 2**31 - 1, step=1, key=f"{P}seed")
     st.header(_("Masks"))
