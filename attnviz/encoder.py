@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from attnviz.i18n import gettext as _
 from attnviz.modules import MultiHeadAttention, MultiHeadTrace, seeded_generator, uniform_init
 
 __all__ = [
@@ -116,13 +117,17 @@ ENCODER_LAYER_TRACE_FIELDS = tuple(f.name for f in fields(EncoderLayerTrace))
 
 def _check_activation(activation: str) -> str:
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation={activation!r} must be one of {ACTIVATIONS}")
+        raise ValueError(
+            _("activation={activation} must be one of {options}").format(
+                activation=repr(activation), options=ACTIVATIONS
+            )
+        )
     return activation
 
 
 def _check_positive(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a positive int")
+        raise ValueError(_("{name}={value} must be a positive int").format(name=name, value=repr(value)))
     return value
 
 
@@ -359,7 +364,9 @@ class Encoder(nn.Module):
         super().__init__()
         num_layers = _check_positive("num_layers", num_layers)
         if num_layers > MAX_LAYERS:
-            raise ValueError(f"num_layers={num_layers} must be at most {MAX_LAYERS}")
+            raise ValueError(
+                _("num_layers={num_layers} must be at most {limit}").format(num_layers=num_layers, limit=MAX_LAYERS)
+            )
         self.layers = nn.ModuleList(
             EncoderLayer(
                 d_model,
@@ -638,7 +645,7 @@ def check_encoder_against_torch(
         raise ValueError(f"the trace's input must have shape (B, T, d_model), got {tuple(x.shape)}")
     if tolerance is None:
         tolerance = 1e-10 if x.dtype == torch.float64 else 1e-5
-    b, t, _ = x.shape
+    b, t = x.shape[:2]
     reference = encoder.to_torch(batch_first=True)
     attn_mask = None if mask is None else ~torch.as_tensor(mask, dtype=torch.bool)  # torch: True = may NOT attend
     padding = None
@@ -649,7 +656,7 @@ def check_encoder_against_torch(
     with torch.no_grad():
         for ours, layer in zip(trace.layers, reference.layers, strict=True):
             attn_in = layer.norm1(h) if layer.norm_first else h
-            _, weights = layer.self_attn(
+            weights = layer.self_attn(
                 attn_in,
                 attn_in,
                 attn_in,
@@ -657,7 +664,7 @@ def check_encoder_against_torch(
                 key_padding_mask=padding,
                 need_weights=True,
                 average_attn_weights=False,
-            )  # (B, H, T, T)
+            )[1]  # (B, H, T, T)
             seen = ~ours.attention.fully_masked  # (B, H, T)
             diff = (ours.attention.weights - weights).abs()[seen]
             diffs.append(float(diff.max()) if diff.numel() else 0.0)

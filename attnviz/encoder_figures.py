@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from attnviz.arrays import to_numpy
 from attnviz.figures import _SCALES, _TEMPLATE, SEQUENTIAL, _figure
+from attnviz.i18n import gettext as _
 
 __all__ = [
     "BLANK",
@@ -66,10 +67,10 @@ def model_view_mosaic(grid, top: float = 1.0) -> tuple[np.ndarray, int]:
     ``1 + round(min(w / top, 1) · 254)`` per cell, 0 in the gaps and where a weight is NaN (masked)."""
     z = to_numpy(grid)
     if z.ndim != 4 or z.shape[-1] != z.shape[-2]:
-        raise ValueError(f"model_view_figure takes (L, H, G, G) weights, got shape {z.shape}")
+        raise ValueError(_("model_view_figure takes (L, H, G, G) weights, got shape {shape}").format(shape=z.shape))
     if not top > 0:
-        raise ValueError(f"top={top!r} must be positive")
-    n_layers, n_heads, g, _ = z.shape
+        raise ValueError(_("top={top} must be positive").format(top=repr(top)))
+    n_layers, n_heads, g = z.shape[:3]
     gap = model_view_gap(g)
     mosaic = np.full((n_layers * (g + gap) - gap, n_heads * (g + gap) - gap), BLANK, dtype=np.uint8)
     levels = np.where(np.isfinite(z), 1 + np.rint(np.clip(np.nan_to_num(z) / top, 0, 1) * LEVELS), BLANK)
@@ -88,13 +89,17 @@ def model_view_figure(grid, *, top: float = 1.0, pooled: bool = False) -> go.Fig
     in ``layout.meta``. A transparent marker on each panel makes a click select that panel (``customdata`` =
     ``[layer, head]``): point selection does not apply to heatmaps."""
     mosaic, gap = model_view_mosaic(grid, top)
-    n_layers, n_heads, g, _ = np.shape(grid)
+    n_layers, n_heads, g = np.shape(grid)[:3]
     cell = int(min(130, max(48, 760 / n_heads)))  # pixels per panel
     width, height = n_heads * cell, n_layers * cell
     left, right, top_margin = 64, 90, 28
     centres = [(head * (g + gap) + (g - 1) / 2, layer * (g + gap) + (g - 1) / 2)
                for layer in range(n_layers) for head in range(n_heads)]  # fmt: skip
-    what = "blocks of queries × keys" if pooled else "queries × keys"
+    hover = (
+        _("{panel}: blocks of queries × keys · click to open")
+        if pooled
+        else _("{panel}: queries × keys · click to open")
+    )
     ticks = [0.0, 0.25, 0.5, 0.75, 1.0]
     data = [
         {
@@ -102,27 +107,29 @@ def model_view_figure(grid, *, top: float = 1.0, pooled: bool = False) -> go.Fig
             "z": mosaic,
             "coloraxis": "coloraxis",
             "hoverinfo": "skip",
-            "name": "weights",
+            "name": _("weights"),
         },
         {
             "type": "scatter",
             "mode": "markers",
-            "x": [x for x, _ in centres],
-            "y": [y for _, y in centres],
+            "x": [x for x, _y in centres],
+            "y": [y for _x, y in centres],
             "customdata": [[i // n_heads, i % n_heads] for i in range(len(centres))],
-            "text": [f"layer {i // n_heads} head {i % n_heads}" for i in range(len(centres))],
+            "text": [
+                _("layer {layer} head {head}").format(layer=i // n_heads, head=i % n_heads) for i in range(len(centres))
+            ],
             "marker": {"size": cell * 0.9, "symbol": "square", "color": "rgba(0,0,0,0)"},
-            "hovertemplate": f"%{{text}}: {what} · click to open<extra></extra>",
+            "hovertemplate": hover.format(panel="%{text}") + "<extra></extra>",
             "showlegend": False,
-            "name": "open",
+            "name": _("open"),
         },
     ]
     annotations = [
-        {"text": f"head {h}", "x": h * (g + gap) + (g - 1) / 2, "y": -0.5, "xref": "x", "yref": "y",
+        {"text": _("head {head}").format(head=h), "x": h * (g + gap) + (g - 1) / 2, "y": -0.5, "xref": "x", "yref": "y",
          "yanchor": "bottom", "showarrow": False, "font": {"size": 12}}
         for h in range(n_heads)
     ] + [
-        {"text": f"layer {layer}", "x": 0, "y": layer * (g + gap) + (g - 1) / 2, "xref": "paper", "yref": "y",
+        {"text": _("layer {layer}").format(layer=layer), "x": 0, "y": layer * (g + gap) + (g - 1) / 2, "xref": "paper", "yref": "y",
          "xanchor": "right", "xshift": -6, "showarrow": False, "font": {"size": 12}}
         for layer in range(n_layers)
     ]  # fmt: skip
@@ -136,7 +143,7 @@ def model_view_figure(grid, *, top: float = 1.0, pooled: bool = False) -> go.Fig
             "colorbar": {
                 "thickness": 12,
                 "len": min(1.0, 300 / max(height, 1)),
-                "title": {"text": "weight"},
+                "title": {"text": _("weight")},
                 "tickvals": [1 + t * LEVELS for t in ticks],
                 "ticktext": [f"{t * top:.2g}" for t in ticks],
             },

@@ -14,6 +14,7 @@ import torch
 
 from attnviz.cells import CellExplanation, explain_head
 from attnviz.encoder import Encoder, EncoderLayer, TimeSeriesTransformer
+from attnviz.i18n import gettext as _
 from attnviz.modules import MultiHeadTrace
 
 __all__ = ["LAYER_ARRAYS", "PARAMETER_NAMES", "EncoderExport", "build_encoder", "encoder_export"]
@@ -52,7 +53,7 @@ def build_encoder(
     """The page's encoder: seed 000's time-series model's encoder for ``kind == "series"``, else an :class:`Encoder`
     (both seeded the same way, so the weights depend only on the settings). Gradients off."""
     if kind not in ("tokens", "series"):
-        raise ValueError(f"kind={kind!r} must be 'tokens' or 'series'")
+        raise ValueError(_("kind={kind} must be 'tokens' or 'series'").format(kind=repr(kind)))
     if kind == "series":
         encoder = TimeSeriesTransformer(
             d_model, num_layers, num_heads, d_ff, norm_first=norm_first, activation=activation, seed=seed
@@ -66,7 +67,7 @@ def _parameter(layer: EncoderLayer, name: str) -> np.ndarray:
     owner = layer.attention if name[:2] in ("w_", "b_") and name[2:] in ("q", "k", "v", "o") else layer
     value = getattr(owner, name)
     if value is None:
-        raise ValueError(f"the encoder has no {name} (built without biases)")
+        raise ValueError(_("the encoder has no {name} (built without biases)").format(name=name))
     return value.detach().to(torch.float32).numpy().copy()
 
 
@@ -88,7 +89,7 @@ class EncoderExport:
         head's slices of Q = attention_input @ W_q and K, their dot product, the scale, the softmax."""
         heads = self.attention.num_heads
         if not 0 <= head < heads:
-            raise ValueError(f"head={head} must be from 0 to {heads - 1}")
+            raise ValueError(_("head={head} must be from 0 to {last}").format(head=head, last=heads - 1))
         return explain_head(self.attention, "weights", head, row, col, labels=labels)
 
 
@@ -109,12 +110,14 @@ def encoder_export(
     """Run the page's encoder on ``x`` ``(T, d_model)`` and keep the full arrays of layer ``layer``."""
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 2 or x.shape[0] < 1:
-        raise ValueError(f"x must have shape (T >= 1, d_model), got {x.shape}")
+        raise ValueError(_("x must have shape (T >= 1, d_model), got {shape}").format(shape=x.shape))
     if not 0 <= layer < num_layers:
-        raise ValueError(f"layer={layer} must be from 0 to num_layers - 1 = {num_layers - 1}")
+        raise ValueError(
+            _("layer={layer} must be from 0 to num_layers - 1 = {last}").format(layer=layer, last=num_layers - 1)
+        )
     t, d_model = x.shape
     if valid_len is not None and not 1 <= valid_len <= t:
-        raise ValueError(f"valid_len={valid_len} must be from 1 to T={t}")
+        raise ValueError(_("valid_len={valid_len} must be from 1 to T={t}").format(valid_len=valid_len, t=t))
     encoder = build_encoder(kind, d_model, num_layers=num_layers, num_heads=num_heads, d_ff=d_ff,
                             norm_first=norm_first, activation=activation, seed=seed)  # fmt: skip
     mask = torch.ones(t, t, dtype=torch.bool).tril() if causal else None

@@ -22,6 +22,7 @@ from attnviz.encoder import (
     check_encoder_against_torch,
 )
 from attnviz.encoder_share import build_encoder
+from attnviz.i18n import gettext as _
 from attnviz.stats import mean_distance, row_entropy, token_similarity
 
 __all__ = [
@@ -70,13 +71,15 @@ def sentence_input(text: str, d_model: int, seed: int) -> EncoderInput:
 
     tokens, cut = truncate(tokenize(text), MAX_ENCODER_TOKENS)
     if not tokens:
-        raise ValueError("the sentence has no tokens: type one or choose another source")
+        raise ValueError(_("the sentence has no tokens: type one or choose another source"))
     x = input_embeddings(tokens, d_model, seed=seed, positional=True).numpy()
-    more = f" (the first {MAX_ENCODER_TOKENS}; {cut} cut)" if cut else ""
-    note = (
-        f"{len(tokens)} tokens{more}, each embedded as a random vector of d_model = {d_model} numbers (seed {seed}) "
-        "plus the sinusoidal positional encoding, so the encoder can tell positions apart."
+    count = (_("{count} tokens (the first {limit}; {cut} cut)") if cut else _("{count} tokens")).format(
+        count=len(tokens), limit=MAX_ENCODER_TOKENS, cut=cut
     )
+    note = _(
+        "{count}, each embedded as a random vector of d_model = {d_model} numbers (seed {seed}) plus the sinusoidal "
+        "positional encoding, so the encoder can tell positions apart."
+    ).format(count=count, d_model=d_model, seed=seed)
     return EncoderInput(x.astype(np.float32), tuple(token_labels(tokens)), note, "tokens")
 
 
@@ -85,7 +88,7 @@ def worked_input() -> EncoderInput:
     from attnviz.examples import WORKED_EXAMPLE
 
     x = np.array(WORKED_EXAMPLE.x, dtype=np.float32)
-    note = "The worked example's X (3 tokens × d_model = 4) as it is, without a positional encoding."
+    note = _("The worked example's X (3 tokens × d_model = 4) as it is, without a positional encoding.")
     return EncoderInput(x, ("x1", "x2", "x3"), note, "tokens")
 
 
@@ -97,14 +100,18 @@ def random_input(num_tokens: int, d_model: int, seed: int) -> EncoderInput:
     from attnviz.tokens import input_embeddings, token_labels
 
     if not 1 <= num_tokens <= MAX_ENCODER_TOKENS:
-        raise ValueError(f"number of random tokens={num_tokens} must be from 1 to {MAX_ENCODER_TOKENS}")
+        raise ValueError(
+            _("number of random tokens={count} must be from 1 to {limit}").format(
+                count=num_tokens, limit=MAX_ENCODER_TOKENS
+            )
+        )
     ids = np.random.default_rng(seed).integers(0, RANDOM_VOCAB, size=num_tokens)
     tokens = [f"t{i}" for i in ids]
     x = input_embeddings(tokens, d_model, seed=seed, positional=True).numpy()
-    note = (
-        f"{num_tokens} tokens drawn at random (seed {seed}) from t0 … t{RANDOM_VOCAB - 1}, embedded with "
-        f"d_model = {d_model} plus the sinusoidal positional encoding."
-    )
+    note = _(
+        "{count} tokens drawn at random (seed {seed}) from t0 … t{last}, embedded with d_model = {d_model} plus the "
+        "sinusoidal positional encoding."
+    ).format(count=num_tokens, seed=seed, last=RANDOM_VOCAB - 1, d_model=d_model)
     return EncoderInput(x.astype(np.float32), tuple(token_labels(tokens)), note, "tokens")
 
 
@@ -115,16 +122,18 @@ def series_input(values: np.ndarray, what: str) -> EncoderInput:
 
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2 or values.shape[0] < 1 or values.shape[1] < 1:
-        raise ValueError(f"the series must have shape (T, F), got {values.shape}")
+        raise ValueError(_("the series must have shape (T, F), got {shape}").format(shape=values.shape))
     t, f = values.shape
     if t > MAX_ENCODER_TOKENS:
-        raise ValueError(f"the series has {t} time steps; at most {MAX_ENCODER_TOKENS}")
+        raise ValueError(
+            _("the series has {steps} time steps; at most {limit}").format(steps=t, limit=MAX_ENCODER_TOKENS)
+        )
     pe = seed_odd_variant_encoding(t, f, dtype=torch.float64).numpy()
     x = standardize(values) + pe
-    note = (
-        f"{what}: {t} time steps × {f} features. Each feature is standardised (mean 0, std 1) and seed 000's "
-        f"positional encoding is added; the features are the model width, d_model = {f}."
-    )
+    note = _(
+        "{what}: {steps} time steps × {features} features. Each feature is standardised (mean 0, std 1) and seed "
+        "000's positional encoding is added; the features are the model width, d_model = {features}."
+    ).format(what=what, steps=t, features=f)
     return EncoderInput(x.astype(np.float32), tuple(f"t{i}" for i in range(t)), note, "series")
 
 
@@ -239,15 +248,25 @@ def _norm_sentence(which: str, norm: LayerNormTrace, window: int, affine_identit
     after_std = z.std(-1, unbiased=False)
     spread = float((after_std - 1).abs().max())
     affine = (
-        "γ = 1 and β = 0 here (PyTorch's initial values), so the scale-and-shift after it changes nothing."
+        _("γ = 1 and β = 0 here (PyTorch's initial values), so the scale-and-shift after it changes nothing.")
         if affine_identity
-        else "then each column is scaled by γ and shifted by β."
+        else _("then each column is scaled by γ and shifted by β.")
     )
-    return (
-        f"{which} normalises each token's row on its own. Before it, the per-token means run from "
-        f"{_fmt(mean.min())} to {_fmt(mean.max())} and the standard deviations from {_fmt(std.min())} to "
-        f"{_fmt(std.max())}; after subtracting the mean and dividing by √(variance + ε), every row has mean 0 "
-        f"(largest |mean| {after_mean:.1e}) and std 1 (largest |std − 1| {spread:.1e}, ε = {norm.eps:g}); {affine}"
+    return _(
+        "{which} normalises each token's row on its own. Before it, the per-token means run from {mean_low} to "
+        "{mean_high} and the standard deviations from {std_low} to {std_high}; after subtracting the mean and dividing "
+        "by √(variance + ε), every row has mean 0 (largest |mean| {after_mean:.1e}) and std 1 (largest |std − 1| "
+        "{spread:.1e}, ε = {eps:g}); {affine}"
+    ).format(
+        which=which,
+        mean_low=_fmt(mean.min()),
+        mean_high=_fmt(mean.max()),
+        std_low=_fmt(std.min()),
+        std_high=_fmt(std.max()),
+        after_mean=after_mean,
+        spread=spread,
+        eps=norm.eps,
+        affine=affine,
     )
 
 
@@ -281,52 +300,72 @@ def _layer_steps(
     sharp, wide = int(np.argmin(ent)), int(np.argmax(dist))
     tw = f"{t} × {d_model}"
     if trace.activation == "relu":
-        ffn_sentence = (
-            f"Each token's row goes through W₁ (d_model → d_ff = {d_ff}) and ReLU: every negative value becomes 0, "
-            f"so {zero:.0%} of the {t * d_ff:,} hidden activations are exactly 0 here."
-        )
+        ffn_sentence = _(
+            "Each token's row goes through W₁ (d_model → d_ff = {d_ff}) and ReLU: every negative value becomes 0, so "
+            "{zero:.0%} of the {count:,} hidden activations are exactly 0 here."
+        ).format(d_ff=d_ff, zero=zero, count=t * d_ff)
     else:
-        ffn_sentence = (
-            f"Each token's row goes through W₁ (d_model → d_ff = {d_ff}) and GELU, which damps negative values "
-            f"instead of zeroing them: {negative:.0%} of the pre-activations are negative, {zero:.0%} of the outputs "
-            "are exactly 0."
+        ffn_sentence = _(
+            "Each token's row goes through W₁ (d_model → d_ff = {d_ff}) and GELU, which damps negative values instead "
+            "of zeroing them: {negative:.0%} of the pre-activations are negative, {zero:.0%} of the outputs are "
+            "exactly 0."
+        ).format(d_ff=d_ff, negative=negative, zero=zero)
+    heads = trace.attention.num_heads
+    attention = (
+        _(
+            "Self-attention over LayerNorm 1 of the input (pre-norm), {heads} heads of d_head = {d_head}. Head {sharp} "
+            "is the most focused (mean row entropy {entropy} bits; a uniform row has {uniform}), head {wide} looks "
+            "farthest (mean |i − j| = {distance} positions)."
         )
-    attention_reads = "the input" if not trace.norm_first else "LayerNorm 1 of the input (pre-norm)"
+        if trace.norm_first
+        else _(
+            "Self-attention over the input, {heads} heads of d_head = {d_head}. Head {sharp} is the most focused (mean "
+            "row entropy {entropy} bits; a uniform row has {uniform}), head {wide} looks farthest (mean |i − j| = "
+            "{distance} positions)."
+        )
+    ).format(
+        heads=heads,
+        d_head=d_model // heads,
+        sharp=sharp,
+        entropy=_fmt(ent[sharp]),
+        uniform=_fmt(math.log2(t)),
+        wide=wide,
+        distance=_fmt(dist[wide]),
+    )
+    layer_input = (
+        _("The layer reads {rows} rows of d_model = {d_model} numbers (RMS {rms}), the previous layer's output.")
+        if index
+        else _("The layer reads {rows} rows of d_model = {d_model} numbers (RMS {rms}).")
+    ).format(rows=t, d_model=d_model, rms=_fmt(x_rms))
+    output = (
+        _("The layer's output is the second residual sum itself (pre-norm keeps the stream un-normalised).")
+        if trace.norm_first
+        else _("The layer's output is LayerNorm 2's output: every token's row standardised again.")
+    ) + (_(" It is the next layer's input.") if stats["last"] != index else _(" It is the stack's output."))
     sentences = {
-        "input": (
-            f"The layer reads {t} rows of d_model = {d_model} numbers (RMS {_fmt(x_rms)})"
-            + (", the previous layer's output." if index else ".")
-        ),
-        "attention": (
-            f"Self-attention over {attention_reads}, {trace.attention.num_heads} heads of d_head = "
-            f"{d_model // trace.attention.num_heads}. Head {sharp} is the most focused (mean row entropy "
-            f"{_fmt(ent[sharp])} bits; a uniform row has {_fmt(math.log2(t))}), head {wide} looks farthest "
-            f"(mean |i − j| = {_fmt(dist[wide])} positions)."
-        ),
-        "attention_output": (
-            f"The heads' outputs, concatenated and projected by W_O: {tw} again, RMS {_fmt(a_rms)} "
-            f"against the input's {_fmt(x_rms)}."
-        ),
-        "residual1": (
-            f"Add: the attention output is added to the layer's input (the residual stream), so each token keeps "
-            f"what it had and gains a mix of the others; the sum has RMS {_fmt(r1_rms)}."
-        ),
-        "norm1": _norm_sentence("LayerNorm 1", trace.norm1, w, affine[0])
-        + (" In pre-norm it ran first, on the input; attention read its output." if trace.norm_first else ""),
+        "input": layer_input,
+        "attention": attention,
+        "attention_output": _(
+            "The heads' outputs, concatenated and projected by W_O: {shape} again, RMS {rms} against the input's "
+            "{input_rms}."
+        ).format(shape=tw, rms=_fmt(a_rms), input_rms=_fmt(x_rms)),
+        "residual1": _(
+            "Add: the attention output is added to the layer's input (the residual stream), so each token keeps what "
+            "it had and gains a mix of the others; the sum has RMS {rms}."
+        ).format(rms=_fmt(r1_rms)),
+        "norm1": _norm_sentence(_("LayerNorm 1"), trace.norm1, w, affine[0])
+        + (_(" In pre-norm it ran first, on the input; attention read its output.") if trace.norm_first else ""),
         "ffn_hidden": ffn_sentence,
-        "ffn_output": (
-            f"W₂ brings each row back to d_model = {d_model} (RMS {_fmt(f_rms)}): the same two-layer network for "
-            "every token, no mixing between tokens here."
+        "ffn_output": _(
+            "W₂ brings each row back to d_model = {d_model} (RMS {rms}): the same two-layer network for every token, "
+            "no mixing between tokens here."
+        ).format(d_model=d_model, rms=_fmt(f_rms)),
+        "residual2": _("Add: the FFN output joins the residual stream again; the sum has RMS {rms}.").format(
+            rms=_fmt(r2_rms)
         ),
-        "residual2": f"Add: the FFN output joins the residual stream again; the sum has RMS {_fmt(r2_rms)}.",
-        "norm2": _norm_sentence("LayerNorm 2", trace.norm2, w, affine[1])
-        + (" In pre-norm it ran before the FFN, which read its output." if trace.norm_first else ""),
-        "output": (
-            "The layer's output is the second residual sum itself (pre-norm keeps the stream un-normalised)."
-            if trace.norm_first
-            else "The layer's output is LayerNorm 2's output: every token's row standardised again."
-        )
-        + (" It is the next layer's input." if stats["last"] != index else " It is the stack's output."),
+        "norm2": _norm_sentence(_("LayerNorm 2"), trace.norm2, w, affine[1])
+        + (_(" In pre-norm it ran before the FFN, which read its output.") if trace.norm_first else ""),
+        "output": output,
     }
     shapes = {
         "input": f"T × d_model = {tw}",
@@ -374,16 +413,24 @@ def head_summary(view: EncoderView) -> str:
     h = view.num_heads
 
     def where(flat: int) -> str:
-        return f"layer {flat // h} head {flat % h}"
+        return _("layer {layer} head {head}").format(layer=flat // h, head=flat % h)
 
     flat, sharp = int(np.argmax(view.entropy)), int(np.argmin(view.entropy))
     far, selfish = int(np.argmax(view.distance)), int(np.argmax(view.self_weight))
-    return (
-        f"Most spread out: {where(flat)} ({view.entropy.flat[flat]:.2f} bits of {view.max_entropy:.2f} possible). "
-        f"Most focused: {where(sharp)} ({view.entropy.flat[sharp]:.2f} bits). "
-        f"Looks farthest: {where(far)} (|i − j| = {view.distance.flat[far]:.1f} on average). "
-        f"Looks at itself most: {where(selfish)} ({view.self_weight.flat[selfish]:.0%} of its weight on its own "
-        "token)."
+    return _(
+        "Most spread out: {spread} ({spread_bits:.2f} bits of {possible:.2f} possible). Most focused: {focused} "
+        "({focused_bits:.2f} bits). Looks farthest: {far} (|i − j| = {distance:.1f} on average). Looks at itself "
+        "most: {selfish} ({share:.0%} of its weight on its own token)."
+    ).format(
+        spread=where(flat),
+        spread_bits=view.entropy.flat[flat],
+        possible=view.max_entropy,
+        focused=where(sharp),
+        focused_bits=view.entropy.flat[sharp],
+        far=where(far),
+        distance=view.distance.flat[far],
+        selfish=where(selfish),
+        share=view.self_weight.flat[selfish],
     )
 
 
@@ -450,22 +497,32 @@ def seed_bug_view(
     block = pool_factor(n, labels_limit)
     right_labels = tuple(f"t{i}" for i in range(n)) if block == 1 else tuple(range_labels(n, block))
     spread = (
-        "nothing beyond float32 rounding"
+        _("nothing beyond float32 rounding")
         if report.seed_positional_spread < 1e-5
-        else f"up to {report.seed_positional_spread:.2g}"
+        else _("up to {spread:.2g}").format(spread=report.seed_positional_spread)
     )
-    paragraph = (
-        f"Seed 000 builds a batch of shape ({s}, {n}, {f}) — {s} samples of {n} time steps with {f} features — "
-        f"and gives it to an encoder built with batch_first=False, which reads axis 0 as the sequence. So each "
-        f"layer computes {n} attention maps of {s} × {s} (shape {report.seed_weights_shape}): at every time step the "
-        f"{s} samples attend to one another, and no time step ever sees another. Changing sample 0 alone moves the "
-        f"other samples' outputs by up to {report.seed_leak:.3f} (batch-first: {report.right_leak:.1g}). Its "
-        f"positional encoding adds pe[:x.size(0)], one position per sample: all {n} time steps of a sample get the "
-        f"same vector (they differ by {spread}), so the model cannot tell early from late. Finally "
-        f"output.reshape(output.size(0), -1) gives ({report.flattened_shape[0]}, "
-        f"{report.flattened_shape[1]}), which is why its nn.Linear takes {report.flattened_shape[1]} inputs. Run "
-        f"batch-first, the same weights give {s} maps of {n} × {n} per head (shape {report.right_weights_shape}): "
-        "each sample's time steps attend to each other, as intended."
+    paragraph = _(
+        "Seed 000 builds a batch of shape ({s}, {n}, {f}) — {s} samples of {n} time steps with {f} features — and "
+        "gives it to an encoder built with `batch_first=False`, which reads axis 0 as the sequence. So each layer "
+        "computes {n} attention maps of {s} × {s} (shape {seed_shape}): at every time step the {s} samples attend to "
+        "one another, and no time step ever sees another. Changing sample 0 alone moves the other samples' outputs "
+        "by up to {seed_leak:.3f} (batch-first: {right_leak:.1g}). Its positional encoding adds `pe[:x.size(0)]`, "
+        "one position per sample: all {n} time steps of a sample get the same vector (they differ by {spread}), so "
+        "the model cannot tell early from late. Finally `output.reshape(output.size(0), -1)` gives ({rows}, "
+        "{columns}), which is why its `nn.Linear` takes {columns} inputs. Run batch-first, the same weights give {s} "
+        "maps of {n} × {n} per head (shape {right_shape}): each sample's time steps attend to each other, as "
+        "intended."
+    ).format(
+        s=s,
+        n=n,
+        f=f,
+        seed_shape=report.seed_weights_shape,
+        seed_leak=report.seed_leak,
+        right_leak=report.right_leak,
+        spread=spread,
+        rows=report.flattened_shape[0],
+        columns=report.flattened_shape[1],
+        right_shape=report.right_weights_shape,
     )
     return _frozen(
         SeedBugView(
@@ -497,12 +554,14 @@ def encoder_view(
     """
     x = np.asarray(source.x, dtype=np.float32)
     if x.ndim != 2 or x.shape[0] < 1:
-        raise ValueError(f"X must have shape (T >= 1, d_model), got {x.shape}")
+        raise ValueError(_("X must have shape (T >= 1, d_model), got {shape}").format(shape=x.shape))
     t, d_model = x.shape
     if t > MAX_ENCODER_TOKENS:
-        raise ValueError(f"{t} tokens is more than the page's limit of {MAX_ENCODER_TOKENS}")
+        raise ValueError(
+            _("{count} tokens is more than the page's limit of {limit}").format(count=t, limit=MAX_ENCODER_TOKENS)
+        )
     if valid_len is not None and not 1 <= valid_len <= t:
-        raise ValueError(f"valid length={valid_len} must be from 1 to T={t}")
+        raise ValueError(_("valid length={valid_len} must be from 1 to T={t}").format(valid_len=valid_len, t=t))
     if valid_len == t:
         valid_len = None
     encoder = build_encoder(source.kind, d_model, num_layers=num_layers, num_heads=num_heads, d_ff=d_ff,

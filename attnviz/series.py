@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attnviz.i18n import gettext as _
+
 __all__ = [
     "MAX_CSV_BYTES",
     "MAX_SERIES_COLUMNS",
@@ -128,17 +130,21 @@ def parse_series_csv(
     """
     size = len(data.encode("utf-8") if isinstance(data, str) else data)
     if size > max_bytes:
-        raise ValueError(f"the file has {size:,} bytes; the limit is {max_bytes:,} bytes")
+        raise ValueError(
+            _("the file has {size:,} bytes; the limit is {limit:,} bytes").format(size=size, limit=max_bytes)
+        )
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            raise ValueError(f"the file is not UTF-8 text (byte {error.start} cannot be read)") from None
+            raise ValueError(
+                _("the file is not UTF-8 text (byte {byte} cannot be read)").format(byte=error.start)
+            ) from None
     else:
         text = data.removeprefix("\ufeff")
     lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not lines:
-        raise ValueError("the file is empty: it needs one row of numbers per time step")
+        raise ValueError(_("the file is empty: it needs one row of numbers per time step"))
     delimiter = _delimiter(lines[0][1])
     rows: list[tuple[int, list[str]]] = []
     for number, line in lines:
@@ -148,28 +154,40 @@ def parse_series_csv(
     if all(_is_number(cell) for cell in first):
         columns = tuple(f"x{j + 1}" for j in range(len(first)))
     else:
-        columns = tuple(cell or f"column {j + 1}" for j, cell in enumerate(first))
+        columns = tuple(cell or _("column {number}").format(number=j + 1) for j, cell in enumerate(first))
         rows = rows[1:]
     width = len(columns)
     if width > max_columns:
-        raise ValueError(f"the file has {width} columns; at most {max_columns} (each column is one feature of d_model)")
+        raise ValueError(
+            _("the file has {columns} columns; at most {limit} (each column is one feature of d_model)").format(
+                columns=width, limit=max_columns
+            )
+        )
     if len(rows) < 2:
-        raise ValueError(f"the file has {len(rows)} row(s) of numbers; it needs at least 2 time steps")
+        raise ValueError(
+            _("the file has {rows} row(s) of numbers; it needs at least 2 time steps").format(rows=len(rows))
+        )
     kept = rows[:max_rows]
     values = np.empty((len(kept), width), dtype=np.float64)
     for i, (number, cells) in enumerate(kept):
         if len(cells) != width:
-            raise ValueError(f"line {number} has {len(cells)} cells but line {first_number} has {width}")
+            raise ValueError(
+                _("line {line} has {cells} cells but line {first} has {width}").format(
+                    line=number, cells=len(cells), first=first_number, width=width
+                )
+            )
         for j, cell in enumerate(cells):
-            where = f"line {number}, column {j + 1} ({columns[j]!r})"
+            where = _("line {line}, column {column} ({name})").format(line=number, column=j + 1, name=repr(columns[j]))
             if not cell:
-                raise ValueError(f"{where} is empty")
+                raise ValueError(_("{where} is empty").format(where=where))
             try:
                 value = float(cell)
             except ValueError:
-                raise ValueError(f"{where}: {cell[:20]!r} is not a number") from None
+                raise ValueError(
+                    _("{where}: {cell} is not a number").format(where=where, cell=repr(cell[:20]))
+                ) from None
             if not math.isfinite(value):
-                raise ValueError(f"{where}: {cell!r} is not a finite number")
+                raise ValueError(_("{where}: {cell} is not a finite number").format(where=where, cell=repr(cell)))
             values[i, j] = value
     values.flags.writeable = False
     return ParsedSeries(values, columns, len(rows), max(0, len(rows) - max_rows))

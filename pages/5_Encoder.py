@@ -3,20 +3,24 @@
 import streamlit as st
 
 from attnviz.encoder_views import head_summary
+from attnviz.i18n import gettext as _
+from attnviz.i18n import ngettext
 from attnviz.ui import encoder as page
 from attnviz.ui import share
 from attnviz.ui.render import KEPT, last_good, page_nav, show_problems, step
 
-st.set_page_config(page_title="Encoder · attnviz", page_icon="🔎", layout="wide")
+st.set_page_config(page_title=_("Encoder · attnviz"), page_icon="🔎", layout="wide")
 page_nav()
 
-st.title("The encoder: layers × heads")
+st.title(_("The encoder: layers × heads"))
 st.markdown(
-    "An **encoder layer** is multi-head self-attention, then *add & norm*, then a small feed-forward network "
-    "applied to every token, then *add & norm* again. Stacking layers lets the tokens mix step by step. The **model "
-    "view** shows every layer × head at once; below it, open one head, follow one layer step by step, or watch the "
-    "token vectors grow alike through the stack. Every number is checked against PyTorch's `nn.TransformerEncoder` "
-    "holding the same weights."
+    _(
+        "An **encoder layer** is multi-head self-attention, then *add & norm*, then a small feed-forward network "
+        "applied to every token, then *add & norm* again. Stacking layers lets the tokens mix step by step. The "
+        "**model view** shows every layer × head at once; below it, open one head, follow one layer step by step, or "
+        "watch the token vectors grow alike through the stack. Every number is checked against PyTorch's "
+        "`nn.TransformerEncoder` holding the same weights."
+    )
 )
 share.restore(page.SHARE)
 with st.sidebar:
@@ -31,33 +35,51 @@ if dropped:
     st.info(dropped)
 
 check = view.check
-text = (
-    f"outputs differ by at most {check.max_output_diff:.1e}, every layer's per-head weights by at most "
-    f"{check.max_weight_diff:.1e} (tolerance {check.tolerance:g})"
-)
+text = _(
+    "outputs differ by at most {output:.1e}, every layer's per-head weights by at most {weights:.1e} "
+    "(tolerance {tolerance:g})"
+).format(output=check.max_output_diff, weights=check.max_weight_diff, tolerance=check.tolerance)
 if check.passed:
     st.success(
-        f"Verified against PyTorch's nn.TransformerEncoder holding the same weights: {text}.",
+        _("Verified against PyTorch's `nn.TransformerEncoder` holding the same weights: {text}.").format(text=text),
         icon=":material/check_circle:",
     )
 else:
-    st.error(f"Differs from PyTorch's nn.TransformerEncoder holding the same weights: {text}.", icon=":material/error:")
-st.caption("Per layer: " + ", ".join(f"layer {i} {d:.1e}" for i, d in enumerate(check.layer_weight_diffs)) + ".")
+    st.error(
+        _("Differs from PyTorch's `nn.TransformerEncoder` holding the same weights: {text}.").format(text=text),
+        icon=":material/error:",
+    )
+st.caption(
+    _("Per layer: {diffs}.").format(
+        diffs=" · ".join(
+            _("layer {layer} {diff:.1e}").format(layer=i, diff=d) for i, d in enumerate(check.layer_weight_diffs)
+        )
+    )
+)
 
 pooled = view.grid_block > 1
 step(
     1,
-    "Model view",
-    f"{view.num_layers} layers (rows) × {view.num_heads} heads (columns); in each cell rows are queries and columns "
-    "keys, as in every heatmap here. Click a cell to open that head below."
+    _("Model view"),
+    ngettext(
+        "{layers} layer (rows) × {heads} heads (columns); in each cell rows are queries and columns keys, as in every "
+        "heatmap here. Click a cell to open that head below.",
+        "{layers} layers (rows) × {heads} heads (columns); in each cell rows are queries and columns keys, as in "
+        "every heatmap here. Click a cell to open that head below.",
+        view.num_layers,
+    ).format(layers=view.num_layers, heads=view.num_heads)
     + (
-        f" With {view.t} tokens a cell covers {view.grid_block} × {view.grid_block} tokens: the share of attention "
-        "those queries give those keys."
+        _(
+            " With {tokens} tokens a cell covers {block} × {block} tokens: the share of attention those queries give "
+            "those keys."
+        ).format(tokens=view.t, block=view.grid_block)
         if pooled
         else ""
     )
     + (
-        f" Colours saturate at {view.grid_top:.3g} (the 99th percentile of the weights) so small weights stay visible."
+        _(" Colours saturate at {top:.3g} (the 99th percentile of the weights) so small weights stay visible.").format(
+            top=view.grid_top
+        )
         if view.grid_top < 1
         else ""
     ),
@@ -66,19 +88,26 @@ page.model_view(view)
 
 step(
     2,
-    "Which heads look far, which look at themselves",
-    "Each head's **entropy** (bits, averaged over its rows: 0 = every query looks at one key, "
-    f"log₂ T = {view.max_entropy:.2f} = spread evenly) and its **mean distance attended** (average |i − j| under "
-    "its weights). " + head_summary(view),
+    _("Which heads look far, which look at themselves"),
+    _(
+        "Each head's **entropy** (bits, averaged over its rows: 0 = every query looks at one key, "
+        "log₂ T = {max_entropy:.2f} = spread evenly) and its **mean distance attended** (average |i − j| under its "
+        "weights). "
+    ).format(max_entropy=view.max_entropy)
+    + head_summary(view),
 )
 page.head_tables(view)
 page.opened_head(view, source)
 
 step(
     3,
-    "Inside the stack",
-    f"{'Pre' if view.norm_first else 'Post'}-norm layers with {view.activation}, d_model = {view.d_model}, "
-    f"d_ff = {view.d_ff}. Open a section: each is computed and drawn only while open.",
+    _("Inside the stack"),
+    (
+        _("Pre-norm layers with {activation}, d_model = {d_model}, d_ff = {d_ff}.")
+        if view.norm_first
+        else _("Post-norm layers with {activation}, d_model = {d_model}, d_ff = {d_ff}.")
+    ).format(activation=view.activation, d_model=view.d_model, d_ff=view.d_ff)
+    + _(" Open a section: each is computed and drawn only while open."),
 )
 page.sections(view, settings)
 

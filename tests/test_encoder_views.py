@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from attnviz.encoder_views import (
     GRID_CELLS,
     EncoderInput,
     encoder_view,
+    head_summary,
     layer_steps,
     random_input,
     seed_bug_view,
@@ -217,3 +219,99 @@ def test_head_summary_names_the_extreme_heads():
     assert f"Most spread out: layer {flat // 2} head {flat % 2} ({view.entropy.max():.2f} bits" in text
     far = int(np.argmax(view.distance))
     assert f"Looks farthest: layer {far // 2} head {far % 2} (|i − j| = {view.distance.max():.1f}" in text
+
+
+# --- the sentences in Chinese ---------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+]?\d+)?%?")
+
+
+def _english_words(text: str) -> list[str]:
+    """The English words of ``text`` besides code (in backticks) and the symbols kept in either language."""
+    from tests.support.i18n import KEPT_WORDS
+
+    plain = re.sub(r"`[^`]*`|<[^>]+>", " ", text)
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z_']{2,}", plain) if w.lower().strip("_'") not in KEPT_WORDS]
+
+
+def _texts(source_args, **model) -> list[str]:
+    """Every sentence the page computes from one run's numbers: the input's note, the per-head summary, each layer's
+    steps (and the seed's batch-axis paragraph for a series)."""
+    kind, args = source_args
+    make = {"sentence": sentence_input, "worked": worked_input, "random": random_input}
+    if kind == "series":
+        source = series_input(synthetic_series(*args).values, "x")
+    else:
+        source = make[kind](*args)
+    view = encoder_view(source, **model)
+    texts = [source.note, head_summary(view)]
+    for steps in view.steps:
+        texts += [steps.sentences[name] for name in sorted(steps.sentences)]
+    if kind == "series":
+        batch = seed_batch(synthetic_series(512, args[1], seed=0).values)
+        texts.append(seed_bug_view(batch, num_layers=1, num_heads=model["num_heads"], d_ff=16, seed=0).paragraph)
+    return texts
+
+
+CASES = [
+    (("sentence", ("the cat sat on the mat", 8, 0)), dict(num_layers=2, num_heads=2, d_ff=16, **KW)),
+    (
+        ("worked", ()),
+        dict(
+            num_layers=1, num_heads=1, d_ff=8, norm_first=True, activation="gelu", seed=3, causal=False, valid_len=None
+        ),
+    ),
+    (
+        ("random", (300, 16, 5)),
+        dict(
+            num_layers=3,
+            num_heads=4,
+            d_ff=600,
+            norm_first=False,
+            activation="relu",
+            seed=1,
+            causal=True,
+            valid_len=None,
+        ),
+    ),
+    (
+        ("series", (40, 6)),
+        dict(
+            num_layers=2, num_heads=3, d_ff=32, norm_first=True, activation="relu", seed=0, causal=False, valid_len=30
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "model"), CASES, ids=["sentence", "worked-prenorm-gelu", "random-causal", "series"])
+def test_sentences_in_chinese_keep_every_number_and_no_english(source, model):
+    """For several inputs and models, each sentence computed from the numbers reads in Chinese: no English word left
+    (code and symbols aside), no placeholder left unfilled, and exactly the English sentence's numbers in it."""
+    from attnviz import i18n
+
+    english = _texts(source, **model)
+    with i18n.use("zh"):
+        i18n.missing(clear=True)
+        chinese = _texts(source, **model)
+        assert not i18n.missing(), sorted(i18n.missing())
+    assert len(chinese) == len(english)
+    for en, zh in zip(english, chinese, strict=True):
+        assert zh != en and re.search("[\u4e00-\u9fff]", zh), zh
+        assert not _english_words(zh), (_english_words(zh), zh)
+        assert "{" not in zh and "}" not in zh, zh
+        assert sorted(_NUMBER.findall(zh)) == sorted(_NUMBER.findall(en)), (en, zh)
+
+
+def test_head_summary_in_chinese_names_the_extreme_heads():
+    """The per-head summary's heads, in Chinese, are the arg-extremes of the tables (computed here with numpy)."""
+    from attnviz import i18n
+
+    view = encoder_view(sentence_input("one two three four five six", 8, 0), num_layers=2, num_heads=4, d_ff=16,
+                        **KW)  # fmt: skip
+    with i18n.use("zh"):
+        text = head_summary(view)
+    spread = np.unravel_index(np.argmax(view.entropy), view.entropy.shape)
+    selfish = np.unravel_index(np.argmax(view.self_weight), view.self_weight.shape)
+    assert f"最分散的是第 {spread[0]} 层第 {spread[1]} 个头" in text
+    assert f"最常看自己的是第 {selfish[0]} 层第 {selfish[1]} 个头" in text
+    assert f"{view.self_weight[selfish]:.0%} 的注意力权重" in text

@@ -15,6 +15,7 @@ import numpy as np
 import streamlit.components.v2 as components_v2
 
 from attnviz.encoder_figures import HEAD_COLOURS
+from attnviz.i18n import gettext as _
 
 __all__ = ["head_view", "head_view_data"]
 
@@ -48,7 +49,7 @@ export default function (component) {
     parentElement.appendChild(root);
   }
   root.innerHTML = '';
-  const {tokens, weights, colours, heads, steps} = data;  // weights[h][i][j] in 0 … steps
+  const {tokens, weights, colours, heads, steps, texts} = data;  // weights[h][i][j] in 0 … steps
   const t = tokens.length;
   const on = new Set(heads);
   const swatches = document.createElement('div');
@@ -98,7 +99,7 @@ export default function (component) {
     const box = document.createElement('div');
     box.className = 'swatch';
     box.style.background = colours[h];
-    box.title = `head ${h}: click to hide or show`;
+    box.title = texts.swatch.replace('{head}', String(h));
     box.dataset.head = String(h);
     box.addEventListener('click', () => {
       if (on.has(h)) { on.delete(h); box.classList.add('off'); } else { on.add(h); box.classList.remove('off'); }
@@ -108,7 +109,7 @@ export default function (component) {
   }
   const hint = document.createElement('div');
   hint.className = 'hint';
-  hint.textContent = 'Left: queries, right: keys. Hover a token to see only its lines; click a colour to hide a head.';
+  hint.textContent = texts.hint;
   root.appendChild(hint);
   draw(null);
 }
@@ -123,16 +124,17 @@ def _mount() -> Callable[..., Any]:
 
 def head_view_data(weights, labels: Sequence[str], heads: Sequence[int] | None = None) -> dict:
     """What the head view draws: ``weights`` ``(H, T, T)`` (NaN = masked, no line) as integers 0 … 1000 per head
-    in ``heads`` (default all), the token labels, and one colour per head index."""
+    in ``heads`` (default all), the token labels, one colour per head index, and its texts in the reader's language
+    (``swatch`` holds ``{head}``)."""
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 3 or w.shape[1] != w.shape[2]:
-        raise ValueError(f"head view weights must have shape (H, T, T), got {w.shape}")
-    n_heads, t, _ = w.shape
+        raise ValueError(_("head view weights must have shape (H, T, T), got {shape}").format(shape=w.shape))
+    n_heads, t = w.shape[:2]
     if len(labels) != t:
-        raise ValueError(f"{len(labels)} labels for {t} tokens")
+        raise ValueError(_("{labels} labels for {tokens} tokens").format(labels=len(labels), tokens=t))
     heads = list(range(n_heads)) if heads is None else [int(h) for h in heads]
     if any(not 0 <= h < n_heads for h in heads):
-        raise ValueError(f"heads {heads} must be from 0 to {n_heads - 1}")
+        raise ValueError(_("heads {heads} must be from 0 to {last}").format(heads=heads, last=n_heads - 1))
     steps = np.rint(np.nan_to_num(w[heads], nan=0.0).clip(0, 1) * WEIGHT_STEPS).astype(int)
     return {
         "tokens": [str(label) for label in labels],
@@ -140,6 +142,12 @@ def head_view_data(weights, labels: Sequence[str], heads: Sequence[int] | None =
         "heads": heads,
         "colours": [HEAD_COLOURS[h % len(HEAD_COLOURS)] for h in range(n_heads)],
         "steps": WEIGHT_STEPS,
+        "texts": {
+            "swatch": _("head {head}: click to hide or show"),
+            "hint": _(
+                "Left: queries, right: keys. Hover a token to see only its lines; click a colour to hide a head."
+            ),
+        },
     }
 
 
