@@ -76,10 +76,10 @@ def test_row_and_column_move_the_query_and_the_map_matches_torch():
 
 def test_received_map_and_own_image_without_a_file():
     at = open_page(PAGE)
-    at.radio(key="img_map").set_value("What each position receives").run()
+    at.radio(key="img_map").set_value("received").run()
     assert "Which positions receive attention" in [s.value for s in at.subheader][1]
-    at.radio(key="img_source").set_value("A generated shape")
-    at.radio(key="img_source").set_value("Your own image").run()
+    at.radio(key="img_source").set_value("generated")
+    at.radio(key="img_source").set_value("upload").run()
     assert not at.exception
     assert any("Upload a PNG or JPEG" in i.value for i in at.info)
     assert _grid(at)  # a generated image stays on screen until a file comes
