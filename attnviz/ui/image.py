@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 import torch
 
+from attnviz import i18n
 from attnviz.i18n import N_
 from attnviz.i18n import gettext as _
 from attnviz.image import (
@@ -143,6 +145,18 @@ class ImageChoice:
     name: str  # an uploaded file's name; a generated image's number
 
 
+def _shown(labels: dict[str, str], fields: dict[str, dict] | None = None) -> Callable[[str], str]:
+    """A widget's ``format_func``: a code's label (with its ``fields`` filled in) in the language the widget is
+    drawn in (fixed now, so the function gives the same label wherever it is called, a test harness included)."""
+    lang = i18n.language()
+
+    def shown(code: str) -> str:
+        with i18n.use(lang):
+            return _(labels[code]).format(**(fields or {}).get(code, {}))
+
+    return shown
+
+
 def follow_click() -> None:
     """A new click on the image: the nearest cell becomes the query. Called before the row and column inputs are
     drawn, so it may still set them (the chart keeps its last point across reruns: only a new one moves the query)."""
@@ -158,7 +172,7 @@ def controls() -> Settings:
     set_defaults(DEFAULTS)
     follow_click()
     st.header(_("Image"))
-    source = st.radio(_("Image source"), SOURCES, format_func=lambda code: _(SOURCE_LABELS[code]), key="img_source")
+    source = st.radio(_("Image source"), SOURCES, format_func=_shown(SOURCE_LABELS), key="img_source")
     upload, upload_name = None, ""
     if source == SOURCES[0]:
         st.number_input(
@@ -177,7 +191,7 @@ def controls() -> Settings:
     st.caption(_("Click a cell of the image, or set its row and column (0–19)."))
     row = st.number_input(_("Row"), min_value=0, max_value=GRID - 1, step=1, key="img_row")
     col = st.number_input(_("Column"), min_value=0, max_value=GRID - 1, step=1, key="img_col")
-    map_kind = st.radio(_("Map"), tuple(MAPS), format_func=lambda code: _(MAPS[code]), key="img_map")
+    map_kind = st.radio(_("Map"), tuple(MAPS), format_func=_shown(MAPS), key="img_map")
     return Settings(
         source=source,
         index=int(st.session_state.img_index),
@@ -377,7 +391,7 @@ def training_controls() -> None:
     size.radio(
         _("Model"),
         tuple(MODEL_SIZES),
-        format_func=lambda code: _(MODEL_SIZE_LABELS[code]).format(widths=MODEL_SIZES[code]),
+        format_func=_shown(MODEL_SIZE_LABELS, {c: {"widths": w} for c, w in MODEL_SIZES.items()}),
         key="img_size",
         disabled=busy,
     )

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from attnviz import i18n
 from attnviz.i18n import N_
 from attnviz.i18n import gettext as _
 from attnviz.practice import LEVELS, SOURCES, STAGES, Grade, Problem, grade, hint, make_problem
@@ -125,8 +126,15 @@ def _from_url() -> list[str]:
 
 
 def _shown(labels: dict[str, str]) -> Callable[[str], str]:
-    """A widget's ``format_func``: a code's label in the current language."""
-    return lambda code: _(labels[code])
+    """A widget's ``format_func``: a code's label in the language the widget is drawn in (fixed now, so the
+    function gives the same label wherever it is called, a test harness outside the script run included)."""
+    lang = i18n.language()
+
+    def shown(code: str) -> str:
+        with i18n.use(lang):
+            return _(labels[code])
+
+    return shown
 
 
 def _new_problem() -> None:
