@@ -46,8 +46,6 @@ if view is None:
 
 if view.label:
     about = _("Generated image {index}, a **{shape}**.").format(index=choice.name, shape=_(view.label))
-elif settings.source == page.SOURCES[0]:
-    about = _("Generated image {index}.").format(index=choice.name)
 else:
     about = _("Your image `{name}`.").format(name=choice.name.replace("`", "'"))
 cells = _(
