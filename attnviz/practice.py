@@ -15,13 +15,17 @@ import numpy as np
 
 from attnviz.cells import hover_text, latex_number
 from attnviz.examples import WORKED_EXAMPLE
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 
 __all__ = [
     "LEVELS",
+    "NAME_LABELS",
     "SOURCES",
     "STAGES",
     "Grade",
     "Problem",
+    "display_name",
     "grade",
     "hint",
     "make_problem",
@@ -52,16 +56,16 @@ LEVELS = {
     "hard": Level((3, 4), (2, 3), (-1, 2), (-1, 1), ("scaled", "weights", "output", "concat")),
 }
 
-# What the learner computes, per hidden stage (whole sentences, so they can be translated as they are).
+# What the learner computes, per hidden stage (whole sentences, English catalog messages: shown with ``_(task)``).
 TASKS = {
-    "query": "Compute the queries Q = X·W_q.",
-    "key": "Compute the keys K = X·W_k.",
-    "value": "Compute the values V = X·W_v.",
-    "scores": "Compute the scores Q·Kᵀ (row i, column j: query i · key j).",
-    "scaled": "Compute the scaled scores Q·Kᵀ / √d_k (to 2 decimals).",
-    "weights": "Compute the weights: the softmax of each row of the given scores (to 2 decimals).",
-    "output": "Compute the outputs: the weights times V (to 2 decimals).",
-    "concat": (
+    "query": N_("Compute the queries Q = X·W_q."),
+    "key": N_("Compute the keys K = X·W_k."),
+    "value": N_("Compute the values V = X·W_v."),
+    "scores": N_("Compute the scores Q·Kᵀ (row i, column j: query i · key j)."),
+    "scaled": N_("Compute the scaled scores Q·Kᵀ / √d_k (to 2 decimals)."),
+    "weights": N_("Compute the weights: the softmax of each row of the given scores (to 2 decimals)."),
+    "output": N_("Compute the outputs: the weights times V (to 2 decimals)."),
+    "concat": N_(
         "Two heads of d_head = 1: head 0 has the weights A₀ and reads column d1 of V, head 1 has A₁ and reads d2. "
         "Compute their outputs side by side, the concatenation [A₀·V₀ | A₁·V₁] (to 2 decimals)."
     ),
@@ -78,6 +82,20 @@ ANSWER_NAMES = {
     "output": "output",
     "concat": "concat",
 }
+# How a matrix's name reads on the page (names that are words; symbols such as X, W_q, Q, A₀ stay as they are).
+NAME_LABELS = {
+    "scores": N_("scores"),
+    "scaled": N_("scaled"),
+    "scaled scores": N_("scaled scores"),
+    "weights": N_("weights"),
+    "output": N_("output"),
+    "concat": N_("concat"),
+}
+
+
+def display_name(name: str) -> str:
+    """A given or hidden matrix's name as the page shows it, in the current language."""
+    return _(NAME_LABELS[name]) if name in NAME_LABELS else name
 
 
 @dataclass(frozen=True)
@@ -213,7 +231,7 @@ def grade(problem: Problem, entered) -> Grade:
 
 
 def _given(problem: Problem, name: str) -> np.ndarray:
-    return next(m for key, (m, _, _) in problem.given.items() if key.startswith(name))
+    return next(m for key, (m, _rows, _cols) in problem.given.items() if key.startswith(name))
 
 
 def _terms(problem: Problem, row: int, col: int) -> list[tuple[str, float, tuple[float, float]]]:
@@ -239,7 +257,7 @@ def _terms(problem: Problem, row: int, col: int) -> list[tuple[str, float, tuple
         name = f"w{i},{{d}}·v{{d}}[{j}]"
     else:  # concat: column h is head h's output
         left, right = _given(problem, "A₀" if col == 0 else "A₁")[row], _given(problem, "V")[:, col]
-        name = HEAD_TERM.format(head=col) + f"a{i},{{d}}·v{{d}}[{j}]"
+        name = _(HEAD_TERM).format(head=col) + f"a{i},{{d}}·v{{d}}[{j}]"
     return [
         (f"{name.format(d=d + 1)} = {_factor(a)}·{_factor(b)}", float(a * b), (float(a), float(b)))
         for d, (a, b) in enumerate(zip(left, right, strict=True))
@@ -256,8 +274,8 @@ def _factor(value: float) -> str:
     return f"({text})" if text.startswith("\u2212") else text
 
 
-HINT = "Cell ({row}, {col}), term {term} of {terms}: {what} = {value}"
-HEAD_TERM = "head {head}: "
+HINT = N_("Cell ({row}, {col}), term {term} of {terms}: {what} = {value}")
+HEAD_TERM = N_("head {head}: ")
 
 
 def hint(problem: Problem, row: int, col: int, term: int = 0) -> str:
@@ -266,12 +284,12 @@ def hint(problem: Problem, row: int, col: int, term: int = 0) -> str:
     if not (0 <= row < problem.answer.shape[0] and 0 <= col < problem.answer.shape[1]):
         raise ValueError(f"cell ({row}, {col}) is outside the {problem.answer.shape} answer grid")
     terms = _terms(problem, row, col)
-    what, value, _ = terms[term % len(terms)]
+    what, value, _numbers = terms[term % len(terms)]
     if len(terms) == 1:
-        return HINT.format(
+        return _(HINT).format(
             row=problem.row_labels[row], col=problem.col_labels[col], term=1, terms=1, what=what, value="?"
         )
-    return HINT.format(
+    return _(HINT).format(
         row=problem.row_labels[row],
         col=problem.col_labels[col],
         term=term % len(terms) + 1,
@@ -291,14 +309,14 @@ def solution(problem: Problem) -> list[str]:
             terms = _terms(problem, r, c)
             value = problem.answer[r, c]
             if problem.stage == "weights":
-                exps = [f"e^{{{n(z)} - {n(top)}}}" for _, _, (z, top) in terms]
-                total = sum(t for _, t, _ in terms)
+                exps = [f"e^{{{n(z)} - {n(top)}}}" for _what, _value, (z, top) in terms]
+                total = sum(t for _what, t, _numbers in terms)
                 body = (
                     f"\\frac{{{exps[c]}}}{{{' + '.join(exps)}}} = "
                     f"\\frac{{{n(terms[c][1], bracket=False)}}}{{{n(total, bracket=False)}}}"
                 )
             else:
-                body = " + ".join(f"{n(a)}\\cdot{n(b)}" for _, _, (a, b) in terms)
+                body = " + ".join(f"{n(a)}\\cdot{n(b)}" for _what, _value, (a, b) in terms)
                 if problem.stage == "scaled":
                     body = f"({body}) / \\sqrt{{{problem.d_k}}}"
             cell = f"\\text{{{problem.row_labels[r]}, {problem.col_labels[c]}}}"

@@ -18,6 +18,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
+from attnviz import i18n
 from attnviz.image import (
     CELL_EDGES,
     CLASSES,
@@ -490,6 +491,38 @@ def test_image_attention_view_against_the_models_weights(shapes):
     assert f"**{v.models[0].predicted}**" in prediction_sentence(v)
     caption = overlay_caption(v, "query")
     assert f"other: {row.mean(axis=0).min():.4f} to {row.mean(axis=0).max():.4f}" in caption
+
+
+def test_the_views_sentences_in_chinese(shapes):
+    """Class names, model names and the pieces between them follow the language (full-width punctuation, no
+    spaces between Chinese sentences); the numbers are the same as in English."""
+    a = calibrate_batchnorm(CNNWithAttention(4, widths=TINY, seed=0), shapes.images)
+    b = calibrate_batchnorm(CNNWithAttention(4, widths=TINY, seed=1), shapes.images)
+    i = 3
+    with i18n.use("zh"):
+        v = image_attention_view(
+            shapes.images[i], {"未训练": a, "另一个": b}, 7, 12, mask=shapes.masks[i], label=int(shapes.labels[i])
+        )
+        names = {"circle": "圆形", "square": "正方形", "triangle": "三角形", "cross": "十字"}
+        sentence = prediction_sentence(v)
+        caption = overlay_caption(v, "query")
+        shares = map_sentence(v, "query")
+        assert v.panel_titles == ("头 1", "头 2", "头 3", "头 4", "各头平均")
+    first = f"**未训练**的模型判断为**{names[v.models[0].predicted]}**（{v.models[0].probabilities.max():.0%}）——"
+    assert sentence.startswith(first) and "。**另一个**的模型判断为" in sentence  # no space between the sentences
+    low, high = v.models[1].mean.min(), v.models[1].mean.max()
+    assert f"；另一个：{low:.4f} 到 {high:.4f}；均匀注意力处处都是 0.0025。" in caption
+    assert f"未训练：{v.models[0].on_object:.0%}，另一个：{v.models[1].on_object:.0%}；" in shares
+
+
+def test_upload_errors_in_chinese_keep_the_numbers():
+    with i18n.use("zh"), pytest.raises(ValueError, match=r"^猫\.png 是 GIF 图像；只接受 PNG 和 JPEG$"):
+        parse_upload(_encode(Image.new("RGB", (8, 8)), "GIF"), name="猫.png")
+    with (
+        i18n.use("zh"),
+        pytest.raises(ValueError, match=r"^猫\.png 有 1,048,577 字节；最多只接受 1,048,576 字节（1 MB）$"),
+    ):
+        parse_upload(b"\x00" * (1024 * 1024 + 1), name="猫.png")
 
 
 def test_grid_figure_clicks_map_back_to_positions(shapes):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from attnviz import i18n
 from attnviz.cells import hover_text
 from attnviz.examples import WORKED_EXAMPLE, WORKED_EXAMPLE_PRINTED
 from attnviz.practice import LEVELS, SOURCES, STAGES, grade, hint, make_problem, solution
@@ -117,6 +118,17 @@ def test_hint_terms_sum_to_the_cell():
     assert texts[0] == "Cell (x1, x2), term 1 of 3: q1[1]·k2[1] = 1·4 = 4"
     assert texts[2].endswith("2·0 = 0")
     assert hint(p, 0, 1, 3) == texts[0]  # cycling
+
+
+def test_hints_in_chinese_name_the_cell_term_and_head():
+    with i18n.use("zh"):
+        assert (
+            hint(make_problem(0, "easy", "scores", "worked"), 0, 1, 0)
+            == "单元格 (x1, x2)，第 1 项（共 3 项）：q1[1]·k2[1] = 1·4 = 4"
+        )
+        assert hint(make_problem(0, "hard", "concat", "worked"), 0, 1, 0).startswith(
+            "单元格 (x1, d2)，第 1 项（共 3 项）：头 1：a1,1·v1[2] = "
+        )
 
 
 def test_solution_ends_each_line_with_the_answer():

@@ -13,9 +13,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from attnviz.i18n import N_
+
 __all__ = ["CLASSES", "SIZE", "ShapeSet", "draw_shape_mask", "make_shapes", "shape_splits"]
 
-CLASSES: tuple[str, ...] = ("circle", "square", "triangle", "cross")
+# class names: English catalog messages (the page shows ``_(name)``); the code compares the English names
+CLASSES: tuple[str, ...] = (N_("circle"), N_("square"), N_("triangle"), N_("cross"))
 SIZE = 112  # the seed resizes its images to 112 × 112
 MIN_RADIUS, MAX_RADIUS = 16, 30  # half the shape's extent, in pixels
 MAX_IMAGES = 20_000

@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from attnviz.i18n import gettext as _
 from attnviz.image.maps import CELL_EDGES
 from attnviz.image.model import GRID, IMAGE_SIZE
 
@@ -108,8 +109,9 @@ def image_grid_figure(
             selected={"marker": {"opacity": 0}},
             unselected={"marker": {"opacity": 0}},
             customdata=np.stack([rows, cols], axis=1),
-            hovertemplate="position (row %{customdata[0]}, col %{customdata[1]})<extra></extra>",
-            name="positions",
+            hovertemplate=_("position (row {row}, col {col})").format(row="%{customdata[0]}", col="%{customdata[1]}")
+            + "<extra></extra>",
+            name=_("positions"),
             showlegend=False,
         )
     )
@@ -196,8 +198,10 @@ def attention_overlay_figure(
                     zmax=zmax,
                     colorscale=[list(c) for c in ATTENTION_SCALE],
                     showscale=i == 0 and j == n_cols - 1,
-                    colorbar={"title": {"text": "weight"}, "len": 0.6},
-                    hovertemplate=f"{row_titles[i]} · {col_titles[j]}<br>weight %{{z:.4f}}<extra></extra>",
+                    colorbar={"title": {"text": _("weight")}, "len": 0.6},
+                    hovertemplate=f"{row_titles[i]} · {col_titles[j]}<br>"
+                    + _("weight {value}").format(value="%{z:.4f}")
+                    + "<extra></extra>",
                 ),
                 **where,
             )
@@ -245,7 +249,7 @@ def probability_figure(
         yaxis={"autorange": "reversed", "automargin": True},
         legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0, "xanchor": "left"},
         showlegend=True,
-        title={"text": "Predicted class", "x": 0.02, "xanchor": "left"},
+        title={"text": _("Predicted class"), "x": 0.02, "xanchor": "left"},
     )
     return fig
 
@@ -254,11 +258,11 @@ def training_curves_figure(
     losses: Sequence[float], eval_steps: Sequence[int], accuracies: Sequence[float], *, target: float = 0.9
 ) -> go.Figure:
     """Loss per step (with a running mean over 20 steps) and held-out accuracy, side by side."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss (cross-entropy)", "held-out accuracy"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(_("training loss (cross-entropy)"), _("held-out accuracy")))
     steps = np.arange(1, len(losses) + 1)
     losses = np.asarray(losses, dtype=np.float64)
     fig.add_trace(
-        go.Scatter(x=steps, y=losses, mode="lines", name="loss per step", line={"color": "#b0c4de", "width": 1}),
+        go.Scatter(x=steps, y=losses, mode="lines", name=_("loss per step"), line={"color": "#b0c4de", "width": 1}),
         row=1,
         col=1,
     )
@@ -266,17 +270,19 @@ def training_curves_figure(
         window = min(20, len(losses))
         running = np.convolve(losses, np.ones(window) / window, mode="valid")
         fig.add_trace(
-            go.Scatter(x=steps[window - 1 :], y=running, mode="lines", name=f"mean of {window} steps"),
+            go.Scatter(
+                x=steps[window - 1 :], y=running, mode="lines", name=_("mean of {window} steps").format(window=window)
+            ),
             row=1,
             col=1,
         )
     fig.add_trace(
-        go.Scatter(x=list(eval_steps), y=list(accuracies), mode="lines+markers", name="held-out accuracy"),
+        go.Scatter(x=list(eval_steps), y=list(accuracies), mode="lines+markers", name=_("held-out accuracy")),
         row=1,
         col=2,
     )
     fig.add_hline(y=target, line_dash="dot", line_color="grey", row=1, col=2)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
-    fig.update_xaxes(title_text="step")
+    fig.update_xaxes(title_text=_("step"))
     fig.update_layout(height=300, margin=_MARGIN, legend={"orientation": "h", "y": -0.3})
     return fig

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from attnviz.i18n import gettext as _
 from attnviz.modules import MultiHeadAttention, MultiHeadTrace
 
 __all__ = [
@@ -62,24 +63,24 @@ def layer_sizes(widths: tuple[int, ...] = SEED_WIDTHS, num_classes: int = 4, num
     """The output size after every layer of :class:`CNNWithAttention`, computed by arithmetic (not by running it)."""
     widths = _check_widths(widths)
     side = IMAGE_SIZE
-    rows = [LayerSize("input", (3, side, side), "RGB image")]
+    rows = [LayerSize(_("input"), (3, side, side), _("RGB image"))]
     for i, width in enumerate(widths):
-        rows.append(LayerSize(f"conv {i + 1}: 3×3 conv → BN → ReLU", (width, side - 2, side - 2), f"{side} − 2"))
+        conv = _("conv {number}: 3×3 conv → BN → ReLU").format(number=i + 1)
+        rows.append(LayerSize(conv, (width, side - 2, side - 2), f"{side} − 2"))
         side -= 2
         if i in _POOL_AFTER:
             why = f"{side} / 2" if side % 2 == 0 else f"⌊{side} / 2⌋"
             side //= 2
-            rows.append(LayerSize(f"max-pool {i + 1}: 2×2", (width, side, side), why))
+            rows.append(LayerSize(_("max-pool {number}: 2×2").format(number=i + 1), (width, side, side), why))
     c = widths[-1]
     tokens = side * side
-    rows.append(LayerSize("positions as tokens", (tokens, c), f"{side} · {side} positions, each a width-{c} vector"))
-    rows.append(
-        LayerSize("multi-head self-attention", (tokens, c), f"{num_heads} heads of width {c // num_heads}, same shape")
-    )
-    rows.append(LayerSize("flatten", (tokens * c,), f"{tokens} · {c}"))
-    rows.append(
-        LayerSize("linear classifier", (num_classes,), f"{tokens * c:,} · {num_classes} weights + {num_classes}")
-    )
+    positions = _("{side} · {side} positions, each a width-{width} vector").format(side=side, width=c)
+    rows.append(LayerSize(_("positions as tokens"), (tokens, c), positions))
+    heads = _("{heads} heads of width {width}, same shape").format(heads=num_heads, width=c // num_heads)
+    rows.append(LayerSize(_("multi-head self-attention"), (tokens, c), heads))
+    rows.append(LayerSize(_("flatten"), (tokens * c,), f"{tokens} · {c}"))
+    classifier = _("{inputs:,} · {classes} weights + {classes}").format(inputs=tokens * c, classes=num_classes)
+    rows.append(LayerSize(_("linear classifier"), (num_classes,), classifier))
     return rows
 
 

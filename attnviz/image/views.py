@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from attnviz.i18n import gettext as _
+from attnviz.i18n import language
 from attnviz.image.data import CLASSES
 from attnviz.image.maps import CELL_EDGES, cell_fraction, query_map, received_attention, upsample
 from attnviz.image.model import IMAGE_SIZE, CNNWithAttention
@@ -25,6 +27,14 @@ __all__ = [
     "to_uint8",
 ]
 
+# Punctuation between translated pieces, per language (Chinese sets sentences without spaces, full-width commas).
+_SEPARATORS = {"zh": {" ": "", ", ": "，", "; ": "；"}}
+
+
+def _sep(separator: str) -> str:
+    return _SEPARATORS.get(language(), {}).get(separator, separator)
+
+
 OVERLAY_SIZE = 56  # overlays are drawn at 2-pixel resolution: 56 × 56 values per panel instead of 112 × 112
 
 
@@ -32,7 +42,7 @@ OVERLAY_SIZE = 56  # overlays are drawn at 2-pixel resolution: 56 × 56 values p
 class ModelAttention:
     """One model's reading of the image at the chosen query position."""
 
-    name: str  # "untrained", "trained"
+    name: str  # as the page shows it ("untrained", "trained (250 steps)", in the page's language)
     per_head: np.ndarray  # (H, 20, 20)  the query's weights over the grid, per head
     mean: np.ndarray  # (20, 20)  averaged over heads
     overlay: np.ndarray  # (H + 1, OVERLAY_SIZE, OVERLAY_SIZE)  per head then the mean, placed on the image
@@ -65,7 +75,7 @@ class ImageAttentionView:
     @property
     def panel_titles(self) -> tuple[str, ...]:
         h = self.models[0].num_heads
-        return (*(f"head {i + 1}" for i in range(h)), "mean of heads")
+        return (*(_("head {number}").format(number=i + 1) for i in range(h)), _("mean of heads"))
 
 
 def to_uint8(image: Tensor | np.ndarray) -> np.ndarray:
@@ -128,16 +138,21 @@ def prediction_sentence(view: ImageAttentionView) -> str:
     """What each model predicts, with its probability, and whether it is right (for a generated image)."""
     parts = []
     for m in view.models:
-        p = float(m.probabilities.max())
-        verdict = ""
-        if view.label is not None:
-            verdict = " — right" if m.predicted == view.label else f" — wrong, it is a {view.label}"
-        parts.append(f"The **{m.name}** model says **{m.predicted}** ({p:.0%}){verdict}.")
+        fields = {"model": m.name, "predicted": _(m.predicted), "p": float(m.probabilities.max())}
+        if view.label is None:
+            parts.append(_("The **{model}** model says **{predicted}** ({p:.0%}).").format(**fields))
+        elif m.predicted == view.label:
+            parts.append(_("The **{model}** model says **{predicted}** ({p:.0%}) — right.").format(**fields))
+        else:
+            parts.append(
+                _("The **{model}** model says **{predicted}** ({p:.0%}) — wrong, it is a {label}.").format(
+                    label=_(view.label), **fields
+                )
+            )
     if len(view.models) == 1:
-        parts.append(
-            f"Untrained, its probabilities hover near 1/{len(view.class_names)} = {1 / len(view.class_names):.0%}."
-        )
-    return " ".join(parts)
+        n = len(view.class_names)
+        parts.append(_("Untrained, its probabilities hover near 1/{n} = {chance:.0%}.").format(n=n, chance=1 / n))
+    return _sep(" ").join(parts)
 
 
 def map_sentence(view: ImageAttentionView, kind: str) -> str:
@@ -146,22 +161,27 @@ def map_sentence(view: ImageAttentionView, kind: str) -> str:
         raise ValueError(f"kind must be 'query' or 'received', got {kind!r}")
     uniform = 1 / (20 * 20)
     if kind == "query":
-        text = (
-            f"Each panel is the query's row of the attention weights (400 numbers that sum to 1) laid back on the "
-            f"image: red where it attends, clear where it does not. Uniform attention would give every cell "
-            f"{uniform:.4f}."
-        )
+        text = _(
+            "Each panel is the query's row of the attention weights (400 numbers that sum to 1) laid back on the "
+            "image: red where it attends, clear where it does not. Uniform attention would give every cell "
+            "{uniform:.4f}."
+        ).format(uniform=uniform)
     else:
-        text = (
+        text = _(
             "Each panel averages all 400 queries' rows: how much attention each position receives. Positions that "
             "every query consults stand out."
         )
     if view.chance is not None:
-        shares = [f"{m.name}: {(m.on_object if kind == 'query' else m.received_on_object):.0%}" for m in view.models]
-        text += (
-            f" Share of the (mean-over-heads) attention that lands on the shape — {', '.join(shares)}; "
-            f"chance (uniform attention) would put {view.chance:.0%} there."
-        )
+        shares = [
+            _("{model}: {share:.0%}").format(
+                model=m.name, share=m.on_object if kind == "query" else m.received_on_object
+            )
+            for m in view.models
+        ]
+        text += _(
+            " Share of the (mean-over-heads) attention that lands on the shape — {shares}; "
+            "chance (uniform attention) would put {chance:.0%} there."
+        ).format(shares=_sep(", ").join(shares), chance=view.chance)
     return text
 
 
@@ -169,10 +189,11 @@ def overlay_caption(view: ImageAttentionView, kind: str) -> str:
     """The shared colour scale and each model's range of weights, so a faint (near-uniform) row is read right."""
     maps = [m.mean if kind == "query" else m.received[-1] for m in view.models]
     top = max(float((m.overlay if kind == "query" else m.received_overlay).max()) for m in view.models)
-    ranges = "; ".join(
-        f"{m.name}: {float(w.min()):.4f} to {float(w.max()):.4f}" for m, w in zip(view.models, maps, strict=True)
+    ranges = _sep("; ").join(
+        _("{model}: {low:.4f} to {high:.4f}").format(model=m.name, low=float(w.min()), high=float(w.max()))
+        for m, w in zip(view.models, maps, strict=True)
     )
-    return (
-        f"One colour scale for every panel, from 0 (clear) to {top:.3f} (red). The mean-of-heads weights range — "
-        f"{ranges}; uniform attention would be {1 / 400:.4f} everywhere."
-    )
+    return _(
+        "One colour scale for every panel, from 0 (clear) to {top:.3f} (red). The mean-of-heads weights range — "
+        "{ranges}; uniform attention would be {uniform:.4f} everywhere."
+    ).format(top=top, ranges=ranges, uniform=1 / 400)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 import torch
 
+from attnviz import i18n
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.image import (
     CLASSES,
     DEFAULT_TEST_IMAGES,
@@ -38,9 +42,11 @@ __all__ = [
     "GALLERY_SIZE",
     "MAPS",
     "MODEL_SIZES",
+    "MODEL_SIZE_LABELS",
     "SHARE",
     "SIZE_EXPLANATION",
     "SOURCES",
+    "SOURCE_LABELS",
     "ImageChoice",
     "Settings",
     "controls",
@@ -60,21 +66,42 @@ GALLERY_SIZE = 48
 GALLERY_SEED = 2024  # neither the training stream (seed 0) nor its held-out stream
 TRAIN_IMAGES, TEST_IMAGES = DEFAULT_TRAIN_IMAGES, DEFAULT_TEST_IMAGES  # (tests make them small)
 SNAPSHOT_EVERY = 50
-SOURCES = ("A generated shape", "Your own image")
-MAPS = {"What the query looks at": "query", "What each position receives": "received"}
-MODEL_SIZES = {
-    f"small and fast {DEFAULT_WIDTHS}": DEFAULT_WIDTHS,
-    f"the seed's full size {SEED_WIDTHS} (4–7× slower a step)": SEED_WIDTHS,
+# The widgets, the session state and the address hold codes; the labels (English catalog messages) are shown
+# translated, so switching the language keeps every choice and a shared link reads the same in every language.
+SOURCE_LABELS = {"generated": N_("A generated shape"), "upload": N_("Your own image")}
+SOURCES = tuple(SOURCE_LABELS)
+MAPS = {"query": N_("What the query looks at"), "received": N_("What each position receives")}
+MODEL_SIZES = {"small": DEFAULT_WIDTHS, "seed": SEED_WIDTHS}
+MODEL_SIZE_LABELS = {
+    "small": N_("small and fast {widths}"),
+    "seed": N_("the seed's full size {widths} (4–7× slower a step)"),
 }
 DEFAULTS = {
     "img_source": SOURCES[0],
     "img_index": 0,
     "img_row": 10,
     "img_col": 10,
-    "img_map": next(iter(MAPS)),
-    "img_size": next(iter(MODEL_SIZES)),
+    "img_map": "query",
+    "img_size": "small",
     "img_epochs": TrainConfig().epochs,
     "img_step": None,
+}
+
+BUSY = N_(
+    "Another session is training right now (one training at a time keeps the app responsive for "
+    "everyone): press Train again in a minute."
+)
+# how a finished run reads, by its job state
+ENDED = {
+    "done": N_(
+        "done after {steps} steps: held-out accuracy {accuracy}, {cpu:.0f} s of CPU ({clock:.0f} s on the clock)"
+    ),
+    "stopped": N_(
+        "stopped after {steps} steps: held-out accuracy {accuracy}, {cpu:.0f} s of CPU ({clock:.0f} s on the clock)"
+    ),
+    "failed": N_(
+        "failed after {steps} steps: held-out accuracy {accuracy}, {cpu:.0f} s of CPU ({clock:.0f} s on the clock)"
+    ),
 }
 
 MAX_STEP = 1_000_000  # far above any run the page allows (12 epochs of the training images)
@@ -115,7 +142,19 @@ class ImageChoice:
     image: torch.Tensor  # (3, 112, 112) in [0, 1]
     mask: np.ndarray | None  # (112, 112) bool: the shape's pixels (generated images only)
     label: int | None
-    name: str
+    name: str  # an uploaded file's name; a generated image's number
+
+
+def _shown(labels: dict[str, str], fields: dict[str, dict] | None = None) -> Callable[[str], str]:
+    """A widget's ``format_func``: a code's label (with its ``fields`` filled in) in the language the widget is
+    drawn in (fixed now, so the function gives the same label wherever it is called, a test harness included)."""
+    lang = i18n.language()
+
+    def shown(code: str) -> str:
+        with i18n.use(lang):
+            return _(labels[code]).format(**(fields or {}).get(code, {}))
+
+    return shown
 
 
 def follow_click() -> None:
@@ -132,33 +171,33 @@ def controls() -> Settings:
     """The sidebar: which image, which query position, which map."""
     set_defaults(DEFAULTS)
     follow_click()
-    st.header("Image")
-    source = st.radio("Image source", SOURCES, key="img_source")
+    st.header(_("Image"))
+    source = st.radio(_("Image source"), SOURCES, format_func=_shown(SOURCE_LABELS), key="img_source")
     upload, upload_name = None, ""
     if source == SOURCES[0]:
         st.number_input(
-            f"Generated image (0–{GALLERY_SIZE - 1})",
+            _("Generated image (0–{last})").format(last=GALLERY_SIZE - 1),
             min_value=0,
             max_value=GALLERY_SIZE - 1,
             step=1,
             key="img_index",
-            help="None of these is among the training images.",
+            help=_("None of these is among the training images."),
         )
     else:
-        file = st.file_uploader("PNG or JPEG, at most 1 MB", type=["png", "jpg", "jpeg"], key="img_upload")
+        file = st.file_uploader(_("PNG or JPEG, at most 1 MB"), type=["png", "jpg", "jpeg"], key="img_upload")
         if file is not None:
             upload, upload_name = file.getvalue(), file.name
-    st.header("Query position")
-    st.caption("Click a cell of the image, or set its row and column (0–19).")
-    row = st.number_input("Row", min_value=0, max_value=GRID - 1, step=1, key="img_row")
-    col = st.number_input("Column", min_value=0, max_value=GRID - 1, step=1, key="img_col")
-    map_label = st.radio("Map", list(MAPS), key="img_map")
+    st.header(_("Query position"))
+    st.caption(_("Click a cell of the image, or set its row and column (0–19)."))
+    row = st.number_input(_("Row"), min_value=0, max_value=GRID - 1, step=1, key="img_row")
+    col = st.number_input(_("Column"), min_value=0, max_value=GRID - 1, step=1, key="img_col")
+    map_kind = st.radio(_("Map"), tuple(MAPS), format_func=_shown(MAPS), key="img_map")
     return Settings(
         source=source,
         index=int(st.session_state.img_index),
         row=int(row),
         col=int(col),
-        map_kind=MAPS[map_label],
+        map_kind=str(map_kind),
         widths=MODEL_SIZES[st.session_state.img_size],
         upload=upload,
         upload_name=upload_name,
@@ -184,7 +223,7 @@ def current_image(settings: Settings) -> ImageChoice:
         image = _parse(digest(settings.upload), settings.upload, settings.upload_name)
         return ImageChoice(image, None, None, settings.upload_name)
     image, mask, label = _gallery_image(settings.index)
-    return ImageChoice(torch.from_numpy(image), mask, label, f"generated image {settings.index}")
+    return ImageChoice(torch.from_numpy(image), mask, label, str(settings.index))
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
@@ -207,7 +246,7 @@ def _job() -> TrainingJob | None:
 
 def models(settings: Settings) -> dict[str, CNNWithAttention]:
     """Untrained, and trained (after the chosen saved step) once this session has trained a model of this size."""
-    found = {"untrained": untrained_model(settings.widths)}
+    found = {_("untrained"): untrained_model(settings.widths)}
     job = _job()
     if job is not None and job.status().finished:
         st.session_state.img_shown_job = id(job)  # this full run shows it: the panel need not rerun the page
@@ -215,7 +254,7 @@ def models(settings: Settings) -> dict[str, CNNWithAttention]:
         steps = job.snapshot_steps
         chosen = st.session_state.get("img_step")
         step = chosen if chosen in steps else steps[-1]
-        found[f"trained ({step} steps)"] = _snapshot(job, step)
+        found[_("trained ({steps} steps)").format(steps=step)] = _snapshot(job, step)
     return found
 
 
@@ -261,8 +300,7 @@ def shared_state(choice: ImageChoice, view: ImageAttentionView, settings: Settin
     heads = tuple(f"h{h}" for h in range(view.models[0].num_heads))
     computed: dict[str, object] = {}
     slices: dict[str, tuple[str, ...]] = {}
-    for m in view.models:
-        name = m.name.split(" ")[0]  # "untrained", "trained (N steps)" -> "trained"
+    for m, name in zip(view.models, ("untrained", "trained"), strict=False):  # the export's names, in English
         computed[f"{name}_query_map"] = (np.concatenate([m.per_head, m.mean[None]]), grid, grid)
         computed[f"{name}_received"] = (m.received, grid, grid)
         computed[f"{name}_probabilities"] = (m.probabilities[None], ("p",), view.class_names)
@@ -285,19 +323,19 @@ def shared_state(choice: ImageChoice, view: ImageAttentionView, settings: Settin
 
 def grid_chart(v: ImageAttentionView, mask: np.ndarray | None) -> None:
     """The image with its grid of positions; a click makes the nearest cell the query."""
-    fig = figure(image_grid_figure, v.image, v.query_box, mask_outline=mask, title="Click a cell")
+    fig = figure(image_grid_figure, v.image, v.query_box, mask_outline=mask, title=_("Click a cell"))
     show_figure(fig, key="img_fig_grid", on_select=True)
 
 
 def layer_table(widths: tuple[int, ...]) -> list[dict[str, str]]:
     """Rows for ``st.table``: every layer's output size and how it came about."""
     return [
-        {"layer": row.layer, "output size": " × ".join(map(str, row.shape)), "how": row.why}
+        {_("layer"): row.layer, _("output size"): " × ".join(map(str, row.shape)), _("how"): row.why}
         for row in layer_sizes(widths, len(CLASSES))
     ]
 
 
-SIZE_EXPLANATION = (
+SIZE_EXPLANATION = N_(
     "A 3 × 3 convolution without padding takes one pixel off each side (112 → 110); a 2 × 2 max-pool halves the "
     "size, rounding down (53 → 26, so the image's last two rows and columns are never seen). The seed pools after "
     "its first two blocks only, so three unpadded convolutions follow: 26 → 24 → 22 → 20. Read position by "
@@ -312,14 +350,23 @@ def size_sentence(widths: tuple[int, ...]) -> str:
     ours = CNNWithAttention(len(CLASSES), widths=widths, seed=0).parameter_counts()
     seed = CNNWithAttention(6, widths=SEED_WIDTHS, seed=0).parameter_counts()
     c = widths[-1]
-    return (
-        f"**Why the classifier is large**: it gives each of the 400 positions its own weights, 400 × {c} = "
-        f"{400 * c:,} inputs for every class. This model has {ours['classifier']:,} classifier weights, "
-        f"{ours['conv blocks']:,} in its five conv blocks and {ours['attention']:,} in the attention. The seed's "
-        f"model (C = 256, 6 bird classes) has {seed['classifier']:,} in the classifier, more than in its conv blocks "
-        f"({seed['conv blocks']:,}) or its attention ({seed['attention']:,}), and it has to learn a shape "
+    return _(
+        "**Why the classifier is large**: it gives each of the 400 positions its own weights, 400 × {c} = "
+        "{inputs:,} inputs for every class. This model has {classifier:,} classifier weights, "
+        "{conv:,} in its five conv blocks and {attention:,} in the attention. The seed's "
+        "model (C = 256, 6 bird classes) has {seed_classifier:,} in the classifier, more than in its conv blocks "
+        "({seed_conv:,}) or its attention ({seed_attention:,}), and it has to learn a shape "
         "separately at every position where the shape can appear. Averaging the 400 outputs first (global average "
         "pooling) would leave 256 × 6 weights."
+    ).format(
+        c=c,
+        inputs=400 * c,
+        classifier=ours["classifier"],
+        conv=ours["conv blocks"],
+        attention=ours["attention"],
+        seed_classifier=seed["classifier"],
+        seed_conv=seed["conv blocks"],
+        seed_attention=seed["attention"],
     )
 
 
@@ -333,10 +380,7 @@ def _start() -> None:
         st.session_state.img_step = None
         st.session_state.img_refused = None
     else:
-        st.session_state.img_refused = (
-            "Another session is training right now (one training at a time keeps the app responsive for "
-            "everyone): press Train again in a minute."
-        )
+        st.session_state.img_refused = BUSY  # shown translated: the language may change before it is read
 
 
 def training_controls() -> None:
@@ -344,11 +388,23 @@ def training_controls() -> None:
     job = _job()
     busy = job is not None and not job.status().finished
     size, epochs, start = st.columns([3, 3, 1], vertical_alignment="bottom")
-    size.radio("Model", list(MODEL_SIZES), key="img_size", disabled=busy)
-    epochs.slider(f"Epochs (passes over the {TRAIN_IMAGES:,} training images)", 1, 12, key="img_epochs", disabled=busy)
-    start.button("Train", key="img_train_start", on_click=_start, disabled=busy, type="primary")
+    size.radio(
+        _("Model"),
+        tuple(MODEL_SIZES),
+        format_func=_shown(MODEL_SIZE_LABELS, {c: {"widths": w} for c, w in MODEL_SIZES.items()}),
+        key="img_size",
+        disabled=busy,
+    )
+    epochs.slider(
+        _("Epochs (passes over the {images:,} training images)").format(images=TRAIN_IMAGES),
+        1,
+        12,
+        key="img_epochs",
+        disabled=busy,
+    )
+    start.button(_("Train"), key="img_train_start", on_click=_start, disabled=busy, type="primary")
     if st.session_state.get("img_refused"):
-        st.warning(st.session_state.img_refused, icon="⏳")
+        st.warning(_(st.session_state.img_refused), icon="⏳")
 
 
 def _stop() -> None:
@@ -367,27 +423,30 @@ def training_panel() -> None:
     def panel() -> None:
         job = _job()
         if job is None:
-            st.caption("No model trained in this session yet.")
+            st.caption(_("No model trained in this session yet."))
             return
         status = job.status()
         if status.state == "preparing":
-            st.progress(0.0, text=f"Generating {TRAIN_IMAGES + TEST_IMAGES:,} images…")
+            st.progress(0.0, text=_("Generating {images:,} images…").format(images=TRAIN_IMAGES + TEST_IMAGES))
         elif not status.finished:
             st.progress(
                 status.fraction,
-                text=f"step {status.step} of {status.total_steps} · {status.cpu_seconds:.0f} s of CPU",
+                text=_("step {step} of {total} · {cpu:.0f} s of CPU").format(
+                    step=status.step, total=status.total_steps, cpu=status.cpu_seconds
+                ),
             )
         else:
             accuracy = f"{status.test_accuracies[-1]:.1%}" if status.test_accuracies else "—"
             st.progress(
                 status.fraction,
-                text=f"{status.state} after {status.step} steps: held-out accuracy {accuracy}, "
-                f"{status.cpu_seconds:.0f} s of CPU ({status.seconds:.0f} s on the clock)",
+                text=_(ENDED[status.state]).format(
+                    steps=status.step, accuracy=accuracy, cpu=status.cpu_seconds, clock=status.seconds
+                ),
             )
         if not status.finished:
-            st.button("Stop", key="img_train_stop", on_click=_stop)
+            st.button(_("Stop"), key="img_train_stop", on_click=_stop)
         if status.error:
-            st.error(f"Training failed: {status.error}", icon="⚠️")
+            st.error(_("Training failed: {error}").format(error=status.error), icon="⚠️")
         if status.losses:
             curves = training_curves_figure(status.losses, status.eval_steps, status.test_accuracies)
             show_figure(curves, key="img_fig_curves")
@@ -407,4 +466,4 @@ def step_picker(settings: Settings) -> None:
     steps = list(job.snapshot_steps)
     if st.session_state.get("img_step") not in steps:
         st.session_state.img_step = steps[-1]
-    st.select_slider("Trained model after step", steps, key="img_step")
+    st.select_slider(_("Trained model after step"), steps, key="img_step")

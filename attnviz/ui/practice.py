@@ -8,12 +8,16 @@ reaches the page only when the solution is asked for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from attnviz import i18n
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.practice import LEVELS, SOURCES, STAGES, Grade, Problem, grade, hint, make_problem
 from attnviz.ui import lang
 from attnviz.ui.state import set_defaults
@@ -23,6 +27,7 @@ __all__ = [
     "CHECKS",
     "DEFAULTS",
     "EXACT",
+    "KEPT",
     "LEVEL_LABELS",
     "SOURCE_LABELS",
     "STAGE_LABELS",
@@ -44,39 +49,42 @@ __all__ = [
     "text_table",
 ]
 
+# code -> label (English catalog messages, shown translated): the widgets, the session state and the address hold
+# the codes, so switching the language keeps the choice and a teacher's link is the same in every language.
 LEVEL_LABELS = {
-    "Easy: Q, K, V or scores (random: 2 tokens, 2 dimensions)": "easy",
-    "Medium: scores to outputs (random: 3 tokens)": "medium",
-    "Hard: softmax, outputs, two heads (random: 3–4 tokens)": "hard",
+    "easy": N_("Easy: Q, K, V or scores (random: 2 tokens, 2 dimensions)"),
+    "medium": N_("Medium: scores to outputs (random: 3 tokens)"),
+    "hard": N_("Hard: softmax, outputs, two heads (random: 3–4 tokens)"),
 }
 STAGE_LABELS = {
-    "Any stage of the level (drawn from the seed)": "any",
-    "Q = X·W_q": "query",
-    "K = X·W_k": "key",
-    "V = X·W_v": "value",
-    "Scores Q·Kᵀ": "scores",
-    "Scaled scores Q·Kᵀ/√d_k": "scaled",
-    "Weights (softmax, 2 decimals)": "weights",
-    "Outputs weights·V": "output",
-    "Two heads' concatenation": "concat",
+    "any": N_("Any stage of the level (drawn from the seed)"),
+    "query": N_("Q = X·W_q"),
+    "key": N_("K = X·W_k"),
+    "value": N_("V = X·W_v"),
+    "scores": N_("Scores Q·Kᵀ"),
+    "scaled": N_("Scaled scores Q·Kᵀ/√d_k"),
+    "weights": N_("Weights (softmax, 2 decimals)"),
+    "output": N_("Outputs weights·V"),
+    "concat": N_("Two heads' concatenation"),
 }
-SOURCE_LABELS = {"Small random integers": "random", "The worked example's matrices": "worked"}
+SOURCE_LABELS = {"random": N_("Small random integers"), "worked": N_("The worked example's matrices")}
 URL_KEYS = ("seed", "level", "stage", "source")
 DEFAULTS = {
-    "practice_level": next(label for label, v in LEVEL_LABELS.items() if v == "medium"),
-    "practice_stage": next(iter(STAGE_LABELS)),
-    "practice_source": next(iter(SOURCE_LABELS)),
+    "practice_level": "medium",
+    "practice_stage": "any",
+    "practice_source": "random",
     "practice_seed": 0,
     "practice_teacher": False,
 }
 MAX_SEED = 2**32 - 1
-URL_PROBLEM = "The link's {name}={value!r} is not valid ({why}); the page's own setting is used"
-SEED_RANGE = "a whole number from 0 to {high}"
-ONE_OF = "one of {values}"
-EXACT = "Answers must be exact."
-WITHIN = "A cell is right within {tolerance} of the exact value."
-CELLS_RIGHT = "{right} of {total} cells right. The ✗ cells need another look."
-CHECKS = "Checks so far: {checks}."
+URL_PROBLEM = N_("The link's {name}={value} is not valid ({why}); the page's own setting is used")
+SEED_RANGE = N_("a whole number from 0 to {high}")
+ONE_OF = N_("one of {values}")
+KEPT = N_("the page's own settings are used")
+EXACT = N_("Answers must be exact.")
+WITHIN = N_("A cell is right within {tolerance} of the exact value.")
+CELLS_RIGHT = N_("{right} of {total} cells right. The ✗ cells need another look.")
+CHECKS = N_("Checks so far: {checks}.")
 
 
 @dataclass(frozen=True)
@@ -87,10 +95,6 @@ class Settings:
     source: str  # one of attnviz.practice.SOURCES
     teacher: bool
     problems: tuple[str, ...] = ()
-
-
-def _label(table: dict[str, str], value: str) -> str:
-    return next(label for label, v in table.items() if v == value)
 
 
 def _from_url() -> list[str]:
@@ -106,20 +110,31 @@ def _from_url() -> list[str]:
         if seed.strip().isdigit() and int(seed) <= MAX_SEED:
             st.session_state.practice_seed = int(seed)
         else:
-            problems.append(URL_PROBLEM.format(name="seed", value=seed, why=SEED_RANGE.format(high=MAX_SEED)))
-    for name, table, allowed in (
-        ("level", LEVEL_LABELS, tuple(LEVELS)),
-        ("stage", STAGE_LABELS, ("any", *STAGES)),
-        ("source", SOURCE_LABELS, SOURCES),
-    ):
+            problems.append(
+                _(URL_PROBLEM).format(name="seed", value=repr(seed), why=_(SEED_RANGE).format(high=MAX_SEED))
+            )
+    for name, allowed in (("level", tuple(LEVELS)), ("stage", ("any", *STAGES)), ("source", SOURCES)):
         value = params[name]
         if value is None:
             continue
         if value in allowed:
-            st.session_state[f"practice_{name}"] = _label(table, value)
+            st.session_state[f"practice_{name}"] = value
         else:
-            problems.append(URL_PROBLEM.format(name=name, value=value, why=ONE_OF.format(values=", ".join(allowed))))
+            why = _(ONE_OF).format(values=", ".join(allowed))
+            problems.append(_(URL_PROBLEM).format(name=name, value=repr(value), why=why))
     return problems
+
+
+def _shown(labels: dict[str, str]) -> Callable[[str], str]:
+    """A widget's ``format_func``: a code's label in the language the widget is drawn in (fixed now, so the
+    function gives the same label wherever it is called, a test harness outside the script run included)."""
+    lang = i18n.language()
+
+    def shown(code: str) -> str:
+        with i18n.use(lang):
+            return _(labels[code])
+
+    return shown
 
 
 def _new_problem() -> None:
@@ -130,23 +145,21 @@ def controls() -> Settings:
     """The sidebar: level, stage, source, seed, a new problem, and the teacher's link."""
     set_defaults(DEFAULTS)
     problems = _from_url()
-    st.header("Exercise")
-    level = st.radio("Difficulty", tuple(LEVEL_LABELS), key="practice_level")
-    stage = st.selectbox("Hidden stage", tuple(STAGE_LABELS), key="practice_stage")
-    source = st.radio("Numbers", tuple(SOURCE_LABELS), key="practice_source")
+    st.header(_("Exercise"))
+    level = st.radio(_("Difficulty"), tuple(LEVEL_LABELS), format_func=_shown(LEVEL_LABELS), key="practice_level")
+    stage = st.selectbox(_("Hidden stage"), tuple(STAGE_LABELS), format_func=_shown(STAGE_LABELS), key="practice_stage")
+    source = st.radio(_("Numbers"), tuple(SOURCE_LABELS), format_func=_shown(SOURCE_LABELS), key="practice_source")
     seed = st.number_input(
-        "Seed", 0, MAX_SEED, step=1, key="practice_seed", help="The same seed gives the same exercise."
+        _("Seed"), 0, MAX_SEED, step=1, key="practice_seed", help=_("The same seed gives the same exercise.")
     )
-    st.button("New problem", on_click=_new_problem, width="stretch", type="primary")
+    st.button(_("New problem"), on_click=_new_problem, width="stretch", type="primary")
     st.divider()
     teacher = st.checkbox(
-        "Teacher: share this exercise",
+        _("Teacher: share this exercise"),
         key="practice_teacher",
-        help="Puts the seed and level in the page's address: everyone who opens it gets the same exercise.",
+        help=_("Puts the seed and level in the page's address: everyone who opens it gets the same exercise."),
     )
-    settings = Settings(
-        int(seed), LEVEL_LABELS[level], STAGE_LABELS[stage], SOURCE_LABELS[source], bool(teacher), tuple(problems)
-    )
+    settings = Settings(int(seed), str(level), str(stage), str(source), bool(teacher), tuple(problems))
     shared = share_params(settings)
     if teacher:
         st.query_params.from_dict({**shared, **lang.url_params()})
@@ -218,7 +231,7 @@ def next_hint(p: Problem) -> None:
     right = last_grade(p)
     wrong = np.argwhere(~right) if right is not None else np.argwhere(np.ones(p.answer.shape, dtype=bool))
     row, col = (int(v) for v in (wrong[0] if len(wrong) else (0, 0)))
-    asked = sum(1 for r, c, _ in state["hints"] if (r, c) == (row, col))
+    asked = sum(1 for r, c, _term in state["hints"] if (r, c) == (row, col))
     state["hints"].append((row, col, asked))
 
 

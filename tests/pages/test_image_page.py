@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import time
 
 import numpy as np
 import torch
+from streamlit.testing.v1 import AppTest
 
 from attnviz.image import DEFAULT_WIDTHS, CNNWithAttention, calibrate_batchnorm, make_shapes
 from attnviz.ui import image as image_ui
-from tests.pages.conftest import array, figures, markdown_text, open_page
+from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figures, markdown_text, open_page
+from tests.support.i18n import english_left, visible_texts
 
 PAGE = "pages/9_Image_attention.py"
 
@@ -76,10 +79,10 @@ def test_row_and_column_move_the_query_and_the_map_matches_torch():
 
 def test_received_map_and_own_image_without_a_file():
     at = open_page(PAGE)
-    at.radio(key="img_map").set_value("What each position receives").run()
+    at.radio(key="img_map").set_value("received").run()
     assert "Which positions receive attention" in [s.value for s in at.subheader][1]
-    at.radio(key="img_source").set_value("A generated shape")
-    at.radio(key="img_source").set_value("Your own image").run()
+    at.radio(key="img_source").set_value("generated")
+    at.radio(key="img_source").set_value("upload").run()
     assert not at.exception
     assert any("Upload a PNG or JPEG" in i.value for i in at.info)
     assert _grid(at)  # a generated image stays on screen until a file comes
@@ -108,3 +111,102 @@ def test_training_from_the_page_adds_the_trained_model(monkeypatch):
 
 def st_job(at):
     return at.session_state["img_job"] if "img_job" in at.session_state else None  # noqa: SIM401 (no .get)
+
+
+# ------------------------------------------------------------------------------------------------ in Chinese
+
+SHARE_ICON = ":material/share:"  # the share panel (its own text is translated with the shared modules)
+
+
+def open_in(lang: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    at.query_params["lang"] = lang
+    return at.run()
+
+
+def english_left_outside_share(at: AppTest) -> list[tuple[str, str, str]]:
+    """English words left on the page, except in the share panel's expander."""
+    panel = {text for e in at.get("expander") if e.icon == SHARE_ICON for _where, text in visible_texts(e)}
+    return [left for left in english_left(at) if left[2] not in panel]
+
+
+def test_in_chinese_a_clicked_patch_its_maps_and_the_received_map():
+    at = open_in("zh")
+    assert not at.exception and not at.error
+    assert at.title[0].value == "图像上的注意力"
+    at.session_state["img_fig_grid"] = {"selection": {"x": 70.0, "y": 30.0, "z": None, "curve": 1, "point": None}}
+    at.run()
+    assert not at.exception
+    assert (at.session_state.img_row, at.session_state.img_col) == (3, 13)  # pixel (70, 30): cell (3, 13)
+    assert [s.value for s in at.subheader][1] == "2. 位置（第 3 行，第 13 列）关注哪里"
+    grid = next(f for f in figures(at) if f["layout"].get("title", {}).get("text") == "点击一个格子")
+    assert grid["data"][1]["hovertemplate"].startswith("位置（第 %{customdata[0]} 行，第 %{customdata[1]} 列）")
+    overlay = _overlay(at)
+    assert [a["text"] for a in overlay["layout"]["annotations"]] == ["头 1", "头 2", "头 3", "头 4", "各头平均"]
+    assert overlay["layout"]["yaxis"]["title"]["text"] == "未训练"
+    assert "权重 %{z:.4f}" in overlay["data"][1]["hovertemplate"]
+    probabilities = next(f for f in figures(at) if f["layout"]["title"]["text"] == "预测类别")
+    assert probabilities["data"][0]["y"] == ["圆形", "正方形", "三角形", "十字"]
+    text = markdown_text(at)
+    assert "**未训练**的模型判断为**" in text and "生成的图像 0，一个**" in text
+    assert "均匀注意力会给每个格子 0.0025。" in text
+    assert not english_left_outside_share(at), english_left_outside_share(at)
+    at.radio(key="img_map").set_value("received").run()
+    assert [s.value for s in at.subheader][1] == "2. 哪些位置收到注意力"
+    assert not english_left_outside_share(at), english_left_outside_share(at)
+    zh_address = dict(at.query_params)
+    at.radio(key="lang_switch").set_value("en").run()  # the choice and the address stay, in words of the other language
+    assert (at.session_state.img_map, at.session_state.img_row, at.session_state.img_col) == ("received", 3, 13)
+    assert [s.value for s in at.subheader][1] == "2. Which positions receive attention"
+    assert dict(at.query_params) == {name: value for name, value in zh_address.items() if name != "lang"}
+    assert "img_map" in zh_address and "lang" in zh_address
+
+
+def _gif() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="GIF")
+    return buffer.getvalue()
+
+
+def test_in_chinese_an_upload_error_and_an_uploaded_image():
+    from PIL import Image
+
+    at = open_in("zh")
+    at.radio(key="img_source").set_value("upload").run()
+    assert any(i.value.startswith("请在侧边栏上传一张 PNG 或 JPEG 图像（最大 1 MB）") for i in at.info)
+    at.file_uploader(key="img_upload").upload("猫.png", _gif(), "image/png")
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and error_text(at).startswith("猫.png 是 GIF 图像；只接受 PNG 和 JPEG")
+    assert not english_left_outside_share(at), english_left_outside_share(at)
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (0, 90, 200)).save(buffer, format="PNG")
+    at.file_uploader(key="img_upload").upload("猫.png", buffer.getvalue(), "image/png")
+    at.run()
+    assert not at.exception and not at.error
+    assert "你的图像 `猫.png`。" in markdown_text(at)
+    assert not english_left_outside_share(at), english_left_outside_share(at)
+
+
+def test_in_chinese_training_its_progress_curves_and_the_trained_model(monkeypatch):
+    monkeypatch.setattr(image_ui, "TRAIN_IMAGES", 16)
+    monkeypatch.setattr(image_ui, "TEST_IMAGES", 8)
+    at = open_in("zh")
+    assert at.caption and "本次会话还没有训练过模型。" in [c.value for c in at.caption]
+    at.slider(key="img_epochs").set_value(1).run()
+    at.button(key="img_train_start").click().run()
+    deadline = time.monotonic() + 60
+    while not st_job(at).status().finished and time.monotonic() < deadline:
+        time.sleep(0.5)
+    at.run()
+    at.run()
+    assert not at.exception and st_job(at).status().state == "done"
+    assert _overlay(at)["layout"]["yaxis6"]["title"]["text"] == "已训练（2 步）"
+    curves = next(f for f in figures(at) if f["layout"]["xaxis"].get("title", {}).get("text") == "步")
+    assert [a["text"] for a in curves["layout"]["annotations"]] == ["训练损失（交叉熵）", "留出集准确率"]
+    progress = at.get("progress")[0].proto.text
+    assert progress.startswith("2 步后完成：留出集准确率 ")
+    assert "**已训练（2 步）**的模型判断为" in markdown_text(at)
+    assert not english_left_outside_share(at), english_left_outside_share(at)

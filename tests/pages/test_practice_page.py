@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from attnviz import i18n
 from attnviz.cells import hover_text
 from attnviz.practice import make_problem
 from tests.pages.conftest import ROOT, TIMEOUT, edit, open_page
+from tests.support.i18n import english_left
 
 PAGE = "pages/10_Practice.py"
 
@@ -46,12 +48,8 @@ def answer_strings(p) -> set[str]:
 
 
 def problem_on(at: AppTest):
-    s = at.session_state
-    levels = {"Easy": "easy", "Medium": "medium", "Hard": "hard"}
-    level = next(v for k, v in levels.items() if s.practice_level.startswith(k))
-    from attnviz.ui.practice import SOURCE_LABELS, STAGE_LABELS
-
-    return make_problem(int(s.practice_seed), level, STAGE_LABELS[s.practice_stage], SOURCE_LABELS[s.practice_source])
+    s = at.session_state  # the widgets hold codes, whatever the language
+    return make_problem(int(s.practice_seed), s.practice_level, s.practice_stage, s.practice_source)
 
 
 def type_answer(at: AppTest, p, values: np.ndarray) -> AppTest:
@@ -64,6 +62,14 @@ def at():
     return open_page(PAGE)
 
 
+def open_in(lang: str, params: dict[str, str] | None = None) -> AppTest:
+    """A new session of the page in ``lang`` (``?lang=…`` in the address, with ``params``)."""
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    for name, value in {**(params or {}), "lang": lang}.items():
+        at.query_params[name] = value
+    return at.run()
+
+
 def test_smoke_shows_the_given_matrices_and_a_blank_grid(at):
     assert not at.exception
     p = problem_on(at)
@@ -72,8 +78,10 @@ def test_smoke_shows_the_given_matrices_and_a_blank_grid(at):
     assert (editor.to_numpy() == "").all() and editor.shape == p.answer.shape
 
 
-@pytest.mark.parametrize("stage", ["Scaled scores Q·Kᵀ/√d_k", "Weights (softmax, 2 decimals)", "Outputs weights·V"])
-def test_no_hidden_number_is_on_the_page_until_the_solution_is_asked_for(at, stage):
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("stage", ["scaled", "weights", "output"])
+def test_no_hidden_number_is_on_the_page_until_the_solution_is_asked_for(stage, lang):
+    at = open_in(lang)
     at.selectbox(key="practice_stage").set_value(stage).run()
     p = problem_on(at)
     hidden = answer_strings(p)
@@ -162,3 +170,81 @@ def test_new_problem_moves_to_the_next_seed(at):
     next_button = next(b for b in at.sidebar.button if b.label == "New problem")
     next_button.click().run()
     assert at.session_state.practice_seed == 1
+
+
+# ------------------------------------------------------------------------------------------------ in Chinese
+
+
+def test_in_chinese_a_wrong_then_right_answer_a_hint_and_the_solution():
+    i18n.missing(clear=True)
+    at = open_in("zh", {"seed": "3", "level": "medium", "stage": "weights", "source": "random"})
+    assert not at.exception
+    p = problem_on(at)
+    assert at.title[0].value == "练习"
+    task = "计算注意力权重：对给出的注意力分数逐行做 softmax（保留 2 位小数）。与精确值相差不超过 0.01 即算对。"
+    assert task in [m.value for m in at.markdown]
+    typed = np.round(p.answer, 2)
+    typed[0, 1] += 0.5
+    at = type_answer(at, p, typed)
+    at.button(key="practice_check").click().run()
+    assert [w.value for w in at.warning] == [
+        f"{p.answer.size} 格中对了 {p.answer.size - 1} 格。标 ✗ 的格子需要再看一看。"
+    ]
+    at.button(key="practice_hint").click().run()
+    hint = at.info[-1].value
+    assert hint.startswith(
+        f"单元格 ({p.row_labels[0]}, {p.col_labels[1]})，第 1 项（共 {p.answer.shape[1]} 项）：e^(z1 − max)"
+    )
+    at = type_answer(at, p, np.round(p.answer, 2))
+    at.button(key="practice_check").click().run()
+    assert [s.value for s in at.success] == ["全部正确！"]
+    assert at.sidebar.get("metric")[0].label == "得分" and at.sidebar.get("metric")[0].proto.body == "1 / 1"
+    at.button(key="practice_show").click().run()
+    assert "3. 答案" in [h.value for h in at.subheader]
+    assert len(at.latex) == p.answer.size
+    assert not at.exception and not english_left(at), english_left(at)
+    assert not i18n.missing()
+
+
+def test_in_chinese_a_hint_of_a_two_head_problem_names_the_head():
+    at = open_in("zh", {"seed": "0", "level": "hard", "stage": "concat", "source": "worked"})
+    at.button(key="practice_hint").click().run()
+    assert "：头 0：a1,1·v1[1] = " in at.info[0].value
+    assert "**A₀**" in [m.value for m in at.markdown]
+    assert not english_left(at), english_left(at)
+
+
+def test_switching_the_language_keeps_the_exercise_and_the_teachers_link():
+    at = open_in("zh")
+    at.radio(key="practice_level").set_value("hard").run()
+    at.selectbox(key="practice_stage").set_value("output").run()
+    at.radio(key="practice_source").set_value("worked").run()
+    at.checkbox(key="practice_teacher").check().run()
+    assert not at.exception
+    link = "?seed=0&level=hard&stage=output&source=worked"
+    assert [c.value for c in at.code] == [link]
+    zh_labels = at.radio(key="practice_level").options
+    assert "困难：softmax、输出、两个头（随机：3–4 个词元）" in zh_labels
+    zh_address = dict(at.query_params)
+    at.radio(key="lang_switch").set_value("en").run()
+    assert not at.exception
+    assert (at.session_state.practice_level, at.session_state.practice_stage) == ("hard", "output")
+    assert at.session_state.practice_source == "worked"
+    assert [c.value for c in at.code] == [link]
+    assert "lang" in zh_address
+    shared = {name: value for name, value in zh_address.items() if name != "lang"}
+    assert set(shared) == {"seed", "level", "stage", "source"}
+    assert dict(at.query_params) == shared  # the same exercise link, the language's own parameter dropped
+    assert at.radio(key="practice_level").value == "hard"
+    assert "Hard: softmax, outputs, two heads (random: 3–4 tokens)" in at.radio(key="practice_level").options
+
+
+def test_in_chinese_a_bad_link_is_named_in_chinese():
+    at = open_in("zh", {"seed": "abc", "level": "expert"})
+    assert not at.exception
+    errors = "\n".join(e.value for e in at.error)
+    assert "链接中的 seed='abc' 无效（应为 0 到 4294967295 之间的整数）；使用页面自己的设置" in errors
+    assert "level='expert' 无效（应为 easy, medium, hard 之一）" in errors
+    # left in English: the link's own words (the values it carried and the codes it may carry)
+    link_words = {"seed", "abc", "level", "expert", "easy", "medium", "hard"}
+    assert {word.strip("'") for _where, word, _text in english_left(at)} <= link_words

@@ -146,7 +146,7 @@ def edit_image(at: AppTest) -> AppTest:
     at.sidebar.number_input(key="img_index").set_value(7).run()
     at.sidebar.number_input(key="img_row").set_value(3).run()
     at.sidebar.number_input(key="img_col").set_value(15).run()
-    at.sidebar.radio(key="img_map").set_value("What each position receives").run()
+    at.sidebar.radio(key="img_map").set_value("received").run()
     return at
 
 
@@ -275,7 +275,7 @@ HOSTILE = {
         "img_index": "48",
         "img_row": "-1",
         "img_col": "2.5",
-        "img_map": "query",
+        "img_map": "queries",
         "img_size": "huge",
         "img_step": "nan",
         "img_upload": "AAAA",  # an uploaded image never comes from the address

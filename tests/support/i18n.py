@@ -24,6 +24,7 @@ _KEPT = """
     exp max sum log sin cos mean std var argmax
     d_model d_k d_v d_in d_head d_ff n_heads num_heads w_q w_k w_v w_o b_q b_k b_v
     qkv ffn mlp rope alibi mse nll fp16 bf16 float32 float64 float16 bfloat16 nan inf
+    cpu jpeg jpg gif bmp webp
     """
 KEPT_WORDS = frozenset(_KEPT.split())
 
