@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attnviz.arrays import resize  # re-exported: presets crop/pad with it
+from attnviz.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,13 @@ WORKED_EXAMPLE_PRINTED = {
     "output": [[1.94, 6.68, 1.60], [2.00, 7.96, 0.05], [2.00, 7.76, 0.36]],
 }
 
-PRESETS = ("The tutorial's example", "Random (seeded)", "Identity-like")
+# Shown translated (N_ marks them for the catalog); the English names are what the state and the address hold.
+PRESETS = (N_("The tutorial's example"), N_("Random (seeded)"), N_("Identity-like"))
 
 # Seed 000's "qkv intro": two 5-wide tokens, W_q, W_k, W_v drawn with torch.randn(5, 5), scores / √d_model.
-QKV_INTRO = "Seed 000: qkv intro"
+QKV_INTRO = N_("Seed 000: qkv intro")
 QKV_INTRO_X = _frozen([[1, 0, 1, 0, 1], [0, 1, 0, 1, 0]])
-QKV_INTRO_NOTE = (
+QKV_INTRO_NOTE = N_(
     "Seed 000's qkv intro: two tokens of width 5 and random 5 × 5 W_q, W_k, W_v (torch.randn after "
     "torch.manual_seed(seed)). It divides the scores by √d_model; each projection keeps the full width, so here "
     "d_k = d_model = 5 and the page's 1/√d_k is the same 1/√5 (chosen for you when the preset loads)."

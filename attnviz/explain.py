@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from attnviz.arrays import SCIENTIFIC_FROM, to_numpy
+from attnviz.i18n import gettext as _
 
 __all__ = [
     "SCIENTIFIC_FROM",
     "dot_product_latex",
     "fmt",
+    "join_list",
+    "join_sentences",
     "softmax_latex",
     "trained_contrast",
     "vector_latex",
@@ -75,7 +78,8 @@ def softmax_latex(name: str, scores, *, decimals: int = 2) -> str:
     s = to_numpy(scores).astype(np.float64).reshape(-1)
     finite = np.isfinite(s)
     if not finite.any():
-        return f"{name} = [0, \\ldots, 0] \\quad \\text{{(every key is masked)}}"
+        note = _("(every key is masked)")
+        return f"{name} = [0, \\ldots, 0] \\quad \\text{{{note}}}"
     shifted = np.where(finite, s - s[finite].max(), -np.inf)
     e = np.exp(shifted)
     total = e.sum()
@@ -91,13 +95,33 @@ def trained_contrast(tokens: Sequence[str], labels: Sequence[str], weights) -> s
     w = to_numpy(weights)
     q = list(tokens).index("it")
     top = int(np.nanargmax(w[q]))
-    said = " In a trained Transformer, “it” in the tutorials' sentence attends mostly to “animal”."
+    said = _("In a trained Transformer, “it” in the tutorials' sentence attends mostly to “animal”.")
     if tokens[top] == "animal":
-        return (
-            f"{said} Here “it” also gives its largest weight ({w[q, top]:.3f}) to “animal”, though by chance: "
+        found = _(
+            "Here “it” also gives its largest weight ({weight:.3f}) to “animal”, though by chance: "
             "these random projections have learned nothing."
-        )
-    return (
-        f"{said} These random projections have learned nothing: here “it” gives its largest weight "
-        f"({w[q, top]:.3f}) to “{labels[top]}”."
-    )
+        ).format(weight=w[q, top])
+    else:
+        found = _(
+            "These random projections have learned nothing: here “it” gives its largest weight ({weight:.3f}) "
+            "to “{key}”."
+        ).format(weight=w[q, top], key=labels[top])
+    return join_sentences([said, found])
+
+
+def join_sentences(sentences: Iterable[str]) -> str:
+    """Sentences one after another, as the language writes them: a space between them in English, none in
+    Chinese (whose full stop needs none). Empty ones are skipped."""
+    text = ""
+    for sentence in sentences:
+        if sentence:
+            text = _("{sentence} {next_sentence}").format(sentence=text, next_sentence=sentence) if text else sentence
+    return text
+
+
+def join_list(items: Iterable[str]) -> str:
+    """Items of an enumeration, as the language separates them: ``a, b, c`` in English, ``a、b、c`` in Chinese."""
+    text = ""
+    for item in items:
+        text = _("{items}, {item}").format(items=text, item=item) if text else item
+    return text

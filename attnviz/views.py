@@ -19,6 +19,7 @@ from attnviz.arrays import pool_blocks, pool_factor, range_labels, resize, robus
 from attnviz.attention import AttentionTrace
 from attnviz.cells import CellExplanation, explain_head
 from attnviz.examples import WORKED_EXAMPLE
+from attnviz.i18n import gettext as _
 from attnviz.modules import MultiHeadAttention, SelfAttention
 from attnviz.positional import (
     display_indices,
@@ -119,8 +120,8 @@ class WorkedView:
     def weights_title(self) -> str:
         """What the weights are the softmax of, as the chart and the text call it."""
         if self.causal:
-            return "weights = softmax(masked scores)"
-        return "weights = softmax(scaled scores)" if self.scaled_by_choice else "weights = softmax(scores)"
+            return _("weights = softmax(masked scores)")
+        return _("weights = softmax(scaled scores)") if self.scaled_by_choice else _("weights = softmax(scores)")
 
 
 def worked_view(trace: AttentionTrace, *, scaled: bool, causal: bool, learned: bool) -> WorkedView:

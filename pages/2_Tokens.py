@@ -3,8 +3,9 @@
 import streamlit as st
 
 import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
-from attnviz.explain import trained_contrast
+from attnviz.explain import join_list, join_sentences, trained_contrast
 from attnviz.figures import bar_chart
+from attnviz.i18n import gettext as _
 from attnviz.tokens import MAX_TOKENS, embedding_scale
 from attnviz.ui import share
 from attnviz.ui import tokens as page
@@ -14,7 +15,7 @@ from attnviz.ui.it_model import it_model_panel
 from attnviz.ui.render import KEPT, escape_markdown, isolated, last_good, page_nav, show_figure, show_problems, step
 from attnviz.views import SentenceAttention, dim_labels, top_keys
 
-st.set_page_config(page_title="Tokens · attnviz", page_icon="🔎", layout="wide")
+st.set_page_config(page_title=_("Tokens · attnviz"), page_icon="🔎", layout="wide")
 page_nav()
 TICKS = 40  # at most this many labels per axis (hover names every cell)
 
@@ -24,30 +25,34 @@ def quoted(label: str) -> str:
     return f"“{escape_markdown(label)}”"
 
 
-st.title("Your own sentence")
+st.title(_("Your own sentence"))
 st.markdown(
-    "Type any text: it is split into tokens, every token becomes a vector, and self-attention compares each "
-    "token with every other. The projections W_q, W_k, W_v are **random, not trained**: the patterns show how "
-    "attention computes, not what a trained model has learned."
+    _(
+        "Type any text: it is split into tokens, every token becomes a vector, and self-attention compares each "
+        "token with every other. The projections W_q, W_k, W_v are **random, not trained**: the patterns show how "
+        "attention computes, not what a trained model has learned."
+    )
 )
 share.restore(page.SHARE, apply=page.apply_shared)
 with st.sidebar:
     settings = page.controls()
 
-st.text_area("Your text", key="tokens_text", height=90, placeholder="Type a sentence, in any language.")
+st.text_area(_("Your text"), key="tokens_text", height=90, placeholder=_("Type a sentence, in any language."))
 with st.container(horizontal=True, vertical_alignment="center"):
-    st.caption("Examples:", width="content")
+    st.caption(_("Examples:"), width="content")
     for i, name in enumerate(page.PRESETS):
-        st.button(name, key=f"tokens_preset_{i}", on_click=page.load_preset, args=(name,), type="tertiary")
+        st.button(_(name), key=f"tokens_preset_{i}", on_click=page.load_preset, args=(name,), type="tertiary")
 
 tokens, cut = page.tokenize_text(st.session_state.tokens_text, settings.mode)
 problems = list(settings.problems)
 if not tokens:
-    problems.insert(0, "The text box is empty (or holds only spaces): type a sentence to tokenize")
+    problems.insert(0, _("The text box is empty (or holds only spaces): type a sentence to tokenize"))
 if cut:
     st.warning(
-        f"The text has {len(tokens) + cut:,} tokens; only the first {MAX_TOKENS:,} are used ({cut:,} cut). "
-        "An attention matrix grows with the square of the length.",
+        _(
+            "The text has {total:,} tokens; only the first {kept:,} are used ({cut:,} cut). "
+            "An attention matrix grows with the square of the length."
+        ).format(total=len(tokens) + cut, kept=MAX_TOKENS, cut=cut),
         icon="✂️",
     )
 refused = show_problems(problems, kept=KEPT)
@@ -59,81 +64,109 @@ labels, t = result.labels, len(result.labels)
 
 step(
     1,
-    "Tokens",
-    f"{t} tokens ({settings.mode_name}). Each label starts with the token's position, so a repeated token "
-    "stays distinct on every axis below.",
+    _("Tokens"),
+    _(
+        "{count} tokens ({mode}). Each label starts with the token's position, so a repeated token "
+        "stays distinct on every axis below."
+    ).format(count=t, mode=settings.mode_name),
 )
 st.code("   ".join(map(isolated, labels)), language=None, wrap_lines=True, height=200 if t > 60 else "content")
 
 sentences = [
-    f"Each row is one token's vector of d_model = {settings.d_model} numbers, drawn at random but seeded by "
-    "the token's text: the same token always gets the same vector, in every run."
+    _(
+        "Each row is one token's vector of d_model = {d_model} numbers, drawn at random but seeded by "
+        "the token's text: the same token always gets the same vector, in every run."
+    ).format(d_model=settings.d_model)
 ]
 if settings.scale_embed:
     sentences.append(
-        f"The vectors are multiplied by √d_model = {embedding_scale(settings.d_model):.2f}, as in the Transformer "
-        "paper, so the token's identity is not drowned out by the positional encoding (entries between −1 and 1)."
+        _(
+            "The vectors are multiplied by √d_model = {factor:.2f}, as in the Transformer paper, so the token's "
+            "identity is not drowned out by the positional encoding (entries between −1 and 1)."
+        ).format(factor=embedding_scale(settings.d_model))
     )
 if settings.positional:
-    sentences.append("The positional encoding of each position is added, so a repeated token differs by place.")
+    sentences.append(_("The positional encoding of each position is added, so a repeated token differs by place."))
 elif result.repeats:
     token, where = next(iter(result.repeats.items()))
     sentences.append(
-        f"No positional encoding: {quoted(token)} at positions {where[0]} and {where[1]} gets identical rows, "
-        "so attention cannot tell its copies apart."
+        _(
+            "No positional encoding: {token} at positions {first} and {second} gets identical rows, "
+            "so attention cannot tell its copies apart."
+        ).format(token=quoted(token), first=where[0], second=where[1])
     )
-title = "X = embedding" + (" × √d_model" if settings.scale_embed else "") + (" + PE" if settings.positional else "")
-step(2, "Token vectors", " ".join(sentences))
+title = _("X = embedding{scale}{pe}").format(
+    scale=" × √d_model" if settings.scale_embed else "", pe=" + PE" if settings.positional else ""
+)
+step(2, _("Token vectors"), join_sentences(sentences))
 dims = dim_labels(settings.d_model, start=0, prefix="")
-x_fig = heatmap_figure(result.x, labels, dims, title=title, row_title="token", col_title="dimension", max_ticks=TICKS)
+x_fig = heatmap_figure(
+    result.x, labels, dims, title=title, row_title=_("token"), col_title=_("dimension"), max_ticks=TICKS
+)
 show_figure(x_fig, key="tokens_fig_x")
 
 step(
     3,
-    "Scores Q·Kᵀ",
-    f"Q = X·W_q and K = X·W_k, with random W of shape {settings.d_model}×{settings.d_k}. Row *i*, column *j* "
-    "is how well key *j* matches what query *i* looks for.",
+    _("Scores Q·Kᵀ"),
+    _(
+        "Q = X·W_q and K = X·W_k, with random W of shape {shape}. Row *i*, column *j* "
+        "is how well key *j* matches what query *i* looks for."
+    ).format(shape=f"{settings.d_model}×{settings.d_k}"),
 )
 page.follow_click(result)
-scores_fig = heatmap_figure(result.scores, labels, labels, title="scores = Q·Kᵀ", max_ticks=TICKS)
+scores_fig = heatmap_figure(result.scores, labels, labels, title=_("scores = Q·Kᵀ"), max_ticks=TICKS)
 page.explain(result, "scores", show_figure(scores_fig, key="tokens_fig_scores", on_select=True))
 st.caption(CLICK_HINT)
 
 top = result.top_weight
-notes = " The causal mask gives every later key weight 0 (upper triangle)." if settings.causal else ""
+weights_text = [
+    _(
+        "Scores × scale = 1/(√d_k · temperature) = 1/(√{d_k} · {temperature:g}) = {scale:.4f}, then softmax: "
+        "every row is positive and sums to 1. Colours run from 0 to this run's largest weight, {top:.3f} "
+        "(not to 1), so flat weights stay visible."
+    ).format(d_k=settings.d_k, temperature=settings.temperature, scale=result.scale, top=top)
+]
+if settings.causal:
+    weights_text.append(_("The causal mask gives every later key weight 0 (upper triangle)."))
 if top < 0.5:
-    notes += " Random projections give flat weights: a temperature below 1 sharpens them."
-step(
-    4,
-    "Weights",
-    f"Scores × scale = 1/(√d_k · temperature) = 1/(√{settings.d_k} · {settings.temperature:g}) = "
-    f"{result.scale:.4f}, then softmax: every row is positive and sums to 1. Colours run from 0 to this run's "
-    f"largest weight, {top:.3f} (not to 1), so flat weights stay visible.{notes}",
-)
+    weights_text.append(_("Random projections give flat weights: a temperature below 1 sharpens them."))
+step(4, _("Weights"), join_sentences(weights_text))
 weights_fig = heatmap_figure(
     result.weights,
     labels,
     labels,
-    title="weights = softmax(scale · scores" + (", masked)" if settings.causal else ")"),
+    title=_("weights = softmax(scale · scores, masked)") if settings.causal else _("weights = softmax(scale · scores)"),
     kind="weights",
     zmax=top,
-    value_title=f"weight (0 … {top:.3f})",
+    value_title=_("weight (0 … {top:.3f})").format(top=top),
     max_ticks=TICKS,
 )
 page.explain(result, "weights", show_figure(weights_fig, key="tokens_fig_weights", on_select=True))
 if t * t > 400:
     st.caption(
-        "Large matrices have no numbers in the cells: hover for a value, drag a box to zoom, double-click to reset."
+        _("Large matrices have no numbers in the cells: hover for a value, drag a box to zoom, double-click to reset.")
     )
 spread = page.readout(result)
 st.markdown(
-    f"How spread out is each row? Its entropy H in bits, and 2^H, the effective number of keys it attends to "
-    f"(1 = one key, {t} = all equally): from {spread.effective_keys.min():.2f} to {spread.effective_keys.max():.2f}, "
-    f"{spread.mean_effective_keys:.2f} on average at temperature {settings.temperature:g}. Lower the temperature "
-    "and it falls toward 1; raise it and it climbs toward the number of tokens."
+    _(
+        "How spread out is each row? Its entropy H in bits, and 2^H, the effective number of keys it attends to "
+        "(1 = one key, {t} = all equally): from {low:.2f} to {high:.2f}, {mean:.2f} on average at temperature "
+        "{temperature:g}. Lower the temperature and it falls toward 1; raise it and it climbs toward the number of "
+        "tokens."
+    ).format(
+        t=t,
+        low=spread.effective_keys.min(),
+        high=spread.effective_keys.max(),
+        mean=spread.mean_effective_keys,
+        temperature=settings.temperature,
+    )
 )
 keys_fig = bar_chart(
-    spread.effective_keys, labels, title="effective keys 2^H per query", value_title="keys", label_title="query"
+    spread.effective_keys,
+    labels,
+    title=_("effective keys 2^H per query"),
+    value_title=_("keys"),
+    label_title=_("query"),
 )
 show_figure(keys_fig, key="tokens_fig_effective")
 
@@ -143,18 +176,23 @@ def one_query(result: SentenceAttention, settings: page.Settings) -> None:
     """Only this part reruns when the learner picks another query: the heatmaps above are not redrawn."""
     page.query_row(result)
     note = trained_contrast(result.tokens, result.labels, result.weights)
-    step(
-        5, "One query's attention", f"Pick a token: its row of the weights, as bars over every key it attends to.{note}"
-    )
+    pick = _("Pick a token: its row of the weights, as bars over every key it attends to.")
+    step(5, _("One query's attention"), join_sentences([pick, note]))
     q = st.selectbox(
-        "Query token", range(len(result.labels)), format_func=lambda i: result.labels[i], key="tokens_query"
+        _("Query token"), range(len(result.labels)), format_func=lambda i: result.labels[i], key="tokens_query"
     )
     row = result.weights[q]
-    best = ", ".join(f"{quoted(result.labels[j])} ({row[j]:.3f})" for j in top_keys(row))
-    st.markdown(
-        f"Query {quoted(result.labels[q])} gives the most weight to {best}; its weights sum to {row.sum():.3f}."
+    best = join_list(
+        _("{token} ({weight:.3f})").format(token=quoted(result.labels[j]), weight=row[j]) for j in top_keys(row)
     )
-    bars = bar_chart(row, result.labels, title=f"weights of query {result.labels[q]}", highlight=q)
+    st.markdown(
+        _("Query {query} gives the most weight to {keys}; its weights sum to {total:.3f}.").format(
+            query=quoted(result.labels[q]), keys=best, total=row.sum()
+        )
+    )
+    bars = bar_chart(
+        row, result.labels, title=_("weights of query {query}").format(query=result.labels[q]), highlight=q
+    )
     show_figure(bars, key="tokens_fig_query")
     share.panel(page.SHARE, **page.shared_state(result, settings))
 
@@ -163,8 +201,10 @@ one_query(result, settings)
 
 step(
     6,
-    "Trained weights",
-    "Everything above uses random projections. The same sentence through a small model "
-    "trained on one question, what *it* refers to, shows what learning puts into attention.",
+    _("Trained weights"),
+    _(
+        "Everything above uses random projections. The same sentence through a small model "
+        "trained on one question, what *it* refers to, shows what learning puts into attention."
+    ),
 )
 it_model_panel(st.session_state.tokens_text, "tokens")

@@ -2,7 +2,17 @@ import numpy as np
 import pytest
 import torch
 
-from attnviz.explain import dot_product_latex, fmt, softmax_latex, trained_contrast, vector_latex, weighted_sum_latex
+from attnviz import i18n
+from attnviz.explain import (
+    dot_product_latex,
+    fmt,
+    join_list,
+    join_sentences,
+    softmax_latex,
+    trained_contrast,
+    vector_latex,
+    weighted_sum_latex,
+)
 
 
 def test_fmt_has_no_negative_zero():
@@ -70,3 +80,27 @@ def test_the_it_sentence_is_computed_from_the_weights():
     text = trained_contrast(tokens, labels, to_street)
     assert "largest weight (0.700) to “2 street”" in text and "spread out" not in text
     assert trained_contrast(("a", "b"), ("0 a", "1 b"), np.eye(2)) == ""
+
+
+def test_the_it_sentence_in_chinese_names_the_same_key():
+    tokens = ("it", "animal", "street")
+    labels = ("0 it", "1 animal", "2 street")
+    to_street = np.array([[0.2, 0.1, 0.7], [1 / 3] * 3, [1 / 3] * 3])
+    with i18n.use("zh"):
+        text = trained_contrast(tokens, labels, to_street)
+    assert text == (
+        "在训练好的 Transformer 中，教程句子里的 “it” 主要关注 “animal”。"
+        "这些随机投影什么也没有学到：这里 “it” 把最大的权重（0.700）给了 “2 street”。"
+    )
+    english = trained_contrast(tokens, labels, to_street)
+    assert english.startswith("In a trained Transformer") and "“animal”. These random" in english
+
+
+def test_sentences_and_lists_join_as_each_language_writes_them():
+    assert join_sentences(["One.", "", "Two.", "Three."]) == "One. Two. Three."
+    assert join_list(["a", "b", "c"]) == "a, b, c"
+    assert join_sentences([]) == join_list([]) == ""
+    with i18n.use("zh"):
+        assert join_sentences(["一。", "二。", ""]) == "一。二。"
+        assert join_list(["“a”", "“b”"]) == "“a”、“b”"
+        assert join_list(["only"]) == "only"

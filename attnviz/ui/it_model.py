@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from attnviz import i18n
+from attnviz.explain import join_list
 from attnviz.figures import bar_chart, heatmap_grid
+from attnviz.i18n import gettext as _
 from attnviz.training.it_task import load_it_run
 from attnviz.training.tasks import IT_VOCAB
 from attnviz.training.train import TrainingRun
@@ -14,7 +17,7 @@ from attnviz.training.views import ItView, it_view
 from attnviz.ui.cache import figure
 from attnviz.ui.render import escape_markdown, last_good, show_figure
 
-__all__ = ["it_model_panel", "shipped_run"]
+__all__ = ["it_model_panel", "panel_titles", "shipped_run"]
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)
@@ -24,8 +27,18 @@ def shipped_run() -> TrainingRun:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _view(text: str) -> ItView:
+def _view(text: str, lang: str) -> ItView:
+    # ``lang`` keys the cache: the view's titles and a refused text's error are in the session's language.
     return it_view(text, shipped_run())
+
+
+def panel_titles(num_panels: int, num_heads: int) -> tuple[str, ...]:
+    """``layer 1 · head 1``, ``layer 1 · head 2``, …: the grid's panel titles, layer by layer, in the session's
+    language (the stack is ``(L·H, T, T)``, layer-major)."""
+    return tuple(
+        _("layer {layer} · head {head}").format(layer=i // num_heads + 1, head=i % num_heads + 1)
+        for i in range(num_panels)
+    )
 
 
 def it_model_panel(text: str, prefix: str) -> None:
@@ -35,58 +48,74 @@ def it_model_panel(text: str, prefix: str) -> None:
     @st.fragment
     def panel() -> None:
         st.toggle(
-            "Show this sentence through weights trained on the “what does *it* refer to?” task",
+            _("Show this sentence through weights trained on the “what does *it* refer to?” task"),
             key=f"{prefix}_it_model",
-            help="A 2-layer transformer trained on the Train page's “it” task (seed 003's sentence as a grammar).",
+            help=_("A 2-layer transformer trained on the Train page's “it” task (seed 003's sentence as a grammar)."),
         )
         if not st.session_state[f"{prefix}_it_model"]:
             return
-        view = last_good(f"{prefix}_it_last_good", lambda: _view(text))
+        view = last_good(f"{prefix}_it_last_good", lambda: _view(text, i18n.language()))
         if view is None:
             return
+        # The model's own words (its vocabulary, an example sentence) are shown as code: they are what it reads.
         vocabulary = ", ".join(w for w in IT_VOCAB[1:])
         st.markdown(
-            "These weights were **trained**, not drawn at random: on 11-word sentences like “the dog didn't chase "
-            "the cat because it was too fast”, to name the noun *it* refers to. In the last layer the row of *it* "
-            "lights up the subject after tired/lazy/slow/sleepy/scared and the object after fast/quick/clever/"
-            f"wide/long/busy (on held-out sentences its largest weight is on the right noun {214 / 268:.0%} of the "
-            "time). The model reads lower-case words of its own vocabulary only: "
-            f"{escape_markdown(vocabulary)}."
+            _(
+                "These weights were **trained**, not drawn at random: on 11-word sentences like {example}, to name "
+                "the noun *it* refers to. In the last layer the row of *it* lights up the subject after {subject} and "
+                "the object after {object} (on held-out sentences its largest weight is on the right noun "
+                "{share:.0%} of the time). The model reads lower-case words of its own vocabulary only: {vocabulary}."
+            ).format(
+                example="`the dog didn't chase the cat because it was too fast`",
+                subject="`tired/lazy/slow/sleepy/scared`",
+                object="`fast/quick/clever/wide/long/busy`",
+                share=214 / 268,
+                vocabulary=f"`{vocabulary}`",
+            )
         )
         if view.unknown:
             st.warning(
-                "Not in the trained model's vocabulary, read as <unk>: "
-                + escape_markdown(", ".join(f"“{w}”" for w in view.unknown)),
+                _("Not in the trained model's vocabulary, read as <unk>: {words}").format(
+                    words=escape_markdown(join_list(f"“{w}”" for w in view.unknown))
+                ),
                 icon="🔤",
             )
         if len(view.words) != view.trained_length:
             st.info(
-                f"The model was trained on {view.trained_length}-word sentences; this one has {len(view.words)}, "
-                "so expect less clear patterns."
+                _(
+                    "The model was trained on {trained}-word sentences; this one has {count}, "
+                    "so expect less clear patterns."
+                ).format(trained=view.trained_length, count=len(view.words))
             )
         fig = figure(
             heatmap_grid,
             np.ascontiguousarray(view.stack),
             tuple(view.labels),
             tuple(view.labels),
-            panel_titles=tuple(view.titles),
-            title="Trained on the “it” task: every layer × head",
+            panel_titles=panel_titles(len(view.stack), view.num_heads),
+            title=_("Trained on the “it” task: every layer × head"),
             max_cols=max(2, view.num_heads),
         )
         show_figure(fig, key=f"{prefix}_fig_it_grid")
         for position, answer in list(view.answers.items())[:3]:
             row = view.stack[-1, position]
             st.markdown(
-                f"At {escape_markdown(view.labels[position])} the model answers **{escape_markdown(answer)}**; the "
-                f"last layer's head gives most weight to {escape_markdown(view.labels[int(row.argmax())])} "
-                f"({row.max():.2f})."
+                _(
+                    "At {query} the model answers **{answer}**; the last layer's head gives most weight to "
+                    "{key} ({weight:.2f})."
+                ).format(
+                    query=escape_markdown(view.labels[position]),
+                    answer=escape_markdown(answer),
+                    key=escape_markdown(view.labels[int(row.argmax())]),
+                    weight=row.max(),
+                )
             )
             show_figure(
                 figure(
                     bar_chart,
                     np.ascontiguousarray(row),
                     tuple(view.labels),
-                    title=f"last layer: weights of query {view.labels[position]}",
+                    title=_("last layer: weights of query {query}").format(query=view.labels[position]),
                     highlight=position,
                 ),
                 key=f"{prefix}_fig_it_row_{position}",

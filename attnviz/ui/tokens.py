@@ -9,6 +9,8 @@ import numpy as np
 import streamlit as st
 
 from attnviz.cells import cell_at, explain_view
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.lab_views import RowReadout, row_readout
 from attnviz.sharing import Bool, Choice, Decoded, Float, Int, StateSpec, Text
 from attnviz.snippets import tokens_snippet
@@ -42,17 +44,18 @@ __all__ = [
 # The heatmaps whose cells explain themselves when clicked: chart key -> the stage it draws.
 CHARTS = {"tokens_fig_scores": "scores", "tokens_fig_weights": "weights"}
 
-# Tokenization radio label -> attnviz.tokens mode.
-MODES = {"Words and punctuation": "words", "Characters": "chars"}
+# Tokenization radio label (English: the code the session state and the address hold; shown translated) -> mode.
+MODES = {N_("Words and punctuation"): "words", N_("Characters"): "chars"}
 D_MODEL_MAX = 512
 D_K_MAX = 256
-# Button label -> text. The long preset shows how the page behaves at 512 tokens.
+# Button label (English, shown translated) -> text. The long preset shows how the page behaves at 512 tokens.
+# The names are interface text; the sentences are the learner's data and stay as they are in either language.
 PRESETS = {
-    "English": DEFAULT_SENTENCE,
-    "中文 (Chinese)": "动物没有过马路，因为它太累了",
-    "Repeated words": "the cat saw the dog and the dog saw the cat",
-    "العربية (right to left)": "القطة لم تعبر الشارع لأنها كانت متعبة",
-    "512 tokens": long_text(512),
+    N_("English"): DEFAULT_SENTENCE,
+    N_("中文 (Chinese)"): "动物没有过马路，因为它太累了",
+    N_("Repeated words"): "the cat saw the dog and the dog saw the cat",
+    N_("العربية (right to left)"): "القطة لم تعبر الشارع لأنها كانت متعبة",
+    N_("512 tokens"): long_text(512),
 }
 DEFAULTS = {
     "tokens_text": DEFAULT_SENTENCE,
@@ -103,7 +106,7 @@ class Settings:
 
     @property
     def mode_name(self) -> str:
-        return "words and punctuation" if self.mode == "words" else "characters"
+        return _("words and punctuation") if self.mode == "words" else _("characters")
 
     @property
     def attention_options(self) -> dict[str, object]:
@@ -115,7 +118,9 @@ class Settings:
 def int_problem(label: str, value: float, low: int, high: int) -> str | None:
     """A message naming ``label`` unless ``value`` is a whole number from ``low`` to ``high``."""
     if not (math.isfinite(value) and value == int(value) and low <= value <= high):
-        return f"{label} must be a whole number from {low} to {high}, got {value:g}"
+        return _("{label} must be a whole number from {low} to {high}, got {value:g}").format(
+            label=label, low=low, high=high, value=value
+        )
     return None
 
 
@@ -126,49 +131,64 @@ def load_preset(name: str) -> None:
 def controls() -> Settings:
     """The Tokens page's sidebar."""
     set_defaults(DEFAULTS)
-    st.header("Tokens")
+    st.header(_("Tokens"))
     mode = st.radio(
-        "Split the text into",
+        _("Split the text into"),
         tuple(MODES),
+        format_func=_,
         key="tokens_mode",
-        help="Characters mode suits scripts without spaces; Chinese splits per character in both modes.",
+        help=_("Characters mode suits scripts without spaces; Chinese splits per character in both modes."),
     )
-    st.header("Embeddings")
-    d_model = st.number_input("d_model (embedding width)", step=1, key="tokens_d_model", help=f"1 to {D_MODEL_MAX}.")
+    st.header(_("Embeddings"))
+    d_model_label = _("d_model (embedding width)")
+    range_help = _("{low} to {high}.")
+    d_model = st.number_input(
+        d_model_label, step=1, key="tokens_d_model", help=range_help.format(low=1, high=D_MODEL_MAX)
+    )
     positional = st.toggle(
-        "Add the positional encoding",
+        _("Add the positional encoding"),
         key="tokens_pe",
-        help="Without it, attention cannot tell where a token is: a repeated word gets identical rows.",
+        help=_("Without it, attention cannot tell where a token is: a repeated word gets identical rows."),
     )
     scale_embed = st.toggle(
-        "Multiply embeddings by √d_model",
+        _("Multiply embeddings by √d_model"),
         key="tokens_scale",
-        help="The Transformer paper scales embeddings up by √d_model so they are not drowned out by the "
-        "positional encoding, whose entries lie between −1 and 1.",
+        help=_(
+            "The Transformer paper scales embeddings up by √d_model so they are not drowned out by the "
+            "positional encoding, whose entries lie between −1 and 1."
+        ),
     )
-    st.header("Attention")
-    d_k = st.number_input("d_k (query/key width)", step=1, key="tokens_d_k", help=f"1 to {D_K_MAX}.")
+    st.header(_("Attention"))
+    d_k_label = _("d_k (query/key width)")
+    d_k = st.number_input(d_k_label, step=1, key="tokens_d_k", help=range_help.format(low=1, high=D_K_MAX))
     temperature = st.number_input(
-        "Temperature",
+        _("Temperature"),
         step=0.1,
         format="%.2f",
         key="tokens_temperature",
-        help="Scores are multiplied by 1/(√d_k · temperature): below 1 sharpens the weights, above 1 flattens them.",
+        help=_("Scores are multiplied by 1/(√d_k · temperature): below 1 sharpens the weights, above 1 flattens them."),
     )
-    causal = st.toggle("Causal mask (a token sees only itself and earlier tokens)", key="tokens_causal")
-    with st.expander("Random projections"):
+    causal = st.toggle(_("Causal mask (a token sees only itself and earlier tokens)"), key="tokens_causal")
+    with st.expander(_("Random projections")):
         seed = st.number_input(
-            "Seed", min_value=0, max_value=2**31 - 1, step=1, key="tokens_seed", help="Embeddings and W_q, W_k, W_v."
+            _("Seed"),
+            min_value=0,
+            max_value=2**31 - 1,
+            step=1,
+            key="tokens_seed",
+            help=_("Embeddings and W_q, W_k, W_v."),
         )
-        bias = st.toggle("Bias in the projections", key="tokens_bias")
+        bias = st.toggle(_("Bias in the projections"), key="tokens_bias")
     problems = [
-        int_problem("d_model (embedding width)", d_model, 1, D_MODEL_MAX),
-        int_problem("d_k (query/key width)", d_k, 1, D_K_MAX),
+        int_problem(d_model_label, d_model, 1, D_MODEL_MAX),
+        int_problem(d_k_label, d_k, 1, D_K_MAX),
     ]
     if not (math.isfinite(temperature) and temperature > 0):
         problems.append(
-            f"Temperature must be greater than 0, got {temperature:g}: scale = 1/(√d_k · temperature) "
-            "needs a positive temperature"
+            _(
+                "Temperature must be greater than 0, got {value:g}: scale = 1/(√d_k · temperature) "
+                "needs a positive temperature"
+            ).format(value=temperature)
         )
     return Settings(
         mode=MODES[mode],

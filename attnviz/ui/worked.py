@@ -14,6 +14,8 @@ import streamlit as st
 
 from attnviz.cells import cell_at, explain_view
 from attnviz.examples import PRESETS, QKV_INTRO, QKV_INTRO_NOTE, WORKED_EXAMPLE, preset
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.sharing import Bool, Choice, Int, MatrixField, StateSpec
 from attnviz.snippets import worked_snippet
 from attnviz.ui.cells import new_click, show_cell
@@ -43,8 +45,10 @@ __all__ = [
 ]
 
 MATRICES = ("worked_x", "worked_wq", "worked_wk", "worked_wv")
-VARIANTS = {"Hand-set (edit the tables)": False, "Learned (random nn.Linear with bias)": True}  # label -> learned
-SCALINGS = {"None (as in the tutorial)": False, "1/√d_k (as in Transformers)": True}  # label -> scaled by 1/√d_k
+# English label (the code the session state and the address hold; shown translated) -> learned
+VARIANTS = {N_("Hand-set (edit the tables)"): False, N_("Learned (random nn.Linear with bias)"): True}
+# English label (code, shown translated) -> scaled by 1/√d_k
+SCALINGS = {N_("None (as in the tutorial)"): False, N_("1/√d_k (as in Transformers)"): True}
 T0, D_IN0, D_K0 = WORKED_EXAMPLE.shape
 PRESET_CHOICES = (*PRESETS, QKV_INTRO)  # seed 000's qkv intro keeps its own 2 × 5 and 5 × 5 shapes
 DEFAULTS = {
@@ -168,48 +172,51 @@ def controls() -> Settings:
     """The sidebar: variant, scaling, mask, presets, sizes and the query (and key) to follow."""
     set_defaults(DEFAULTS)
     _follow_click()
-    st.header("Example")
+    st.header(_("Example"))
     variant = st.radio(
-        "Weights",
+        _("Weights"),
         tuple(VARIANTS),
+        format_func=_,
         key="worked_variant",
-        help="The tutorial's part 2 replaces the hand-set matrices by randomly initialised linear layers.",
+        help=_("The tutorial's part 2 replaces the hand-set matrices by randomly initialised linear layers."),
     )
-    scaling = st.radio("Scaling of the scores", tuple(SCALINGS), key="worked_scaling")
-    causal = st.checkbox("Causal mask (a token sees only itself and earlier tokens)", key="worked_causal")
+    scaling = st.radio(_("Scaling of the scores"), tuple(SCALINGS), format_func=_, key="worked_scaling")
+    causal = st.checkbox(_("Causal mask (a token sees only itself and earlier tokens)"), key="worked_causal")
     st.divider()
-    st.selectbox("Preset", PRESET_CHOICES, key="worked_preset")
+    st.selectbox(_("Preset"), PRESET_CHOICES, format_func=_, key="worked_preset")
     if st.session_state.worked_preset == QKV_INTRO:
-        st.caption(QKV_INTRO_NOTE)
-    seed = st.number_input("Seed (random preset, learned weights)", 0, 2**31 - 1, step=1, key="worked_seed")
+        st.caption(_(QKV_INTRO_NOTE))
+    seed = st.number_input(_("Seed (random preset, learned weights)"), 0, 2**31 - 1, step=1, key="worked_seed")
     left, right = st.columns(2)
-    left.button("Load preset", on_click=_load_preset, width="stretch")
-    right.button("Reset", on_click=_reset, width="stretch", help="Back to the tutorial's matrices and sizes.")
+    left.button(_("Load preset"), on_click=_load_preset, width="stretch")
+    right.button(_("Reset"), on_click=_reset, width="stretch", help=_("Back to the tutorial's matrices and sizes."))
     st.divider()
-    t = st.number_input("Tokens (rows of X)", 1, T_MAX, step=1, key="worked_t", on_change=_resize_all)
-    d_in = st.number_input("d_in (columns of X)", 1, D_MAX, step=1, key="worked_d_in", on_change=_resize_all)
-    d_k = st.number_input("d_k (columns of W)", 1, D_MAX, step=1, key="worked_d_k", on_change=_resize_all)
+    t = st.number_input(_("Tokens (rows of X)"), 1, T_MAX, step=1, key="worked_t", on_change=_resize_all)
+    d_in = st.number_input(_("d_in (columns of X)"), 1, D_MAX, step=1, key="worked_d_in", on_change=_resize_all)
+    d_k = st.number_input(_("d_k (columns of W)"), 1, D_MAX, step=1, key="worked_d_k", on_change=_resize_all)
     for name, size in (("worked_query", t), ("worked_key", t), ("worked_dim", d_k)):
         if st.session_state[name] >= size:
             st.session_state[name] = 0
     st.divider()
     query = st.selectbox(
-        "Follow one query token",
+        _("Follow one query token"),
         range(t),
         format_func=lambda i: f"x{i + 1}",
         key="worked_query",
-        help="Its dot products, softmax and weighted sum are written out next to the heatmaps. "
-        "Clicking a cell of a heatmap follows that cell's query.",
+        help=_(
+            "Its dot products, softmax and weighted sum are written out next to the heatmaps. "
+            "Clicking a cell of a heatmap follows that cell's query."
+        ),
     )
     key = st.selectbox(
-        "… and one key", range(t), format_func=lambda i: f"x{i + 1}", key="worked_key", help="Or click a cell."
+        _("… and one key"), range(t), format_func=lambda i: f"x{i + 1}", key="worked_key", help=_("Or click a cell.")
     )
     dim = st.selectbox(
-        "… and one output column",
+        _("… and one output column"),
         range(d_k),
         format_func=lambda j: f"d{j + 1}",
         key="worked_dim",
-        help="Or click a cell.",
+        help=_("Or click a cell."),
     )
     return Settings(
         int(t), int(d_in), int(d_k), VARIANTS[variant], SCALINGS[scaling], bool(causal), int(seed), query, key, dim

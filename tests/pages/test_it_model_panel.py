@@ -64,3 +64,13 @@ def test_multihead_page_shows_every_trained_head():
         "layer 1 · head 1",
         "layer 2 · head 1",
     ]
+
+
+def test_the_panel_titles_name_each_layer_and_head_as_the_view_orders_them():
+    from attnviz.training.it_task import load_it_run
+    from attnviz.training.views import it_view
+    from attnviz.ui.it_model import panel_titles
+
+    view = it_view("the animal didn't cross the street because it was too tired", load_it_run())
+    assert panel_titles(len(view.stack), view.num_heads) == tuple(view.titles)  # layer-major, like the stack
+    assert panel_titles(6, 3) == tuple(f"layer {layer} · head {head}" for layer in (1, 2) for head in (1, 2, 3))

@@ -1,16 +1,22 @@
 """AppTest of the Tokens page: figures are checked through their JSON, values against attnviz."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from attnviz import i18n
 from attnviz.modules import SelfAttention
 from attnviz.tokens import MAX_TOKENS, input_embeddings, token_labels, tokenize
 from attnviz.ui.cache import heatmap_figure
+from attnviz.ui.render import escape_markdown
 from attnviz.ui.tokens import PRESETS
 from attnviz.views import DEFAULT_SENTENCE, temperature_scale, top_keys
-from tests.pages.conftest import array, error_text, figure, heatmap, markdown_text, open_page
+from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page, titles
+from tests.pages.zh_areas import SHARED_FILES, SHARED_PHRASES, not_shared, source
+from tests.support.i18n import english_left
 
 PAGE = "pages/2_Tokens.py"
 DEFAULT_LABELS = token_labels(tokenize(DEFAULT_SENTENCE))
@@ -280,3 +286,118 @@ def test_what_the_text_says_about_it_matches_the_weights(at):
 def test_the_weights_colour_scale_says_where_it_tops_out(at):
     trace = figure(at, "weights =")["data"][0]
     assert trace["colorbar"]["title"]["text"] == f"weight (0 … {trace['zmax']:.3f})"
+
+
+# ------------------------------------------------------------------------------------------------ in Chinese
+
+OWN_FILES = (PAGE, "attnviz/ui/tokens.py", "attnviz/ui/it_model.py", "attnviz/explain.py", "attnviz/views.py")
+
+
+@pytest.fixture
+def zh() -> AppTest:
+    """The page opened with ``?lang=zh``; the test runs in Chinese too, so the options' format_func (called in the
+    test's thread when AppTest sends the widgets' values) translates as the page did."""
+    i18n.missing(clear=True)
+    app = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    app.query_params["lang"] = "zh"
+    with i18n.use("zh"):
+        yield app.run()
+
+
+def assert_chinese(at: AppTest, *, skip: tuple[str, ...] = ()) -> None:
+    """No English word left but the shared modules' (translated elsewhere) and the learner's text, and no lookup
+    without a translation. ``skip``: element kinds checked by the caller instead."""
+    assert not at.exception, at.exception
+    left = [hit for hit in not_shared(english_left(at)) if hit[0] not in skip]
+    assert not left, "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
+    assert not i18n.missing(), sorted(i18n.missing())
+
+
+def test_the_shared_text_skipped_in_chinese_is_not_this_pages():
+    own, shared = source(OWN_FILES), source(SHARED_FILES)
+    for phrase in SHARED_PHRASES:
+        assert phrase in shared and phrase not in own, phrase
+
+
+def test_in_chinese_the_default_sentence_stays_english_and_the_rest_is_chinese(zh):
+    at = zh
+    assert_chinese(at)
+    assert at.title[0].value == "你自己的句子"
+    assert at.text_area(key="tokens_text").value == DEFAULT_SENTENCE  # the learner's data
+    # The preset names are interface text; the sentences they load are data.
+    assert [b.label for b in at.button if b.key.startswith("tokens_preset_")] == [
+        "英文",
+        "中文",
+        "重复的词",
+        "العربية（从右到左）",
+        "512 个词元",
+    ]
+    text = markdown_text(at)
+    # Sentences computed from the weights, joined the Chinese way (no space after a full stop).
+    it = DEFAULT_LABELS.index("7 it")
+    _, keys, weights = heatmap(at, "注意力权重 =")
+    top = [keys[j] for j in top_keys(weights[it])]
+    assert "11 个词元（按词和标点切分）。每个标签" in text
+    assert "在训练好的 Transformer 中，教程句子里的 “it” 主要关注 “animal”。这里 “it”" in text
+    best = "、".join(f"“{escape_markdown(k)}”（{weights[it, DEFAULT_LABELS.index(k)]:.3f}）" for k in top)
+    assert f"查询 “7 it” 把最多的权重给了 {best}；它的权重之和为 1.000。" in text
+    assert set(titles(at)) >= {"X = 嵌入 + PE", "注意力分数 = Q·Kᵀ", "查询 7 it 的注意力权重"}
+
+
+def test_in_chinese_repeats_scaling_mask_and_characters_are_explained(zh):
+    at = zh
+    at.button(key="tokens_preset_2").click().run()  # Repeated words
+    at.toggle(key="tokens_pe").set_value(False).run()
+    at.toggle(key="tokens_scale").set_value(True).run()
+    at.toggle(key="tokens_causal").set_value(True).run()
+    assert_chinese(at)
+    text = markdown_text(at)
+    assert "这些向量乘以 √d_model = 4.00，与 Transformer 论文相同" in text
+    assert "没有位置编码：“the” 在位置 0 和位置 3 上得到完全相同的行" in text
+    assert "因果掩码让每个后面的键的权重都为 0（上三角）。" in text
+    assert {"X = 嵌入 × √d_model", "注意力权重 = softmax(缩放系数 · 分数，掩码)"} <= set(titles(at))
+    at.radio(key="tokens_mode").set_value("Characters").run()
+    assert at.session_state["tokens_mode"] == "Characters"  # the state keeps the code
+    assert at.radio(key="tokens_mode").options == ["词和标点", "字符"]
+    assert_chinese(at)
+    assert "（按字符切分）" in markdown_text(at)
+
+
+def test_in_chinese_every_refused_input_is_named_in_chinese(zh):
+    at = zh
+    at.number_input(key="tokens_d_model").set_value(0).run()
+    at.number_input(key="tokens_temperature").set_value(0.0).run()
+    assert_chinese(at)
+    errors = error_text(at)
+    assert "d_model（嵌入宽度）必须是 1 到 512 之间的整数，得到的是 0" in errors
+    assert "温度必须大于 0，得到的是 0：" in errors
+    at.text_area(key="tokens_text").input("   ").run()
+    assert "文本框是空的（或只有空格）：请输入一个句子来切分词元" in error_text(at)
+    assert_chinese(at)
+
+
+def test_in_chinese_a_cut_text_and_a_large_matrix_are_explained(zh):
+    at = zh
+    total = MAX_TOKENS + 76
+    at.text_area(key="tokens_text").input(" ".join(f"w{i % 50}" for i in range(total))).run()
+    assert_chinese(at)
+    assert at.warning[0].value.startswith(f"文本有 {total:,} 个词元；只用前 {MAX_TOKENS:,} 个（截掉 76 个）。")
+    assert any(c.value.startswith("大矩阵的格子里不显示数字") for c in at.caption)
+
+
+def test_in_chinese_the_trained_model_panel_speaks_chinese(zh):
+    at = zh
+    at.text_area(key="tokens_text").input("The zebra and the yak were too tired").run()
+    at.toggle(key="tokens_it_model").set_value(True).run()
+    # The unknown words are the learner's, quoted as typed; the model's vocabulary is shown as code.
+    assert_chinese(at, skip=("warning",))
+    warning = re.sub(r"\\(.)", r"\1", at.warning[0].value)
+    assert warning == "不在训练好的模型的词表中，按 <unk> 读入：“zebra”、“and”、“yak”、“were”"
+    assert at.info[0].value == "模型是在 11 个词的句子上训练的；这句有 8 个词，所以模式可能没那么清晰。"
+    grid = figure(at, "在 “it” 任务上训练：每一层 × 每个头")
+    panels = [a["text"] for a in grid["layout"]["annotations"] if "层" in a["text"]]
+    assert panels == ["第 1 层 · 头 1", "第 2 层 · 头 1"]
+    at.text_area(key="tokens_text").input(DEFAULT_SENTENCE).run()
+    assert_chinese(at)
+    assert "在 7 it 处，模型的回答是 **animal**" in re.sub(r"\\(.)", r"\1", markdown_text(at))
+    assert figure(at, "最后一层：查询 7 it 的注意力权重")

@@ -2,9 +2,14 @@
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from attnviz.examples import WORKED_EXAMPLE_PRINTED
-from tests.pages.conftest import array, edit, figure, open_page, titles
+from attnviz import i18n
+from attnviz.examples import QKV_INTRO, WORKED_EXAMPLE_PRINTED
+from attnviz.ui import worked
+from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, open_page, titles
+from tests.pages.zh_areas import SHARED_FILES, SHARED_PHRASES, not_shared, source
+from tests.support.i18n import english_left
 
 PAGE = "pages/1_Worked_example.py"
 
@@ -269,3 +274,83 @@ def test_seed_000_qkv_intro_preset_attends_like_the_seeds_code(at):
     weights = F.softmax((x @ wq) @ (x @ wk).T / np.sqrt(5), dim=-1)
     np.testing.assert_allclose(z(at, "weights ="), weights.numpy(), atol=1e-5)
     np.testing.assert_allclose(z(at, "output ="), (weights @ (x @ wv)).numpy(), atol=1e-4)
+
+
+# ------------------------------------------------------------------------------------------------ in Chinese
+
+OWN_FILES = (PAGE, "attnviz/ui/worked.py", "attnviz/explain.py", "attnviz/views.py", "attnviz/examples.py")
+
+
+@pytest.fixture
+def zh():
+    """The page opened with ``?lang=zh``; the test runs in Chinese too, so the options' format_func (called in the
+    test's thread when AppTest sends the widgets' values) translates as the page did."""
+    i18n.missing(clear=True)
+    app = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    app.query_params["lang"] = "zh"
+    with i18n.use("zh"):
+        yield app.run()
+
+
+def assert_chinese(at: AppTest) -> None:
+    """No English word left but the shared modules' (translated elsewhere), and no lookup without a translation."""
+    assert not at.exception, at.exception
+    left = not_shared(english_left(at))
+    assert not left, "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
+    assert not i18n.missing(), sorted(i18n.missing())
+
+
+def test_the_shared_text_skipped_in_chinese_is_not_this_pages():
+    own, shared = source(OWN_FILES), source(SHARED_FILES)
+    for phrase in SHARED_PHRASES:
+        assert phrase in shared and phrase not in own, phrase
+
+
+def test_in_chinese_every_variant_scaling_mask_and_preset_speaks_chinese(zh):
+    at = zh
+    assert_chinese(at)
+    assert at.title[0].value == "示例演算"
+    at.radio(key="worked_scaling").set_value(tuple(worked.SCALINGS)[1]).run()
+    at.checkbox(key="worked_causal").check().run()
+    at.radio(key="worked_variant").set_value(tuple(worked.VARIANTS)[1]).run()
+    at.selectbox(key="worked_query").set_value(2).run()
+    assert_chinese(at)
+    assert at.session_state["worked_scaling"] == "1/√d_k (as in Transformers)"  # the state keeps the code
+    assert at.radio(key="worked_scaling").options == ["不缩放（与教程相同）", "1/√d_k（与 Transformer 相同）"]
+    assert {"偏置", "掩码后的分数", "注意力权重 = softmax(掩码后的分数)"} <= set(titles(at))
+    assert any(t.startswith("缩放后的分数 = 分数 × 0.5774") for t in titles(at))
+    text = "\n".join(m.value for m in at.markdown)
+    assert "注意力分数乘以 1/√d_k = 1/√3 = 0.5774。" in text
+    assert "**x3** 这一行（缩放后的分数）：" in text and "词元 **x3** 的输出 **h3**：" in text
+    caption = "\n".join(c.value for c in at.caption)
+    assert "来自 `SelfAttention(4, 3, bias=True, seed=0)`，按 nn.Linear 的方式初始化" in caption
+
+
+def test_in_chinese_the_qkv_intro_preset_is_named_and_explained(zh):
+    at = zh
+    at.selectbox(key="worked_preset").set_value(QKV_INTRO).run()
+    assert "教程 000：qkv 入门" in at.selectbox(key="worked_preset").options
+    at.button[0].click().run()  # Load preset
+    assert_chinese(at)
+    assert at.session_state["worked_preset"] == QKV_INTRO
+    assert any(c.value.startswith("教程 000 的 qkv 入门") for c in at.caption)
+
+
+def test_in_chinese_a_bad_cell_keeps_the_last_result_and_the_page_stays_chinese(zh):
+    at = zh
+    edit(at, "worked_x", {0: {"d2": float("nan")}})
+    assert not at.exception
+    # The cell's problem is worded by the shared validation; the page says in Chinese that the last values stay.
+    assert [e.value.endswith("——显示的是上一次有效的值。") for e in at.error] == [True]
+    left = [hit for hit in not_shared(english_left(at)) if hit[0] != "error"]
+    assert not left, left
+    assert not i18n.missing(), sorted(i18n.missing())
+    np.testing.assert_array_equal(z(at, "注意力分数 ="), WORKED_EXAMPLE_PRINTED["scores"])
+
+
+def test_every_key_masked_is_said_in_chinese():
+    from attnviz.explain import softmax_latex
+
+    with i18n.use("zh"):
+        assert softmax_latex("w_1", [float("-inf")] * 3).endswith(r"\text{（所有键都被掩码）}")
+    assert softmax_latex("w_1", [float("-inf")] * 3).endswith(r"\text{(every key is masked)}")
