@@ -113,7 +113,7 @@ def visible_texts(at: AppTest) -> list[tuple[str, str]]:
                 value = getattr(e.proto, field, "")
                 if isinstance(value, str) and value:
                     found.append((f"{kind} {field}", value))
-    for e in at.get("expandable"):
+    for e in at.get("expander"):
         found.append(("expander", e.proto.expandable.label if e.proto.HasField("expandable") else e.label))
     for tab in at.get("tab"):
         found.append(("tab", tab.label))
@@ -167,6 +167,7 @@ def english_left(at: AppTest, *, allowed: Iterable[str] = ()) -> list[tuple[str,
     for where, text in visible_texts(at):
         plain = _DIRECTIVE.sub(" ", _LINK_TARGET.sub("]", _LATEX.sub(" ", _CODE.sub(" ", text))))
         plain = re.sub(r"<[^>]+>|%\{[^}]*\}|&[a-z]+;", " ", plain)  # HTML tags, plotly's %{z} fields, entities
+        plain = re.sub(r"\\(.)", r"\1", plain)  # markdown escapes: an escaped "d\_model" reads d_model
         for word in _WORD.findall(plain):
             if word.lower().strip("_'") not in keep:
                 left.append((where, word, text))
