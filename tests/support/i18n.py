@@ -114,7 +114,7 @@ def visible_texts(at: AppTest) -> list[tuple[str, str]]:
                 if isinstance(value, str) and value:
                     found.append((f"{kind} {field}", value))
     for e in at.get("expander"):
-        found.append(("expander", e.proto.expandable.label if e.proto.HasField("expandable") else e.label))
+        found.append(("expander", e.label))
     for tab in at.get("tab"):
         found.append(("tab", tab.label))
     for metric in at.get("metric"):
