@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.modules import MultiHeadAttention, MultiHeadTrace
 from attnviz.tokens import MAX_TOKENS, embed
 from attnviz.verify import TOLERANCE, TorchCheck
@@ -22,36 +24,54 @@ from attnviz.verify import TOLERANCE, TorchCheck
 __all__ = [
     "CROSS_PRESETS",
     "PAD_TOKEN",
+    "SENTENCE_NAMES",
     "CrossAttention",
     "check_cross_against_torch",
     "cross_attention",
     "embed_padded",
+    "sentence_name",
 ]
 
 CROSS_PRESETS: dict[str, tuple[str, str, str]] = {
-    "Chinese → English: the tired animal (seed 003)": (
+    N_("Chinese → English: the tired animal (seed 003)"): (
         "The animal didn't cross the street because it was too tired.",
         "动物没有过马路，因为它太累了。",
         "它太累了。",
     ),
-    "Chinese → English: I love you": ("I love you", "我爱你", "爱"),
-    "Chinese → English: the cat on the mat": ("The cat sat on the mat.", "猫坐在垫子上。", "猫坐着。"),
-    "German → English: the house": ("The house is small.", "Das Haus ist klein.", "Das Haus."),
-    "English → French: the black cat": ("le chat noir dort", "the black cat sleeps", "the cat"),
+    N_("Chinese → English: I love you"): ("I love you", "我爱你", "爱"),
+    N_("Chinese → English: the cat on the mat"): ("The cat sat on the mat.", "猫坐在垫子上。", "猫坐着。"),
+    N_("German → English: the house"): ("The house is small.", "Das Haus ist klein.", "Das Haus."),
+    N_("English → French: the black cat"): ("le chat noir dort", "the black cat sleeps", "the cat"),
 }
 """Preset (target, source, a second shorter source): the target gives the queries (rows), each source the keys
-and values (columns); the two sources form a padded batch."""
+and values (columns); the two sources form a padded batch. The names are catalog messages (translated where
+shown); the sentences are data and stay as written."""
+
+SENTENCE_NAMES = {"target": N_("target"), "source": N_("source"), "second source": N_("second source")}
+"""The sentences' names in error messages (catalog messages)."""
 
 PAD_TOKEN = "<pad>"
 """The label of a padding position; its embedding is the zero vector."""
 
 
+def sentence_name(name: str) -> str:
+    """A sentence's name (``"target"``, ``"source"``, ``"second source"``, ``"source 3"`` …) in the current
+    language."""
+    if name in SENTENCE_NAMES:
+        return _(SENTENCE_NAMES[name])
+    return _("source {number}").format(number=name.removeprefix("source "))
+
+
 def _check_tokens(name: str, tokens: Sequence[str], max_tokens: int) -> list[str]:
     tokens = list(tokens)
     if not tokens:
-        raise ValueError(f"the {name} has no tokens: type at least one word")
+        raise ValueError(_("the {name} has no tokens: type at least one word").format(name=sentence_name(name)))
     if len(tokens) > max_tokens:
-        raise ValueError(f"the {name} has {len(tokens)} tokens; the most this page handles is {max_tokens}")
+        raise ValueError(
+            _("the {name} has {count} tokens; the most this page handles is {most}").format(
+                name=sentence_name(name), count=len(tokens), most=max_tokens
+            )
+        )
     return tokens
 
 
@@ -64,7 +84,9 @@ def embed_padded(
     lengths = [len(s) for s in sources]
     for b, n in enumerate(lengths):
         if n == 0:
-            raise ValueError(f"source {b + 1} of the batch has no tokens: type at least one word")
+            raise ValueError(
+                _("source {number} of the batch has no tokens: type at least one word").format(number=b + 1)
+            )
     t_k = max(lengths)
     batch = torch.zeros(len(sources), t_k, d_model, dtype=dtype)  # (B, T_k, d_model), zero = padding
     for b, tokens in enumerate(sources):

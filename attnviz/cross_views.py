@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from attnviz.cells import CellExplanation, explain_head
-from attnviz.cross import check_cross_against_torch, cross_attention
+from attnviz.cross import check_cross_against_torch, cross_attention, sentence_name
+from attnviz.i18n import gettext as _
 from attnviz.modules import MultiHeadAttention, MultiHeadTrace
 from attnviz.tokens import token_labels, tokenize
 from attnviz.verify import TorchCheck
@@ -87,7 +88,9 @@ def cross_view(
     names = ["source", "second source", *(f"source {b + 1}" for b in range(2, len(sources)))][: len(sources)]
     for name, text in zip(["target", *names], [target, *sources], strict=True):
         if not tokenize(text):
-            raise ValueError(f"the {name} is empty (or only spaces): type at least one word")
+            raise ValueError(
+                _("the {name} is empty (or only spaces): type at least one word").format(name=sentence_name(name))
+            )
     result = cross_attention(module, tokenize(target), [tokenize(s) for s in sources], seed=seed, max_tokens=max_tokens)
     trace = result.trace
     pad = "<pad>"

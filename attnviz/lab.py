@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from attnviz.examples import WORKED_EXAMPLE
+from attnviz.i18n import gettext as _
 from attnviz.tokens import embed, token_labels, tokenize
 
 __all__ = ["LAB_MAX_D_K", "LAB_MAX_TOKENS", "LAB_SOURCES", "LabInputs", "lab_inputs"]
@@ -61,7 +62,11 @@ class LabInputs:
 
 def _int_in(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
-        raise ValueError(f"{name}={value!r} must be a whole number between {low} and {high}")
+        raise ValueError(
+            _("{name}={value} must be a whole number between {low} and {high}").format(
+                name=name, value=repr(value), low=low, high=high
+            )
+        )
     return int(value)
 
 
@@ -91,9 +96,13 @@ def lab_inputs(
     if source == "sentence":
         tokens = tokenize(sentence)
         if not tokens:
-            raise ValueError("the sentence has no tokens: type at least one word")
+            raise ValueError(_("the sentence has no tokens: type at least one word"))
         if len(tokens) > max_tokens:
-            raise ValueError(f"the sentence has {len(tokens)} tokens; the lab shows at most {max_tokens}")
+            raise ValueError(
+                _("the sentence has {count} tokens; the lab shows at most {most}").format(
+                    count=len(tokens), most=max_tokens
+                )
+            )
         x = embed(tokens, d_k, seed=int(seed), dtype=torch.float64)  # (T, d_k)
     else:
         t = _int_in("t", t, 1, max_tokens)

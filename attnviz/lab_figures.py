@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.scaling import ScalingPoint
 
 __all__ = ["SCALING_STATS", "scaling_curve", "score_histogram"]
@@ -19,11 +21,12 @@ _MARGIN = {"l": 60, "r": 10, "t": 50, "b": 10, "pad": 2}  # room for the y tick 
 _UNSCALED, _SCALED = "#d62728", "#1f77b4"
 
 SCALING_STATS = {
-    "max_weight": ("largest weight in a row", "mean over rows; 1 = one-hot"),
-    "entropy": ("row entropy, bits", "mean over rows; 0 = one-hot"),
-    "jacobian": ("‖∂softmax/∂scores‖", "mean over rows; 0 = no gradient"),
+    "max_weight": (N_("largest weight in a row"), N_("mean over rows; 1 = one-hot")),
+    "entropy": (N_("row entropy, bits"), N_("mean over rows; 0 = one-hot")),
+    "jacobian": (N_("‖∂softmax/∂scores‖"), N_("mean over rows; 0 = no gradient")),
 }
-"""The statistics :func:`scaling_curve` draws: field stem → (axis title, what the extreme means)."""
+"""The statistics :func:`scaling_curve` draws: field stem → (axis title, what the extreme means), catalog
+messages (the figure shows them in the current language)."""
 
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:
@@ -36,12 +39,15 @@ def _values(values: object) -> np.ndarray:
 
 
 def score_histogram(
-    series: dict[str, object], *, title: str = "", x_title: str = "score", bins: int = 60, height: int = 320
+    series: dict[str, object], *, title: str = "", x_title: str | None = None, bins: int = 60, height: int = 320
 ) -> go.Figure:
     """Overlaid histograms, one per named series of values (any shape, flattened), shared bin edges.
 
-    Bars are normalised to probability density, so series with different counts compare by shape.
+    Bars are normalised to probability density, so series with different counts compare by shape. ``x_title``
+    defaults to "score" in the current language.
     """
+    x_title = _("score") if x_title is None else x_title
+    density = _("density")
     if not series:
         raise ValueError("score_histogram needs at least one series")
     arrays = {name: _values(v) for name, v in series.items()}
@@ -60,7 +66,7 @@ def score_histogram(
             "opacity": 0.6,
             "marker": {"color": colours[i % len(colours)]},
             "xbins": {"start": low, "end": high + size, "size": size},
-            "hovertemplate": f"{name}<br>{x_title} %{{x}}<br>density %{{y:.3f}}<extra></extra>",
+            "hovertemplate": f"{name}<br>{x_title} %{{x}}<br>{density} %{{y:.3f}}<extra></extra>",
         }
         for i, (name, values) in enumerate(arrays.items())
     ]
@@ -70,7 +76,7 @@ def score_histogram(
         "height": height,
         "margin": _MARGIN,
         "xaxis": {"title": {"text": x_title}, "automargin": True},
-        "yaxis": {"title": {"text": "density"}, "automargin": True},
+        "yaxis": {"title": {"text": density}, "automargin": True},
         "legend": {"orientation": "h", "y": -0.25},
     }
     return _figure(data, layout)
@@ -84,7 +90,7 @@ def scaling_curve(
         raise ValueError(f"stat must be one of {tuple(SCALING_STATS)}, got {stat!r}")
     if not points:
         raise ValueError("scaling_curve needs at least one point")
-    y_title, extreme = SCALING_STATS[stat]
+    y_title, extreme = (_(text) for text in SCALING_STATS[stat])
     d_ks = [p.d_k for p in points]
     data = [
         {
@@ -96,7 +102,7 @@ def scaling_curve(
             "line": {"color": colour},
             "hovertemplate": f"{name}<br>d_k %{{x}}<br>%{{y:.4f}}<extra></extra>",
         }
-        for kind, name, colour in (("unscaled", "q·k (unscaled)", _UNSCALED), ("scaled", "q·k / √d_k", _SCALED))
+        for kind, name, colour in (("unscaled", _("q·k (unscaled)"), _UNSCALED), ("scaled", "q·k / √d_k", _SCALED))
     ]
     layout = {
         "title": {"text": f"{y_title}<br><sup>{extreme}</sup>"},

@@ -16,6 +16,8 @@ from attnviz.additive import AdditiveAttention
 from attnviz.attention import AttentionTrace, attend
 from attnviz.cells import CellExplanation, explain_cell
 from attnviz.dropout import dropout_attention
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.lab import LabInputs
 from attnviz.masks import causal_mask, padding_mask, parse_mask_grid, sliding_window_mask
 from attnviz.modules import SelfAttention
@@ -23,10 +25,12 @@ from attnviz.scaling import ScalingPoint, dot_product_samples, scaling_experimen
 from attnviz.stats import effective_keys, row_entropy
 
 __all__ = [
+    "FILL_LABELS",
     "FILL_VALUES",
     "MASK_KINDS",
     "SCALING_D_KS",
     "SCORE_FUNCTIONS",
+    "SCORE_NAMES",
     "TAU_RANGE",
     "BugView",
     "DropoutView",
@@ -52,25 +56,36 @@ __all__ = [
 ]
 
 SCORE_FUNCTIONS = {
-    "dot": "q·k — Luong's dot score; cheap, but its spread grows with d_k (next section).",
-    "scaled dot": "q·k / √d_k — the Transformer's choice: dot's speed with a spread that stays near 1.",
-    "cosine": "q·k / (‖q‖ ‖k‖) — only the angle counts, every score in [−1, 1]; used with a learned "
-    "temperature (e.g. Swin v2), since by itself it can never be sharp.",
-    "additive": "tanh(q W_q + k W_k) · w_v — Bahdanau's score, a small network; works when q and k have "
-    "different widths, slower than a matrix product.",
+    "dot": N_("q·k — Luong's dot score; cheap, but its spread grows with d_k (next section)."),
+    "scaled dot": N_("q·k / √d_k — the Transformer's choice: dot's speed with a spread that stays near 1."),
+    "cosine": N_(
+        "q·k / (‖q‖ ‖k‖) — only the angle counts, every score in [−1, 1]; used with a learned "
+        "temperature (e.g. Swin v2), since by itself it can never be sharp."
+    ),
+    "additive": N_(
+        "tanh(q W_q + k W_k) · w_v — Bahdanau's score, a small network; works when q and k have "
+        "different widths, slower than a matrix product."
+    ),
 }
-"""The score functions side by side, each with the one sentence the page shows."""
+"""The score functions side by side, each with the one sentence the page shows (a catalog message: translate
+it where it is shown)."""
+
+SCORE_NAMES = {"dot": N_("dot"), "scaled dot": N_("scaled dot"), "cosine": N_("cosine"), "additive": N_("additive")}
+"""Each score function's name as the interface shows it (a catalog message); the views keep the codes."""
 
 SCALING_D_KS = tuple(2**i for i in range(11))  # 1 … 1024
 TAU_RANGE = (0.05, 20.0)
 
 MASK_KINDS = ("none", "causal", "padding, one length", "padding, per query", "sliding window", "painted")
-FILL_VALUES: dict[str, float | None] = {
-    "exact (−inf; a fully masked row gets 0)": None,
-    "−1e9 (the seeds)": -1e9,
-    "−1e6 (d2l)": -1e6,
-    "0 (the bug)": 0.0,
+FILL_VALUES: dict[str, float | None] = {"exact": None, "-1e9": -1e9, "-1e6": -1e6, "0": 0.0}
+"""Fill value code -> the value written into masked scores (None: exact masking)."""
+FILL_LABELS = {
+    "exact": N_("exact (−inf; a fully masked row gets 0)"),
+    "-1e9": N_("−1e9 (the seeds)"),
+    "-1e6": N_("−1e6 (d2l)"),
+    "0": N_("0 (the bug)"),
 }
+"""Fill value code -> its label (a catalog message)."""
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -85,8 +100,8 @@ class ScoreView:
     """The four score functions on the same Q, K, V, stacked in :data:`SCORE_FUNCTIONS` order."""
 
     labels: tuple[str, ...]  # T axis labels, rows and columns
-    names: tuple[str, ...]  # the score functions
-    notes: tuple[str, ...]  # one sentence each: when it is used
+    names: tuple[str, ...]  # the score functions' codes (SCORE_NAMES shows them)
+    notes: tuple[str, ...]  # one sentence each, when it is used: English catalog messages, translated when shown
     scores: np.ndarray  # (4, T_q, T_k)  what each softmax receives (after any scaling)
     weights: np.ndarray  # (4, T_q, T_k)
 
@@ -123,10 +138,12 @@ def score_view(inputs: LabInputs, *, seed: int = 0) -> ScoreView:
 
 
 SCORE_CELL_NOTES = {
-    "dot": "Dot product: no scaling, so the softmax receives q·k itself.",
-    "scaled dot": "Scaled dot product: q·k times 1/√d_k = 1/√{d_k}.",
-    "cosine": "Cosine: q and k are each divided by their length first, so the score is q·k / (‖q‖ ‖k‖); the "
-    "terms below are those of the unit-length rows.",
+    "dot": N_("Dot product: no scaling, so the softmax receives q·k itself."),
+    "scaled dot": N_("Scaled dot product: q·k times 1/√d_k = 1/√{d_k}."),
+    "cosine": N_(
+        "Cosine: q and k are each divided by their length first, so the score is q·k / (‖q‖ ‖k‖); the "
+        "terms below are those of the unit-length rows."
+    ),
 }
 
 
@@ -162,9 +179,12 @@ def score_cell(inputs: LabInputs, view: ScoreView, function: int, stage: str, ro
         labels=view.labels,
     )
     if stage == "weights":
-        note = f"{name.capitalize()} scores: the softmax of this query's row of the “{name}: scores” heatmap below."
+        shown = _(SCORE_NAMES[name])
+        note = _("{function} scores: the softmax of this query's row of the “{name}: scores” heatmap below.").format(
+            function=shown.capitalize(), name=shown
+        )
     else:
-        note = SCORE_CELL_NOTES[name].format(d_k=inputs.d_k)
+        note = _(SCORE_CELL_NOTES[name]).format(d_k=inputs.d_k)
     return CellExplanation(**{**cell.__dict__, "note": note})
 
 
@@ -367,26 +387,42 @@ def mask_view(inputs: LabInputs, spec: MaskSpec, fill_value: float | None) -> Ma
     )
 
 
+def _sentences(parts: list[str]) -> str:
+    """Sentences one after another (a space between them in English, none in Chinese)."""
+    text = parts[0]
+    for part in parts[1:]:
+        text = _("{first} {second}").format(first=text, second=part)
+    return text
+
+
 def fill_value_story(view: MaskView) -> str:
-    """One paragraph on what this fill value did, with the view's numbers."""
+    """One paragraph on what this fill value did, with the view's numbers (in the current language)."""
     t_k = view.weights.shape[-1]
     rows = ", ".join(str(i) for i in view.fully_masked)
     if view.fill_value is None:
-        text = "Exact masking: masked keys get weight exactly 0."
+        parts = [_("Exact masking: masked keys get weight exactly 0.")]
         if view.fully_masked:
-            text += f" Query row(s) {rows} may attend to no key: their weights and output are 0 (flagged, never NaN)."
-        return text
-    text = f"`masked_fill(scores, {view.fill_value:g})` before the softmax: "
+            parts.append(
+                _(
+                    "Query row(s) {rows} may attend to no key: their weights and output are 0 (flagged, never NaN)."
+                ).format(rows=rows)
+            )
+        return _sentences(parts)
     if view.leaked > 0:
-        text += f"masked keys still receive weight (up to {view.leaked:.3f}) — the mask leaks."
+        effect = _("masked keys still receive weight (up to {leaked:.3f}) — the mask leaks.").format(leaked=view.leaked)
     else:
-        text += "masked keys get weight 0 (to float precision) as long as the row has a visible key."
+        effect = _("masked keys get weight 0 (to float precision) as long as the row has a visible key.")
+    parts = [
+        _("`masked_fill(scores, {fill:g})` before the softmax: {effect}").format(fill=view.fill_value, effect=effect)
+    ]
     if view.fully_masked:
-        text += (
-            f" Query row(s) {rows} have every key masked: every entry equals {view.fill_value:g}, so the softmax "
-            f"is uniform, 1/{t_k} = {1 / t_k:.3f} on each key — the query averages values it must not see."
+        parts.append(
+            _(
+                "Query row(s) {rows} have every key masked: every entry equals {fill:g}, so the softmax is uniform, "
+                "1/{t_k} = {share:.3f} on each key — the query averages values it must not see."
+            ).format(rows=rows, fill=view.fill_value, t_k=t_k, share=1 / t_k)
         )
-    return text
+    return _sentences(parts)
 
 
 # --- 6. the tutorial's SelfAttention bug ------------------------------------------------------------------

@@ -10,6 +10,7 @@ import streamlit as st
 from attnviz.cells import cell_at
 from attnviz.cross import CROSS_PRESETS
 from attnviz.cross_views import CrossView, cross_view
+from attnviz.i18n import gettext as _
 from attnviz.sharing import Int, StateSpec, Text
 from attnviz.snippets import cross_snippet
 from attnviz.ui.cells import show_cell
@@ -66,14 +67,22 @@ def load_preset(name: str) -> None:
 def controls() -> Settings:
     """The sidebar: the model's width, heads and seed (the texts are on the page)."""
     set_defaults(DEFAULTS)
-    st.header("Model")
-    d_model = st.number_input("d_model", step=1, key="cross_d_model", help=f"1 to {D_MODEL_MAX}, divisible by heads.")
-    heads = st.number_input("Heads", step=1, key="cross_heads", help=f"1 to {HEADS_MAX}.")
-    st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="cross_seed", help="Embeddings and W.")
-    problems = [int_problem("d_model", d_model, 1, D_MODEL_MAX), int_problem("Heads", heads, 1, HEADS_MAX)]
+    st.header(_("Model"))
+    d_model = st.number_input(
+        "d_model",
+        step=1,
+        key="cross_d_model",
+        help=_("1 to {most}, divisible by heads.").format(most=D_MODEL_MAX),
+    )
+    heads_label = _("Heads")
+    heads = st.number_input(heads_label, step=1, key="cross_heads", help=_("1 to {most}.").format(most=HEADS_MAX))
+    st.number_input(_("Seed"), min_value=0, max_value=2**31 - 1, step=1, key="cross_seed", help=_("Embeddings and W."))
+    problems = [int_problem("d_model", d_model, 1, D_MODEL_MAX), int_problem(heads_label, heads, 1, HEADS_MAX)]
     ok = math.isfinite(d_model) and math.isfinite(heads)
     if not any(problems) and int(d_model) % int(heads):
-        problems.append(f"d_model = {int(d_model)} is not divisible by heads = {int(heads)}")
+        problems.append(
+            _("d_model = {d_model} is not divisible by heads = {heads}").format(d_model=int(d_model), heads=int(heads))
+        )
     s = st.session_state
     return Settings(
         target=str(s.cross_target),

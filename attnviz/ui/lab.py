@@ -16,8 +16,11 @@ import streamlit as st
 
 from attnviz.arrays import to_numpy
 from attnviz.cells import cell_at
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.lab import LAB_MAX_D_K, LAB_MAX_TOKENS, LabInputs, lab_inputs
 from attnviz.lab_views import (
+    FILL_LABELS,
     FILL_VALUES,
     SCALING_D_KS,
     TAU_RANGE,
@@ -52,6 +55,7 @@ __all__ = [
     "PAINT_MAX_TOKENS",
     "SHARE",
     "SOURCES",
+    "SOURCE_NAMES",
     "TAUS",
     "Settings",
     "bug",
@@ -70,24 +74,26 @@ __all__ = [
     "temperature_controls",
 ]
 
-# Radio label -> attnviz.lab source.
+# attnviz.lab source -> the radio's label (a catalog message); the session state and the address hold the source.
 SOURCES = {
-    "A sentence (toy embeddings)": "sentence",
-    "The worked example (3 tokens, hand-set W)": "worked example",
-    "Random rows (seeded)": "random",
+    "sentence": N_("A sentence (toy embeddings)"),
+    "worked example": N_("The worked example (3 tokens, hand-set W)"),
+    "random": N_("Random rows (seeded)"),
 }
+SOURCE_NAMES = {"sentence": N_("sentence"), "worked example": N_("worked example"), "random": N_("random rows")}
+"""How the caption names a source (catalog messages)."""
 DEFAULT_SENTENCE = "The animal didn't cross the street because it was too tired"
 TAUS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0)  # log-spaced
 P_MAX = 0.9
 PAINT_MAX_TOKENS = 16  # a painted grid of check boxes beyond this is more scrolling than learning
-# Radio label -> mask kind of attnviz.lab_views.
+# Mask kind of attnviz.lab_views -> the radio's label (a catalog message).
 MASK_LABELS = {
-    "None": "none",
-    "Causal": "causal",
-    "Padding: one valid length": "padding, one length",
-    "Padding: a valid length per query": "padding, per query",
-    "Sliding window": "sliding window",
-    "Paint your own": "painted",
+    "none": N_("None"),
+    "causal": N_("Causal"),
+    "padding, one length": N_("Padding: one valid length"),
+    "padding, per query": N_("Padding: a valid length per query"),
+    "sliding window": N_("Sliding window"),
+    "painted": N_("Paint your own"),
 }
 DEFAULTS = {
     "lab_source": next(iter(SOURCES)),
@@ -100,7 +106,7 @@ DEFAULTS = {
     "lab_p": 0.1,
     "lab_dropout_seed": 0,
     "lab_train": True,
-    "lab_mask": "Causal",
+    "lab_mask": "causal",
     "lab_valid_len": 3,
     "lab_valid_lens": "",
     "lab_width": 3,
@@ -151,20 +157,22 @@ class Settings:
 def controls() -> Settings:
     """The sidebar: where Q, K and V come from."""
     set_defaults(DEFAULTS)
-    st.header("Inputs")
-    source = st.radio("Q, K, V from", tuple(SOURCES), key="lab_source")
+    st.header(_("Inputs"))
+    source = st.radio(_("Q, K, V from"), tuple(SOURCES), key="lab_source", format_func=lambda c: _(SOURCES[c]))
     problems = []
     t = d_k = 0
-    if SOURCES[source] != "worked example":
-        if SOURCES[source] == "random":
-            t = st.number_input("Tokens T", step=1, key="lab_t", help=f"1 to {LAB_MAX_TOKENS}.")
-            problems.append(int_problem("Tokens T", t, 1, LAB_MAX_TOKENS))
-        d_k = st.number_input("d_k (query/key width)", step=1, key="lab_d_k", help=f"1 to {LAB_MAX_D_K}.")
-        problems.append(int_problem("d_k (query/key width)", d_k, 1, LAB_MAX_D_K))
-        st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="lab_seed", help="X and W.")
+    if source != "worked example":
+        if source == "random":
+            label = _("Tokens T")
+            t = st.number_input(label, step=1, key="lab_t", help=_("1 to {most}.").format(most=LAB_MAX_TOKENS))
+            problems.append(int_problem(label, t, 1, LAB_MAX_TOKENS))
+        label = _("d_k (query/key width)")
+        d_k = st.number_input(label, step=1, key="lab_d_k", help=_("1 to {most}.").format(most=LAB_MAX_D_K))
+        problems.append(int_problem(label, d_k, 1, LAB_MAX_D_K))
+        st.number_input(_("Seed"), min_value=0, max_value=2**31 - 1, step=1, key="lab_seed", help=_("X and W."))
     ok = [p for p in problems if p]
     return Settings(
-        source=SOURCES[source],
+        source=source,
         sentence=str(st.session_state.lab_sentence),
         t=int(t) if math.isfinite(t) else 0,
         d_k=int(d_k) if math.isfinite(d_k) else 0,
@@ -175,13 +183,13 @@ def controls() -> Settings:
 
 def scaling_controls() -> int:
     """The √d_k section's d_k: powers of 2 from 1 to 1024 (the slider cannot leave that range)."""
-    return int(st.select_slider("d_k (log scale)", options=SCALING_D_KS, key="lab_scaling_d_k"))
+    return int(st.select_slider(_("d_k (log scale)"), options=SCALING_D_KS, key="lab_scaling_d_k"))
 
 
 def temperature_controls() -> float:
     """τ from 0.05 to 20 on log-spaced stops (the slider cannot leave that range)."""
     tau = st.select_slider(
-        f"Temperature τ ({TAU_RANGE[0]:g} … {TAU_RANGE[1]:g}, log scale)",
+        _("Temperature τ ({low:g} … {high:g}, log scale)").format(low=TAU_RANGE[0], high=TAU_RANGE[1]),
         options=TAUS,
         key="lab_tau",
         format_func=lambda v: f"{v:g}",
@@ -193,11 +201,11 @@ def dropout_controls() -> tuple[float, int, bool]:
     """Dropout p (0 … 0.9), its seed, and train (True) or eval mode."""
     left, middle, right = st.columns(3)
     with left:
-        p = st.slider("Dropout p", 0.0, P_MAX, step=0.05, key="lab_p")
+        p = st.slider(_("Dropout p"), 0.0, P_MAX, step=0.05, key="lab_p")
     with middle:
-        seed = st.number_input("Dropout seed", min_value=0, max_value=2**31 - 1, step=1, key="lab_dropout_seed")
+        seed = st.number_input(_("Dropout seed"), min_value=0, max_value=2**31 - 1, step=1, key="lab_dropout_seed")
     with right:
-        train = st.toggle("Train mode (off: eval)", key="lab_train")
+        train = st.toggle(_("Train mode (off: eval)"), key="lab_train")
     return float(p), int(seed), bool(train)
 
 
@@ -208,12 +216,12 @@ def _lengths(text: str, t: int) -> tuple[tuple[int, ...], str | None]:
     try:
         values = tuple(int(v) for v in parts)
     except ValueError:
-        return (), f"Valid lengths must be whole numbers separated by spaces, got {text!r}"
+        return (), _("Valid lengths must be whole numbers separated by spaces, got {text}").format(text=repr(text))
     if len(values) != t:
-        return (), f"Valid lengths: give one per query ({t}), got {len(values)}"
+        return (), _("Valid lengths: give one per query ({t}), got {count}").format(t=t, count=len(values))
     bad = [v for v in values if not 0 <= v <= t]
     if bad:
-        return (), f"Valid lengths must be between 0 and {t}, got {bad[0]}"
+        return (), _("Valid lengths must be between 0 and {t}, got {value}").format(t=t, value=bad[0])
     return values, None
 
 
@@ -223,20 +231,28 @@ def mask_controls(labels: tuple[str, ...]) -> tuple[MaskSpec, float | None, list
     problems = []
     left, right = st.columns(2)
     with left:
-        kind = MASK_LABELS[st.radio("Mask", tuple(MASK_LABELS), key="lab_mask", horizontal=True)]
+        kind = st.radio(
+            _("Mask"), tuple(MASK_LABELS), key="lab_mask", horizontal=True, format_func=lambda c: _(MASK_LABELS[c])
+        )
     with right:
         fill = FILL_VALUES[
-            st.radio("Fill value for masked scores", tuple(FILL_VALUES), key="lab_fill", horizontal=True)
+            st.radio(
+                _("Fill value for masked scores"),
+                tuple(FILL_VALUES),
+                key="lab_fill",
+                horizontal=True,
+                format_func=lambda c: _(FILL_LABELS[c]),
+            )
         ]
     spec = MaskSpec(kind=kind)
     if kind == "padding, one length":
-        valid_len = st.number_input("Valid length (keys every query may see)", step=1, key="lab_valid_len")
-        problem = int_problem("Valid length", valid_len, 0, t)
+        valid_len = st.number_input(_("Valid length (keys every query may see)"), step=1, key="lab_valid_len")
+        problem = int_problem(_("Valid length"), valid_len, 0, t)
         problems.append(problem)
         spec = MaskSpec(kind=kind, valid_len=int(valid_len) if not problem else 0)
     elif kind == "padding, per query":
         text = st.text_input(
-            f"Valid length per query ({t} whole numbers; empty: 1 2 … {t})",
+            _("Valid length per query ({t} whole numbers; empty: 1 2 … {last})").format(t=t, last=t),
             key="lab_valid_lens",
             placeholder=" ".join(str(i) for i in range(1, t + 1)),
         )
@@ -246,17 +262,19 @@ def mask_controls(labels: tuple[str, ...]) -> tuple[MaskSpec, float | None, list
     elif kind == "sliding window":
         a, b = st.columns(2)
         with a:
-            width = st.number_input("Window width w (keys per query)", step=1, key="lab_width")
+            width = st.number_input(_("Window width w (keys per query)"), step=1, key="lab_width")
         with b:
-            causal = st.toggle("Only earlier keys (causal window)", key="lab_window_causal")
-        problem = int_problem("Window width w", width, 1, max(1, t))
+            causal = st.toggle(_("Only earlier keys (causal window)"), key="lab_window_causal")
+        problem = int_problem(_("Window width w"), width, 1, max(1, t))
         problems.append(problem)
         spec = MaskSpec(kind=kind, width=int(width) if not problem else 1, causal_window=bool(causal))
     elif kind == "painted":
         if t > PAINT_MAX_TOKENS:
-            problems.append(f"Painting is for up to {PAINT_MAX_TOKENS} tokens; these inputs have {t}")
+            problems.append(
+                _("Painting is for up to {most} tokens; these inputs have {t}").format(most=PAINT_MAX_TOKENS, t=t)
+            )
         else:
-            st.caption("Tick the keys (columns) each query (row) may see. Untick a whole row to mask it fully.")
+            st.caption(_("Tick the keys (columns) each query (row) may see. Untick a whole row to mask it fully."))
             start = pd.DataFrame(causal_mask(t).numpy(), index=list(labels), columns=list(labels))
             edited = st.data_editor(
                 start,
@@ -281,15 +299,22 @@ def scores(settings: Settings) -> ScoreView:
     return score_view(inputs(settings), seed=settings.seed)
 
 
-@st.cache_resource(max_entries=1, show_spinner="Running the √d_k experiment (11 values of d_k) …")
+@st.cache_resource(max_entries=1, show_spinner=False)
 def _points() -> tuple[ScalingPoint, ...]:
     """The curves over d_k: the same for every session (frozen points of floats), computed once (~2 s)."""
     return scaling_points()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def scaling(d_k: int) -> ScalingView:
+def _scaling(d_k: int) -> ScalingView:
     return scaling_view(d_k, points=_points())
+
+
+def scaling(d_k: int) -> ScalingView:
+    """:func:`attnviz.lab_views.scaling_view` at ``d_k``; the curves are computed once for every session (a
+    spinner says so the first time, in the reader's language)."""
+    with st.spinner(_("Running the √d_k experiment ({count} values of d_k) …").format(count=len(SCALING_D_KS))):
+        return _scaling(d_k)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

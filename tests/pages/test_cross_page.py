@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import array, error_text, figure, heatmap, markdown_text, open_page
+from attnviz import i18n
+from attnviz.ui.cells import CLICK_HINT
+from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page
 
 PAGE = "pages/7_Cross-attention.py"
 
@@ -80,3 +83,85 @@ def test_one_token_each_side():
     assert not at.error
     _, _, w = heatmap(at, "batch row 0")
     assert w.tolist() == [[1.0]]
+
+
+# ------------------------------------------------------------------------------------------------ in Chinese
+
+
+def own_english_left(at) -> list[tuple[str, str, str]]:
+    """English left on the page in zh, but for the texts of shared modules translated elsewhere: the share panel
+    (the expander with the downloads), the click hint and a number box's range message."""
+    from tests.support.i18n import english_left
+
+    panels = [e for e in at.get("expander") if e.get("download_button")]
+    skip = {id(p) for p in panels} | {id(e) for p in panels for e in p.get("markdown") + p.get("download_button")}
+    skip |= {id(e) for p in panels for kind in ("file_uploader", "toggle", "code") for e in p.get(kind)}
+
+    class Page:
+        def get(self, kind):
+            return [e for e in at.get(kind) if id(e) not in skip]
+
+    def shared(where: str, text: str) -> bool:
+        return text == CLICK_HINT or (where == "error" and "must be a whole number from" in text)
+
+    return [(where, word, text) for where, word, text in english_left(Page()) if not shared(where, text)]
+
+
+def open_zh(state: dict | None = None):
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    at.query_params["lang"] = "zh"
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def test_chinese_page_keeps_the_sentences_as_typed():
+    i18n.missing(clear=True)
+    at = open_zh()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "交叉注意力"
+    assert not own_english_left(at), own_english_left(at)
+    assert not i18n.missing() - {CLICK_HINT}, i18n.missing()
+    # the data stays as typed: a Chinese source, an English target
+    assert at.text_input(key="cross_target").value.startswith("The animal didn't cross")
+    assert at.text_input(key="cross_source").value == "动物没有过马路，因为它太累了。"
+    rows, cols, _ = heatmap(at, "批次第 0 行：各头平均（15 个真实的键）")
+    assert rows[0] == "0 The" and cols[0] == "0 动"
+    assert "查询是目标（英文）词元" in markdown_text(at)
+    badges = [m.value for m in at.markdown if "badge" in m.value]
+    assert any("与使用 `key_padding_mask` 的 torch.nn.MultiheadAttention 一致" in b for b in badges)
+    assert [b.label for b in at.button][:2] == ["中 → 英：累了的动物（教程 003）", "中 → 英：我爱你"]
+
+
+def test_chinese_preset_and_heads():
+    at = open_zh()
+    at.button(key="cross_preset_3").click().run()  # German → English: the sentences, not their labels
+    assert at.session_state["cross_source"] == "Das Haus ist klein."
+    at.session_state["cross_heads"] = 2
+    at.run()
+    assert not at.exception and not at.error
+    heads = figure(at, "各头的注意力权重：目标句（行）× 源句（列）")
+    assert [a["text"] for a in heads["layout"]["annotations"]][:2] == ["头 0", "头 1"]
+    assert not own_english_left(at), own_english_left(at)  # "Das", "Haus": the learner's data, kept
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("cross_source", "  ", "源句是空的（或只有空格）：请至少输入一个词"),
+        ("cross_target", "", "目标句是空的（或只有空格）"),
+        ("cross_source2", "", "第二个源句是空的"),
+        ("cross_source", "词 " * 130, "源句有 130 个词元；本页最多处理 128 个"),
+        ("cross_heads", 3, "d_model = 16 不能被头数 3 整除"),
+    ],
+)
+def test_chinese_errors_name_the_sentence(key, value, message):
+    i18n.missing(clear=True)
+    at = open_zh()
+    before = heatmap(at, "批次第 0 行")
+    at.session_state[key] = value
+    at.run()
+    assert message in error_text(at), error_text(at)
+    assert heatmap(at, "批次第 0 行")[1] == before[1]  # the last good view stays
+    assert not own_english_left(at), own_english_left(at)
+    assert not i18n.missing() - {CLICK_HINT}, i18n.missing()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from attnviz import i18n
 from attnviz.lab import lab_inputs
-from tests.pages.conftest import array, error_text, figure, heatmap, markdown_text, open_page, titles
+from attnviz.ui.cells import CLICK_HINT
+from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page, titles
 
 PAGE = "pages/6_Attention_lab.py"
 SENTENCE = "The animal didn't cross the street because it was too tired"
@@ -114,15 +118,15 @@ def test_dropout_train_and_eval():
 @pytest.mark.parametrize(
     ("fill", "row0"),
     [
-        ("exact (−inf; a fully masked row gets 0)", 0.0),
-        ("−1e9 (the seeds)", 1 / 11),
-        ("−1e6 (d2l)", 1 / 11),
-        ("0 (the bug)", 1 / 11),
+        ("exact", 0.0),
+        ("-1e9", 1 / 11),
+        ("-1e6", 1 / 11),
+        ("0", 1 / 11),
     ],
 )
 def test_each_fill_value_on_a_fully_masked_row(reference, fill, row0):
     at = open_page(PAGE)
-    at.session_state["lab_mask"] = "Padding: a valid length per query"
+    at.session_state["lab_mask"] = "padding, per query"
     at.session_state["lab_valid_lens"] = "0 1 2 3 4 5 6 7 8 9 10"
     at.session_state["lab_fill"] = fill
     at.run()
@@ -145,13 +149,13 @@ def test_causal_sliding_window_and_painted_masks():
     at = open_page(PAGE)
     _, _, mask = heatmap(at, "mask (1")
     np.testing.assert_array_equal(mask, np.tril(np.ones((11, 11))))  # default: causal
-    at.session_state["lab_mask"] = "Sliding window"
+    at.session_state["lab_mask"] = "sliding window"
     at.session_state["lab_width"] = 3
     at.run()
     _, _, mask = heatmap(at, "mask (1")
     i, j = np.indices((11, 11))
     np.testing.assert_array_equal(mask, (np.abs(i - j) <= 1).astype(float))
-    at.session_state["lab_mask"] = "Paint your own"
+    at.session_state["lab_mask"] = "painted"
     at.run()
     at.session_state["lab_paint_11"] = {
         "edited_rows": {2: {"0 The": False, "1 animal": False, "2 didn't": False}},
@@ -187,7 +191,7 @@ def test_bad_input_keeps_the_last_good_view():
     at.session_state["lab_sentence"] = " ".join(["word"] * 1100)
     at.run()
     assert "1100 tokens; the lab shows at most 64" in error_text(at)
-    at.session_state["lab_source"] = "Random rows (seeded)"
+    at.session_state["lab_source"] = "random"
     at.session_state["lab_d_k"] = 2000
     at.run()
     assert "d_k (query/key width) must be a whole number from 1 to 1024, got 2000" in error_text(at)
@@ -210,3 +214,157 @@ def test_one_token_is_explained():
     grid = [t for t in figure(at, "weights = softmax(score)")["data"] if t["type"] == "heatmap"]
     assert all(array(t["z"]).tolist() == [[1.0]] for t in grid)
     assert math.isfinite(float(array(grid[1]["z"])[0, 0]))
+
+
+# ------------------------------------------------------------------------------------------------ in Chinese
+
+_KINDS = (
+    "title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success", "toast",
+    "button", "checkbox", "toggle", "radio", "selectbox", "multiselect", "select_slider", "slider", "number_input",
+    "text_input", "text_area", "download_button", "file_uploader", "page_link", "form_submit_button", "data_editor",
+    "expander", "tab", "metric", "plotly_chart", "dataframe", "table",
+)  # fmt: skip
+
+
+class _WithoutSharePanel:
+    """The page's element tree without the share panel (the expander with the downloads) and its caption."""
+
+    def __init__(self, at):
+        self.at = at
+        panels = [e for e in at.get("expander") if e.get("download_button")]
+        self.skip = {id(p) for p in panels} | {id(e) for p in panels for kind in _KINDS for e in p.get(kind)}
+
+    def get(self, kind):
+        return [e for e in self.at.get(kind) if id(e) not in self.skip]
+
+
+def own_english_left(at) -> list[tuple[str, str, str]]:
+    """English left on the page in zh, but for the texts of shared modules translated elsewhere: the share panel,
+    the click hint, a heatmap's default axis names (query/key/value) and a number box's range message."""
+    from tests.support.i18n import english_left
+
+    def shared(where: str, word: str, text: str) -> bool:
+        return (
+            text == CLICK_HINT
+            or text.startswith("Not in the address")
+            or (where == "figure" and word in ("query", "key", "value"))
+            or (where == "error" and "must be a whole number from" in text)
+        )
+
+    return [left for left in english_left(_WithoutSharePanel(at)) if not shared(*left)]
+
+
+def open_zh(state: dict | None = None):
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    at.query_params["lang"] = "zh"
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def test_chinese_default_page_has_no_english_of_its_own():
+    i18n.missing(clear=True)
+    at = open_zh()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "注意力实验室"
+    assert not own_english_left(at), own_english_left(at)
+    assert not i18n.missing() - {CLICK_HINT}
+    text = markdown_text(at)
+    for term in ("点积", "缩放点积", "余弦", "加性", "注意力权重", "温度", "随机丢弃", "掩码"):
+        assert term in text or term in " ".join(titles(at)), term
+    radio = at.radio(key="lab_mask")  # the state holds the code, the radio shows the label
+    assert at.session_state["lab_mask"] == "causal" and "因果" in radio.options and "滑动窗口" in radio.options
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (  # saturated softmax, exact masking of a fully masked row, eval mode, a cold temperature
+            {
+                "lab_scaling_d_k": 1024,
+                "lab_tau": 0.05,
+                "lab_train": False,
+                "lab_mask": "padding, per query",
+                "lab_valid_lens": "0 1 2 3 4 5 6 7 8 9 10",
+                "lab_fill": "exact",
+            },
+            ["这就是梯度消失", "评估模式，p = 0.1", "查询行 0 没有任何可以关注的键", "τ = 0.05 时的注意力权重"],
+        ),
+        (  # a big negative fill on two fully masked rows, a sliding window's controls
+            {"lab_mask": "padding, per query", "lab_valid_lens": "0 0 2 3 4 5 6 7 8 9 10", "lab_fill": "-1e9"},
+            ["`masked_fill(scores, -1e+09)`", "查询行 0, 1 的所有键都被遮住", "1/11 = 0.091"],
+        ),
+        (  # fill 0 leaks, on the worked example; the bug hidden
+            {"lab_source": "worked example", "lab_fill": "0", "lab_bug": False, "lab_scaling_d_k": 1},
+            ["掩码漏了", "来源：示例演算", "两者还很接近", "训练模式，p = 0.1"],
+        ),
+        (  # random rows, a sliding window and a painted mask's sidebar and controls
+            {"lab_source": "random", "lab_t": 5, "lab_mask": "sliding window", "lab_window_causal": True},
+            ["来源：随机行", "精确掩码"],
+        ),
+        ({"lab_mask": "painted"}, ["勾选每个查询"]),
+        ({"lab_mask": "padding, one length", "lab_valid_len": 0, "lab_fill": "-1e6"}, ["-1e+06"]),
+        ({"lab_sentence": "hello"}, ["只有一个词元"]),
+    ],
+)
+def test_chinese_sections_in_other_states(state, expected):
+    i18n.missing(clear=True)
+    at = open_zh(state)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not own_english_left(at), own_english_left(at)
+    assert not i18n.missing() - {CLICK_HINT}, i18n.missing()
+    shown = "\n".join([markdown_text(at), *titles(at), *(c.value for c in at.caption), *(i.value for i in at.info)])
+    for text in expected:
+        assert text in shown, text
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ({"lab_sentence": "   "}, "句子里没有词元"),
+        ({"lab_sentence": "词 " * 70}, "句子有 70 个词元；实验室最多显示 64 个"),
+        ({"lab_mask": "padding, per query", "lab_valid_lens": "1 x"}, "有效长度必须是用空格分隔的整数"),
+        (
+            {"lab_mask": "padding, per query", "lab_valid_lens": "1 2"},
+            "有效长度：每个查询给一个（共 11 个），收到的是 2 个",
+        ),
+        ({"lab_mask": "padding, per query", "lab_valid_lens": " ".join(["12"] * 11)}, "有效长度必须在 0 到 11 之间"),
+        ({"lab_source": "random", "lab_t": 20, "lab_mask": "painted"}, "手绘掩码最多支持 16 个词元；当前输入有 20 个"),
+    ],
+)
+def test_chinese_errors_name_the_problem(state, message):
+    i18n.missing(clear=True)
+    at = open_zh(state)
+    assert not at.exception
+    assert message in error_text(at), error_text(at)
+    assert not own_english_left(at), own_english_left(at)
+    assert not i18n.missing() - {CLICK_HINT}, i18n.missing()
+
+
+def click(at, key: str, x: str, y: str, curve: int = 0):
+    """A click on a heatmap cell, then a rerun in Chinese (AppTest formats a radio's code in this thread to send
+    the widget states back: its labels must be the Chinese the page drew)."""
+    at.session_state[key] = {"selection": {"x": x, "y": y, "z": None, "curve": curve, "point": None}}
+    with i18n.use("zh"):
+        return at.run()
+
+
+def test_chinese_cell_note_names_the_score_function(monkeypatch):
+    from attnviz.ui import chart
+
+    monkeypatch.setattr(chart, "FORCE_COMPONENT", True)  # the in-place chart, whose state a click sets
+
+    def charts(at) -> dict[str, dict]:
+        found = [json.loads(e.proto.bytes.decode()) for e in at.get("bidi_component") if e.proto.bytes]
+        return {f["figure"]["layout"]["title"]["text"]: f["figure"] for f in found if f.get("figure")}
+
+    at = open_zh()
+    trace = charts(at)["每个打分函数的注意力权重 = softmax(分数)"]["data"][2]  # cosine
+    at = click(at, "lab_score_weights", x=trace["x"][1], y=trace["y"][3], curve=2)
+    assert not at.exception
+    notes = "\n".join(c.value for c in at.caption)
+    assert "余弦打分：下方“余弦：分数”热力图中这个查询所在行的 softmax。" in notes
+    trace = charts(at)["缩放点积：分数"]["data"][0]
+    at = click(at, "lab_s_1", x=trace["x"][2], y=trace["y"][4])
+    assert not at.exception
+    assert "缩放点积：q·k 乘以 1/√d_k = 1/√16。" in "\n".join(c.value for c in at.caption)

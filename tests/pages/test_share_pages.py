@@ -98,7 +98,7 @@ def edit_lab(at: AppTest) -> AppTest:
     at.select_slider(key="lab_tau").set_value(0.3).run()
     at.slider(key="lab_p").set_value(0.35).run()
     at.toggle(key="lab_train").set_value(False).run()
-    at.radio(key="lab_mask").set_value("Sliding window").run()
+    at.radio(key="lab_mask").set_value("sliding window").run()
     at.number_input(key="lab_width").set_value(2).run()
     at.radio(key="lab_fill").set_value(tuple(lab.FILL_VALUES)[2]).run()
     at.toggle(key="lab_bug").set_value(False).run()

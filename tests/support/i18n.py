@@ -32,6 +32,10 @@ _CODE = re.compile(r"`[^`]*`")
 _LATEX = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.S)
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _WORD = re.compile(r"[A-Za-z][A-Za-z_']{2,}")
+# Streamlit's markdown directives: colours and badges (`:green-badge[…]`, `:red[…]`) and icons (`:material/check:`)
+_DIRECTIVE = re.compile(
+    r":(?:red|orange|yellow|green|blue|violet|gray|grey|rainbow|primary)(?:-badge|-background)?\[|:material/[a-z0-9_]+:"
+)
 _TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success", "toast")
 _WIDGETS = (
     "button",
@@ -162,9 +166,9 @@ def english_left(at: AppTest, *, allowed: Iterable[str] = ()) -> list[tuple[str,
     keep = KEPT_WORDS | data_words(at) | {w.lower() for w in allowed}
     left = []
     for where, text in visible_texts(at):
-        plain = re.sub(r"\\(.)", r"\1", text)  # markdown escapes: an escaped "d\_model" is "d_model"
-        plain = _LINK_TARGET.sub("]", _LATEX.sub(" ", _CODE.sub(" ", plain)))
+        plain = _DIRECTIVE.sub(" ", _LINK_TARGET.sub("]", _LATEX.sub(" ", _CODE.sub(" ", text))))
         plain = re.sub(r"<[^>]+>|%\{[^}]*\}|&[a-z]+;", " ", plain)  # HTML tags, plotly's %{z} fields, entities
+        plain = re.sub(r"\\(.)", r"\1", plain)  # markdown escapes: an escaped "d\_model" reads d_model
         for word in _WORD.findall(plain):
             if word.lower().strip("_'") not in keep:
                 left.append((where, word, text))
