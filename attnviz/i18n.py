@@ -8,18 +8,20 @@ The catalogs are gettext ``.po`` files, ``attnviz/locale/<lang>/LC_MESSAGES/attn
 with Babel (see ``docs/translating.md``). They are read with Babel and compiled in memory when first needed, so a
 checkout runs without a build step.
 
-Which language is current: inside ``with use("zh"):`` (tests, notebooks) that one; otherwise what the resolver
-installed by the UI says (the session's choice); otherwise English. The library never imports streamlit.
+Which language is current: inside ``with use("zh"):`` (tests, notebooks) that one; otherwise, when the UI's
+:mod:`attnviz.ui.lang` is loaded (the app), the session's choice; otherwise English. The library never imports
+streamlit, and keeps no state of its own: the catalogs are read once per language and never change.
 """
 
 from __future__ import annotations
 
 import gettext as _gettext
 import io
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 __all__ = [
@@ -29,9 +31,9 @@ __all__ = [
     "catalog_paths",
     "gettext",
     "language",
-    "missing",
     "ngettext",
-    "set_resolver",
+    "pgettext",
+    "translated",
     "use",
 ]
 
@@ -40,23 +42,17 @@ DEFAULT = "en"
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文"}
 LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "attnviz"
+_SESSION = "attnviz.ui.lang"  # the UI module whose ``current()`` tells the session's language
 
 _explicit: ContextVar[str | None] = ContextVar("attnviz_language", default=None)
-_resolver: Callable[[], str | None] | None = None
-_missing: set[str] = set()
-
-
-def set_resolver(resolver: Callable[[], str | None] | None) -> None:
-    """Install where the current language comes from when no :func:`use` block is active (the UI's session)."""
-    global _resolver
-    _resolver = resolver
 
 
 def language() -> str:
     """The current language code (one of :data:`LANGUAGES`)."""
     lang = _explicit.get()
-    if lang is None and _resolver is not None:
-        lang = _resolver()
+    if lang is None:
+        session = sys.modules.get(_SESSION)
+        lang = session.current() if session is not None else None
     return lang if lang in LANGUAGES else DEFAULT
 
 
@@ -77,7 +73,7 @@ def catalog_paths(lang: str) -> list[Path]:
     return sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"))
 
 
-@cache
+@lru_cache(maxsize=4)  # one compiled catalog per language
 def _translations(lang: str) -> _gettext.NullTranslations:
     from babel.messages.catalog import Catalog
     from babel.messages.mofile import write_mo
@@ -96,22 +92,21 @@ def _translations(lang: str) -> _gettext.NullTranslations:
     return _gettext.GNUTranslations(buffer)
 
 
-def _lookup(lang: str, message: str) -> str | None:
-    translations = _translations(lang)
-    found = translations._catalog.get(message)  # type: ignore[attr-defined]
-    return found if isinstance(found, str) else None
+def translated(message: str, lang: str) -> bool:
+    """Whether ``lang``'s catalog has ``message`` (English has every message)."""
+    if lang == DEFAULT:
+        return True
+    catalog = _translations(lang)._catalog  # type: ignore[attr-defined]
+    return message in catalog or (message, 0) in catalog
 
 
 def gettext(message: str) -> str:
-    """``message`` in the current language (English stays as written; a missing translation falls back to it)."""
+    """``message`` in the current language (English stays as written; a missing translation falls back to it,
+    which the page tests catch as English left on a Chinese page)."""
     lang = language()
     if lang == DEFAULT or not message:
         return message
-    found = _lookup(lang, message)
-    if found is None:
-        _missing.add(message)
-        return message
-    return found
+    return _translations(lang).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -119,24 +114,20 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     lang = language()
     if lang == DEFAULT:
         return singular if n == 1 else plural
-    translations = _translations(lang)
-    if (singular, 0) not in translations._catalog:  # type: ignore[attr-defined]
-        _missing.add(singular)
-        return singular if n == 1 else plural
-    return translations.ngettext(singular, plural, n)
+    return _translations(lang).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the current language, as meant in ``context`` (one English word, two Chinese ones)."""
+    lang = language()
+    if lang == DEFAULT:
+        return message
+    return _translations(lang).pgettext(context, message)
 
 
 def N_(message: str) -> str:
     """Mark ``message`` for the catalog without translating it now (module-level constants)."""
     return message
-
-
-def missing(*, clear: bool = False) -> set[str]:
-    """The messages looked up without a translation since the last clear (a test's completeness check)."""
-    found = set(_missing)
-    if clear:
-        _missing.clear()
-    return found
 
 
 _ = gettext

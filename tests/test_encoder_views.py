@@ -290,10 +290,11 @@ def test_sentences_in_chinese_keep_every_number_and_no_english(source, model):
     from attnviz import i18n
 
     english = _texts(source, **model)
-    with i18n.use("zh"):
-        i18n.missing(clear=True)
+    from tests.support.i18n import missing_translations
+
+    with missing_translations() as missing, i18n.use("zh"):
         chinese = _texts(source, **model)
-        assert not i18n.missing(), sorted(i18n.missing())
+    assert not missing, sorted(missing)
     assert len(chinese) == len(english)
     for en, zh in zip(english, chinese, strict=True):
         assert zh != en and re.search("[\u4e00-\u9fff]", zh), zh

@@ -10,30 +10,31 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from attnviz import i18n
-from attnviz.i18n import N_, gettext, ngettext
+from attnviz.i18n import N_, gettext, ngettext, pgettext
+from tests.support.i18n import missing_translations
 
 ROOT = Path(__file__).resolve().parents[1]
 _FIELD = re.compile(r"(?<!\{)\{([^{}:!]*)[^{}]*\}(?!\})")
 
 
-def source_messages() -> dict[str, str]:
-    """Every message Babel extracts from the app's files (the same map as ``babel.cfg``), with where it is."""
-    found: dict[str, str] = {}
+def source_messages() -> dict[tuple[str | None, str], str]:
+    """Every (context, message) Babel extracts from the app's files (the same map as ``babel.cfg``), with where."""
+    found: dict[tuple[str | None, str], str] = {}
     for where in ("app.py", "pages", "attnviz"):
         path = ROOT / where
         if path.is_file():
             entries = extract_from_dir(ROOT, method_map=[("app.py", "python")])
         else:
             entries = extract_from_dir(path, method_map=[("**.py", "python")])
-        for filename, lineno, message, _comments, _context in entries:
+        for filename, lineno, message, _comments, context in entries:
             for text in message if isinstance(message, tuple) else (message,):
                 if text:
-                    found.setdefault(text, f"{where}/{filename}:{lineno}")
+                    found.setdefault((context, text), f"{where}/{filename}:{lineno}")
     return found
 
 
-def catalog(lang: str) -> dict[str, str]:
-    entries: dict[str, str] = {}
+def catalog(lang: str) -> dict[tuple[str | None, str], str]:
+    entries: dict[tuple[str | None, str], str] = {}
     for path in i18n.catalog_paths(lang):
         with path.open("rb") as fp:
             for message in read_po(fp):
@@ -44,7 +45,7 @@ def catalog(lang: str) -> dict[str, str]:
                 if message.fuzzy:
                     continue
                 for msgid in ids:
-                    entries[msgid] = strings[0] or ""
+                    entries[(message.context, msgid)] = strings[0] or ""
     return entries
 
 
@@ -52,28 +53,29 @@ def test_every_message_in_the_source_has_a_chinese_translation():
     messages = source_messages()
     zh = catalog("zh")
     assert len(messages) > 20
-    untranslated = sorted(f"{where}: {m!r}" for m, where in messages.items() if not zh.get(m))
+    untranslated = sorted(f"{where}: {m[1]!r}" for m, where in messages.items() if not zh.get(m))
     assert not untranslated, "\n".join(untranslated)
 
 
 def test_translations_keep_their_placeholders():
     wrong = []
-    for msgid, msgstr in catalog("zh").items():
+    for (_context, msgid), msgstr in catalog("zh").items():
         if msgstr and sorted(_FIELD.findall(msgid)) != sorted(_FIELD.findall(msgstr)):
             wrong.append(f"{msgid!r} → {msgstr!r}")
     assert not wrong, "\n".join(wrong)
 
 
 def test_no_message_is_translated_twice_differently():
-    seen: dict[str, tuple[str, str]] = {}
+    seen: dict[tuple[str | None, str], tuple[str, str]] = {}
     clashes = []
     for path in i18n.catalog_paths("zh"):
         with path.open("rb") as fp:
             for message in read_po(fp):
                 if message.id and isinstance(message.id, str) and message.string:
-                    if message.id in seen and seen[message.id][0] != message.string:
-                        clashes.append(f"{message.id!r}: {seen[message.id][1]} vs {path.name}")
-                    seen[message.id] = (message.string, path.name)
+                    key = (message.context, message.id)
+                    if key in seen and seen[key][0] != message.string:
+                        clashes.append(f"{message.id!r}: {seen[key][1]} vs {path.name}")
+                    seen[key] = (message.string, path.name)
     assert not clashes, "\n".join(clashes)
 
 
@@ -92,20 +94,29 @@ def test_use_switches_to_chinese_inside_the_block_only():
 
 
 def test_a_missing_translation_falls_back_to_english_and_is_recorded():
-    i18n.missing(clear=True)
-    with i18n.use("zh"):
+    with missing_translations() as found, i18n.use("zh"):
         assert gettext("a message nobody translated") == "a message nobody translated"
-    assert "a message nobody translated" in i18n.missing(clear=True)
-    assert not i18n.missing()
+        assert gettext("Home") == "首页"
+    assert found == {"a message nobody translated"}
+    with i18n.use("zh"):
+        assert gettext("another untranslated message") == "another untranslated message"  # no recorder left
+    assert found == {"a message nobody translated"}
+    assert i18n.translated("Home", "zh") and not i18n.translated("a message nobody translated", "zh")
 
 
 def test_ngettext_picks_the_english_form_by_count_and_falls_back_in_chinese():
     assert ngettext("{n} head", "{n} heads", 1) == "{n} head"
     assert ngettext("{n} head", "{n} heads", 3) == "{n} heads"
-    i18n.missing(clear=True)
-    with i18n.use("zh"):
+    with missing_translations() as found, i18n.use("zh"):
         assert ngettext("an untranslated {n} thing", "untranslated {n} things", 2) == "untranslated {n} things"
-    assert "an untranslated {n} thing" in i18n.missing(clear=True)
+    assert found == {"an untranslated {n} thing"}
+
+
+def test_pgettext_tells_one_english_word_apart_by_context():
+    assert pgettext("distance", "positions") == "positions"
+    with i18n.use("zh"):
+        assert pgettext("distance", "positions") == "位置数"
+        assert gettext("positions") == "位置"
 
 
 def test_marked_constants_are_unchanged_until_shown():
@@ -117,13 +128,13 @@ def test_an_unknown_language_is_refused_by_name():
         pass
 
 
-def test_the_resolver_decides_outside_a_use_block():
-    try:
-        i18n.set_resolver(lambda: "zh")
-        assert gettext("Home") == "首页"
-        i18n.set_resolver(lambda: "xx")  # an unknown answer means the default
-        assert gettext("Home") == "Home"
-    finally:
-        from attnviz.ui import lang
+def test_the_sessions_choice_decides_outside_a_use_block(monkeypatch):
+    from attnviz.ui import lang
 
-        i18n.set_resolver(lang.current)
+    monkeypatch.setattr(lang, "current", lambda: "zh")
+    assert gettext("Home") == "首页"
+    monkeypatch.setattr(lang, "current", lambda: "xx")  # an unknown answer means the default
+    assert gettext("Home") == "Home"
+    with i18n.use("zh"):  # an explicit block wins
+        monkeypatch.setattr(lang, "current", lambda: "en")
+        assert gettext("Home") == "首页"

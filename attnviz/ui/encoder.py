@@ -36,7 +36,7 @@ from attnviz.encoder_views import (
     worked_input,
 )
 from attnviz.figures import heatmap_grid, line_chart, matrix_heatmap
-from attnviz.i18n import N_
+from attnviz.i18n import N_, pgettext
 from attnviz.i18n import gettext as _
 from attnviz.series import (
     MAX_CSV_BYTES,
@@ -567,7 +567,15 @@ def head_tables(view: EncoderView) -> None:
         show_figure(fig, f"{P}fig_entropy")
     with right:
         title = _("mean distance attended |i − j| (positions)")
-        fig = figure(matrix_heatmap, view.distance, layers, heads, title=title, value_title=_("positions"), **common)
+        fig = figure(
+            matrix_heatmap,
+            view.distance,
+            layers,
+            heads,
+            title=title,
+            value_title=pgettext("distance", "positions"),
+            **common,
+        )
         show_figure(fig, f"{P}fig_distance")
 
 

@@ -2,7 +2,7 @@
 
 The choice lives in the session state under :data:`KEY` (no page prefix: every page shares it) and in the address
 while it is not English, so it survives a page switch, a reload and a shared link. :mod:`attnviz.i18n` asks
-:func:`current` for it whenever a string is translated.
+:func:`current` for it whenever a string is translated (once this module is loaded).
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ def current() -> str | None:
     if lang is None:
         lang = st.query_params.get(KEY)
     return lang if lang in LANGUAGES else None
-
-
-i18n.set_resolver(current)
 
 
 def url_params() -> dict[str, str]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attnviz import i18n
 from tests.pages.conftest import ROOT, TIMEOUT, open_page
 from tests.pages.test_smoke import PAGES
-from tests.support.i18n import english_left, visible_texts
+from tests.support.i18n import english_left, missing_translations, visible_texts
 
 
 def open_in(path: str, lang: str) -> AppTest:
@@ -24,13 +23,13 @@ def report(left: list[tuple[str, str, str]]) -> str:
 
 @pytest.mark.parametrize("path", PAGES)
 def test_page_in_chinese_has_no_english_left(path):
-    i18n.missing(clear=True)
-    at = open_in(path, "zh")
+    with missing_translations() as missing:
+        at = open_in(path, "zh")
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     left = english_left(at)
     assert not left, report(left)
-    assert not i18n.missing(), sorted(i18n.missing())
+    assert not missing, sorted(missing)
 
 
 def test_english_is_the_default_and_shows_no_chinese():

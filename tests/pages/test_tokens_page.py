@@ -16,7 +16,7 @@ from attnviz.ui.tokens import PRESETS
 from attnviz.views import DEFAULT_SENTENCE, temperature_scale, top_keys
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page, titles
 from tests.pages.zh_areas import SHARED_FILES, SHARED_PHRASES, not_shared, source
-from tests.support.i18n import english_left
+from tests.support.i18n import english_left, missing_translations
 
 PAGE = "pages/2_Tokens.py"
 DEFAULT_LABELS = token_labels(tokenize(DEFAULT_SENTENCE))
@@ -297,10 +297,10 @@ OWN_FILES = (PAGE, "attnviz/ui/tokens.py", "attnviz/ui/it_model.py", "attnviz/ex
 def zh() -> AppTest:
     """The page opened with ``?lang=zh``; the test runs in Chinese too, so the options' format_func (called in the
     test's thread when AppTest sends the widgets' values) translates as the page did."""
-    i18n.missing(clear=True)
     app = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
     app.query_params["lang"] = "zh"
-    with i18n.use("zh"):
+    with missing_translations() as missing, i18n.use("zh"):
+        app.missing_translations = missing  # what assert_chinese checks
         yield app.run()
 
 
@@ -310,7 +310,7 @@ def assert_chinese(at: AppTest, *, skip: tuple[str, ...] = ()) -> None:
     assert not at.exception, at.exception
     left = [hit for hit in not_shared(english_left(at)) if hit[0] not in skip]
     assert not left, "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
-    assert not i18n.missing(), sorted(i18n.missing())
+    assert not at.missing_translations, sorted(at.missing_translations)
 
 
 def test_the_shared_text_skipped_in_chinese_is_not_this_pages():

@@ -8,13 +8,17 @@ stays English in the Chinese interface).
 
 from __future__ import annotations
 
+import gettext
 import json
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from streamlit.testing.v1 import AppTest
 
-__all__ = ["KEPT_WORDS", "data_words", "english_left", "visible_texts"]
+from attnviz import i18n
+
+__all__ = ["KEPT_WORDS", "data_words", "english_left", "missing_translations", "visible_texts"]
 
 # Names and symbols shown as they are in either language (lower case).
 _KEPT = """
@@ -173,3 +177,32 @@ def english_left(at: AppTest, *, allowed: Iterable[str] = ()) -> list[tuple[str,
             if word.lower().strip("_'") not in keep:
                 left.append((where, word, text))
     return left
+
+
+@contextmanager
+def missing_translations(lang: str = "zh") -> Iterator[set[str]]:
+    """Inside the block, every message looked up in ``lang`` without a translation (from any thread: AppTest runs
+    the page in its own) is added to the set this yields. The recorder is the catalog's gettext fallback, installed
+    for the block only."""
+    found: set[str] = set()
+
+    class Recorder(gettext.NullTranslations):
+        def gettext(self, message: str) -> str:
+            found.add(message)
+            return message
+
+        def ngettext(self, singular: str, plural: str, n: int) -> str:
+            found.add(singular)
+            return singular if n == 1 else plural
+
+        def pgettext(self, context: str, message: str) -> str:
+            found.add(f"{context}|{message}")
+            return message
+
+    translations = i18n._translations(lang)
+    previous = translations._fallback
+    translations._fallback = Recorder()
+    try:
+        yield found
+    finally:
+        translations._fallback = previous
