@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attnviz import i18n
 from attnviz.ui.cells import CLICK_HINT
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page
+from tests.support.i18n import MISSING
 
 PAGE = "pages/7_Cross-attention.py"
 
@@ -116,12 +116,12 @@ def open_zh(state: dict | None = None):
 
 
 def test_chinese_page_keeps_the_sentences_as_typed():
-    i18n.missing(clear=True)
+    MISSING.clear()
     at = open_zh()
     assert not at.exception and not at.error
     assert at.title[0].value == "交叉注意力"
     assert not own_english_left(at), own_english_left(at)
-    assert not i18n.missing() - {CLICK_HINT}, i18n.missing()
+    assert not set(MISSING) - {CLICK_HINT}, set(MISSING)
     # the data stays as typed: a Chinese source, an English target
     assert at.text_input(key="cross_target").value.startswith("The animal didn't cross")
     assert at.text_input(key="cross_source").value == "动物没有过马路，因为它太累了。"
@@ -156,7 +156,7 @@ def test_chinese_preset_and_heads():
     ],
 )
 def test_chinese_errors_name_the_sentence(key, value, message):
-    i18n.missing(clear=True)
+    MISSING.clear()
     at = open_zh()
     before = heatmap(at, "批次第 0 行")
     at.session_state[key] = value
@@ -164,4 +164,4 @@ def test_chinese_errors_name_the_sentence(key, value, message):
     assert message in error_text(at), error_text(at)
     assert heatmap(at, "批次第 0 行")[1] == before[1]  # the last good view stays
     assert not own_english_left(at), own_english_left(at)
-    assert not i18n.missing() - {CLICK_HINT}, i18n.missing()
+    assert not set(MISSING) - {CLICK_HINT}, set(MISSING)

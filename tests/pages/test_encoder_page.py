@@ -13,6 +13,7 @@ from attnviz.encoder import Encoder, TimeSeriesTransformer
 from attnviz.encoder_views import sentence_input, series_input
 from attnviz.series import synthetic_series
 from tests.pages.conftest import ROOT, TIMEOUT, array, figure, figures, open_page, titles
+from tests.support.i18n import MISSING
 
 PAGE = "pages/5_Encoder.py"
 DEFAULT_SENTENCE = "The animal didn't cross the street because it was too tired"
@@ -246,9 +247,8 @@ SHARED_KINDS = ("download_button label",)  # the share panel's file names and "S
 
 
 def open_zh() -> AppTest:
-    from attnviz import i18n
 
-    i18n.missing(clear=True)
+    MISSING.clear()
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
     at.query_params["lang"] = "zh"
     return at
@@ -273,11 +273,10 @@ def english_on(at) -> list[tuple[str, str, str]]:
 
 
 def assert_chinese(at) -> None:
-    from attnviz import i18n
 
     assert not at.exception, at.exception
     assert not english_on(at), english_on(at)
-    assert not i18n.missing(), sorted(i18n.missing())
+    assert not set(MISSING), sorted(set(MISSING))
 
 
 def test_chinese_opened_head_sections_and_steps():

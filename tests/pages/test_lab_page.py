@@ -13,6 +13,7 @@ from attnviz import i18n
 from attnviz.lab import lab_inputs
 from attnviz.ui.cells import CLICK_HINT
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page, titles
+from tests.support.i18n import MISSING
 
 PAGE = "pages/6_Attention_lab.py"
 SENTENCE = "The animal didn't cross the street because it was too tired"
@@ -263,12 +264,12 @@ def open_zh(state: dict | None = None):
 
 
 def test_chinese_default_page_has_no_english_of_its_own():
-    i18n.missing(clear=True)
+    MISSING.clear()
     at = open_zh()
     assert not at.exception and not at.error
     assert at.title[0].value == "注意力实验室"
     assert not own_english_left(at), own_english_left(at)
-    assert not i18n.missing() - {CLICK_HINT}
+    assert not set(MISSING) - {CLICK_HINT}
     text = markdown_text(at)
     for term in ("点积", "缩放点积", "余弦", "加性", "注意力权重", "温度", "随机丢弃", "掩码"):
         assert term in text or term in " ".join(titles(at)), term
@@ -308,11 +309,11 @@ def test_chinese_default_page_has_no_english_of_its_own():
     ],
 )
 def test_chinese_sections_in_other_states(state, expected):
-    i18n.missing(clear=True)
+    MISSING.clear()
     at = open_zh(state)
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert not own_english_left(at), own_english_left(at)
-    assert not i18n.missing() - {CLICK_HINT}, i18n.missing()
+    assert not set(MISSING) - {CLICK_HINT}, set(MISSING)
     shown = "\n".join([markdown_text(at), *titles(at), *(c.value for c in at.caption), *(i.value for i in at.info)])
     for text in expected:
         assert text in shown, text
@@ -333,12 +334,12 @@ def test_chinese_sections_in_other_states(state, expected):
     ],
 )
 def test_chinese_errors_name_the_problem(state, message):
-    i18n.missing(clear=True)
+    MISSING.clear()
     at = open_zh(state)
     assert not at.exception
     assert message in error_text(at), error_text(at)
     assert not own_english_left(at), own_english_left(at)
-    assert not i18n.missing() - {CLICK_HINT}, i18n.missing()
+    assert not set(MISSING) - {CLICK_HINT}, set(MISSING)
 
 
 def click(at, key: str, x: str, y: str, curve: int = 0):

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attnviz import i18n
 from attnviz.cells import hover_text
 from attnviz.practice import make_problem
 from tests.pages.conftest import ROOT, TIMEOUT, edit, open_page
-from tests.support.i18n import english_left
+from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/10_Practice.py"
 
@@ -176,7 +175,7 @@ def test_new_problem_moves_to_the_next_seed(at):
 
 
 def test_in_chinese_a_wrong_then_right_answer_a_hint_and_the_solution():
-    i18n.missing(clear=True)
+    MISSING.clear()
     at = open_in("zh", {"seed": "3", "level": "medium", "stage": "weights", "source": "random"})
     assert not at.exception
     p = problem_on(at)
@@ -203,7 +202,7 @@ def test_in_chinese_a_wrong_then_right_answer_a_hint_and_the_solution():
     assert "3. 答案" in [h.value for h in at.subheader]
     assert len(at.latex) == p.answer.size
     assert not at.exception and not english_left(at), english_left(at)
-    assert not i18n.missing()
+    assert not set(MISSING)
 
 
 def test_in_chinese_a_hint_of_a_two_head_problem_names_the_head():

@@ -9,7 +9,7 @@ from attnviz.examples import QKV_INTRO, WORKED_EXAMPLE_PRINTED
 from attnviz.ui import worked
 from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, open_page, titles
 from tests.pages.zh_areas import SHARED_FILES, SHARED_PHRASES, not_shared, source
-from tests.support.i18n import english_left
+from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/1_Worked_example.py"
 
@@ -285,7 +285,7 @@ OWN_FILES = (PAGE, "attnviz/ui/worked.py", "attnviz/explain.py", "attnviz/views.
 def zh():
     """The page opened with ``?lang=zh``; the test runs in Chinese too, so the options' format_func (called in the
     test's thread when AppTest sends the widgets' values) translates as the page did."""
-    i18n.missing(clear=True)
+    MISSING.clear()
     app = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
     app.query_params["lang"] = "zh"
     with i18n.use("zh"):
@@ -297,7 +297,7 @@ def assert_chinese(at: AppTest) -> None:
     assert not at.exception, at.exception
     left = not_shared(english_left(at))
     assert not left, "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
-    assert not i18n.missing(), sorted(i18n.missing())
+    assert not set(MISSING), sorted(set(MISSING))
 
 
 def test_the_shared_text_skipped_in_chinese_is_not_this_pages():
@@ -344,7 +344,7 @@ def test_in_chinese_a_bad_cell_keeps_the_last_result_and_the_page_stays_chinese(
     assert [e.value.endswith("——显示的是上一次有效的值。") for e in at.error] == [True]
     left = [hit for hit in not_shared(english_left(at)) if hit[0] != "error"]
     assert not left, left
-    assert not i18n.missing(), sorted(i18n.missing())
+    assert not set(MISSING), sorted(set(MISSING))
     np.testing.assert_array_equal(z(at, "注意力分数 ="), WORKED_EXAMPLE_PRINTED["scores"])
 
 

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from attnviz import i18n
 
-__all__ = ["KEPT_WORDS", "data_words", "english_left", "missing_translations", "visible_texts"]
+__all__ = ["KEPT_WORDS", "MISSING", "data_words", "english_left", "missing_translations", "visible_texts"]
 
 # Names and symbols shown as they are in either language (lower case).
 _KEPT = """
@@ -179,30 +179,44 @@ def english_left(at: AppTest, *, allowed: Iterable[str] = ()) -> list[tuple[str,
     return left
 
 
+class _Recorder(gettext.NullTranslations):
+    """The Chinese catalog's gettext fallback while tests run: every message looked up without a translation (from
+    any thread: AppTest runs the page in its own) lands in :data:`MISSING` and in each open
+    :func:`missing_translations` set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sinks: list[set[str]] = []
+
+    def _add(self, message: str) -> None:
+        MISSING.add(message)
+        for sink in self.sinks:
+            sink.add(message)
+
+    def gettext(self, message: str) -> str:
+        self._add(message)
+        return message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        self._add(singular)
+        return singular if n == 1 else plural
+
+    def pgettext(self, context: str, message: str) -> str:
+        self._add(f"{context}|{message}")
+        return message
+
+
+MISSING: set[str] = set()  # every lookup without a translation since a test last cleared it
+_RECORDER = _Recorder()
+i18n._translations("zh").add_fallback(_RECORDER)
+
+
 @contextmanager
-def missing_translations(lang: str = "zh") -> Iterator[set[str]]:
-    """Inside the block, every message looked up in ``lang`` without a translation (from any thread: AppTest runs
-    the page in its own) is added to the set this yields. The recorder is the catalog's gettext fallback, installed
-    for the block only."""
+def missing_translations() -> Iterator[set[str]]:
+    """The messages looked up in Chinese without a translation inside the block."""
     found: set[str] = set()
-
-    class Recorder(gettext.NullTranslations):
-        def gettext(self, message: str) -> str:
-            found.add(message)
-            return message
-
-        def ngettext(self, singular: str, plural: str, n: int) -> str:
-            found.add(singular)
-            return singular if n == 1 else plural
-
-        def pgettext(self, context: str, message: str) -> str:
-            found.add(f"{context}|{message}")
-            return message
-
-    translations = i18n._translations(lang)
-    previous = translations._fallback
-    translations._fallback = Recorder()
+    _RECORDER.sinks.append(found)
     try:
         yield found
     finally:
-        translations._fallback = previous
+        _RECORDER.sinks.remove(found)
