@@ -23,7 +23,7 @@ st.markdown(
 share.restore(page.SHARE, apply=page.apply_shared)
 with st.sidebar:
     settings = page.controls()
-share.publish(page.SHARE, defaults=page.share_defaults())  # the settings in the address (a run is saved as files)
+share.publish(page.SHARE, defaults=page.share_defaults())  # the settings in the address, also while training
 show_problems(settings.problems, kept="training needs valid settings")
 task = TASKS[settings.config.task if settings.config else st.session_state.train_task]
 st.markdown(f"**{task.title}.** {task.description}  \n**What to look for:** {task.look_for}")
@@ -67,6 +67,7 @@ if run is None:
             key="train_fig_untrained",
         )
     page.load_panel()
+    page.share_panel(settings.config, None)
     st.stop()
 
 c = run.config
@@ -131,3 +132,4 @@ step(
 )
 page.save_buttons(run)
 page.load_panel()
+page.share_panel(settings.config, run)

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 import torch
+from torch import Tensor
 
 from attnviz.figures import heatmap_grid
 from attnviz.sharing import Choice, Decoded, Int, NumberChoice, StateSpec
+from attnviz.snippets import train_snippet
 from attnviz.training.io import MAX_FILE_BYTES, run_from_bytes, run_to_bytes
 from attnviz.training.jobs import JobRunner, Progress, TrainingJob, shared_runner
 from attnviz.training.tasks import TASKS
@@ -24,8 +26,10 @@ from attnviz.training.views import (
     parse_probe,
     probe_text,
     probe_view,
+    token_labels,
 )
 from attnviz.training_figures import curves_figure, head_series_figure
+from attnviz.ui import share
 from attnviz.ui.cache import figure
 from attnviz.ui.render import escape_markdown, show_figure
 from attnviz.ui.state import set_defaults
@@ -36,6 +40,7 @@ __all__ = [
     "SHARE",
     "Settings",
     "apply_shared",
+    "apply_upload",
     "controls",
     "current_job",
     "current_run",
@@ -48,6 +53,8 @@ __all__ = [
     "runner",
     "save_buttons",
     "share_defaults",
+    "share_panel",
+    "shared_state",
     "untrained_grid",
 ]
 
@@ -99,6 +106,7 @@ SHARE = StateSpec(
 )
 _JOB, _RUN, _MESSAGE, _PROBE_FOR = "train_job", "train_run", "train_message", "train_probe_for"
 _LIVE_GRID = "train_live_grid"
+_BEFORE_UPLOAD, _UPLOAD_REJECTED = "train_share_before", "train_upload_rejected"
 
 
 @dataclass(frozen=True)
@@ -185,14 +193,39 @@ def apply_shared(decoded: Decoded, reset: bool) -> None:
         for key, value in defaults.items():
             if key not in decoded.settings:
                 s[key] = value
-    ranges = {key: getattr(task, spec[1]) for key, spec in _SIZES.items()} | {"train_steps": (1, runner().max_steps)}
-    for key, (low, high) in ranges.items():
+    for key, (low, high) in _ranges(task).items():
         value = s.get(key, defaults[key])
         if not low <= value <= high:
             decoded.problems.append(
                 f"URL parameter {key!r} ignored: {value} is outside {low} … {high} for the task {task.title!r}"
             )
             s[key] = defaults[key]
+
+
+def _ranges(task) -> dict[str, tuple[int, int]]:
+    """The sizes and step count ``task`` and this server allow, by session key."""
+    return {key: getattr(task, spec[1]) for key, spec in _SIZES.items()} | {"train_steps": (1, runner().max_steps)}
+
+
+def apply_upload(decoded: Decoded, reset: bool) -> None:
+    """After the share panel wrote an uploaded JSON's settings: a task from the file brings its own sizes and steps
+    where the file sets none; a size or step count the task (or this server) does not allow refuses the whole file,
+    each named, and every setting goes back to what it was (:func:`shared_state` shows the problems)."""
+    s = st.session_state
+    task = TASKS.get(s.get("train_task"), TASKS[DEFAULTS["train_task"]])
+    if "train_task" in decoded.settings:
+        for key, value in share_defaults().items():
+            if key not in decoded.settings:
+                s[key] = value
+    problems = [
+        f"setting {key!r}: {s[key]} is outside {low} … {high} for the task {task.title!r}"
+        for key, (low, high) in _ranges(task).items()
+        if not low <= s[key] <= high
+    ]
+    if problems:
+        for key, value in s.get(_BEFORE_UPLOAD, {}).items():
+            s[key] = value
+        s[_UPLOAD_REJECTED] = problems
 
 
 # -- the job ----------------------------------------------------------------------------------------------------------
@@ -417,3 +450,71 @@ def load_panel() -> None:
     st.session_state[_RUN] = run
     st.session_state[_JOB] = None
     st.rerun()
+
+
+# -- share, export, import --------------------------------------------------------------------------------------------
+
+
+def example_tokens(run: TrainingRun) -> Tensor:
+    """The input the page shows the trained model on: the learner's probe when it reads, else the run's probe."""
+    tokens, _ = parse_probe(st.session_state.get("train_probe", ""), run.config)
+    return run.probe if tokens is None else tokens
+
+
+def _shortest(a: np.ndarray) -> np.ndarray:
+    """float32 values as the float64 of their shortest decimals: the same float32 when read back, and a JSON export
+    of the largest model (4 layers × 8 heads × 32 × 32 weights, 5,000 losses) still under the upload cap."""
+    flat = np.asarray(a, dtype=np.float32).ravel()
+    return np.array([float(str(v)) for v in flat], dtype=np.float64).reshape(np.shape(a))
+
+
+def shared_state(config: TrainConfig | None, run: TrainingRun | None) -> dict[str, object]:
+    """The keyword arguments of :func:`attnviz.ui.share.panel`: the attention ``weights`` of every layer × head on
+    the example (one CSV per head; the JSON holds them as ``(L, H, T, T)`` with the example's token ids), the
+    ``losses`` and ``accuracies`` curves (named as :class:`TrainingRun`'s fields), and "copy as code" training the
+    same model from scratch. Before training: the seeded, untrained model's weights on the probe, and code that
+    trains the sidebar's settings."""
+    s = st.session_state
+    s[_BEFORE_UPLOAD] = {f.key: s[f.key] for f in SHARE.fields if f.key in s}
+    rejected = s.pop(_UPLOAD_REJECTED, None)
+    if rejected:  # the share panel said "loaded"; apply_upload refused the file and put every setting back
+        s[f"share_{SHARE.page}_upload_result"] = (False, rejected)
+    base = {"defaults": share_defaults(), "apply": apply_upload}
+    if run is not None:
+        c, tokens, steps = run.config, example_tokens(run), run.steps_done
+        weights = run.predict(tokens.unsqueeze(0))[1][0]  # (L, H, T, T)
+    elif config is not None:
+        c, tokens, steps = config, TASKS[config.task].probe(config.seq_len, config.vocab), config.steps
+        view = untrained_grid(config)
+        weights = torch.as_tensor(view.stack).reshape(c.num_layers, c.num_heads, c.seq_len, c.seq_len)
+    else:
+        message = "# Fix the settings first: the code trains the model they describe."
+        return {**base, "matrices": {}, "computed": {}, "code": lambda: message}
+    layers, heads, t, _ = weights.shape
+    names = TASKS[c.task].token_names(c.vocab)
+    labels = token_labels([names[i] for i in tokens.tolist()])
+    w = _shortest(weights.numpy())
+    computed: dict[str, object] = {"weights": (w.reshape(layers * heads, t, t), labels, labels)}
+    if run is not None:
+        losses, accuracies = np.asarray(run.losses)[:, None], np.asarray(run.accuracies)[:, None]
+        computed["losses"] = (losses, [str(i) for i in range(1, len(run.losses) + 1)], ["loss"])
+        computed["accuracies"] = (accuracies, [str(i) for i in run.eval_steps], ["accuracy"])
+    slices = {"weights": [f"layer{layer + 1}_head{head + 1}" for layer in range(layers) for head in range(heads)]}
+    json_only = {"weights": (w, labels, labels), "tokens": (tokens.numpy()[None], ["id"], labels)}
+
+    def code() -> str:
+        return train_snippet(c, tokens.tolist(), steps=steps)
+
+    return {**base, "matrices": {}, "computed": computed, "code": code, "slices": slices, "json_only": json_only}
+
+
+def share_panel(config: TrainConfig | None, run: TrainingRun | None) -> None:
+    """The "Share, export, import" panel (see :func:`shared_state`); says when the run shown was trained with
+    settings other than the sidebar's (the address and the JSON's settings are the sidebar's)."""
+    compared = ("task", "seq_len", "vocab", "d_model", "num_heads", "num_layers", "steps", "lr", "seed")
+    if run is not None and config is not None and any(getattr(run.config, k) != getattr(config, k) for k in compared):
+        st.caption(
+            "The sidebar's settings differ from those of the run shown: the address and the JSON's settings are the "
+            "sidebar's; the exported weights, curves and the code are the run's."
+        )
+    share.panel(SHARE, **shared_state(config, run))
