@@ -165,7 +165,7 @@ def test_a_json_upload_restores_the_settings():
     ("change", "message"),
     [
         ({"train_task": "it", "train_seq_len": 8}, "setting 'train_seq_len': 8 is outside 11 … 11 for the task"),
-        ({"train_steps": 9000}, "setting 'train_steps': 9000 is outside 1 … 5000 for the task 'Reverse'"),
+        ({"train_steps": 9000}, "setting 'train_steps': 9000 is outside 1 … 5000 for the task “Reverse”"),
         ({"train_d_model": 48}, "setting 'train_d_model': 48 is not one of 8, 16, 32, 64, 128"),
         ({"train_lr": "fast"}, "setting 'train_lr': 'fast' is not a number"),
     ],
