@@ -11,7 +11,7 @@ the page's JSON export (``"computed"`` holds every input under the same name), w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -24,6 +24,7 @@ __all__ = [
     "multihead_snippet",
     "positional_snippet",
     "tokens_snippet",
+    "train_snippet",
     "worked_snippet",
 ]
 
@@ -418,5 +419,211 @@ def image_snippet(
         "\n",
         'print("query_map =", query_map)\n',
         'print("query_mean =", query_mean)\n',
+    ]
+    return "".join(lines)
+
+
+def _train_task_code(task: str) -> str:
+    """The task's batches as torch code: ``answer(x)`` (the rule) and ``batch(n, generator, split)``."""
+    from attnviz.training import tasks as t
+
+    if task in ("reverse", "sort", "shift"):
+        rule = {
+            "reverse": "x.flip(-1)  # output i is input T−1−i",
+            "sort": "x.sort(dim=-1).values  # output i is the token of rank i",
+            "shift": f"x.roll({t.SHIFT}, dims=-1)  # output i is input (i − {t.SHIFT}) mod T",
+        }[task]
+        return (
+            "def answer(x):  # (B, T) -> the target of every position (B, T)\n"
+            f"    return {rule}\n"
+            "\n\n"
+            'def batch(n, generator, split="train"):  # fresh random sequences, for training and evaluation alike\n'
+            "    x = torch.randint(0, vocab, (n, seq_len), generator=generator)  # (B, T)\n"
+            "    return x, answer(x)\n"
+        )
+    if task == "follow":
+        return (
+            "def answer(x):  # the token after the latest earlier occurrence of token i, or class vocab (·) if none\n"
+            "    same = x.unsqueeze(-1) == x.unsqueeze(-2)  # (B, T_i, T_j): x_j == x_i\n"
+            "    earlier = torch.ones(seq_len, seq_len, dtype=torch.bool).tril(-1)  # j < i\n"
+            "    last = torch.where(same & earlier, torch.arange(seq_len), -1).amax(dim=-1)  # (B, T), -1 if none\n"
+            "    after = x.gather(-1, (last + 1).clamp(max=seq_len - 1))  # (B, T)\n"
+            "    return torch.where(last >= 0, after, torch.full_like(x, vocab))\n"
+            "\n\n"
+            'def batch(n, generator, split="train"):  # fresh random sequences, for training and evaluation alike\n'
+            "    x = torch.randint(0, vocab, (n, seq_len), generator=generator)  # (B, T)\n"
+            "    return x, answer(x)\n"
+        )
+    if task != "it":
+        raise ValueError(f"task={task!r} is not one of {', '.join(t.TASKS)}")
+    return (
+        "# The grammar: the N1 didn't V the N2 because it was too ADJ. Every 5th sentence is held out for evaluation.\n"
+        f"animals, places = {t.IT_ANIMALS!r}, {t.IT_PLACES!r}\n"
+        f"verb_objects = {{{', '.join(f'{v!r}: {_it_objects(o)}' for v, o in t._VERB_OBJECTS.items())}}}\n"
+        f"subject_side = {t.IT_ADJECTIVES_SUBJECT!r}  # why the subject did not act: it = the subject\n"
+        f"object_side_animal = {t.IT_ADJECTIVES_OBJECT_ANIMAL!r}  # describe the object: it = the object\n"
+        f"object_side_place = {t.IT_ADJECTIVES_OBJECT_PLACE!r}\n"
+        f"words = {t.IT_VOCAB!r}  # token id = index\n"
+        "ids = {w: i for i, w in enumerate(words)}\n"
+        "tables = {}  # (split, it = the subject) -> token ids (N, 11)\n"
+        "sentences = [\n"
+        "    (s, v, o, a)\n"
+        "    for v, objects in verb_objects.items()\n"
+        "    for s in animals\n"
+        "    for o in objects\n"
+        "    if o != s\n"
+        "    for a in subject_side + (object_side_place if o in places else object_side_animal)\n"
+        "]\n"
+        "for index, (s, v, o, a) in enumerate(sentences):\n"
+        f'    split = "eval" if index % {t.IT_HELDOUT_EVERY} == {t.IT_HELDOUT_EVERY - 1} else "train"\n'
+        '    sentence = ["the", s, "didn\'t", v, "the", o, "because", "it", "was", "too", a]\n'
+        "    tables.setdefault((split, a in subject_side), []).append([ids[w] for w in sentence])\n"
+        "tables = {key: torch.tensor(rows) for key, rows in tables.items()}\n"
+        "subject_ids = torch.tensor([ids[w] for w in subject_side])\n"
+        "object_ids = torch.tensor([ids[w] for w in object_side_animal + object_side_place])\n"
+        "\n\n"
+        f"def answer(x):  # at “it” (position {t.IT_POSITION}): the noun it refers to; nothing to predict elsewhere\n"
+        "    target = torch.full_like(x, IGNORE)\n"
+        "    subject, obj = torch.isin(x[:, -1], subject_ids), torch.isin(x[:, -1], object_ids)\n"
+        f"    referent = torch.where(subject, x[:, {t.IT_SUBJECT_POSITION}], x[:, {t.IT_OBJECT_POSITION}])\n"
+        f"    target[:, {t.IT_POSITION}] = torch.where(subject | obj, referent, torch.full_like(referent, IGNORE))\n"
+        "    return target\n"
+        "\n\n"
+        'def batch(n, generator, split="train"):  # half the sentences with it = the subject\n'
+        "    side = torch.rand(n, generator=generator) < 0.5  # (B,)\n"
+        "    x = torch.empty(n, seq_len, dtype=torch.long)\n"
+        "    for it_is_subject in (True, False):\n"
+        "        table = tables[(split, it_is_subject)]\n"
+        "        rows = torch.randint(0, len(table), (n,), generator=generator)\n"
+        "        x[side == it_is_subject] = table[rows[side == it_is_subject]]\n"
+        "    return x, answer(x)\n"
+    )
+
+
+def _it_objects(objects: tuple[str, ...]) -> str:
+    from attnviz.training import tasks as t
+
+    return {t.IT_PLACES: "places", t.IT_ANIMALS: "animals", t.IT_NOUNS: "animals + places"}[objects]
+
+
+def train_snippet(
+    config: object,
+    example: Sequence[int],
+    *,
+    steps: int | None = None,
+) -> str:
+    """The Train page's run from scratch with torch alone: the task's batches, the seeded TinyTransformer (token
+    embedding + sinusoidal positions, post-norm encoder layers, a linear classifier), Adam for ``steps`` steps
+    (the config's by default), then the final training loss, the held-out token accuracy and the attention
+    ``weights`` ``(L, H, T, T)`` on ``example`` (token ids ``(T,)``).
+
+    ``config`` is a resolved :class:`attnviz.training.train.TrainConfig`. The script draws the same random numbers
+    in the same order and runs the same operations as :func:`attnviz.training.train.train_config`, on one CPU
+    thread as the app trains, so it prints the app's numbers bit for bit (on the same torch build)."""
+    from attnviz.training.tasks import get_task
+
+    c = config
+    num_classes = get_task(c.task).num_classes(c.vocab)
+    steps = c.steps if steps is None else int(steps)
+    tokens = [int(i) for i in example]
+    if len(tokens) != c.seq_len:
+        raise ValueError(f"example has {len(tokens)} tokens; the model reads {c.seq_len}")
+    lines = [
+        f'"""Train the tiny transformer of the Train page on the task {c.task!r} with torch alone.\n\n',
+        "Same seed, same initial weights, same batches, same Adam steps as the page; on one CPU thread the printed\n",
+        "loss, accuracy and attention weights are the page's to the last bit.\n",
+        '"""\n\n',
+        "import math\n\n",
+        "import torch\n",
+        "import torch.nn.functional as F\n\n",
+        "torch.set_num_threads(1)  # as the page trains: the same sums in the same order give the same bits\n",
+        "torch.set_printoptions(precision=6, linewidth=120, threshold=100_000)\n\n",
+        f"seq_len, vocab, num_classes = {c.seq_len}, {c.vocab}, {int(num_classes)}\n",
+        f"d_model, num_heads, num_layers, d_ff = {c.d_model}, {c.num_heads}, {c.num_layers}, {c.d_ff}\n",
+        f"steps, lr, seed, batch_size, eval_size = {steps}, {float(c.lr)!r}, {c.seed}, {c.batch_size}, {c.eval_size}\n",
+        f"example = torch.tensor({tokens})  # (T,) the input whose attention is printed\n",
+        "d_head = d_model // num_heads\n",
+        "IGNORE = -100  # target of a position with nothing to predict (cross_entropy's ignore_index)\n\n",
+        _train_task_code(c.task),
+        "\n\n",
+        "# -- the model, initialised from the seed alone (its own generators, never torch's global one)\n",
+        "def uniform(shape, bound, generator):  # uniform in ±bound, drawn in float64, as nn.Linear's scheme\n",
+        "    return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1).mul(bound).float()\n",
+        "\n\n",
+        "g = torch.Generator().manual_seed(seed)\n",
+        "embedding = torch.randn(vocab, d_model, generator=g)  # (vocab, d_model)\n",
+        "position = torch.arange(seq_len, dtype=torch.float64).unsqueeze(1)  # (T, 1)\n",
+        "pe = torch.empty(seq_len, d_model, dtype=torch.float64)  # sinusoidal positions, computed in float64\n",
+        "pe[:, 0::2] = torch.sin(position * 10000.0 ** -(torch.arange(0, d_model, 2, dtype=torch.float64) / d_model))\n",
+        "pe[:, 1::2] = torch.cos(position * 10000.0 ** -(torch.arange(0, d_model - 1, 2, dtype=torch.float64) / d_model))\n",
+        "pe = pe.float()  # (T, d_model)\n",
+        "layers = []\n",
+        "for layer in range(num_layers):\n",
+        "    a = torch.Generator().manual_seed(seed * 1000 + 1 + layer)  # the attention's stream\n",
+        "    f = torch.Generator().manual_seed(seed * 1000 + 1 + layer + 7919)  # the feed-forward's stream\n",
+        "    xavier, bound = math.sqrt(6.0 / (d_model + d_model)), 1.0 / math.sqrt(d_model)\n",
+        "    p = {name: uniform((d_model, d_model), xavier, a) for name in ('w_q', 'w_k', 'w_v')}  # x @ W\n",
+        "    p['w_o'] = uniform((d_model, d_model), bound, a)\n",
+        "    p |= {name: uniform((d_model,), bound, a) for name in ('b_q', 'b_k', 'b_v', 'b_o')}\n",
+        "    p['w_1'] = uniform((d_model, d_ff), 1.0 / math.sqrt(d_model), f)\n",
+        "    p['w_2'] = uniform((d_ff, d_model), 1.0 / math.sqrt(d_ff), f)\n",
+        "    p['b_1'] = uniform((d_ff,), 1.0 / math.sqrt(d_model), f)\n",
+        "    p['b_2'] = uniform((d_model,), 1.0 / math.sqrt(d_ff), f)\n",
+        "    p |= {'norm1_weight': torch.ones(d_model), 'norm1_bias': torch.zeros(d_model)}\n",
+        "    p |= {'norm2_weight': torch.ones(d_model), 'norm2_bias': torch.zeros(d_model)}\n",
+        "    layers.append(p)\n",
+        "bound = 1.0 / math.sqrt(d_model)\n",
+        "w_out = (torch.rand(d_model, num_classes, generator=g) * 2 - 1) * bound  # (d_model, C)\n",
+        "b_out = (torch.rand(num_classes, generator=g) * 2 - 1) * bound  # (C,)\n",
+        "parameters = [embedding, w_out, b_out] + [t for p in layers for t in p.values()]\n",
+        "for t in parameters:\n",
+        "    t.requires_grad_()\n",
+        "\n\n",
+        "def layer_norm(x, weight, bias, eps=1e-5):  # over d_model, written out\n",
+        "    mean = x.mean(dim=-1)  # (B, T)\n",
+        "    centered = x - mean.unsqueeze(-1)\n",
+        "    std = torch.sqrt(centered.pow(2).mean(dim=-1) + eps)  # (B, T)\n",
+        "    return centered / std.unsqueeze(-1) * weight + bias\n",
+        "\n\n",
+        "def forward(tokens):  # token ids (B, T) -> logits (B, T, C), attention weights (B, L, H, T, T)\n",
+        "    B, T = tokens.shape\n",
+        "    x = embedding[tokens] + pe  # (B, T, d_model)\n",
+        "    weights = []\n",
+        "    for p in layers:  # post-norm encoder layer: x = LN(x + attention(x)); x = LN(x + FFN(x))\n",
+        "        w = torch.cat([p['w_q'], p['w_k'], p['w_v']], dim=1)  # (d_model, 3·d_model): one product for Q, K, V\n",
+        "        b = torch.cat([p['b_q'], p['b_k'], p['b_v']])\n",
+        "        qkv = torch.addmm(b, x.reshape(-1, d_model), w).reshape(B, T, 3 * d_model)\n",
+        "        q, k, v = (m.reshape(B, T, num_heads, d_head).permute(0, 2, 1, 3) for m in qkv.chunk(3, dim=-1))\n",
+        "        scores = q @ k.transpose(-2, -1)  # (B, H, T, T)  q·kᵀ\n",
+        "        weight = torch.softmax(scores * (1.0 / math.sqrt(d_head)), dim=-1)  # (B, H, T, T)\n",
+        "        concat = (weight @ v).permute(0, 2, 1, 3).reshape(B, T, d_model)  # heads side by side\n",
+        "        attention = torch.addmm(p['b_o'], concat.reshape(-1, d_model), p['w_o']).reshape(B, T, d_model)\n",
+        "        x = layer_norm(x + attention, p['norm1_weight'], p['norm1_bias'])\n",
+        "        ffn = F.relu(x @ p['w_1'] + p['b_1']) @ p['w_2'] + p['b_2']  # (B, T, d_model)\n",
+        "        x = layer_norm(x + ffn, p['norm2_weight'], p['norm2_bias'])\n",
+        "        weights.append(weight)\n",
+        "    return x @ w_out + b_out, torch.stack(weights, dim=1)\n",
+        "\n\n",
+        "# -- training: a fresh batch per step from the seed's stream, held-out data from its own (seed + 1)\n",
+        'eval_inputs, eval_targets = batch(eval_size, torch.Generator().manual_seed(seed + 1), "eval")\n',
+        "generator = torch.Generator().manual_seed(seed)\n",
+        "optimizer = torch.optim.Adam(parameters, lr=lr)\n",
+        "for step in range(1, steps + 1):\n",
+        "    inputs, targets = batch(batch_size, generator)\n",
+        "    logits, _ = forward(inputs)  # (B, T, C)\n",
+        "    loss = F.cross_entropy(logits.reshape(-1, num_classes), targets.reshape(-1), ignore_index=IGNORE)\n",
+        "    optimizer.zero_grad(set_to_none=True)\n",
+        "    loss.backward()\n",
+        "    optimizer.step()\n",
+        "\n",
+        "with torch.no_grad():\n",
+        "    predicted = forward(eval_inputs)[0].argmax(-1)  # (N, T)\n",
+        "    scored = eval_targets != IGNORE  # positions with an answer\n",
+        "    accuracy = (predicted == eval_targets)[scored].float().mean()\n",
+        "    weights = forward(example.unsqueeze(0))[1][0]  # (L, H, T, T): row = query, column = key\n",
+        "\n",
+        'print("loss =", loss.item())  # the last training batch\'s\n',
+        'print("accuracy =", accuracy.item())  # held-out token accuracy\n',
+        'print("weights =", weights)\n',
     ]
     return "".join(lines)

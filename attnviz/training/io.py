@@ -16,6 +16,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch import Tensor
 
+from attnviz.i18n import gettext as _
 from attnviz.training.train import Snapshot, TrainConfig, TrainingRun
 
 __all__ = ["FORMAT", "MAX_FILE_BYTES", "load_run", "run_from_bytes", "run_to_bytes", "save_run"]
@@ -66,7 +67,7 @@ def load_run(path: str | Path) -> TrainingRun:
     for suffix in (".safetensors", ".json"):
         file = base.with_suffix(suffix)
         if not file.is_file():
-            raise ValueError(f"{file.name} does not exist")
+            raise ValueError(_("{name} does not exist").format(name=file.name))
         if file.stat().st_size > MAX_FILE_BYTES:
             raise ValueError(_too_big(file.name, file.stat().st_size))
         files[suffix] = file.read_bytes()
@@ -74,59 +75,75 @@ def load_run(path: str | Path) -> TrainingRun:
 
 
 def _too_big(name: str, size: int) -> str:
-    return f"{name} is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB"
+    return _("{name} is {size:.1f} MB; the limit is {limit:.0f} MB").format(
+        name=name, size=size / 1e6, limit=MAX_FILE_BYTES / 1e6
+    )
 
 
 def _number_list(meta: dict, name: str, *, integer: bool = False) -> list:
     values = meta.get(name)
     kind = int if integer else (int, float)
     if not isinstance(values, list) or not all(isinstance(v, kind) and not isinstance(v, bool) for v in values):
-        raise ValueError(f"run JSON: {name!r} must be a list of {'integers' if integer else 'numbers'}")
+        message = (
+            _("run JSON: {name} must be a list of integers")
+            if integer
+            else _("run JSON: {name} must be a list of numbers")
+        )
+        raise ValueError(message.format(name=repr(name)))
     if not all(math.isfinite(v) for v in values):
-        raise ValueError(f"run JSON: {name!r} holds a value that is not finite")
+        raise ValueError(_("run JSON: {name} holds a value that is not finite").format(name=repr(name)))
     return [int(v) for v in values] if integer else [float(v) for v in values]
 
 
 def _parse_meta(meta_bytes: bytes) -> dict:
     if len(meta_bytes) > MAX_FILE_BYTES:
-        raise ValueError(_too_big("the run JSON", len(meta_bytes)))
+        raise ValueError(_too_big(_("the run JSON"), len(meta_bytes)))
     try:
         meta = json.loads(meta_bytes.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"the run JSON is not valid JSON: {error}") from None
+        raise ValueError(_("the run JSON is not valid JSON: {error}").format(error=error)) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"the JSON is not a saved training run (its 'format' must be {FORMAT!r})")
+        raise ValueError(
+            _("the JSON is not a saved training run (its `format` must be `{format}`)").format(format=FORMAT)
+        )
     if meta.get("version") != VERSION:
-        raise ValueError(f"run JSON version {meta.get('version')!r} is not supported (expected {VERSION})")
+        raise ValueError(
+            _("run JSON version {version} is not supported (expected {expected})").format(
+                version=repr(meta.get("version")), expected=VERSION
+            )
+        )
     return meta
 
 
 def _parse_config(meta: dict) -> TrainConfig:
     raw = meta.get("config")
     if not isinstance(raw, dict):
-        raise ValueError("run JSON: 'config' must be an object")
+        raise ValueError(_("run JSON: `config` must be an object"))
     missing, unknown = set(_CONFIG_FIELDS) - set(raw), set(raw) - set(_CONFIG_FIELDS)
     if missing or unknown:
-        parts = [f"missing {sorted(missing)}" if missing else "", f"unknown {sorted(unknown)}" if unknown else ""]
-        raise ValueError(f"run JSON: config keys {' and '.join(p for p in parts if p)}")
+        parts = [
+            _("missing {keys}").format(keys=sorted(missing)) if missing else "",
+            _("unknown {keys}").format(keys=sorted(unknown)) if unknown else "",
+        ]
+        raise ValueError(_("run JSON: config keys {problems}").format(problems="; ".join(p for p in parts if p)))
     if not isinstance(raw["task"], str):
-        raise ValueError(f"run JSON: config task={raw['task']!r} must be a string")
+        raise ValueError(_("run JSON: config task={task} must be a string").format(task=repr(raw["task"])))
     try:
         config = TrainConfig(**raw).resolved()
     except (TypeError, ValueError) as error:
-        raise ValueError(f"run JSON: config is invalid: {error}") from None
+        raise ValueError(_("run JSON: config is invalid: {error}").format(error=error)) from None
     if TrainConfig(**raw) != config:
-        raise ValueError("run JSON: config must give every size explicitly (seq_len, vocab, d_ff)")
+        raise ValueError(_("run JSON: config must give every size explicitly (`seq_len`, `vocab`, `d_ff`)"))
     return config
 
 
 def _parse_tensors(weights_bytes: bytes) -> dict[str, Tensor]:
     if len(weights_bytes) > MAX_FILE_BYTES:
-        raise ValueError(_too_big("the weights file", len(weights_bytes)))
+        raise ValueError(_too_big(_("the weights file"), len(weights_bytes)))
     try:
         return load_safetensors(bytes(weights_bytes))
     except (SafetensorError, ValueError, RuntimeError) as error:
-        raise ValueError(f"the weights file is not a valid safetensors file: {error}") from None
+        raise ValueError(_("the weights file is not a valid safetensors file: {error}").format(error=error)) from None
 
 
 def run_from_bytes(weights_bytes: bytes, meta_bytes: bytes) -> TrainingRun:
@@ -143,13 +160,21 @@ def run_from_bytes(weights_bytes: bytes, meta_bytes: bytes) -> TrainingRun:
     eval_steps = _number_list(meta, "eval_steps", integer=True)
     snapshot_steps = _number_list(meta, "snapshot_steps", integer=True)
     if len(eval_steps) != len(accuracies):
-        raise ValueError(f"run JSON: {len(accuracies)} accuracies but {len(eval_steps)} eval_steps")
+        raise ValueError(
+            _("run JSON: {accuracies} accuracies but {evals} eval_steps").format(
+                accuracies=len(accuracies), evals=len(eval_steps)
+            )
+        )
     if len(losses) > config.steps or any(not 0 <= s <= len(losses) for s in eval_steps + snapshot_steps):
-        raise ValueError(f"run JSON: steps disagree ({len(losses)} losses, config steps={config.steps})")
+        raise ValueError(
+            _("run JSON: steps disagree ({losses} losses, config steps={steps})").format(
+                losses=len(losses), steps=config.steps
+            )
+        )
     if not snapshot_steps:
-        raise ValueError("run JSON: 'snapshot_steps' is empty")
+        raise ValueError(_("run JSON: `snapshot_steps` is empty"))
     if not all(0 <= a <= 1 for a in accuracies):
-        raise ValueError("run JSON: accuracies must lie in 0–1")
+        raise ValueError(_("run JSON: accuracies must lie in 0–1"))
 
     model = config.build_model()
     expected = {name: (tuple(t.shape), t.dtype) for name, t in model.state_dict().items()}
@@ -158,24 +183,28 @@ def run_from_bytes(weights_bytes: bytes, meta_bytes: bytes) -> TrainingRun:
     expected[_PROBE] = ((t,), torch.int64)
     missing, unknown = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
     if missing or unknown:
+        parts = [
+            _("missing {keys}").format(keys=missing) if missing else "",
+            _("unexpected {keys}").format(keys=unknown) if unknown else "",
+        ]
         raise ValueError(
-            "the weights do not match the run's config: "
-            + "; ".join(
-                p for p in (f"missing {missing}" if missing else "", f"unexpected {unknown}" if unknown else "") if p
-            )
+            _("the weights do not match the run's config: {problems}").format(problems="; ".join(p for p in parts if p))
         )
     for name, (shape, dtype) in expected.items():
         tensor = tensors[name]
         if tuple(tensor.shape) != shape or tensor.dtype != dtype:
             raise ValueError(
-                f"the weights do not match the run's config: {name} is {tuple(tensor.shape)} {tensor.dtype}, "
-                f"expected {shape} {dtype}"
+                _("the weights do not match the run's config: {name} is {shape} {dtype}, expected {expected}").format(
+                    name=name, shape=tuple(tensor.shape), dtype=tensor.dtype, expected=f"{shape} {dtype}"
+                )
             )
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            raise ValueError(f"the weights file: {name} holds a value that is not finite")
+            raise ValueError(_("the weights file: {name} holds a value that is not finite").format(name=name))
     probe = tensors.pop(_PROBE)
     if int(probe.min()) < 0 or int(probe.max()) >= config.vocab:
-        raise ValueError(f"the weights file: the probe has a token outside the vocabulary 0–{config.vocab - 1}")
+        raise ValueError(
+            _("the weights file: the probe has a token outside the vocabulary 0–{last}").format(last=config.vocab - 1)
+        )
     snapshots = tensors.pop(_SNAPSHOTS)
     model.load_state_dict(tensors)
     model.eval()

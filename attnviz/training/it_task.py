@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from attnviz.attention import AttentionTrace
+from attnviz.i18n import gettext as _
 from attnviz.training import tasks
 from attnviz.training.io import run_from_bytes, save_run
 from attnviz.training.tasks import IT_VOCAB
@@ -78,7 +79,7 @@ def load_it_run() -> TrainingRun:
         weights = (folder / f"{WEIGHTS_NAME}.safetensors").read_bytes()
         meta = (folder / f"{WEIGHTS_NAME}.json").read_bytes()
     except FileNotFoundError as error:
-        raise ValueError(f"the shipped it-task weights are missing: {error}") from None
+        raise ValueError(_("the shipped it-task weights are missing: {error}").format(error=error)) from None
     return run_from_bytes(weights, meta)
 
 
@@ -108,10 +109,14 @@ def it_attention(text: str, *, run: TrainingRun | None = None, layer: int = -1, 
     run = run or load_it_run()
     ids, unknown = encode_words(text)
     if not ids:
-        raise ValueError("the text holds no words: type a sentence such as “the animal didn't cross the street”")
+        raise ValueError(_("the text holds no words: type a sentence such as “the animal didn't cross the street”"))
     layers, heads = run.config.num_layers, run.config.num_heads
     if not -layers <= layer < layers or not 0 <= head < heads:
-        raise ValueError(f"layer={layer}, head={head} is outside the model's {layers} layers × {heads} heads")
+        raise ValueError(
+            _("layer={layer}, head={head} is outside the model's {layers} layers × {heads} heads").format(
+                layer=layer, head=head, layers=layers, heads=heads
+            )
+        )
     with torch.no_grad():
         logits, traces = run.model.traces(torch.tensor([ids]), any_length=True)
     attention = traces[layer].attention

@@ -19,6 +19,7 @@ import functools
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -29,15 +30,43 @@ from typing import Any
 import numpy as np
 import torch
 
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.training.io import run_from_bytes
-from attnviz.training.train import Snapshot, TrainConfig, TrainingRun, TrainingUpdate, train_config
+from attnviz.training.train import STOPPED, TIME_CAP, Snapshot, TrainConfig, TrainingRun, TrainingUpdate, train_config
 from attnviz.training.worker import decode_array, read_frame
 
-__all__ = ["FINAL_STATES", "JobRunner", "Progress", "TrainingJob", "shared_runner"]
+__all__ = ["FINAL_STATES", "JobRunner", "Progress", "TrainingJob", "shared_runner", "shown_message"]
 
 FINAL_STATES = ("done", "stopped", "failed")
 """A job in one of these states has ended; "stopped" ones (cancelled or capped) keep what they learned."""
 _REPORT_EVERY = 0.1  # seconds between progress messages from a worker (snapshots and evaluations go at once)
+
+# Why a job stopped or failed. A job's message is English (a worker process has no interface language, and a saved
+# run keeps it); shown_message translates these for the page.
+STOPPED_BY_USER = N_("stopped by the user")
+SHUTTING_DOWN = N_("the server is shutting down")
+ABANDONED = N_("nobody was watching it any more (the page was closed or left)")
+CANCELLED = N_("cancelled")
+NO_RESULT = N_("the training ended without a result")
+PROCESS_NO_RESULT = N_("the training process ended without a result")
+NOT_STARTED = N_("could not start the training: {error}")
+UNREADABLE = N_("the training process's output could not be read: {error}")
+EXIT_CODE = N_("the training process exited with code {code}")
+_MESSAGES = (STOPPED, TIME_CAP, STOPPED_BY_USER, SHUTTING_DOWN, ABANDONED, CANCELLED, NO_RESULT, PROCESS_NO_RESULT)
+_MESSAGES += (NOT_STARTED, UNREADABLE, EXIT_CODE)
+_FIELD = re.compile(r"\\\{(\w+)\\\}")
+_PATTERNS = [(re.compile(_FIELD.sub(r"(?P<\1>.+?)", re.escape(m))), m) for m in _MESSAGES]
+
+
+def shown_message(message: str, extra: tuple[str, ...] = ()) -> str:
+    """A job's English ``message`` (one of this module's, or of ``extra`` messages marked for the catalog) in the
+    interface's language; any other text (an exception's) as it is."""
+    for pattern, template in _PATTERNS + [(re.compile(_FIELD.sub(r"(?P<\1>.+?)", re.escape(m))), m) for m in extra]:
+        found = pattern.fullmatch(message)
+        if found:
+            return _(template).format(**found.groupdict())
+    return message
 
 
 @dataclass(frozen=True)
@@ -165,7 +194,7 @@ class TrainingJob:
                 message=self._message,
             )
 
-    def cancel(self, reason: str = "stopped by the user") -> None:
+    def cancel(self, reason: str = STOPPED_BY_USER) -> None:
         """Stop the job: a queued one never starts; a running one ends after its current step, keeping its model."""
         with self._lock:
             if self._state in FINAL_STATES:
@@ -266,14 +295,20 @@ class JobRunner:
         """Queue a training; it starts when a slot is free. ValueError for a bad config, a cap or a full queue."""
         config = config.resolved()
         if config.steps > self.max_steps:
-            raise ValueError(f"steps={config.steps} is over this server's cap of {self.max_steps} steps per training")
+            raise ValueError(
+                _("steps={steps} is over this server's cap of {cap} steps per training").format(
+                    steps=config.steps, cap=self.max_steps
+                )
+            )
         with self._lock:
             if self._closed:
-                raise ValueError("the training runner has shut down")
+                raise ValueError(_("the training runner has shut down"))
             if len(self._queue) >= self.max_queued and len(self._running) >= self.max_running:
                 raise ValueError(
-                    f"{len(self._running)} trainings are running and {len(self._queue)} waiting, the most this "
-                    "server takes; try again in a minute"
+                    _(
+                        "{running} trainings are running and {waiting} waiting, the most this server takes; try again "
+                        "in a minute"
+                    ).format(running=len(self._running), waiting=len(self._queue))
                 )
             job = TrainingJob(self, next(self._ids), config)
             self._queue.append(job)
@@ -295,7 +330,7 @@ class JobRunner:
             self._closed = True
             jobs = self._queue + self._running
         for job in jobs:
-            job.cancel("the server is shutting down")
+            job.cancel(SHUTTING_DOWN)
         deadline = time.monotonic() + timeout
         for job in jobs:
             job.wait(max(0.0, deadline - time.monotonic()))
@@ -306,7 +341,7 @@ class JobRunner:
             if job not in self._queue:
                 return
             self._queue.remove(job)
-        job._finish("cancelled")
+        job._finish(CANCELLED)
 
     def _start_queued(self) -> None:
         while True:
@@ -320,7 +355,7 @@ class JobRunner:
             try:
                 self._launch(job)
             except Exception as error:  # could not start a worker: the job fails, the slot frees
-                job._handle({"kind": "error", "message": f"could not start the training: {error}"})
+                job._handle({"kind": "error", "message": NOT_STARTED.format(error=error)})
                 self._ended(job, "")
 
     def _launch(self, job: TrainingJob) -> None:
@@ -355,7 +390,7 @@ class JobRunner:
         threading.Thread(target=self._read_worker, args=(job, process), daemon=True).start()
 
     def _thread_body(self, job: TrainingJob, cancel: threading.Event) -> None:
-        fallback = "the training ended without a result"
+        fallback = NO_RESULT
         try:
             reporter = _Reporter(job._handle, cancel.is_set)
             job._handle({"kind": "started"})
@@ -367,7 +402,7 @@ class JobRunner:
         self._ended(job, fallback)
 
     def _read_worker(self, job: TrainingJob, process: subprocess.Popen) -> None:
-        fallback = "the training process ended without a result"
+        fallback = PROCESS_NO_RESULT
         files: dict[bytes, bytes] = {}
         try:
             while True:
@@ -386,7 +421,7 @@ class JobRunner:
                         job._handle({"kind": "error", "message": str(error)})
                     files.clear()
         except (OSError, ValueError) as error:
-            fallback = f"the training process's output could not be read: {error}"
+            fallback = UNREADABLE.format(error=error)
         finally:
             try:
                 process.wait(timeout=10)
@@ -397,7 +432,7 @@ class JobRunner:
                 with contextlib.suppress(OSError):
                     stream.close()
             if process.returncode not in (0, None):
-                fallback = f"the training process exited with code {process.returncode}"
+                fallback = EXIT_CODE.format(code=process.returncode)
             self._ended(job, fallback)
 
     def _ended(self, job: TrainingJob, fallback: str) -> None:
@@ -416,7 +451,7 @@ class JobRunner:
                 jobs = self._queue + self._running
             for job in jobs:
                 if self.heartbeat_timeout is not None and now - job.last_seen > self.heartbeat_timeout:
-                    job.cancel("nobody was watching it any more (the page was closed or left)")
+                    job.cancel(ABANDONED)
                 process = job._process
                 if process is not None and job._elapsed > self.max_seconds + 30 and process.poll() is None:
                     process.kill()

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from attnviz.encoder import EncoderLayer, EncoderLayerTrace
+from attnviz.i18n import gettext as _
 from attnviz.positional import sinusoidal_encoding
 
 __all__ = ["MAX_LENGTH", "TinyTransformer"]
@@ -86,15 +87,21 @@ class TinyTransformer(nn.Module):
             tokens = tokens.unsqueeze(0)
         if any_length:
             if tokens.dim() != 2 or not 1 <= tokens.shape[1] <= MAX_LENGTH:
-                raise ValueError(f"tokens must have shape (B, T) with 1 ≤ T ≤ {MAX_LENGTH}, got {tuple(tokens.shape)}")
+                raise ValueError(
+                    _("tokens must have shape (B, T) with 1 ≤ T ≤ {limit}, got {shape}").format(
+                        limit=MAX_LENGTH, shape=tuple(tokens.shape)
+                    )
+                )
         elif tokens.dim() != 2 or tokens.shape[1] != self.seq_len:
-            raise ValueError(f"tokens must have shape (B, {self.seq_len}), got {tuple(tokens.shape)}")
+            raise ValueError(
+                _("tokens must have shape (B, {t}), got {shape}").format(t=self.seq_len, shape=tuple(tokens.shape))
+            )
         if tokens.is_floating_point() or tokens.dtype == torch.bool:
-            raise ValueError(f"tokens must be integer ids, got dtype {tokens.dtype}")
+            raise ValueError(_("tokens must be integer ids, got dtype {dtype}").format(dtype=tokens.dtype))
         vocab = self.embedding.shape[0]
         if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= vocab):
             bad = tokens[(tokens < 0) | (tokens >= vocab)][0]
-            raise ValueError(f"token id {int(bad)} is outside the vocabulary 0–{vocab - 1}")
+            raise ValueError(_("token id {id} is outside the vocabulary 0–{last}").format(id=int(bad), last=vocab - 1))
         return tokens.long()
 
     def run(self, tokens: Tensor) -> tuple[Tensor, Tensor]:

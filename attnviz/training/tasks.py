@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
+
 __all__ = [
     "IGNORE",
     "IT_ADJECTIVES_OBJECT",
@@ -34,7 +37,9 @@ PROBE_SEED = 20240
 
 @dataclass(frozen=True)
 class Task:
-    """A toy task: its generator, sizes it accepts and what its trained attention should look like."""
+    """A toy task: its generator, sizes it accepts and what its trained attention should look like.
+
+    ``title``, ``description`` and ``look_for`` are English catalog messages: show them as ``_(task.title)``."""
 
     name: str
     title: str
@@ -85,7 +90,11 @@ class Task:
         """ValueError naming the argument when ``seq_len`` or ``vocab`` is outside this task's range."""
         for name, value, (low, high) in (("seq_len", seq_len, self.seq_len_range), ("vocab", vocab, self.vocab_range)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
-                raise ValueError(f"{name}={value!r} is outside {low}–{high} for the {self.name!r} task")
+                raise ValueError(
+                    _("{name}={value} is outside {low}–{high} for the {task} task").format(
+                        name=name, value=repr(value), low=low, high=high, task=repr(self.name)
+                    )
+                )
 
     def token_names(self, vocab: int) -> list[str]:
         """Display name of each input token id."""
@@ -239,9 +248,11 @@ TASKS: dict[str, Task] = {
     for task in (
         Task(
             name="reverse",
-            title="Reverse",
-            description="Output the input backwards: output i is input T−1−i.",
-            look_for="An anti-diagonal: output position i attends to input position T−1−i, whatever the tokens are.",
+            title=N_("Reverse"),
+            description=N_("Output the input backwards: output i is input T−1−i."),
+            look_for=N_(
+                "An anti-diagonal: output position i attends to input position T−1−i, whatever the tokens are."
+            ),
             generate=_random_task(_reverse),
             answer=_reverse,
             num_classes=lambda vocab: vocab,
@@ -252,9 +263,9 @@ TASKS: dict[str, Task] = {
         ),
         Task(
             name="sort",
-            title="Sort",
-            description="Output the input sorted ascending: output i is the token of rank i.",
-            look_for=(
+            title=N_("Sort"),
+            description=N_("Output the input sorted ascending: output i is the token of rank i."),
+            look_for=N_(
                 "Content, not position: output i attends to the input token of rank i, so each row's bright cell "
                 "moves with the probe's values (small tokens draw the left outputs)."
             ),
@@ -269,9 +280,9 @@ TASKS: dict[str, Task] = {
         ),
         Task(
             name="shift",
-            title="Shift by 2",
-            description=f"Copy the input moved {SHIFT} places right, wrapping around: output i is input (i − {SHIFT}) mod T.",
-            look_for=f"A diagonal shifted {SHIFT} places left of the main one (j = i − {SHIFT}), wrapping at the top.",
+            title=N_("Shift by 2"),  # SHIFT places (tests/training/test_tasks.py checks the texts' numbers)
+            description=N_("Copy the input moved 2 places right, wrapping around: output i is input (i − 2) mod T."),
+            look_for=N_("A diagonal shifted 2 places left of the main one (j = i − 2), wrapping at the top."),
             generate=_random_task(_shift),
             answer=_shift,
             num_classes=lambda vocab: vocab,
@@ -282,12 +293,12 @@ TASKS: dict[str, Task] = {
         ),
         Task(
             name="follow",
-            title="What came next last time?",
-            description=(
+            title=N_("What came next last time?"),
+            description=N_(
                 "For each token, output the token that followed its latest earlier occurrence (· when it has none): "
                 "an induction task that needs content, not position."
             ),
-            look_for=(
+            look_for=N_(
                 "Two steps: one head looks one place back (a diagonal just below the main one), a later head looks "
                 "at the position right after the previous copy of the current token."
             ),
@@ -302,12 +313,12 @@ TASKS: dict[str, Task] = {
         ),
         Task(
             name="it",
-            title="What does “it” refer to?",
-            description=(
+            title=N_("What does “it” refer to?"),
+            description=N_(
                 "Sentences like “the animal didn't cross the street because it was too tired / wide”: at “it”, "
                 "output the noun it refers to. The adjective decides: tired → the subject, wide → the object."
             ),
-            look_for=(
+            look_for=N_(
                 "In the last layer, the row of “it” lights up the right noun: the subject (position 1) after "
                 "tired/lazy/slow/sleepy/scared, the object (position 5) after fast/quick/clever/wide/long/busy."
             ),
@@ -329,5 +340,5 @@ TASKS: dict[str, Task] = {
 def get_task(name: str) -> Task:
     """The task called ``name``; ValueError listing the known ones otherwise."""
     if name not in TASKS:
-        raise ValueError(f"task={name!r} is not one of {', '.join(TASKS)}")
+        raise ValueError(_("task={name} is not one of {tasks}").format(name=repr(name), tasks=", ".join(TASKS)))
     return TASKS[name]

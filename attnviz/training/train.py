@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.training.model import TinyTransformer
 from attnviz.training.tasks import IGNORE, get_task
 
@@ -34,6 +36,11 @@ LIMITS = {
 """Inclusive ranges of the integer options (sequence length and vocabulary are per task)."""
 LR_RANGE = (1e-5, 0.1)
 MAX_SNAPSHOTS = 200
+STOPPED = N_("stopped")
+"""Why a run ended early when its callback asked (English, as saved; :func:`attnviz.training.jobs.shown_message`
+translates it)."""
+TIME_CAP = N_("time cap of {seconds} s reached")
+"""Why a run ended early at ``max_seconds`` (formatted English, as saved)."""
 
 
 @dataclass(frozen=True)
@@ -63,15 +70,27 @@ class TrainConfig:
         for name, (low, high) in LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
-                raise ValueError(f"{name}={value!r} must be an integer in {low}–{high}")
+                raise ValueError(
+                    _("{name}={value} must be an integer in {low}–{high}").format(
+                        name=name, value=repr(value), low=low, high=high
+                    )
+                )
         if self.d_model % self.num_heads:
-            raise ValueError(f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}")
+            raise ValueError(
+                _("d_model={d_model} is not divisible by num_heads={num_heads}").format(
+                    d_model=self.d_model, num_heads=self.num_heads
+                )
+            )
         d_ff = self.d_ff or 4 * self.d_model
         if isinstance(d_ff, bool) or not isinstance(d_ff, numbers.Integral) or not 1 <= d_ff <= 1024:
-            raise ValueError(f"d_ff={self.d_ff!r} must be an integer in 1–1024 (or 0 for 4·d_model)")
+            raise ValueError(
+                _("d_ff={d_ff} must be an integer in 1–1024 (or 0 for 4·d_model)").format(d_ff=repr(self.d_ff))
+            )
         lr = self.lr
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not LR_RANGE[0] <= lr <= LR_RANGE[1]:
-            raise ValueError(f"lr={lr!r} must be a number in {LR_RANGE[0]:g}–{LR_RANGE[1]:g}")
+            raise ValueError(
+                _("lr={lr} must be a number in {low:g}–{high:g}").format(lr=repr(lr), low=LR_RANGE[0], high=LR_RANGE[1])
+            )
         return TrainConfig(**{**asdict(self), "seq_len": int(seq_len), "vocab": int(vocab), "d_ff": int(d_ff)})
 
     def build_model(self) -> TinyTransformer:
@@ -233,7 +252,7 @@ def train_config(
         elapsed = time.perf_counter() - start
         stop_reason = ""
         if max_seconds is not None and elapsed >= max_seconds:
-            stop_reason = f"time cap of {max_seconds:g} s reached"
+            stop_reason = TIME_CAP.format(seconds=f"{max_seconds:g}")
         last = step == c.steps
         accuracy = snapshot = None
         if step % every == 0 or last:
@@ -245,7 +264,7 @@ def train_config(
         if callback is not None and callback(
             TrainingUpdate(step, c.steps, run.losses[-1], accuracy, snapshot, elapsed)
         ):
-            stop_reason = stop_reason or "stopped"
+            stop_reason = stop_reason or STOPPED
         if stop_reason and not last:
             if snapshot is None:  # end on an evaluated step, so the final accuracy is the model's
                 run.accuracies.append(evaluate(model, eval_inputs, eval_targets))

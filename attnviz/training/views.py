@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from attnviz.i18n import gettext as _
 from attnviz.training.analysis import answer_keys, answer_share, head_history
 from attnviz.training.it_task import encode_words
 from attnviz.training.model import MAX_LENGTH
@@ -72,6 +73,12 @@ class GridView:
     num_heads: int
 
 
+def panel_titles(layers: int, heads: int) -> list[str]:
+    """``"layer 1 · head 1"``, … : one title per layer × head, in the interface's language."""
+    title = _("layer {layer} · head {head}")
+    return [title.format(layer=layer + 1, head=head + 1) for layer in range(layers) for head in range(heads)]
+
+
 def token_labels(names: list[str]) -> list[str]:
     """Unique axis labels "0 tok", "1 tok", ... (rows are queries, columns keys)."""
     return [f"{i} {name}" for i, name in enumerate(names)]
@@ -79,10 +86,10 @@ def token_labels(names: list[str]) -> list[str]:
 
 def grid_view(snapshot: Snapshot, config: TrainConfig, tokens: Tensor) -> GridView:
     """The attention of every layer × head on ``tokens`` (the probe), one panel per head."""
-    layers, heads, t, _ = snapshot.weights.shape
+    layers, heads, t = snapshot.weights.shape[:3]
     names = get_task(config.task).token_names(config.vocab)
     stack = snapshot.weights.reshape(layers * heads, t, t).numpy()
-    titles = [f"layer {layer + 1} · head {head + 1}" for layer in range(layers) for head in range(heads)]
+    titles = panel_titles(layers, heads)
     return GridView(snapshot.step, stack, titles, token_labels([names[i] for i in tokens.tolist()]), heads)
 
 
@@ -101,7 +108,7 @@ def history_view(run: TrainingRun) -> HistoryView:
     """Each head's summaries at every snapshot (answer share measured on the probe and its targets)."""
     steps, entropy, distance = head_history(run.snapshots)
     c = run.config
-    _, heads = entropy.shape[1:]
+    heads = entropy.shape[2]
     names = [f"L{layer + 1} H{head + 1}" for layer in range(c.num_layers) for head in range(heads)]
     probe = run.probe.unsqueeze(0)
     targets = probe_targets(c, run.probe).unsqueeze(0)
@@ -134,16 +141,24 @@ def parse_probe(text: str, config: TrainConfig) -> tuple[Tensor | None, str]:
         ids, unknown = encode_words(text)
         note = ""
         if unknown:
-            note = "Not in the vocabulary, read as <unk>: " + ", ".join(f"“{w}”" for w in dict.fromkeys(unknown))
+            note = _("Not in the vocabulary, read as <unk>: {words}").format(
+                words=", ".join(f"“{w}”" for w in dict.fromkeys(unknown))
+            )
         if len(ids) != t:
-            return None, f"The model reads sentences of exactly {t} words; this one has {len(ids)}. " + note
+            return None, _("The model reads sentences of exactly {t} words; this one has {n}. {note}").format(
+                t=t, n=len(ids), note=note
+            )
         return torch.tensor(ids), note
     parts = [p for p in re.split(r"[\s,;]+", text.strip()) if p]
     if len(parts) != t:
-        return None, f"Type exactly {t} numbers (the model's sequence length), separated by spaces; got {len(parts)}."
+        return None, _("Type exactly {t} numbers (the model's sequence length), separated by spaces; got {n}.").format(
+            t=t, n=len(parts)
+        )
     bad = [p for p in parts if not p.isdigit() or int(p) >= vocab]
     if bad:
-        return None, f"Tokens must be whole numbers 0–{vocab - 1}; not: {', '.join(bad[:5])}."
+        return None, _("Tokens must be whole numbers 0–{last}; not: {bad}.").format(
+            last=vocab - 1, bad=", ".join(bad[:5])
+        )
     return torch.tensor([int(p) for p in parts]), ""
 
 
@@ -198,19 +213,23 @@ def it_view(text: str, run: TrainingRun) -> ItView:
     ids, unknown = encode_words(text)
     if not ids:
         raise ValueError(
-            "the text holds no words the it-task model can read: type a sentence such as "
-            "“the animal didn't cross the street because it was too tired”"
+            _(
+                "the text holds no words the it-task model can read: type a sentence such as "
+                "“the animal didn't cross the street because it was too tired”"
+            )
         )
     if len(ids) > MAX_LENGTH:
-        raise ValueError(f"the text has {len(ids)} words; the it-task model reads at most {MAX_LENGTH}")
+        raise ValueError(
+            _("the text has {n} words; the it-task model reads at most {limit}").format(n=len(ids), limit=MAX_LENGTH)
+        )
     with torch.no_grad():
         logits, traces = run.model.traces(torch.tensor([ids]), any_length=True)
     weights = torch.stack([t.attention.weights[0] for t in traces])  # (L, H, T, T)
-    layers, heads, t, _ = weights.shape
+    layers, heads, t = weights.shape[:3]
     words = [IT_VOCAB[i] for i in ids]
     predicted = logits[0].argmax(-1).tolist()
     answers = {i: IT_VOCAB[predicted[i]] for i, w in enumerate(words) if w == "it"}
-    titles = [f"layer {layer + 1} · head {head + 1}" for layer in range(layers) for head in range(heads)]
+    titles = panel_titles(layers, heads)
     return ItView(
         words,
         token_labels(words),

@@ -7,11 +7,16 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 import torch
+from torch import Tensor
 
+from attnviz import i18n
 from attnviz.figures import heatmap_grid
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.sharing import Choice, Decoded, Int, NumberChoice, StateSpec
+from attnviz.snippets import train_snippet
 from attnviz.training.io import MAX_FILE_BYTES, run_from_bytes, run_to_bytes
-from attnviz.training.jobs import JobRunner, Progress, TrainingJob, shared_runner
+from attnviz.training.jobs import JobRunner, Progress, TrainingJob, shared_runner, shown_message
 from attnviz.training.tasks import TASKS
 from attnviz.training.train import LIMITS, Snapshot, TrainConfig, TrainingRun
 from attnviz.training.views import (
@@ -24,8 +29,10 @@ from attnviz.training.views import (
     parse_probe,
     probe_text,
     probe_view,
+    token_labels,
 )
 from attnviz.training_figures import curves_figure, head_series_figure
+from attnviz.ui import share
 from attnviz.ui.cache import figure
 from attnviz.ui.render import escape_markdown, show_figure
 from attnviz.ui.state import set_defaults
@@ -34,11 +41,14 @@ __all__ = [
     "DEFAULTS",
     "REFRESH_SECONDS",
     "SHARE",
+    "STOP_BUTTON",
     "Settings",
     "apply_shared",
+    "apply_upload",
     "controls",
     "current_job",
     "current_run",
+    "example_tokens",
     "grid_figure",
     "grid_figure_of",
     "history",
@@ -48,6 +58,8 @@ __all__ = [
     "runner",
     "save_buttons",
     "share_defaults",
+    "share_panel",
+    "shared_state",
     "untrained_grid",
 ]
 
@@ -67,9 +79,9 @@ DEFAULTS = {
     "train_lr": 3e-3,
     "train_seed": 0,
 }
-_SIZES = {  # session key -> (the task's default, its range, what the control is called)
-    "train_seq_len": ("default_seq_len", "seq_len_range", "Sequence length T"),
-    "train_vocab": ("default_vocab", "vocab_range", "Vocabulary"),
+_SIZES = {  # session key -> (the task's default, its range)
+    "train_seq_len": ("default_seq_len", "seq_len_range"),
+    "train_vocab": ("default_vocab", "vocab_range"),
 }
 # The settings in the address. Sequence length, vocabulary and steps are checked here against the widest task's
 # range and again, in apply_shared, against the chosen task's (and the server's step cap).
@@ -99,6 +111,8 @@ SHARE = StateSpec(
 )
 _JOB, _RUN, _MESSAGE, _PROBE_FOR = "train_job", "train_run", "train_message", "train_probe_for"
 _LIVE_GRID = "train_live_grid"
+STOP_BUTTON = N_("stopped with the Stop button")
+_BEFORE_UPLOAD, _UPLOAD_REJECTED = "train_share_before", "train_upload_rejected"
 
 
 @dataclass(frozen=True)
@@ -123,33 +137,33 @@ def controls() -> Settings:
     """The sidebar: task, sizes, learning rate, steps and seed."""
     set_defaults(DEFAULTS)
     task_name = st.selectbox(
-        "Task", list(TASKS), format_func=lambda name: TASKS[name].title, key="train_task", on_change=_task_changed
+        _("Task"), list(TASKS), format_func=lambda name: _(TASKS[name].title), key="train_task", on_change=_task_changed
     )
     task = TASKS.get(task_name, TASKS["reverse"])
     fixed = task.fixed_sizes
-    help_fixed = "Set by the task's grammar." if fixed else None
+    help_fixed = _("Set by the task's grammar.") if fixed else None
     seq_len = st.number_input(
-        "Sequence length T", *task.seq_len_range, step=1, key="train_seq_len", disabled=fixed, help=help_fixed
+        _("Sequence length T"), *task.seq_len_range, step=1, key="train_seq_len", disabled=fixed, help=help_fixed
     )
     vocab = st.number_input(
-        "Vocabulary (tokens 0 … V−1)", *task.vocab_range, step=1, key="train_vocab", disabled=fixed, help=help_fixed
+        _("Vocabulary (tokens 0 … V−1)"), *task.vocab_range, step=1, key="train_vocab", disabled=fixed, help=help_fixed
     )
     st.divider()
     d_model = st.selectbox("d_model", D_MODELS, key="train_d_model")
-    heads = st.selectbox("Heads per layer", HEADS, key="train_heads", help="Must divide d_model.")
-    layers = st.number_input("Layers", *LIMITS["num_layers"], step=1, key="train_layers")
+    heads = st.selectbox(_("Heads per layer"), HEADS, key="train_heads", help=_("Must divide d_model."))
+    layers = st.number_input(_("Layers"), *LIMITS["num_layers"], step=1, key="train_layers")
     st.divider()
     cap = runner().max_steps
     steps = st.number_input(
-        "Steps",
+        _("Steps"),
         1,
         cap,
         step=50,
         key="train_steps",
-        help=f"Each step trains on a batch of 64 fresh sequences (at most {cap}).",
+        help=_("Each step trains on a batch of 64 fresh sequences (at most {cap}).").format(cap=cap),
     )
-    lr = st.selectbox("Learning rate (Adam)", LEARNING_RATES, key="train_lr", format_func=lambda v: f"{v:g}")
-    seed = st.number_input("Seed", *LIMITS["seed"], step=1, key="train_seed", help="Same seed, same run.")
+    lr = st.selectbox(_("Learning rate (Adam)"), LEARNING_RATES, key="train_lr", format_func=lambda v: f"{v:g}")
+    seed = st.number_input(_("Seed"), *LIMITS["seed"], step=1, key="train_seed", help=_("Same seed, same run."))
     config = TrainConfig(
         task=task.name,
         seq_len=int(seq_len) if not fixed else task.default_seq_len,
@@ -185,14 +199,43 @@ def apply_shared(decoded: Decoded, reset: bool) -> None:
         for key, value in defaults.items():
             if key not in decoded.settings:
                 s[key] = value
-    ranges = {key: getattr(task, spec[1]) for key, spec in _SIZES.items()} | {"train_steps": (1, runner().max_steps)}
-    for key, (low, high) in ranges.items():
+    for key, (low, high) in _ranges(task).items():
         value = s.get(key, defaults[key])
         if not low <= value <= high:
             decoded.problems.append(
-                f"URL parameter {key!r} ignored: {value} is outside {low} … {high} for the task {task.title!r}"
+                _("URL parameter {key} ignored: {value} is outside {low} … {high} for the task “{task}”").format(
+                    key=repr(key), value=value, low=low, high=high, task=_(task.title)
+                )
             )
             s[key] = defaults[key]
+
+
+def _ranges(task) -> dict[str, tuple[int, int]]:
+    """The sizes and step count ``task`` and this server allow, by session key."""
+    return {key: getattr(task, spec[1]) for key, spec in _SIZES.items()} | {"train_steps": (1, runner().max_steps)}
+
+
+def apply_upload(decoded: Decoded, reset: bool) -> None:
+    """After the share panel wrote an uploaded JSON's settings: a task from the file brings its own sizes and steps
+    where the file sets none; a size or step count the task (or this server) does not allow refuses the whole file,
+    each named, and every setting goes back to what it was (:func:`shared_state` shows the problems)."""
+    s = st.session_state
+    task = TASKS.get(s.get("train_task"), TASKS[DEFAULTS["train_task"]])
+    if "train_task" in decoded.settings:
+        for key, value in share_defaults().items():
+            if key not in decoded.settings:
+                s[key] = value
+    problems = [
+        _("setting {key}: {value} is outside {low} … {high} for the task “{task}”").format(
+            key=repr(key), value=s[key], low=low, high=high, task=_(task.title)
+        )
+        for key, (low, high) in _ranges(task).items()
+        if not low <= s[key] <= high
+    ]
+    if problems:
+        for key, value in s.get(_BEFORE_UPLOAD, {}).items():
+            s[key] = value
+        s[_UPLOAD_REJECTED] = problems
 
 
 # -- the job ----------------------------------------------------------------------------------------------------------
@@ -210,16 +253,23 @@ def current_run() -> TrainingRun | None:
         if result is not None:
             st.session_state[_RUN] = result
         if progress.state == "failed":
-            st.session_state[_MESSAGE] = ("error", f"The training failed: {progress.message}")
+            st.session_state[_MESSAGE] = (
+                "error",
+                _("The training failed: {reason}").format(reason=shown_message(progress.message)),
+            )
         elif progress.state == "stopped" and result is None:
             st.session_state[_MESSAGE] = (
                 "warning",
-                f"The training was cancelled before it started ({progress.message}): nothing was trained.",
+                _("The training was cancelled before it started ({reason}): nothing was trained.").format(
+                    reason=shown_message(progress.message, (STOP_BUTTON,))
+                ),
             )
         elif progress.state == "stopped":
             st.session_state[_MESSAGE] = (
                 "warning",
-                f"The training ended early ({progress.message}); what it learned is kept below.",
+                _("The training ended early ({reason}); what it learned is kept below.").format(
+                    reason=shown_message(progress.message, (STOP_BUTTON,))
+                ),
             )
         st.session_state[_JOB] = None
     return st.session_state.get(_RUN)
@@ -229,9 +279,12 @@ def start(config: TrainConfig | None) -> None:
     """The Train button: queue a job, unless one is already training for this learner."""
     job = current_job()
     if config is None:
-        st.session_state[_MESSAGE] = ("error", "Fix the settings first (see the message above).")
+        st.session_state[_MESSAGE] = ("error", _("Fix the settings first (see the message above)."))
     elif job is not None and not job.finished:
-        st.session_state[_MESSAGE] = ("warning", "A training is already running: press Stop first, or wait for it.")
+        st.session_state[_MESSAGE] = (
+            "warning",
+            _("A training is already running: press Stop first, or wait for it."),
+        )
     else:
         try:
             st.session_state[_JOB] = runner().submit(config)
@@ -244,7 +297,7 @@ def stop() -> None:
     """The Stop button: end the job after its current step; what it learned is kept."""
     job = current_job()
     if job is not None:
-        job.cancel("stopped with the Stop button")
+        job.cancel(STOP_BUTTON)
 
 
 def message() -> None:
@@ -256,14 +309,18 @@ def message() -> None:
 
 def _progress_text(p: Progress, runner_: JobRunner) -> str:
     if p.state == "queued":
-        return (
-            f"Waiting for a free slot ({p.queue_position} in line): this server trains at most "
-            f"{runner_.max_running} models at once."
-        )
+        return _(
+            "Waiting for a free slot ({position} in line): this server trains at most {running} models at once."
+        ).format(position=p.queue_position, running=runner_.max_running)
     if p.state == "starting" or (p.state == "running" and p.step == 0):
-        return "Starting the training process…"
-    left = f", about {p.seconds_left:.0f} s left" if p.seconds_left is not None else ""
-    return f"Step {p.step} of {p.steps} · {p.steps_per_second:.0f} steps/s{left}"
+        return _("Starting the training process…")
+    if p.seconds_left is None:
+        return _("Step {step} of {steps} · {rate:.0f} steps/s").format(
+            step=p.step, steps=p.steps, rate=p.steps_per_second
+        )
+    return _("Step {step} of {steps} · {rate:.0f} steps/s, about {left:.0f} s left").format(
+        step=p.step, steps=p.steps, rate=p.steps_per_second, left=p.seconds_left
+    )
 
 
 def live_panel(job: TrainingJob) -> None:
@@ -284,11 +341,12 @@ def live_panel(job: TrainingJob) -> None:
         if p.snapshot is not None:
             # The grid changes only with a new snapshot: keep this tab's last one instead of rebuilding it.
             kept = st.session_state.get(_LIVE_GRID)
-            if kept is None or kept[0] != (job.id, p.snapshot.step):
+            shown = (job.id, p.snapshot.step, i18n.language())
+            if kept is None or kept[0] != shown:
                 config = job.config
                 probe = TASKS[config.task].probe(config.seq_len, config.vocab)
                 view = grid_view(p.snapshot, config, probe)
-                kept = ((job.id, p.snapshot.step), _grid(view, f"Attention on the probe now (step {view.step})"))
+                kept = (shown, _grid(view, _("Attention on the probe now (step {step})").format(step=view.step)))
                 st.session_state[_LIVE_GRID] = kept
             show_figure(kept[1], key="train_fig_live_grid")
 
@@ -304,9 +362,13 @@ def _grid(view: GridView, title: str):
     )
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def untrained_grid(config: TrainConfig) -> GridView:
     """Every layer × head of the freshly initialised model (this config's seed) on the task's probe."""
+    return _untrained_grid(config, i18n.language())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _untrained_grid(config: TrainConfig, lang: str) -> GridView:  # the panel titles are in ``lang``
     model = config.build_model()
     probe = TASKS[config.task].probe(config.seq_len, config.vocab)
     with torch.no_grad():
@@ -337,7 +399,10 @@ def probe(run: TrainingRun, run_id: str) -> tuple[ProbeView | None, str]:
     if st.session_state.get(_PROBE_FOR) != run_id:
         st.session_state[_PROBE_FOR] = run_id
         st.session_state.train_probe = probe_text(run.config, run.probe)
-    label = "Your sentence (11 words)" if run.config.task == "it" else f"Your sequence ({run.config.seq_len} numbers)"
+    if run.config.task == "it":
+        label = _("Your sentence ({n} words)").format(n=run.config.seq_len)
+    else:
+        label = _("Your sequence ({n} numbers)").format(n=run.config.seq_len)
     text = st.text_input(label, key="train_probe")
     tokens, note = parse_probe(text, run.config)
     if tokens is None:
@@ -348,10 +413,10 @@ def probe(run: TrainingRun, run_id: str) -> tuple[ProbeView | None, str]:
 def probe_table(view: ProbeView) -> dict[str, list[str]]:
     marks = {True: "✓", False: "✗", None: ""}
     return {
-        "input": view.inputs,
-        "model says": view.outputs,
-        "right answer": [e or "—" for e in view.expected],
-        "right?": [marks[c] for c in view.correct],
+        _("input"): view.inputs,
+        _("model says"): view.outputs,
+        _("right answer"): [e or "—" for e in view.expected],
+        _("right?"): [marks[c] for c in view.correct],
     }
 
 
@@ -364,12 +429,14 @@ def history_figures(view: HistoryView) -> list:
         head_series_figure(
             view.steps,
             view.answer,
-            title="Share of attention on the answer's position",
-            y_title="share",
+            title=_("Share of attention on the answer's position"),
+            y_title=_("share"),
             y_range=(0, 1),
         ),
-        head_series_figure(view.steps, view.entropy, title="Entropy of each head's rows", y_title="bits"),
-        head_series_figure(view.steps, view.distance, title="Mean distance attended |i − j|", y_title="positions"),
+        head_series_figure(view.steps, view.entropy, title=_("Entropy of each head's rows"), y_title=_("bits")),
+        head_series_figure(
+            view.steps, view.distance, title=_("Mean distance attended |i − j|"), y_title=_("positions")
+        ),
     ]
 
 
@@ -377,8 +444,8 @@ def save_buttons(run: TrainingRun) -> None:
     weights, meta = run_to_bytes(run)
     name = f"attnviz-{run.config.task}-seed{run.config.seed}"
     with st.container(horizontal=True):
-        st.download_button("Download weights (.safetensors)", weights, f"{name}.safetensors", key="train_act_save_w")
-        st.download_button("Download curves and settings (.json)", meta, f"{name}.json", key="train_act_save_j")
+        st.download_button(_("Download weights (.safetensors)"), weights, f"{name}.safetensors", key="train_act_save_w")
+        st.download_button(_("Download curves and settings (.json)"), meta, f"{name}.json", key="train_act_save_j")
 
 
 def load_files(files: list[tuple[str, bytes]]) -> TrainingRun:
@@ -389,16 +456,20 @@ def load_files(files: list[tuple[str, bytes]]) -> TrainingRun:
             if name.lower().endswith(suffix):
                 by_kind[suffix].append(data)
         if len(data) > MAX_FILE_BYTES:
-            raise ValueError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB")
+            raise ValueError(
+                _("{name} is {size:.1f} MB; the limit is {limit:.0f} MB").format(
+                    name=name, size=len(data) / 1e6, limit=MAX_FILE_BYTES / 1e6
+                )
+            )
     if len(by_kind[".safetensors"]) != 1 or len(by_kind[".json"]) != 1:
-        raise ValueError("choose exactly two files: one .safetensors (the weights) and one .json (the settings)")
+        raise ValueError(_("choose exactly two files: one .safetensors (the weights) and one .json (the settings)"))
     return run_from_bytes(by_kind[".safetensors"][0], by_kind[".json"][0])
 
 
 def load_panel() -> None:
     """Upload a saved run (both files at once); a bad file is named and the current run stays."""
     files = st.file_uploader(
-        "Load a saved run: its .safetensors and .json together",
+        _("Load a saved run: its .safetensors and .json together"),
         type=["safetensors", "json"],
         accept_multiple_files=True,
         key="train_act_upload",
@@ -411,9 +482,82 @@ def load_panel() -> None:
     try:
         run = load_files([(f.name, f.getvalue()) for f in files])
     except ValueError as error:
-        st.error(escape_markdown(f"Could not load the run: {error}. The current run stays."), icon="⚠️")
+        st.error(
+            escape_markdown(_("Could not load the run: {error}. The current run stays.").format(error=error)),
+            icon="⚠️",
+        )
         return
     st.session_state["train_loaded_files"] = signature
     st.session_state[_RUN] = run
     st.session_state[_JOB] = None
     st.rerun()
+
+
+# -- share, export, import --------------------------------------------------------------------------------------------
+
+
+def example_tokens(run: TrainingRun) -> Tensor:
+    """The input the page shows the trained model on: the learner's probe when it reads, else the run's probe."""
+    tokens = parse_probe(st.session_state.get("train_probe", ""), run.config)[0]
+    return run.probe if tokens is None else tokens
+
+
+def _shortest(a: np.ndarray) -> np.ndarray:
+    """float32 values as the float64 of their shortest decimals: the same float32 when read back, and a JSON export
+    of the largest model (4 layers × 8 heads × 32 × 32 weights, 5,000 losses) still under the upload cap."""
+    flat = np.asarray(a, dtype=np.float32).ravel()
+    return np.array([float(str(v)) for v in flat], dtype=np.float64).reshape(np.shape(a))
+
+
+def shared_state(config: TrainConfig | None, run: TrainingRun | None) -> dict[str, object]:
+    """The keyword arguments of :func:`attnviz.ui.share.panel`: the attention ``weights`` of every layer × head on
+    the example (one CSV per head; the JSON holds them as ``(L, H, T, T)`` with the example's token ids), the
+    ``losses`` and ``accuracies`` curves (named as :class:`TrainingRun`'s fields), and "copy as code" training the
+    same model from scratch. Before training: the seeded, untrained model's weights on the probe, and code that
+    trains the sidebar's settings."""
+    s = st.session_state
+    s[_BEFORE_UPLOAD] = {f.key: s[f.key] for f in SHARE.fields if f.key in s}
+    rejected = s.pop(_UPLOAD_REJECTED, None)
+    if rejected:  # the share panel said "loaded"; apply_upload refused the file and put every setting back
+        s[f"share_{SHARE.page}_upload_result"] = (False, rejected)
+    base = {"defaults": share_defaults(), "apply": apply_upload}
+    if run is not None:
+        c, tokens, steps = run.config, example_tokens(run), run.steps_done
+        weights = run.predict(tokens.unsqueeze(0))[1][0]  # (L, H, T, T)
+    elif config is not None:
+        c, tokens, steps = config, TASKS[config.task].probe(config.seq_len, config.vocab), config.steps
+        view = untrained_grid(config)
+        weights = torch.as_tensor(view.stack).reshape(c.num_layers, c.num_heads, c.seq_len, c.seq_len)
+    else:
+        message = "# " + _("Fix the settings first: the code trains the model they describe.")
+        return {**base, "matrices": {}, "computed": {}, "code": lambda: message}
+    layers, heads, t = weights.shape[:3]
+    names = TASKS[c.task].token_names(c.vocab)
+    labels = token_labels([names[i] for i in tokens.tolist()])
+    w = _shortest(weights.numpy())
+    computed: dict[str, object] = {"weights": (w.reshape(layers * heads, t, t), labels, labels)}
+    if run is not None:
+        losses, accuracies = np.asarray(run.losses)[:, None], np.asarray(run.accuracies)[:, None]
+        computed["losses"] = (losses, [str(i) for i in range(1, len(run.losses) + 1)], ["loss"])
+        computed["accuracies"] = (accuracies, [str(i) for i in run.eval_steps], ["accuracy"])
+    slices = {"weights": [f"layer{layer + 1}_head{head + 1}" for layer in range(layers) for head in range(heads)]}
+    json_only = {"weights": (w, labels, labels), "tokens": (tokens.numpy()[None], ["id"], labels)}
+
+    def code() -> str:
+        return train_snippet(c, tokens.tolist(), steps=steps)
+
+    return {**base, "matrices": {}, "computed": computed, "code": code, "slices": slices, "json_only": json_only}
+
+
+def share_panel(config: TrainConfig | None, run: TrainingRun | None) -> None:
+    """The "Share, export, import" panel (see :func:`shared_state`); says when the run shown was trained with
+    settings other than the sidebar's (the address and the JSON's settings are the sidebar's)."""
+    compared = ("task", "seq_len", "vocab", "d_model", "num_heads", "num_layers", "steps", "lr", "seed")
+    if run is not None and config is not None and any(getattr(run.config, k) != getattr(config, k) for k in compared):
+        st.caption(
+            _(
+                "The sidebar's settings differ from those of the run shown: the address and the JSON's settings are "
+                "the sidebar's; the exported weights, curves and the code are the run's."
+            )
+        )
+    share.panel(SHARE, **shared_state(config, run))

@@ -7,8 +7,9 @@ import time
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import array, error_text, figure, markdown_text, open_page, titles
+from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, markdown_text, open_page, titles
 
 PAGE = "pages/8_Train.py"
 
@@ -32,6 +33,12 @@ def _finish(at, timeout: float = 180.0):
         assert time.monotonic() < deadline, "the training did not end"
         job.touch()
     return at.run()
+
+
+def _train_steps(at, steps: int):
+    at.number_input(key="train_steps").set_value(steps).run()
+    at.button(key="train_act_start").click().run()
+    return _finish(at)
 
 
 def _anti_diagonal(panel: np.ndarray) -> float:
@@ -206,3 +213,89 @@ def test_load_files_takes_the_two_files_in_any_order_and_names_bad_ones():
         load_files([("a.safetensors", b"garbage"), ("b.json", meta)])
     with pytest.raises(ValueError, match=r"big\.json is 6\.0 MB; the limit is 5 MB"):
         load_files([("a.safetensors", weights), ("big.json", b" " * 6_000_000)])
+
+
+# -- in Chinese (the default page is checked by tests/pages/test_i18n_pages.py) --------------------------------------
+
+# attnviz.figures.heatmap_grid's axis titles and hover text: another area's catalog translates them.
+_SHARED_FIGURE_WORDS = {"query", "key", "value"}
+
+
+def _english_left_here(at) -> list[tuple[str, str, str]]:
+    """Each English word left on the page, less the share panel's own texts (attnviz.ui.share: another area's
+    catalog) and the heatmap grid's shared hover text; every text of this page's own files stays checked."""
+    from collections import Counter
+
+    from tests.support.i18n import english_left
+
+    left = Counter(english_left(at))
+    for expander in at.expander:
+        if any(t.key == "share_train_show_code" for t in expander.get("toggle")):
+            left -= Counter(english_left(expander))
+    return [e for e in left.elements() if not (e[0] == "figure" and e[1].lower() in _SHARED_FIGURE_WORDS)]
+
+
+def test_a_trained_run_and_upload_errors_in_chinese():
+    from attnviz import i18n
+
+    i18n.missing(clear=True)
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    at.query_params["lang"] = "zh"
+    at.run()
+    with i18n.use("zh"):  # the selectbox's translated options, as the test reads them
+        at.sidebar.selectbox(key="train_task").set_value("it").run()
+        assert "“it”指的是什么？" in markdown_text(at) and not _english_left_here(at)
+        at.sidebar.selectbox(key="train_task").set_value("reverse").run()
+        at = _train_steps(at, 20)
+        assert not at.exception
+        text = markdown_text(at)
+        assert "反转序列：20 步，用时" in text and "模型：2 层 × 每层 2 个头" in text
+        names = [trace["name"] for trace in figure(at, "第 20 步之后探针输入上的注意力")["data"]]
+        assert names == ["第 1 层 · 第 1 个头", "第 1 层 · 第 2 个头", "第 2 层 · 第 1 个头", "第 2 层 · 第 2 个头"]
+        assert figure(at, "训练损失与留出集准确率")["layout"]["yaxis"]["title"]["text"] == "损失"
+        at.text_input(key="train_probe").set_value("1 2 3").run()
+        assert "请恰好输入 8 个数字（模型的序列长度），用空格分隔；现在是 3 个。" in error_text(at)
+        left = _english_left_here(at)
+        assert not left, left
+        # A saved run that does not load (io.py's error), then a state JSON the task does not allow (the panel's).
+        at.file_uploader(key="train_act_upload").upload("a.safetensors", b"\0" * 16).upload("b.json", b'{"format": 1}')
+        at.run()
+        assert (
+            "无法加载这次训练：这个 JSON 不是保存的训练（它的 `format` 必须是 `attnviz-training-run`）"
+            in error_text(at)
+        )
+        from attnviz import sharing
+        from attnviz.ui import train as page
+
+        bad = {**{f.key: at.session_state[f.key] for f in page.SHARE.fields}, "train_steps": 9000}
+        at.file_uploader(key="share_train_upload").upload(
+            "bad.json", sharing.export_json(page.SHARE, bad, {}, {}).encode()
+        )
+        at.run()
+        assert "设置 'train_steps'：对任务“反转序列”来说，9000 超出了 1 … 5000 的范围" in error_text(at)
+        assert at.session_state["train_steps"] == 20
+        left = _english_left_here(at)
+        assert not left, left
+    assert not i18n.missing(), sorted(i18n.missing())
+
+
+def test_progress_and_stop_reasons_in_chinese():
+    from attnviz import i18n
+    from attnviz.training.jobs import JobRunner, Progress, shown_message
+    from attnviz.ui.train import STOP_BUTTON, _progress_text
+
+    runner = JobRunner(max_running=2, heartbeat_timeout=None, mode="thread")
+    try:
+        common = {"losses": (), "accuracies": (), "eval_steps": (), "snapshot": None, "message": ""}
+        queued = Progress(state="queued", step=0, steps=400, elapsed=0.0, queue_position=3, **common)
+        running = Progress(state="running", step=100, steps=400, elapsed=2.0, queue_position=0, **common)
+        with i18n.use("zh"):
+            assert _progress_text(queued, runner) == "正在等待空闲名额（排在第 3 位）：本服务器最多同时训练 2 个模型。"
+            assert _progress_text(running, runner) == "第 100 步，共 400 步 · 每秒 50 步，大约还剩 6 秒"
+            assert shown_message("time cap of 120 s reached") == "达到了 120 秒的时间上限"
+            assert shown_message(STOP_BUTTON, (STOP_BUTTON,)) == "按“停止”按钮停止"
+            assert shown_message("the training process exited with code -9") == "训练进程以退出码 -9 结束"
+            assert shown_message("KeyError: 'x'") == "KeyError: 'x'"  # an exception's own text stays
+        assert shown_message("time cap of 120 s reached") == "time cap of 120 s reached"
+    finally:
+        runner.shutdown()

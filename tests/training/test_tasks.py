@@ -147,3 +147,15 @@ def test_probe_is_fixed_and_the_seed_sentence_for_it():
 def test_bad_sizes_name_the_argument(call, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+def test_the_shift_tasks_texts_name_its_offset():
+    """The shift task's texts are catalog messages (literal text): they must say the offset SHIFT really is."""
+    from attnviz.training.tasks import SHIFT
+
+    task = TASKS["shift"]
+    assert task.title == f"Shift by {SHIFT}"
+    assert f"moved {SHIFT} places right" in task.description and f"(i − {SHIFT}) mod T" in task.description
+    assert f"j = i − {SHIFT}" in task.look_for
+    x = torch.arange(8)[None]
+    assert task.targets(x, 10)[0, SHIFT].item() == 0  # output i is input i − SHIFT
