@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, markdown_text, open_page, titles
+from tests.support.i18n import MISSING
 
 PAGE = "pages/8_Train.py"
 
@@ -238,7 +239,7 @@ def _english_left_here(at) -> list[tuple[str, str, str]]:
 def test_a_trained_run_and_upload_errors_in_chinese():
     from attnviz import i18n
 
-    i18n.missing(clear=True)
+    MISSING.clear()
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
     at.query_params["lang"] = "zh"
     at.run()
@@ -276,7 +277,7 @@ def test_a_trained_run_and_upload_errors_in_chinese():
         assert at.session_state["train_steps"] == 20
         left = _english_left_here(at)
         assert not left, left
-    assert not i18n.missing(), sorted(i18n.missing())
+    assert not set(MISSING), sorted(set(MISSING))
 
 
 def test_progress_and_stop_reasons_in_chinese():
