@@ -118,7 +118,7 @@ def visible_texts(at: AppTest) -> list[tuple[str, str]]:
                 value = getattr(e.proto, field, "")
                 if isinstance(value, str) and value:
                     found.append((f"{kind} {field}", value))
-    for e in at.expander:
+    for e in at.get("expander"):
         found.append(("expander", e.label))
     for tab in at.get("tab"):
         found.append(("tab", tab.label))
