@@ -124,7 +124,8 @@ export default function (component) {
       Plotly.newPlot(root, traces, layout, config);
       root.on('plotly_click', (event) => {
         const point = pointOf(event);
-        if (point && state.data.meta.select) state.component.setStateValue('selection', point);
+        // A click's time stamps it: the same cell clicked again is a new selection (the learner may have moved away).
+        if (point && state.data.meta.select) state.component.setStateValue('selection', {...point, click: Date.now()});
       });
     }
     if (!state.bound) {
@@ -194,7 +195,8 @@ def plotly_chart(
 
     The element's identity is ``key`` alone: a new figure under the same key updates the chart already on the page.
     With ``on_select="rerun"`` a click on a point reruns the script and this returns that point as
-    ``{"x", "y", "z", "curve", "point"}`` (the last one clicked, kept across reruns); otherwise None.
+    ``{"x", "y", "z", "curve", "point", "click"}`` (the last one clicked, kept across reruns; ``click`` is the
+    click's time in ms, so clicking the same point again gives a new selection); otherwise None.
     Only ``theme=None`` (the figure's own template) is drawn by the component; ``theme="streamlit"`` and runs
     under AppTest use ``st.plotly_chart`` itself.
     """
