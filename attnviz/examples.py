@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from attnviz.arrays import resize  # re-exported: presets crop/pad with it
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,13 @@ WORKED_EXAMPLE_PRINTED = {
     "output": [[1.94, 6.68, 1.60], [2.00, 7.96, 0.05], [2.00, 7.76, 0.36]],
 }
 
-PRESETS = ("The tutorial's example", "Random (seeded)", "Identity-like")
+# Names that are also codes (the session and the address hold them): show them as ``_(name)``.
+PRESETS = (N_("The tutorial's example"), N_("Random (seeded)"), N_("Identity-like"))
 
 # Seed 000's "qkv intro": two 5-wide tokens, W_q, W_k, W_v drawn with torch.randn(5, 5), scores / √d_model.
-QKV_INTRO = "Seed 000: qkv intro"
+QKV_INTRO = N_("Seed 000: qkv intro")
 QKV_INTRO_X = _frozen([[1, 0, 1, 0, 1], [0, 1, 0, 1, 0]])
-QKV_INTRO_NOTE = (
+QKV_INTRO_NOTE = N_(
     "Seed 000's qkv intro: two tokens of width 5 and random 5 × 5 W_q, W_k, W_v (torch.randn after "
     "torch.manual_seed(seed)). It divides the scores by √d_model; each projection keeps the full width, so here "
     "d_k = d_model = 5 and the page's 1/√d_k is the same 1/√5 (chosen for you when the preset loads)."
@@ -66,7 +69,7 @@ def qkv_intro_example(seed: int = 0) -> WorkedExample:
     import torch  # only this preset needs torch; the rest of the module stays light
 
     generator = torch.Generator().manual_seed(int(seed))
-    w_q, w_k, w_v = (torch.randn(5, 5, generator=generator).double().numpy() for _ in range(3))
+    w_q, w_k, w_v = (torch.randn(5, 5, generator=generator).double().numpy() for _draw in range(3))
     return WorkedExample(QKV_INTRO_X.copy(), w_q, w_k, w_v)
 
 
@@ -108,4 +111,6 @@ def preset(name: str, t: int, d_in: int, d_k: int, seed: int = 0) -> WorkedExamp
         ex = qkv_intro_example(seed)
         shapes = ((t, d_in), (d_in, d_k), (d_in, d_k), (d_in, d_k))
         return WorkedExample(*(resize(m, s) for m, s in zip((ex.x, ex.w_q, ex.w_k, ex.w_v), shapes, strict=True)))
-    raise ValueError(f"unknown preset {name!r}; choose one of {(*PRESETS, QKV_INTRO)}")
+    raise ValueError(
+        _("unknown preset {name}; choose one of {presets}").format(name=repr(name), presets=(*PRESETS, QKV_INTRO))
+    )
