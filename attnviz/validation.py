@@ -18,7 +18,7 @@ def check_at_least_one(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}={value!r} must be an int")
     if value < 1:
-        raise ValueError(f"{name}={value!r} must be at least 1")
+        raise ValueError(_("{name}={value} must be at least 1").format(name=name, value=repr(value)))
     return int(value)
 
 

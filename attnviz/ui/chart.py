@@ -205,14 +205,19 @@ def _under_apptest() -> bool:
 
 
 def _filename(fig: go.Figure | dict, key: str) -> str:
-    """A download file name: the figure's title (or else its key), reduced to safe characters."""
+    """A download file name: the figure's title (or else its key), reduced to safe ASCII characters."""
     if isinstance(fig, dict):
         title = fig.get("layout", {}).get("title")
         text = title.get("text") if isinstance(title, dict) else title
     else:
         text = fig.layout.title.text
-    slug = re.sub(r"[^0-9A-Za-z]+", "_", str(text or key)).strip("_")[:80]
-    return f"attnviz_{slug or 'chart'}"
+
+    def slug(name: object) -> str:
+        return re.sub(r"[^0-9A-Za-z]+", "_", str(name or "")).strip("_")[:80]
+
+    # A Chinese title would lose its words: the file is named by the chart's key instead.
+    title = "" if re.search("[\u2e80-\u9fff]", str(text or "")) else slug(text)
+    return f"attnviz_{title or slug(key) or 'chart'}"
 
 
 def preload_plotly() -> None:

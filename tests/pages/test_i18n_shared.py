@@ -218,3 +218,12 @@ def test_plotly_js_gets_its_own_words_in_the_interface_language(monkeypatch):
     payloads = [json.loads(e.proto.bytes.decode()) for e in at.get("bidi_component") if e.proto.bytes]
     metas = [p["meta"] for p in payloads if p.get("figure")]
     assert metas and all(m["config"]["locale"] == "zh-CN" and m["svgTitle"] == "下载图表（SVG）" for m in metas)
+
+
+def test_a_chinese_titles_download_is_named_by_the_charts_key():
+    assert chart._filename({"layout": {"title": {"text": "注意力分数 = Q·Kᵀ"}}}, "worked_fig_scores") == (
+        "attnviz_worked_fig_scores"
+    )
+    assert (
+        chart._filename({"layout": {"title": {"text": "scores = Q·Kᵀ"}}}, "worked_fig_scores") == "attnviz_scores_Q_K"
+    )
