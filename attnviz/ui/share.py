@@ -11,6 +11,7 @@ A page opts in with its :class:`attnviz.sharing.StateSpec` and two calls:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -77,7 +78,7 @@ def restore(spec: StateSpec, *, apply: Apply | None = None) -> list[str]:
     (apply or apply_matrices(spec))(decoded, full)
     st.session_state[_LAST] = _flat(params)
     if decoded.problems:
-        lines = "\n".join(f"- {escape_markdown(problem)}" for problem in decoded.problems)
+        lines = "\n".join(f"- {_problem_markdown(problem)}" for problem in decoded.problems)
         st.warning(
             _("Part of the address could not be used; the page's defaults stand in for it:\n{lines}").format(
                 lines=lines
@@ -149,6 +150,16 @@ def _on_upload(spec: StateSpec, labels: dict[str, tuple[list[str], list[str]]], 
         True,
         [_("{file} was loaded: {settings}, {matrices}").format(file=upload.name, settings=settings, matrices=matrices)],
     )
+
+
+_QUOTED_NAME = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)'")
+
+
+def _problem_markdown(problem: str) -> str:
+    """A problem as markdown: a quoted name (a URL parameter, a setting, a matrix, a row label) as code, the rest
+    escaped, so it renders as written and a name is not read as a word of the sentence."""
+    parts = _QUOTED_NAME.split(problem)
+    return "".join(f"`{part}`" if i % 2 else escape_markdown(part) for i, part in enumerate(parts))
 
 
 def _setting_problem(problem: str) -> str:
@@ -267,9 +278,9 @@ def panel(
             ok, messages = result
             for message in messages:
                 if ok:
-                    st.success(escape_markdown(message))
+                    st.success(_problem_markdown(message))
                 else:
-                    st.error(_("{problem} — nothing was changed.").format(problem=escape_markdown(message)))
+                    st.error(_("{problem} — nothing was changed.").format(problem=_problem_markdown(message)))
         if st.toggle(
             _("Copy as code"),
             key=f"share_{spec.page}_show_code",

@@ -151,10 +151,11 @@ def test_the_share_panel_and_a_clicked_cell_leave_no_english_word():
 def test_a_hostile_address_is_named_in_chinese():
     at = open_zh(params={"worked_t": "400", "worked_nope": "1", "worked_x": "3x4.f4.AAAA"})
     warning = next(w.value for w in at.warning if "地址中有一部分无法使用" in w.value)
-    assert "已忽略网址参数 'worked\\_t'：400 不在 1 … 12 之内" in warning
-    assert "已忽略网址参数 'worked\\_nope'：本页没有这项设置" in warning
-    assert "已忽略网址参数 'worked\\_x'：该矩阵含 3 字节；3×4 的 f4 矩阵需要 48 字节（被截断了？）" in warning
+    assert "已忽略网址参数 `worked_t`：400 不在 1 … 12 之内" in warning
+    assert "已忽略网址参数 `worked_nope`：本页没有这项设置" in warning
+    assert "已忽略网址参数 `worked_x`：该矩阵含 3 字节；3×4 的 f4 矩阵需要 48 字节（被截断了？）" in warning
     assert at.session_state["worked_t"] == 3
+    assert not english_in(at, {warning})  # the names are code, the rest Chinese
 
 
 def test_uploads_answer_in_chinese():
@@ -164,9 +165,8 @@ def test_uploads_answer_in_chinese():
     doc = sharing.export_json(worked.SHARE, settings, {}, {})
     at.file_uploader(key="share_worked_upload").upload("bad.json", doc.encode()).run()
     errors = [e.value for e in at.error]
-    assert any(e.startswith("设置 'worked\\_t'：400 不在 1 … 12 之内") and "什么都没有改变" in e for e in errors), (
-        errors
-    )
+    assert any(e.startswith("设置 `worked_t`：400 不在 1 … 12 之内") and "什么都没有改变" in e for e in errors), errors
+    assert not english_in(at, set(errors))
     good = sharing.matrix_csv(np.ones((3, 4)), ["x1", "x2", "x3"], ["d1", "d2", "d3", "d4"])
     at.selectbox(key="share_worked_upload_target").set_value("worked_x").run()
     at.file_uploader(key="share_worked_upload").upload("x.csv", good.encode()).run()

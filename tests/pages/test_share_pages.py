@@ -301,7 +301,7 @@ def test_a_hostile_address_falls_back_to_the_defaults_and_names_each_parameter(p
     assert not at.exception
     text = warnings(at)
     for key in HOSTILE[path]:
-        assert f"URL parameter '{key}' ignored" in text, (key, text)
+        assert f"URL parameter `{key}` ignored" in text, (key, text)
     assert charts(at) == charts(default)
     assert at.query_params == {}  # nothing of it is written back
 
@@ -394,7 +394,7 @@ def test_a_bad_json_upload_changes_nothing():
     doc["matrices"]["worked_x"]["values"][0][0] = "NaN"
     at.file_uploader(key="share_worked_upload").upload("bad.json", json.dumps(doc).encode()).run()
     text = error_text(at)
-    assert "setting 'worked_t': 400 is outside 1 … 12 — nothing was changed" in text
+    assert "setting `worked_t`: 400 is outside 1 … 12 — nothing was changed" in text
     assert charts(at) == before
 
 
@@ -552,8 +552,8 @@ def test_train_sizes_the_task_does_not_allow_are_named():
     at = fresh(TRAIN, {"train_task": "it", "train_seq_len": "8", "train_steps": "9000"})
     assert not at.exception
     text = warnings(at)
-    assert "URL parameter 'train_seq_len' ignored: 8 is outside 11 … 11 for the task" in text
-    assert "URL parameter 'train_steps' ignored: 9000 is outside 1 … 5000" in text
+    assert "URL parameter `train_seq_len` ignored: 8 is outside 11 … 11 for the task" in text
+    assert "URL parameter `train_steps` ignored: 9000 is outside 1 … 5000" in text
     assert at.session_state["train_task"] == "it" and at.session_state["train_seq_len"] == 11
     assert at.session_state["train_steps"] == 1500  # the task's default
     assert at.query_params == {"train_task": "it"}
