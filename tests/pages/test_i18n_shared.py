@@ -127,7 +127,7 @@ def test_a_heads_note_in_chinese_names_its_slices():
     trace = module(torch.randn(3, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64).float())
     with i18n.use("zh"):
         cell = explain_head(trace, "weights", 1, 0, 2)
-    assert cell.note.startswith("第 1 个头（共 2 个）") and "W_O 的第 2–3 行" in cell.note
+    assert cell.note.startswith("头 1（共 2 个头）") and "W_O 的第 2–3 行" in cell.note
 
 
 # ------------------------------------------------------------------------------------------------ share panel
