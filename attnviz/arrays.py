@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from attnviz.i18n import gettext as _
+
 __all__ = ["SCIENTIFIC_FROM", "pool_blocks", "pool_factor", "range_labels", "resize", "robust_max", "to_numpy"]
 
 
@@ -36,7 +38,7 @@ def resize(matrix: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def pool_factor(n: int, max_cells: int) -> int:
     """The smallest block size ``b`` with ``ceil(n / b) <= max_cells`` (1: no pooling needed)."""
     if max_cells < 1:
-        raise ValueError(f"max_cells must be at least 1, got {max_cells}")
+        raise ValueError(_("max_cells must be at least 1, got {max_cells}").format(max_cells=max_cells))
     return max(1, math.ceil(n / max_cells))
 
 
@@ -59,11 +61,11 @@ def pool_blocks(stack, block: int, *, how: str = "mean") -> np.ndarray:
     """
     z = to_numpy(stack)
     if z.ndim < 2:
-        raise ValueError(f"pool_blocks takes (..., rows, cols), got shape {z.shape}")
+        raise ValueError(_("pool_blocks takes (..., rows, cols), got shape {z_shape}").format(z_shape=z.shape))
     if block < 1:
-        raise ValueError(f"block must be at least 1, got {block}")
+        raise ValueError(_("block must be at least 1, got {block}").format(block=block))
     if how not in ("mean", "row_share"):
-        raise ValueError(f"how must be 'mean' or 'row_share', got {how!r}")
+        raise ValueError(_("how must be 'mean' or 'row_share', got {how}").format(how=repr(how)))
     if block == 1:
         return z
     *lead, r, c = z.shape

@@ -15,6 +15,8 @@ import torch
 from numpy.typing import ArrayLike
 from torch import Tensor
 
+from attnviz.i18n import gettext as _
+
 __all__ = [
     "SCORES",
     "TRACE_FIELDS",
@@ -80,9 +82,13 @@ def check_temperature(temperature: float) -> float:
     try:
         value = float(temperature)
     except (TypeError, ValueError):
-        raise ValueError(f"temperature must be a number greater than 0, got {temperature!r}") from None
+        raise ValueError(
+            _("temperature must be a number greater than 0, got {temperature}").format(temperature=repr(temperature))
+        ) from None
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"temperature must be finite and greater than 0, got {temperature!r}")
+        raise ValueError(
+            _("temperature must be finite and greater than 0, got {temperature}").format(temperature=repr(temperature))
+        )
     return value
 
 
@@ -94,24 +100,32 @@ def lengths_to_mask(valid_lens: Tensor, batch_shape: tuple[int, ...], t_q: int, 
     """
     valid_lens = torch.as_tensor(valid_lens)
     if valid_lens.is_floating_point() and not bool((valid_lens == valid_lens.round()).all()):
-        raise ValueError(f"valid_lens must be whole numbers, got {valid_lens.tolist()}")
+        raise ValueError(_("valid_lens must be whole numbers, got {valid_lens}").format(valid_lens=valid_lens.tolist()))
     valid_lens = valid_lens.long()
     if not batch_shape:
-        raise ValueError("valid_lens needs a batch axis: give inputs of shape (B, T, d)")
+        raise ValueError(_("valid_lens needs a batch axis: give inputs of shape (B, T, d)"))
     b = batch_shape[0]
     inner = (1,) * (len(batch_shape) - 1)  # axes between B and T_q (e.g. H)
     if valid_lens.dim() == 1:
         if valid_lens.shape[0] != b:
-            raise ValueError(f"valid_lens has {valid_lens.shape[0]} entries but the batch has B={b} rows")
+            raise ValueError(
+                _("valid_lens has {entries} entries but the batch has B={b} rows").format(
+                    entries=valid_lens.shape[0], b=b
+                )
+            )
         lens = valid_lens.reshape(b, *inner, 1, 1)  # (B, 1.., 1, 1)
     elif valid_lens.dim() == 2:
         if tuple(valid_lens.shape) != (b, t_q):
-            raise ValueError(f"2-D valid_lens must have shape (B, T_q) = ({b}, {t_q}), got {tuple(valid_lens.shape)}")
+            raise ValueError(
+                _("2-D valid_lens must have shape (B, T_q) = ({b}, {t_q}), got {valid_lens_shape}").format(
+                    b=b, t_q=t_q, valid_lens_shape=tuple(valid_lens.shape)
+                )
+            )
         lens = valid_lens.reshape(b, *inner, t_q, 1)  # (B, 1.., T_q, 1)
     else:
-        raise ValueError(f"valid_lens must be 1-D or 2-D, got {valid_lens.dim()}-D")
+        raise ValueError(_("valid_lens must be 1-D or 2-D, got {dims}-D").format(dims=valid_lens.dim()))
     if bool((lens < 0).any()):
-        raise ValueError(f"valid_lens must be >= 0, got {valid_lens.tolist()}")
+        raise ValueError(_("valid_lens must be >= 0, got {valid_lens}").format(valid_lens=valid_lens.tolist()))
     return torch.arange(t_k, device=lens.device) < lens  # (B, 1.., T_q or 1, T_k)
 
 
@@ -181,7 +195,7 @@ def attend_checked(
     For modules that know these bounds from their own projections, so the inputs need no second pass.
     """
     if score not in SCORES:
-        raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+        raise ValueError(_("score must be one of {scores}, got {score}").format(scores=SCORES, score=repr(score)))
     temperature = check_temperature(temperature)
     fill_value = _check_fill_value(fill_value)
     d_k = query.shape[-1]
@@ -223,12 +237,18 @@ def trace_from_scores(
     masked and normalised exactly as :func:`attend` does it. ``scores`` is ``(..., T_q, T_k)``; ``score`` names
     the scoring function in the trace."""
     if not isinstance(scores, Tensor) or scores.dim() < 2:
-        raise ValueError(f"scores must be a tensor of shape (..., T_q, T_k), got {getattr(scores, 'shape', scores)}")
+        raise ValueError(
+            _("scores must be a tensor of shape (..., T_q, T_k), got {scores_shape}").format(
+                scores_shape=getattr(scores, "shape", scores)
+            )
+        )
     if value.shape[-2] != scores.shape[-1]:
-        raise ValueError(f"scores have T_k={scores.shape[-1]} keys but value has {value.shape[-2]} rows")
+        raise ValueError(
+            _("scores have T_k={t_k} keys but value has {rows} rows").format(t_k=scores.shape[-1], rows=value.shape[-2])
+        )
     temperature = check_temperature(temperature)
     fill_value = _check_fill_value(fill_value)
-    scale, _ = _check_scale(scale, 1.0)
+    scale, _value = _check_scale(scale, 1.0)
     scaled = scores * scale  # (..., T_q, T_k)
     logits = scaled if temperature == 1.0 else scaled / temperature  # (..., T_q, T_k)
     check_finite("the scores", logits, overflow=True)
@@ -301,7 +321,11 @@ def _as_input(name: str, tensor: ArrayLike) -> Tensor:
     try:
         return torch.as_tensor(np.asarray(tensor))
     except (TypeError, ValueError, RuntimeError) as error:
-        raise ValueError(f"{name} must be a tensor or an array of floats, got {type(tensor).__name__}") from error
+        raise ValueError(
+            _("{name} must be a tensor or an array of floats, got {tensor_type}").format(
+                name=name, tensor_type=type(tensor).__name__
+            )
+        ) from error
 
 
 def _check_scale(scale: float | Tensor | None, default: float) -> tuple[float | Tensor, float]:
@@ -310,16 +334,20 @@ def _check_scale(scale: float | Tensor | None, default: float) -> tuple[float | 
         return default, default
     if isinstance(scale, Tensor):
         if scale.numel() != 1:
-            raise ValueError(f"scale must be a single number, got a tensor of shape {tuple(scale.shape)}")
+            raise ValueError(
+                _("scale must be a single number, got a tensor of shape {scale_shape}").format(
+                    scale_shape=tuple(scale.shape)
+                )
+            )
         value = float(scale.detach())
     else:
         try:
             value = float(scale)
         except (TypeError, ValueError):
-            raise ValueError(f"scale must be a number >= 0, got {scale!r}") from None
+            raise ValueError(_("scale must be a number >= 0, got {scale}").format(scale=repr(scale))) from None
         scale = value
     if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"scale must be a finite number >= 0, got {value}")
+        raise ValueError(_("scale must be a finite number >= 0, got {value}").format(value=value))
     return scale, value
 
 
@@ -328,7 +356,9 @@ def _check_fill_value(fill_value: float | None) -> float | None:
         return None
     value = float(fill_value) if isinstance(fill_value, numbers.Real) else math.nan
     if not math.isfinite(value):
-        raise ValueError(f"fill_value must be None or a finite number, got {fill_value!r}")
+        raise ValueError(
+            _("fill_value must be None or a finite number, got {fill_value}").format(fill_value=repr(fill_value))
+        )
     return value
 
 
@@ -346,9 +376,15 @@ def _allowed(
     if mask is not None:
         mask = torch.as_tensor(mask, device=device)
         if mask.dtype != torch.bool:
-            raise ValueError(f"mask must be boolean (True = may attend), got dtype {mask.dtype}")
+            raise ValueError(
+                _("mask must be boolean (True = may attend), got dtype {mask_dtype}").format(mask_dtype=mask.dtype)
+            )
         if not _broadcasts_to(mask.shape, shape):
-            raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to scores {tuple(shape)}")
+            raise ValueError(
+                _("mask of shape {mask_shape} does not broadcast to scores {shape}").format(
+                    mask_shape=tuple(mask.shape), shape=tuple(shape)
+                )
+            )
         allowed = mask.expand(shape)
     if valid_lens is not None:
         by_length = lengths_to_mask(valid_lens, tuple(shape[:-2]), shape[-2], shape[-1]).to(device)
@@ -364,9 +400,13 @@ def _largest_finite(name: str, tensor: Tensor, *, overflow: bool = False) -> flo
         value = tensor[index].item()
         if overflow:
             raise ValueError(
-                f"{name} overflowed: entry {index} is {value} — the inputs are too large for {tensor.dtype}"
+                _("{name} overflowed: entry {index} is {value} — the inputs are too large for {tensor_dtype}").format(
+                    name=name, index=index, value=value, tensor_dtype=tensor.dtype
+                )
             )
-        raise ValueError(f"{name} has a non-finite value {value} at index {index}")
+        raise ValueError(
+            _("{name} has a non-finite value {value} at index {index}").format(name=name, value=value, index=index)
+        )
     return largest
 
 
@@ -380,27 +420,47 @@ def _broadcasts_to(shape: torch.Size, target: torch.Size) -> bool:
 def _check_shapes(query: Tensor, key: Tensor, value: Tensor) -> None:
     for name, tensor in (("query", query), ("key", key), ("value", value)):
         if tensor.dim() < 2:
-            raise ValueError(f"{name} must have shape (..., T, d), got {tuple(tensor.shape)}")
+            raise ValueError(
+                _("{name} must have shape (..., T, d), got {tensor_shape}").format(
+                    name=name, tensor_shape=tuple(tensor.shape)
+                )
+            )
         if not tensor.is_floating_point():
-            raise ValueError(f"{name} must be a float tensor, got dtype {tensor.dtype}")
+            raise ValueError(
+                _("{name} must be a float tensor, got dtype {tensor_dtype}").format(
+                    name=name, tensor_dtype=tensor.dtype
+                )
+            )
     if query.shape[-1] == 0:
-        raise ValueError(f"query has width d_k=0 (shape {tuple(query.shape)}): there is nothing to compare")
+        raise ValueError(
+            _("query has width d_k=0 (shape {query_shape}): there is nothing to compare").format(
+                query_shape=tuple(query.shape)
+            )
+        )
     if query.shape[-1] != key.shape[-1]:
         raise ValueError(
-            f"query width d_k={query.shape[-1]} differs from key width {key.shape[-1]} "
-            f"(query {tuple(query.shape)}, key {tuple(key.shape)})"
+            _("query width d_k={d_q} differs from key width {d_k} (query {query_shape}, key {key_shape})").format(
+                d_q=query.shape[-1], d_k=key.shape[-1], query_shape=tuple(query.shape), key_shape=tuple(key.shape)
+            )
         )
     if key.shape[-2] != value.shape[-2]:
         raise ValueError(
-            f"key has T_k={key.shape[-2]} positions but value has {value.shape[-2]} "
-            f"(key {tuple(key.shape)}, value {tuple(value.shape)})"
+            _("key has T_k={t_k} positions but value has {t_v} (key {key_shape}, value {value_shape})").format(
+                t_k=key.shape[-2], t_v=value.shape[-2], key_shape=tuple(key.shape), value_shape=tuple(value.shape)
+            )
         )
     try:
         torch.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
     except RuntimeError:
         raise ValueError(
-            f"the batch axes of query {tuple(query.shape)}, key {tuple(key.shape)} and value "
-            f"{tuple(value.shape)} do not broadcast: every axis before (T, d) must match or be 1"
+            _(
+                "the batch axes of query {query_shape}, key {key_shape} and value {value_shape} do not broadcast: "
+                "every axis before (T, d) must match or be 1"
+            ).format(query_shape=tuple(query.shape), key_shape=tuple(key.shape), value_shape=tuple(value.shape))
         ) from None
     if not (query.dtype == key.dtype == value.dtype):
-        raise ValueError(f"query, key, value dtypes differ: {query.dtype}, {key.dtype}, {value.dtype}")
+        raise ValueError(
+            _("query, key, value dtypes differ: {query_dtype}, {key_dtype}, {value_dtype}").format(
+                query_dtype=query.dtype, key_dtype=key.dtype, value_dtype=value.dtype
+            )
+        )

@@ -18,6 +18,8 @@ import numpy as np
 
 from attnviz.arrays import to_numpy
 from attnviz.figures import HOVER_DECIMALS, hover_format
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 
 __all__ = [
     "STAGES",
@@ -47,7 +49,7 @@ def hover_text(value: float, spec: str = f".{HOVER_DECIMALS}~f") -> str:
     trim = "~" in spec
     body = spec.replace("~", "", 1)
     if len(body) < 3 or body[0] != "." or body[-1] not in "fe" or not body[1:-1].isdigit():
-        raise ValueError(f"spec={spec!r} is not a d3 format like '.4~f' or '.4~e'")
+        raise ValueError(_("spec={spec} is not a d3 format like '.4~f' or '.4~e'").format(spec=repr(spec)))
     value = float(np.float32(value))
     if not math.isfinite(value):
         return ""
@@ -117,18 +119,20 @@ def _sym(name: str, i: int, j: int | None = None) -> str:
 _TEX_SPECIAL = {c: "\\" + c for c in "{}$&#%_"} | {"\\": r"\backslash ", "^": r"\^{}", "~": r"\~{}"}
 
 
-# What the learner reads (whole sentences with named placeholders, so they can be translated as they are).
+# What the learner reads (whole sentences with named placeholders, so they can be translated as they are);
+# translated when a cell is explained.
 TITLES = {
-    "scores": "score of query {query} and key {key}",
-    "scaled": "scaled score of query {query} and key {key}",
-    "weights": "weight of query {query} on key {key}",
-    "output": "output of query {query}, column {dim}",
+    "scores": N_("score of query {query} and key {key}"),
+    "scaled": N_("scaled score of query {query} and key {key}"),
+    "weights": N_("weight of query {query} on key {key}"),
+    "output": N_("output of query {query}, column {dim}"),
 }
-MASKED_KEY = "{key}: masked, excluded"
-ALL_MASKED = "every key of this query is masked"
-KEY_MASKED = "key {key} is masked"
-EXCLUDED = "masked keys excluded (weight 0): {keys}"
-HEAD_NOTE = (
+MASKED_KEY = N_("{key}: masked, excluded")
+ALL_MASKED = N_("every key of this query is masked")
+KEY_MASKED = N_("key {key} is masked")
+EXCLUDED = N_("masked keys excluded (weight 0): {keys}")
+SCALE = N_("scale")
+HEAD_NOTE = N_(
     "Head {head} of {heads}: q, k and v are columns {start}–{stop} of X·W_q, X·W_k and X·W_v (columns "
     "{start}–{stop} of W_q, W_k, W_v); its output is columns {start}–{stop} of the concatenation, which meet rows "
     "{start}–{stop} of W_O."
@@ -167,7 +171,9 @@ def _tex(text: str) -> str:
 
 def _check_index(name: str, index: int, size: int) -> int:
     if not isinstance(index, int | np.integer) or not 0 <= int(index) < size:
-        raise ValueError(f"{name}={index!r} is out of range for {size} entries")
+        raise ValueError(
+            _("{name}={index} is out of range for {size} entries").format(name=name, index=repr(index), size=size)
+        )
     return int(index)
 
 
@@ -200,17 +206,23 @@ def explain_cell(
     if key_labels is None:
         key_labels = labels
     if stage not in STAGES:
-        raise ValueError(f"stage={stage!r} is not one of {STAGES}")
+        raise ValueError(_("stage={stage} is not one of {stages}").format(stage=repr(stage), stages=STAGES))
     q, k, v = (np.asarray(a, dtype=np.float64) for a in (query, key, value))
     z = np.asarray(masked, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
     if q.ndim != 2 or k.ndim != 2 or v.ndim != 2 or q.shape[1] != k.shape[1] or k.shape[0] != v.shape[0]:
         raise ValueError(
-            f"query {q.shape}, key {k.shape} and value {v.shape} must be (T_q, d_k), (T_k, d_k), (T_k, d_v)"
+            _("query {query}, key {key} and value {value} must be (T_q, d_k), (T_k, d_k), (T_k, d_v)").format(
+                query=q.shape, key=k.shape, value=v.shape
+            )
         )
     t_q, t_k = q.shape[0], k.shape[0]
     if z.shape != (t_q, t_k) or w.shape != (t_q, t_k):
-        raise ValueError(f"masked {z.shape} and weights {w.shape} must both be (T_q, T_k) = {(t_q, t_k)}")
+        raise ValueError(
+            _("masked {masked} and weights {weights} must both be (T_q, T_k) = {shape}").format(
+                masked=z.shape, weights=w.shape, shape=(t_q, t_k)
+            )
+        )
     ok = np.isfinite(z) if allowed is None else np.asarray(allowed, dtype=bool) & np.isfinite(z)
     i = _check_index("row", row, t_q)
     j = _check_index("col", col, v.shape[1] if stage == "output" else t_k)
@@ -246,18 +258,19 @@ def explain_cell(
             f"&= {_join(dims_k, lambda d: n(products[d]))} = {r(score)}",
         ]
         if stage == "scaled":
-            lines.append(f"{_sym('s', i, j)}\\times\\text{{scale}} &= {n(score)}\\times{n(scale)} = {r(shown)}")
-        title = TITLES[stage].format(query=qi, key=kj)
+            scale_text = f"\\text{{{_tex(_(SCALE))}}}"
+            lines.append(f"{_sym('s', i, j)}\\times{scale_text} &= {n(score)}\\times{n(scale)} = {r(shown)}")
+        title = _(TITLES[stage]).format(query=qi, key=kj)
     elif stage == "weights":
         kj = _raw(key_labels, j, "x")
-        title = TITLES[stage].format(query=qi, key=kj)
+        title = _(TITLES[stage]).format(query=qi, key=kj)
         if not ok[i].any():
-            lines = [f"{_sym('w', i, j)} &= 0 \\quad \\text{{({_tex(ALL_MASKED)})}}"]
+            lines = [f"{_sym('w', i, j)} &= 0 \\quad \\text{{({_tex(_(ALL_MASKED))})}}"]
         else:
 
             def part(m: int) -> str:
                 if not ok[i, m]:
-                    return f"&\\text{{{_tex(MASKED_KEY.format(key=_raw(key_labels, m, 'x')))}}}"
+                    return f"&\\text{{{_tex(_(MASKED_KEY).format(key=_raw(key_labels, m, 'x')))}}}"
                 name = _tex(_raw(key_labels, m, "x"))
                 return f"&\\text{{{name}: }} e^{{{n(z[i, m])} - {n(top)}}} = {n(exps[m])}"
 
@@ -272,7 +285,7 @@ def explain_cell(
             if ok[i, j]:
                 lines.append(f"{_sym('w', i, j)} &= {n(exps[j])} / {n(total)} = {r(shown)}")
             else:
-                lines.append(f"{_sym('w', i, j)} &= 0 \\quad \\text{{({_tex(KEY_MASKED.format(key=kj))})}}")
+                lines.append(f"{_sym('w', i, j)} &= 0 \\quad \\text{{({_tex(_(KEY_MASKED).format(key=kj))})}}")
     else:
         dj = _raw(dims, j, "d")
         used = [m for m in _pick(t_k) if m not in excluded]
@@ -284,8 +297,8 @@ def explain_cell(
         ]
         if excluded:
             names = ", ".join(_raw(key_labels, m, "x") for m in excluded)
-            lines.append(f"&\\text{{{_tex(EXCLUDED.format(keys=names))}}}")
-        title = TITLES[stage].format(query=qi, dim=dj)
+            lines.append(f"&\\text{{{_tex(_(EXCLUDED).format(keys=names))}}}")
+        title = _(TITLES[stage]).format(query=qi, dim=dj)
     terms = exps if stage == "weights" else products
     return CellExplanation(
         stage, i, j, shown, hover_text(shown, spec), recomputed, tuple(map(float, terms)), excluded, tuple(lines), title
@@ -294,7 +307,9 @@ def explain_cell(
 
 def _trace_arrays(trace) -> dict:
     if getattr(trace, "score", "dot") != "dot":
-        raise ValueError(f"score={trace.score!r}: only dot-product scores are written out term by term")
+        raise ValueError(
+            _("score={score}: only dot-product scores are written out term by term").format(score=repr(trace.score))
+        )
     allowed = trace.mask if trace.fill_value is None else np.ones(tuple(trace.weights.shape), dtype=bool)
     return {
         "query": trace.query.detach().cpu().double().numpy(),
@@ -311,9 +326,15 @@ def explain_trace(trace, stage: str, row: int, col: int, *, labels=None, dims=No
     """:func:`explain_cell` of an unbatched :class:`~attnviz.attention.AttentionTrace` ``(T_q, ·)``; the heatmap
     is the trace's own ``stage`` matrix (masked cells blank)."""
     if trace.weights.dim() != 2:
-        raise ValueError(f"trace of shape {tuple(trace.weights.shape)}: pick one head or batch row first")
+        raise ValueError(
+            _("trace of shape {shape}: pick one head or batch row first").format(shape=tuple(trace.weights.shape))
+        )
     if trace.temperature != 1.0:
-        raise ValueError(f"temperature={trace.temperature}: fold it into the scale to write the cell out")
+        raise ValueError(
+            _("temperature={temperature}: fold it into the scale to write the cell out").format(
+                temperature=trace.temperature
+            )
+        )
     arrays = _trace_arrays(trace)
     drawn = getattr(trace, stage)
     return explain_cell(stage, row, col, drawn=to_numpy(drawn), labels=labels, dims=dims, **arrays)
@@ -334,7 +355,7 @@ def explain_head(
     cell = explain_cell(
         stage, row, col, drawn=to_numpy(drawn), labels=labels, dims=dims, key_labels=key_labels, **arrays
     )
-    note = HEAD_NOTE.format(head=head, heads=trace.num_heads, start=start, stop=stop)
+    note = _(HEAD_NOTE).format(head=head, heads=trace.num_heads, start=start, stop=stop)
     return CellExplanation(**{**cell.__dict__, "head": head, "note": note})
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from attnviz.arrays import resize  # re-exported: presets crop/pad with it
 from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def qkv_intro_example(seed: int = 0) -> WorkedExample:
     import torch  # only this preset needs torch; the rest of the module stays light
 
     generator = torch.Generator().manual_seed(int(seed))
-    w_q, w_k, w_v = (torch.randn(5, 5, generator=generator).double().numpy() for _ in range(3))
+    w_q, w_k, w_v = (torch.randn(5, 5, generator=generator).double().numpy() for _draw in range(3))
     return WorkedExample(QKV_INTRO_X.copy(), w_q, w_k, w_v)
 
 
@@ -110,4 +111,6 @@ def preset(name: str, t: int, d_in: int, d_k: int, seed: int = 0) -> WorkedExamp
         ex = qkv_intro_example(seed)
         shapes = ((t, d_in), (d_in, d_k), (d_in, d_k), (d_in, d_k))
         return WorkedExample(*(resize(m, s) for m, s in zip((ex.x, ex.w_q, ex.w_k, ex.w_v), shapes, strict=True)))
-    raise ValueError(f"unknown preset {name!r}; choose one of {(*PRESETS, QKV_INTRO)}")
+    raise ValueError(
+        _("unknown preset {name}; choose one of {presets}").format(name=repr(name), presets=(*PRESETS, QKV_INTRO))
+    )

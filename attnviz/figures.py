@@ -18,6 +18,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from attnviz.arrays import SCIENTIFIC_FROM, to_numpy
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 
 __all__ = [
     "CELL_TEXT_LIMIT",
@@ -59,6 +61,11 @@ HEATMAP_TEMPLATE = go.layout.Template(
     }
 )
 _TEMPLATE = HEATMAP_TEMPLATE.to_plotly_json()
+# Default titles, translated when a figure is built (``_(QUERY)``).
+QUERY = N_("query")
+KEY = N_("key")
+VALUE = N_("value")
+HEAD = N_("head {h}")
 # plotly.js does not know plotly.py's scale names ("RdBu_r"): ship the colours, resolved once by plotly itself.
 # Tuples: every figure shares these, so none can change them for the others.
 _SCALES = {
@@ -84,9 +91,11 @@ def _labels(labels: Sequence[str] | None, n: int, prefix: str) -> list[str]:
         return [f"{prefix}{i}" for i in range(n)]
     labels = [str(label) for label in labels]
     if len(labels) != n:
-        raise ValueError(f"{len(labels)} labels given for {n} {prefix or 'entries'}")
+        raise ValueError(
+            _("{given} labels given for {n} {what}").format(given=len(labels), n=n, what=prefix or _("entries"))
+        )
     if len(set(labels)) != n:
-        raise ValueError("axis labels must be unique; prefix repeated tokens with their position")
+        raise ValueError(_("axis labels must be unique; prefix repeated tokens with their position"))
     return [LTR_MARK + label if _RTL.search(label) and not label.startswith(LTR_MARK) else label for label in labels]
 
 
@@ -104,7 +113,7 @@ def _colour(kind: str, z: np.ndarray, zmax: float | None = None) -> dict:
     if kind == "sequential":
         scale = {"colorscale": _SCALES["Viridis"]}
         return scale if zmax is None else {**scale, "zmax": float(zmax)}
-    raise ValueError(f"kind must be 'signed', 'weights' or 'sequential', got {kind!r}")
+    raise ValueError(_("kind must be 'signed', 'weights' or 'sequential', got {kind}").format(kind=repr(kind)))
 
 
 def hover_format(z) -> str:
@@ -129,7 +138,7 @@ def _heatmap_trace(
     showscale: bool = True,
     coloraxis: str | None = None,
     zmax: float | None = None,
-    value_title: str = "value",
+    value_title: str | None = None,
 ) -> dict:
     if show_text is None:
         show_text = z.size <= CELL_TEXT_LIMIT
@@ -139,7 +148,7 @@ def _heatmap_trace(
         "z": z,
         "x": col_labels,
         "y": row_labels,
-        "hovertemplate": f"{row_title} %{{y}}<br>{col_title} %{{x}}<br>{value_title} %{{z}}<extra></extra>",
+        "hovertemplate": f"{row_title} %{{y}}<br>{col_title} %{{x}}<br>{value_title or _(VALUE)} %{{z}}<extra></extra>",
         "zhoverformat": hover_format(z),
         "hoverongaps": True,
         "xgap": gap,
@@ -153,7 +162,7 @@ def _heatmap_trace(
         trace["coloraxis"] = coloraxis
     else:
         trace.update(showscale=showscale, **_colour(kind, z, zmax))
-        if value_title != "value":
+        if value_title is not None:
             trace["colorbar"] = {"title": {"text": value_title}}
     return trace
 
@@ -178,13 +187,13 @@ def matrix_heatmap(
     *,
     title: str = "",
     kind: str = "signed",
-    row_title: str = "query",
-    col_title: str = "key",
+    row_title: str | None = None,
+    col_title: str | None = None,
     decimals: int = 2,
     show_text: bool | None = None,
     height: int | None = None,
     zmax: float | None = None,
-    value_title: str = "value",
+    value_title: str | None = None,
     max_ticks: int = 20,
     odd_ticks: bool = False,
 ) -> go.Figure:
@@ -194,11 +203,14 @@ def matrix_heatmap(
     ``"sequential"``. ``zmax`` overrides the top of the colour scale (the bound on both sides for ``"signed"``).
     Non-finite cells (masked) are left blank. Per-cell text appears when the matrix has at most
     :data:`CELL_TEXT_LIMIT` cells unless ``show_text`` says otherwise; at most ``max_ticks`` labels per axis
-    (``odd_ticks``: every odd k-th column, for sin/cos encodings).
+    (``odd_ticks``: every odd k-th column, for sin/cos encodings). Axis titles default to "query" and "key",
+    the hover's value to "value" (in the interface's language).
     """
     z = to_numpy(matrix)
     if z.ndim != 2:
-        raise ValueError(f"matrix_heatmap takes a 2-D matrix, got shape {z.shape}")
+        raise ValueError(_("matrix_heatmap takes a 2-D matrix, got shape {shape}").format(shape=z.shape))
+    row_title = _(QUERY) if row_title is None else row_title
+    col_title = _(KEY) if col_title is None else col_title
     rows = _labels(row_labels, z.shape[0], row_title)
     cols = _labels(col_labels, z.shape[1], col_title)
     trace = _heatmap_trace(
@@ -279,14 +291,14 @@ def heatmap_grid(
     panel_titles: Sequence[str] | None = None,
     title: str = "",
     kind: str = "weights",
-    row_title: str = "query",
-    col_title: str = "key",
+    row_title: str | None = None,
+    col_title: str | None = None,
     max_cols: int = 4,
     decimals: int = 2,
     show_text: bool | None = None,
     panel_height: int | None = None,
     zmax: float | None = None,
-    value_title: str = "value",
+    value_title: str | None = None,
     max_ticks: int | None = None,
 ) -> go.Figure:
     """One heatmap per leading index of ``stack`` ``(N, rows, cols)`` (e.g. per head), on a shared colour scale.
@@ -298,11 +310,13 @@ def heatmap_grid(
     """
     z = to_numpy(stack)
     if z.ndim != 3:
-        raise ValueError(f"heatmap_grid takes a stack (N, rows, cols), got shape {z.shape}")
+        raise ValueError(_("heatmap_grid takes a stack (N, rows, cols), got shape {shape}").format(shape=z.shape))
+    row_title = _(QUERY) if row_title is None else row_title
+    col_title = _(KEY) if col_title is None else col_title
     n = z.shape[0]
-    titles = list(panel_titles) if panel_titles is not None else [f"head {h}" for h in range(n)]
+    titles = list(panel_titles) if panel_titles is not None else [_(HEAD).format(h=h) for h in range(n)]
     if len(titles) != n:
-        raise ValueError(f"{len(titles)} panel titles for {n} panels")
+        raise ValueError(_("{titles} panel titles for {n} panels").format(titles=len(titles), n=n))
     rows = _labels(row_labels, z.shape[1], row_title)
     cols = _labels(col_labels, z.shape[2], col_title)
     grid_rows, grid_cols = grid_shape(n, max_cols)
@@ -377,7 +391,7 @@ def heatmap_grid(
     shared = {key.replace("z", "c", 1) if key.startswith("z") else key: v for key, v in _colour(kind, z, zmax).items()}
     layout.update(
         template=_TEMPLATE,
-        coloraxis={**shared, "colorbar": {"thickness": 12, "title": {"text": value_title}}},
+        coloraxis={**shared, "colorbar": {"thickness": 12, "title": {"text": value_title or _(VALUE)}}},
         annotations=annotations,
         title={"text": title},
         # Fixed margins that fit the labels: automargin would redraw every panel.
@@ -394,8 +408,8 @@ def head_blocks_heatmap(
     *,
     title: str = "",
     kind: str = "signed",
-    row_title: str = "token",
-    value_title: str = "value",
+    row_title: str | None = None,
+    value_title: str | None = None,
     decimals: int = 2,
     show_text: bool | None = None,
     height: int | None = None,
@@ -406,10 +420,14 @@ def head_blocks_heatmap(
     """
     z = to_numpy(matrix)
     if z.ndim != 2:
-        raise ValueError(f"head_blocks_heatmap takes a 2-D matrix, got shape {z.shape}")
+        raise ValueError(_("head_blocks_heatmap takes a 2-D matrix, got shape {shape}").format(shape=z.shape))
     width = z.shape[1]
     if num_heads < 1 or width % num_heads:
-        raise ValueError(f"{width} columns cannot be split into num_heads={num_heads} equal blocks")
+        raise ValueError(
+            _("{width} columns cannot be split into num_heads={num_heads} equal blocks").format(
+                width=width, num_heads=num_heads
+            )
+        )
     d_head = width // num_heads
     cols = [f"h{h} d{j}" for h in range(num_heads) for j in range(d_head)]
     fig = matrix_heatmap(
@@ -418,8 +436,8 @@ def head_blocks_heatmap(
         cols,
         title=title,
         kind=kind,
-        row_title=row_title,
-        col_title="column",
+        row_title=_("token") if row_title is None else row_title,
+        col_title=_("column"),
         decimals=decimals,
         show_text=show_text,
         height=height,
@@ -437,7 +455,7 @@ def head_blocks_heatmap(
             "yref": "paper",
             "yanchor": "top",
             "yshift": -4,
-            "text": f"head {h}",
+            "text": _(HEAD).format(h=h),
             "showarrow": False,
         }
         for h in range(num_heads)
@@ -451,15 +469,18 @@ def bar_chart(
     labels: Sequence[str],
     *,
     title: str = "",
-    value_title: str = "weight",
-    label_title: str = "key",
+    value_title: str | None = None,
+    label_title: str | None = None,
     highlight: int | None = None,
     max_ticks: int = 60,
 ) -> go.Figure:
     """Vertical bars of a 1-D vector over labelled items (e.g. one query's weights over the keys).
 
-    At most ``max_ticks`` labels (upright when thinned, with room for them); hover names every bar.
+    At most ``max_ticks`` labels (upright when thinned, with room for them); hover names every bar. The titles
+    default to "weight" and "key" (in the interface's language).
     """
+    value_title = _("weight") if value_title is None else value_title
+    label_title = _(KEY) if label_title is None else label_title
     v = to_numpy(values).reshape(-1)
     labels = _labels(labels, v.shape[0], label_title)
     colours = ["#1f77b4"] * len(labels)
@@ -495,10 +516,13 @@ def line_chart(
     series: dict[str, object],
     *,
     title: str = "",
-    x_title: str = "position",
-    y_title: str = "value",
+    x_title: str | None = None,
+    y_title: str | None = None,
 ) -> go.Figure:
-    """One line per named series over a shared x axis (e.g. chosen PE dimensions over positions)."""
+    """One line per named series over a shared x axis (e.g. chosen PE dimensions over positions); the axis
+    titles default to "position" and "value" (in the interface's language)."""
+    x_title = _("position") if x_title is None else x_title
+    y_title = _(VALUE) if y_title is None else y_title
     xs = to_numpy(x).reshape(-1)
     lines = [
         {

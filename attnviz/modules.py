@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from attnviz.attention import AttentionTrace, attend, attend_checked, check_finite, largest_magnitude
+from attnviz.i18n import gettext as _
 from attnviz.validation import check_at_least_one
 
 ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, Tensor)
@@ -73,9 +74,17 @@ def _as_matrix(name: str, value: Tensor, shape: tuple[int, int] | None = None) -
     if not value.is_floating_point():
         value = value.float()
     if value.dim() != 2:
-        raise ValueError(f"{name} must be a matrix (2-D), got shape {tuple(value.shape)}")
+        raise ValueError(
+            _("{name} must be a matrix (2-D), got shape {value_shape}").format(
+                name=name, value_shape=tuple(value.shape)
+            )
+        )
     if shape is not None and tuple(value.shape) != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}")
+        raise ValueError(
+            _("{name} must have shape {shape}, got {value_shape}").format(
+                name=name, shape=shape, value_shape=tuple(value.shape)
+            )
+        )
     return value
 
 
@@ -104,7 +113,11 @@ class SelfAttention(nn.Module):
         d_v = d_k if d_v is None else d_v
         d_in, d_k, d_v = (check_at_least_one(name, size) for name, size in (("d_in", d_in), ("d_k", d_k), ("d_v", d_v)))
         if tutorial_bug and d_v != d_k:
-            raise ValueError(f"tutorial_bug=True uses W_q for the values, so d_v={d_v} must equal d_k={d_k}")
+            raise ValueError(
+                _("tutorial_bug=True uses W_q for the values, so d_v={d_v} must equal d_k={d_k}").format(
+                    d_v=d_v, d_k=d_k
+                )
+            )
         self.tutorial_bug = bool(tutorial_bug)
         generator = seeded_generator(seed)
         bound = 1.0 / math.sqrt(d_in)
@@ -131,16 +144,22 @@ class SelfAttention(nn.Module):
         w_k = _as_matrix("W_k", w_k, (d_in, d_k))
         w_v = _as_matrix("W_v", w_v)
         if w_v.shape[0] != d_in:
-            raise ValueError(f"W_v must have {d_in} rows like W_q, got shape {tuple(w_v.shape)}")
+            raise ValueError(
+                _("W_v must have {d_in} rows like W_q, got shape {w_v_shape}").format(
+                    d_in=d_in, w_v_shape=tuple(w_v.shape)
+                )
+            )
         if not (w_q.dtype == w_k.dtype == w_v.dtype):
             raise ValueError(
-                f"W_q, W_k, W_v must have one dtype, got {w_q.dtype}, {w_k.dtype}, {w_v.dtype}: "
-                "convert them to one dtype first"
+                _(
+                    "W_q, W_k, W_v must have one dtype, got {w_q_dtype}, {w_k_dtype}, {w_v_dtype}: convert them to "
+                    "one dtype first"
+                ).format(w_q_dtype=w_q.dtype, w_k_dtype=w_k.dtype, w_v_dtype=w_v.dtype)
             )
         biases = (b_q, b_k, b_v)
         has_bias = any(b is not None for b in biases)
         if has_bias and any(b is None for b in biases):
-            raise ValueError("give all three biases b_q, b_k, b_v or none")
+            raise ValueError(_("give all three biases b_q, b_k, b_v or none"))
         module = cls(d_in, d_k, d_v=w_v.shape[1], bias=has_bias, seed=0, tutorial_bug=tutorial_bug)
         with torch.no_grad():
             module.w_q = nn.Parameter(w_q)
@@ -150,7 +169,11 @@ class SelfAttention(nn.Module):
                 for name, b, size in (("b_q", b_q, d_k), ("b_k", b_k, d_k), ("b_v", b_v, w_v.shape[1])):
                     b = _as_tensor(b).to(w_q.dtype)
                     if tuple(b.shape) != (size,):
-                        raise ValueError(f"{name} must have shape ({size},), got {tuple(b.shape)}")
+                        raise ValueError(
+                            _("{name} must have shape ({size},), got {b_shape}").format(
+                                name=name, size=size, b_shape=tuple(b.shape)
+                            )
+                        )
                     setattr(module, name, nn.Parameter(b))
         return module
 
@@ -162,8 +185,10 @@ class SelfAttention(nn.Module):
         """``(Q, K, V)`` for ``x`` of shape ``(..., T, d_in)``."""
         if x.shape[-1] != self.d_in:
             raise ValueError(
-                f"X has width {x.shape[-1]} but W_q has {self.d_in} rows (X {tuple(x.shape)}, "
-                f"W_q {tuple(self.w_q.shape)}): X's columns must match W's rows"
+                _(
+                    "X has width {width} but W_q has {d_in} rows (X {x_shape}, W_q {w_q_shape}): X's columns must "
+                    "match W's rows"
+                ).format(width=x.shape[-1], d_in=self.d_in, x_shape=tuple(x.shape), w_q_shape=tuple(self.w_q.shape))
             )
         x = x.to(self.w_q.dtype)
         q = x @ self.w_q  # (..., T, d_k)
@@ -247,10 +272,12 @@ class MultiHeadTrace:
     def head(self, head: int, batch: int = 0) -> AttentionTrace:
         """Head ``head`` (of batch row ``batch`` when batched) as a single-head :class:`AttentionTrace` of views."""
         if not 0 <= head < self.num_heads:
-            raise ValueError(f"head={head} is out of range for {self.num_heads} heads")
+            raise ValueError(
+                _("head={head} is out of range for {num_heads} heads").format(head=head, num_heads=self.num_heads)
+            )
         batched = self.weights.dim() == 4
         if batched and not 0 <= batch < self.weights.shape[0]:
-            raise ValueError(f"batch={batch} is out of range for B={self.weights.shape[0]}")
+            raise ValueError(_("batch={batch} is out of range for B={b}").format(batch=batch, b=self.weights.shape[0]))
         index = (batch, head) if batched else (head,)
         return AttentionTrace(
             query=self.query[index],
@@ -300,13 +327,13 @@ def head_slice(name: str, matrix: ArrayOrTensor, head: int, num_heads: int) -> A
     d_model = matrix.shape[0] if name == "w_o" else matrix.shape[-1]
     d_head = d_model // num_heads
     if not 0 <= head < num_heads:
-        raise ValueError(f"head={head} is out of range for {num_heads} heads")
+        raise ValueError(_("head={head} is out of range for {num_heads} heads").format(head=head, num_heads=num_heads))
     cut = slice(head * d_head, (head + 1) * d_head)
     if name == "w_o":
         return matrix[cut, :]
     if name in ("w_q", "w_k", "w_v", "b_q", "b_k", "b_v"):
         return matrix[..., cut]
-    raise ValueError(f"name must be one of w_q, w_k, w_v, w_o, b_q, b_k, b_v, got {name!r}")
+    raise ValueError(_("name must be one of w_q, w_k, w_v, w_o, b_q, b_k, b_v, got {name}").format(name=repr(name)))
 
 
 def weights_as_numpy(module: nn.Module) -> dict[str, np.ndarray]:
@@ -325,11 +352,17 @@ def _check_mask(mask: Tensor | None, batched: bool) -> Tensor | None:
     mask = torch.as_tensor(mask)
     if batched and mask.dim() == 3:
         raise ValueError(
-            f"a 3-D mask {tuple(mask.shape)} with batched input is ambiguous: give (T_q, T_k) or 4-D "
-            "(B, H, T_q, T_k); write mask[:, None] for one mask per batch row, mask[None] for one per head"
+            _(
+                "a 3-D mask {mask_shape} with batched input is ambiguous: give (T_q, T_k) or 4-D (B, H, T_q, T_k); "
+                "write mask[:, None] for one mask per batch row, mask[None] for one per head"
+            ).format(mask_shape=tuple(mask.shape))
         )
     if mask.dim() > (4 if batched else 3):
-        raise ValueError(f"mask has {mask.dim()} dimensions {tuple(mask.shape)}: too many for this input")
+        raise ValueError(
+            _("mask has {dims} dimensions {mask_shape}: too many for this input").format(
+                dims=mask.dim(), mask_shape=tuple(mask.shape)
+            )
+        )
     return mask
 
 
@@ -343,8 +376,9 @@ def _unbatched_lengths(valid_lens: Tensor | None, t_q: int) -> Tensor | None:
     if valid_lens.dim() == 1 and valid_lens.shape[0] == t_q:
         return valid_lens.unsqueeze(0)  # (1, T_q): one length per query
     raise ValueError(
-        f"unbatched valid_lens must be one length or T_q={t_q} lengths (one per query), got shape "
-        f"{tuple(valid_lens.shape)}"
+        _(
+            "unbatched valid_lens must be one length or T_q={t_q} lengths (one per query), got shape {valid_lens_shape}"
+        ).format(t_q=t_q, valid_lens_shape=tuple(valid_lens.shape))
     )
 
 
@@ -358,7 +392,11 @@ class MultiHeadAttention(nn.Module):
         super().__init__()
         d_model, num_heads = check_at_least_one("d_model", d_model), check_at_least_one("num_heads", num_heads)
         if d_model % num_heads != 0:
-            raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}")
+            raise ValueError(
+                _("d_model={d_model} is not divisible by num_heads={num_heads}").format(
+                    d_model=d_model, num_heads=num_heads
+                )
+            )
         self.d_model = d_model
         self.num_heads = num_heads
         generator = seeded_generator(seed)
@@ -442,20 +480,35 @@ class MultiHeadAttention(nn.Module):
         """Shapes of the three inputs against each other and ``d_model``; True when they are batched."""
         for name, x in (("query", query), ("key", key), ("value", value)):
             if not isinstance(x, Tensor):
-                raise ValueError(f"{name} must be a tensor of shape (B, T, d_model), got {type(x).__name__}")
+                raise ValueError(
+                    _("{name} must be a tensor of shape (B, T, d_model), got {x_type}").format(
+                        name=name, x_type=type(x).__name__
+                    )
+                )
             if x.dim() != query.dim() or x.dim() not in (2, 3):
                 raise ValueError(
-                    f"{name} must have shape (B, T, d_model) or (T, d_model) like query, got {tuple(x.shape)}"
+                    _("{name} must have shape (B, T, d_model) or (T, d_model) like query, got {x_shape}").format(
+                        name=name, x_shape=tuple(x.shape)
+                    )
                 )
             if x.shape[-1] != self.d_model:
-                raise ValueError(f"{name} has width {x.shape[-1]} but d_model={self.d_model}")
+                raise ValueError(
+                    _("{name} has width {width} but d_model={d_model}").format(
+                        name=name, width=x.shape[-1], d_model=self.d_model
+                    )
+                )
         if key.shape[:-1] != value.shape[:-1]:
             raise ValueError(
-                f"key {tuple(key.shape)} and value {tuple(value.shape)} must have the same batch size and "
-                "number of positions T_k"
+                _(
+                    "key {key_shape} and value {value_shape} must have the same batch size and number of positions T_k"
+                ).format(key_shape=tuple(key.shape), value_shape=tuple(value.shape))
             )
         if query.shape[:-2] != key.shape[:-2]:
-            raise ValueError(f"query {tuple(query.shape)} and key {tuple(key.shape)} have different batch sizes")
+            raise ValueError(
+                _("query {query_shape} and key {key_shape} have different batch sizes").format(
+                    query_shape=tuple(query.shape), key_shape=tuple(key.shape)
+                )
+            )
         return query.dim() == 3
 
     def _project_qkv(
@@ -494,9 +547,9 @@ class MultiHeadAttention(nn.Module):
     def from_torch(cls, m: nn.MultiheadAttention) -> MultiHeadAttention:
         """Copy the weights of a ``torch.nn.MultiheadAttention`` (``batch_first`` either way, same k/v dims)."""
         if not m._qkv_same_embed_dim:
-            raise ValueError("only nn.MultiheadAttention with kdim == vdim == embed_dim can be copied")
+            raise ValueError(_("only nn.MultiheadAttention with kdim == vdim == embed_dim can be copied"))
         if m.bias_k is not None or m.add_zero_attn:
-            raise ValueError("add_bias_kv and add_zero_attn are not supported")
+            raise ValueError(_("add_bias_kv and add_zero_attn are not supported"))
         d = m.embed_dim
         has_bias = m.in_proj_bias is not None
         module = cls(d, m.num_heads, bias=has_bias, seed=0)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.modules import MultiHeadTrace, merge_heads, split_heads
 
 __all__ = [
@@ -34,7 +36,7 @@ class ShapeStep:
     operation: str  # e.g. "Q.reshape(B, T, H, d_head)"
     axes: tuple[str, ...]  # e.g. ("B", "T", "H", "d_head")
     sizes: tuple[int, ...]  # e.g. (1, 11, 2, 4)
-    note: str  # one short sentence on what the step does
+    note: str  # one short sentence on what the step does (English, marked for the catalog: show it as ``_(note)``)
 
     @property
     def symbolic(self) -> str:
@@ -72,44 +74,54 @@ def shape_flow(trace: MultiHeadTrace) -> list[ShapeStep]:
     split = permuted.transpose(1, 2)  # (B, T_q, H, d_head): the reshape before the permute
     flattened = permuted.reshape(b * h, t_q, d_head)  # (B·H, T_q, d_head): d2l's transpose_qkv
     if tuple(permuted.shape) != tuple(query.shape):
-        raise ValueError(f"replayed split {tuple(permuted.shape)} differs from the trace's query {tuple(query.shape)}")
+        raise ValueError(
+            _("replayed split {permuted_shape} differs from the trace's query {query_shape}").format(
+                permuted_shape=tuple(permuted.shape), query_shape=tuple(query.shape)
+            )
+        )
     scores = weights.reshape(b * h, t_q, t_k)  # (B·H, T_q, T_k): what d2l's bmm computes
     per_head = head_outputs.reshape(b * h, t_q, d_head)  # (B·H, T_q, d_head)
     unflattened = per_head.reshape(b, h, t_q, d_head)  # (B, H, T_q, d_head)
     back = unflattened.transpose(1, 2)  # (B, T_q, H, d_head)
     merged = merge_heads(unflattened)  # (B, T_q, d_model): d2l's transpose_output
     if tuple(merged.shape) != tuple(concat.shape):
-        raise ValueError(f"replayed merge {tuple(merged.shape)} differs from the trace's concat {tuple(concat.shape)}")
+        raise ValueError(
+            _("replayed merge {merged_shape} differs from the trace's concat {concat_shape}").format(
+                merged_shape=tuple(merged.shape), concat_shape=tuple(concat.shape)
+            )
+        )
 
     def step(operation: str, axes: tuple[str, ...], tensor: Tensor, note: str) -> ShapeStep:
         return ShapeStep(operation, axes, tuple(int(s) for s in tensor.shape), note)
 
     return [
-        step("Q = X·W_q + b_q", ("B", "T", "d_model"), q_proj, "one projection for all heads at once"),
-        step("Q.reshape(B, T, H, d_head)", ("B", "T", "H", "d_head"), split, "cut each row into H pieces"),
-        step(".permute(0, 2, 1, 3)", ("B", "H", "T", "d_head"), permuted, "heads to the front: one matrix per head"),
+        step("Q = X·W_q + b_q", ("B", "T", "d_model"), q_proj, N_("one projection for all heads at once")),
+        step("Q.reshape(B, T, H, d_head)", ("B", "T", "H", "d_head"), split, N_("cut each row into H pieces")),
+        step(
+            ".permute(0, 2, 1, 3)", ("B", "H", "T", "d_head"), permuted, N_("heads to the front: one matrix per head")
+        ),
         step(
             ".reshape(B·H, T, d_head)",
             ("B·H", "T", "d_head"),
             flattened,
-            "heads folded into the batch (d2l's transpose_qkv)",
+            N_("heads folded into the batch (d2l's transpose_qkv)"),
         ),
         step(
             "softmax(Q·Kᵀ/√d_head)",
             ("B·H", "T_q", "T_k"),
             scores,
-            "one attention matrix per head, in one batched product",
+            N_("one attention matrix per head, in one batched product"),
         ),
-        step("weights·V", ("B·H", "T_q", "d_head"), per_head, "each head's output Aₕ·Vₕ"),
-        step(".reshape(B, H, T, d_head)", ("B", "H", "T", "d_head"), unflattened, "heads out of the batch again"),
-        step(".permute(0, 2, 1, 3)", ("B", "T", "H", "d_head"), back, "tokens to the front"),
+        step("weights·V", ("B·H", "T_q", "d_head"), per_head, N_("each head's output Aₕ·Vₕ")),
+        step(".reshape(B, H, T, d_head)", ("B", "H", "T", "d_head"), unflattened, N_("heads out of the batch again")),
+        step(".permute(0, 2, 1, 3)", ("B", "T", "H", "d_head"), back, N_("tokens to the front")),
         step(
             ".reshape(B, T, d_model)",
             ("B", "T", "d_model"),
             merged,
-            "heads side by side: the concatenation (d2l's transpose_output)",
+            N_("heads side by side: the concatenation (d2l's transpose_output)"),
         ),
-        step("concat·W_O + b_O", ("B", "T", "d_model"), output, "W_O mixes the heads' outputs"),
+        step("concat·W_O + b_O", ("B", "T", "d_model"), output, N_("W_O mixes the heads' outputs")),
     ]
 
 
@@ -119,19 +131,41 @@ def divisors(n: int) -> list[int]:
 
 
 def head_problems(
-    d_model: int, num_heads: int, *, d_model_label: str = "d_model", heads_label: str = "Heads"
+    d_model: int, num_heads: int, *, d_model_label: str = "d_model", heads_label: str | None = None
 ) -> list[str]:
-    """What is wrong with ``(d_model, num_heads)``, each problem naming its control; ``[]`` when they fit."""
+    """What is wrong with ``(d_model, num_heads)``, each problem naming its control (``heads_label`` defaults to
+    "Heads" in the interface's language); ``[]`` when they fit."""
+    heads_label = _("Heads") if heads_label is None else heads_label
     if d_model < 1:
-        return [f"{d_model_label} is {d_model}: it must be at least 1 (every token needs a vector)"]
+        return [
+            _("{d_model_label} is {d_model}: it must be at least 1 (every token needs a vector)").format(
+                d_model_label=d_model_label, d_model=d_model
+            )
+        ]
     if num_heads < 1:
-        return [f"{heads_label} is {num_heads}: there must be at least 1 head"]
+        return [
+            _("{heads_label} is {num_heads}: there must be at least 1 head").format(
+                heads_label=heads_label, num_heads=num_heads
+            )
+        ]
     if d_model % num_heads:
         choices = ", ".join(str(k) for k in divisors(d_model) if k <= MAX_HEADS)
         return [
-            f"{heads_label} = {num_heads} does not divide {d_model_label} = {d_model}: each head gets "
-            f"d_model / heads columns, which must be a whole number. Choose one of {choices}"
+            _(
+                "{heads_label} = {num_heads} does not divide {d_model_label} = {d_model}: each head gets "
+                "d_model / heads columns, which must be a whole number. Choose one of {choices}"
+            ).format(
+                heads_label=heads_label,
+                num_heads=num_heads,
+                d_model_label=d_model_label,
+                d_model=d_model,
+                choices=choices,
+            )
         ]
     if num_heads > MAX_HEADS:
-        return [f"{heads_label} = {num_heads} is more than the {MAX_HEADS} heads this page draws"]
+        return [
+            _("{heads_label} = {num_heads} is more than the {max_heads} heads this page draws").format(
+                heads_label=heads_label, num_heads=num_heads, max_heads=MAX_HEADS
+            )
+        ]
     return []

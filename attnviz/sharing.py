@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from attnviz.i18n import gettext as _
+
 __all__ = [
     "FORMAT",
     "GLOBAL_PARAMS",
@@ -108,10 +110,13 @@ class Field:
 
 
 def _whole(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{value!r} is not a whole number")
-    if value != int(value):
-        raise ValueError(f"{value!r} is not a whole number")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
+        raise ValueError(_("{value} is not a whole number").format(value=repr(value)))
     return int(value)
 
 
@@ -125,7 +130,7 @@ class Int(Field):
         if self.optional and text == "":
             return None
         if not re.fullmatch(r"-?\d{1,12}", text):
-            raise ValueError(f"{_short(text)} is not a whole number")
+            raise ValueError(_("{value} is not a whole number").format(value=_short(text)))
         return self.check(int(text))
 
     def check(self, value: object) -> object:
@@ -133,7 +138,7 @@ class Int(Field):
             return None
         number = _whole(value)
         if not self.low <= number <= self.high:
-            raise ValueError(f"{number} is outside {self.low} … {self.high}")
+            raise ValueError(_("{value} is outside {low} … {high}").format(value=number, low=self.low, high=self.high))
         return number
 
     def text(self, value: object) -> str:
@@ -148,23 +153,25 @@ class Float(Field):
 
     def parse(self, text: str) -> object:
         if len(text) > 40:
-            raise ValueError(f"{_short(text)} is not a number")
+            raise ValueError(_("{value} is not a number").format(value=_short(text)))
         try:
             number = float(text)
         except ValueError:
-            raise ValueError(f"{_short(text)} is not a number") from None
+            raise ValueError(_("{value} is not a number").format(value=_short(text))) from None
         return self.check(number)
 
     def check(self, value: object) -> object:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{_shown(value)} is not a number")
+            raise ValueError(_("{value} is not a number").format(value=_shown(value)))
         number = float(value)
         if not math.isfinite(number):
-            raise ValueError(f"{number} is not a finite number")
+            raise ValueError(_("{value} is not a finite number").format(value=number))
         if self.positive and number <= 0:
-            raise ValueError(f"{number:g} is not greater than 0")
+            raise ValueError(_("{value:g} is not greater than 0").format(value=number))
         if not self.low <= number <= self.high:
-            raise ValueError(f"{number:g} is outside {self.low:g} … {self.high:g}")
+            raise ValueError(
+                _("{value:g} is outside {low:g} … {high:g}").format(value=number, low=self.low, high=self.high)
+            )
         return number
 
     def text(self, value: object) -> str:
@@ -175,12 +182,12 @@ class Float(Field):
 class Bool(Field):
     def parse(self, text: str) -> object:
         if text not in ("0", "1"):
-            raise ValueError(f"{_short(text)} is not 0 or 1")
+            raise ValueError(_("{value} is not 0 or 1").format(value=_short(text)))
         return text == "1"
 
     def check(self, value: object) -> object:
         if not isinstance(value, bool):
-            raise ValueError(f"{_shown(value)} is not true or false")
+            raise ValueError(_("{value} is not true or false").format(value=_shown(value)))
         return value
 
     def text(self, value: object) -> str:
@@ -196,9 +203,13 @@ class Text(Field):
 
     def check(self, value: object) -> object:
         if not isinstance(value, str):
-            raise ValueError(f"{_shown(value)} is not a text")
+            raise ValueError(_("{value} is not a text").format(value=_shown(value)))
         if len(value) > self.max_chars:
-            raise ValueError(f"the text has {len(value):,} characters, more than {self.max_chars:,}")
+            raise ValueError(
+                _("the text has {chars:,} characters, more than {limit:,}").format(
+                    chars=len(value), limit=self.max_chars
+                )
+            )
         return value
 
 
@@ -227,12 +238,16 @@ class Choice(Field):
     def parse(self, text: str) -> object:
         codes = self.codes
         if text not in codes:
-            raise ValueError(f"{_short(text)} is not one of {', '.join(codes)}")
+            raise ValueError(_("{value} is not one of {options}").format(value=_short(text), options=", ".join(codes)))
         return codes[text]
 
     def check(self, value: object) -> object:
         if value not in self.options:
-            raise ValueError(f"{_shown(value)} is not one of {', '.join(map(repr, self.options))}")
+            raise ValueError(
+                _("{value} is not one of {options}").format(
+                    value=_shown(value), options=", ".join(map(repr, self.options))
+                )
+            )
         return value
 
     def text(self, value: object) -> str:
@@ -261,16 +276,16 @@ class NumberChoice(Field):
 
     def parse(self, text: str) -> object:
         if len(text) > 40 or not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?", text, flags=re.I):
-            raise ValueError(f"{_short(text)} is not a number")
+            raise ValueError(_("{value} is not a number").format(value=_short(text)))
         return self.check(float(text))
 
     def check(self, value: object) -> object:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{_shown(value)} is not a number")
+            raise ValueError(_("{value} is not a number").format(value=_shown(value)))
         for option in self.options:
             if float(value) == float(option):
                 return option
-        raise ValueError(f"{value:g} is not one of {self._shown_options()}")
+        raise ValueError(_("{value:g} is not one of {options}").format(value=value, options=self._shown_options()))
 
     def text(self, value: object) -> str:
         return str(value) if isinstance(value, int) else repr(float(value))
@@ -287,22 +302,22 @@ class IntList(Field):
             return []
         parts = text.split(",")
         if len(parts) > self.max_items:
-            raise ValueError(f"{len(parts)} items, more than {self.max_items}")
+            raise ValueError(_("{items} items, more than {limit}").format(items=len(parts), limit=self.max_items))
         if not all(re.fullmatch(r"-?\d{1,12}", p) for p in parts):
-            raise ValueError(f"{_short(text)} is not a comma-separated list of whole numbers")
+            raise ValueError(_("{value} is not a comma-separated list of whole numbers").format(value=_short(text)))
         return self.check([int(p) for p in parts])
 
     def check(self, value: object) -> object:
         if not isinstance(value, (list, tuple)):
-            raise ValueError(f"{_shown(value)} is not a list")
+            raise ValueError(_("{value} is not a list").format(value=_shown(value)))
         if len(value) > self.max_items:
-            raise ValueError(f"{len(value)} items, more than {self.max_items}")
+            raise ValueError(_("{items} items, more than {limit}").format(items=len(value), limit=self.max_items))
         numbers = [_whole(v) for v in value]
         bad = [n for n in numbers if not self.low <= n <= self.high]
         if bad:
-            raise ValueError(f"{bad[0]} is outside {self.low} … {self.high}")
+            raise ValueError(_("{value} is outside {low} … {high}").format(value=bad[0], low=self.low, high=self.high))
         if len(set(numbers)) != len(numbers):
-            raise ValueError("an item is repeated")
+            raise ValueError(_("an item is repeated"))
         return numbers
 
     def text(self, value: object) -> str:
@@ -366,14 +381,18 @@ class Decoded:
     problems: list[str] = field(default_factory=list)
 
 
+def _cut(shown: str, length: int) -> str:
+    return _("{start}… ({chars:,} characters)").format(start=shown, chars=length)
+
+
 def _short(text: str, limit: int = 40) -> str:
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text):,} characters)"
+    return repr(text) if len(text) <= limit else _cut(repr(text[:limit]), len(text))
 
 
 def _shown(value: object, limit: int = 40) -> str:
     """A value as Python writes it, cut to ``limit`` characters."""
     text = repr(value)
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text):,} characters)"
+    return text if len(text) <= limit else _cut(text[:limit], len(text))
 
 
 # ----------------------------------------------------------------------------------------------------- matrices
@@ -397,26 +416,36 @@ def decode_matrix(text: str, max_shape: tuple[int, int]) -> np.ndarray:
     """The float64 matrix of :func:`encode_matrix`'s text; ``ValueError`` naming what is wrong."""
     found = _MATRIX.fullmatch(text)
     if not found:
-        raise ValueError("is not a matrix <rows>x<cols>.<f4|f8>.<base64url>")
+        raise ValueError(_("is not a matrix <rows>x<cols>.<f4|f8>.<base64url>"))
     rows, cols, tag = int(found[1]), int(found[2]), found[3]
     if not (1 <= rows <= max_shape[0] and 1 <= cols <= max_shape[1]):
-        raise ValueError(f"is {rows}×{cols}; at most {max_shape[0]}×{max_shape[1]} is allowed")
+        raise ValueError(
+            _("is {rows}×{cols}; at most {max_rows}×{max_cols} is allowed").format(
+                rows=rows, cols=cols, max_rows=max_shape[0], max_cols=max_shape[1]
+            )
+        )
     payload = found[4]
     if len(payload) % 4 == 1:
-        raise ValueError("is not valid base64 (its length is impossible)")
+        raise ValueError(_("is not valid base64 (its length is impossible)"))
     try:
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     except (binascii.Error, ValueError):
-        raise ValueError("is not valid base64") from None
+        raise ValueError(_("is not valid base64")) from None
     size = 4 if tag == "f4" else 8
     if len(raw) != rows * cols * size:
         raise ValueError(
-            f"holds {len(raw)} bytes; a {rows}×{cols} {tag} matrix needs {rows * cols * size} (truncated?)"
+            _("holds {bytes} bytes; a {rows}×{cols} {tag} matrix needs {needed} (truncated?)").format(
+                bytes=len(raw), rows=rows, cols=cols, tag=tag, needed=rows * cols * size
+            )
         )
     m = np.frombuffer(raw, dtype="<f4" if tag == "f4" else "<f8").astype(np.float64).reshape(rows, cols)
     if not np.isfinite(m).all():
         i, j = np.argwhere(~np.isfinite(m))[0]
-        raise ValueError(f"has {m[i, j]} at row {i + 1}, column {j + 1}; every value must be a finite number")
+        raise ValueError(
+            _("has {value} at row {row}, column {col}; every value must be a finite number").format(
+                value=m[i, j], row=i + 1, col=j + 1
+            )
+        )
     return m
 
 
@@ -443,7 +472,11 @@ def decode_query(
     total = 0
     items = list(params.items())
     if len(items) > MAX_PARAMS:
-        out.problems.append(f"the address has {len(items)} parameters; only the first {MAX_PARAMS} were read")
+        out.problems.append(
+            _("the address has {params} parameters; only the first {limit} were read").format(
+                params=len(items), limit=MAX_PARAMS
+            )
+        )
         items = items[:MAX_PARAMS]
     raw_matrices: dict[str, str] = {}
     for key, value in items:
@@ -452,13 +485,17 @@ def decode_query(
             value = value[-1] if len(value) else ""
         if len(value) > MAX_PARAM_CHARS:
             out.problems.append(
-                f"URL parameter {name} ignored: its value has {len(value):,} characters, more than {MAX_PARAM_CHARS:,}"
+                _("URL parameter {name} ignored: its value has {chars:,} characters, more than {limit:,}").format(
+                    name=name, chars=len(value), limit=MAX_PARAM_CHARS
+                )
             )
             continue
         total += len(value)
         if total > MAX_QUERY_CHARS:
             out.problems.append(
-                f"URL parameter {name} ignored: the address holds more than {MAX_QUERY_CHARS:,} characters"
+                _("URL parameter {name} ignored: the address holds more than {limit:,} characters").format(
+                    name=name, limit=MAX_QUERY_CHARS
+                )
             )
             continue
         spec_field = spec.field(key)
@@ -466,11 +503,11 @@ def decode_query(
             try:
                 out.settings[key] = spec_field.parse(value)
             except ValueError as err:
-                out.problems.append(f"URL parameter {name} ignored: {err}")
+                out.problems.append(_("URL parameter {name} ignored: {problem}").format(name=name, problem=err))
         elif spec.matrix(key) is not None:
             raw_matrices[key] = value
         elif not (foreign and str(key).startswith(foreign)):
-            out.problems.append(f"URL parameter {name} ignored: this page has no such setting")
+            out.problems.append(_("URL parameter {name} ignored: this page has no such setting").format(name=name))
     shapes_from = {**spec.defaults, **out.settings}
     for key, value in raw_matrices.items():
         m = spec.matrix(key)
@@ -480,10 +517,14 @@ def decode_query(
             matrix = decode_matrix(value, (m.max_side, m.max_side))
             if matrix.shape != expected:
                 raise ValueError(
-                    f"is {matrix.shape[0]}×{matrix.shape[1]}; the settings make it {expected[0]}×{expected[1]}"
+                    _("is {rows}×{cols}; the settings make it {want_rows}×{want_cols}").format(
+                        rows=matrix.shape[0], cols=matrix.shape[1], want_rows=expected[0], want_cols=expected[1]
+                    )
                 )
         except ValueError as err:
-            out.problems.append(f"URL parameter {key!r} ignored: the matrix {err}")
+            out.problems.append(
+                _("URL parameter {name} ignored: the matrix {problem}").format(name=repr(key), problem=err)
+            )
         else:
             out.matrices[key] = matrix
     return out
@@ -517,7 +558,11 @@ def encode_query(
     for key, matrix in (matrices or {}).items():
         m = spec.matrix(key)
         if m is None:
-            raise ValueError(f"matrix {key!r} is not one of the page's matrices {[x.key for x in spec.matrices]}")
+            raise ValueError(
+                _("matrix {key} is not one of the page's matrices {keys}").format(
+                    key=repr(key), keys=[x.key for x in spec.matrices]
+                )
+            )
         default = None if default_matrices is None else default_matrices.get(key)
         matrix = np.asarray(matrix, dtype=np.float64)
         if default is not None and np.shape(default) == matrix.shape and np.array_equal(default, matrix):
@@ -580,16 +625,24 @@ def export_json(
 
 def _matrix_values(name: str, table: object, expected: tuple[int, int]) -> tuple[np.ndarray | None, list[str]]:
     if not isinstance(table, dict) or not isinstance(table.get("values"), list):
-        return None, [f'matrix {name!r} must be an object with a list of rows under "values"']
+        return None, [_('matrix {name} must be an object with a list of rows under "values"').format(name=repr(name))]
     rows = table["values"]
     if len(rows) != expected[0] or not all(isinstance(r, list) and len(r) == expected[1] for r in rows):
         got = f"{len(rows)}×{len(rows[0]) if rows and isinstance(rows[0], list) else '?'}"
-        return None, [f"matrix {name!r} is {got}; the settings make it {expected[0]}×{expected[1]}"]
+        return None, [
+            _("matrix {name} is {got}; the settings make it {rows}×{cols}").format(
+                name=repr(name), got=got, rows=expected[0], cols=expected[1]
+            )
+        ]
     problems = []
     for i, row in enumerate(rows):
         for j, v in enumerate(row):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                problems.append(f"matrix {name!r} row {i + 1}, column {j + 1}: {_shown(v)} is not a finite number")
+                problems.append(
+                    _("matrix {name} row {row}, column {col}: {value} is not a finite number").format(
+                        name=repr(name), row=i + 1, col=j + 1, value=_shown(v)
+                    )
+                )
                 if len(problems) >= 5:
                     return None, problems
     if problems:
@@ -606,41 +659,53 @@ def import_json(spec: StateSpec, data: bytes | str) -> Decoded:
     """
     size = len(data.encode() if isinstance(data, str) else data)
     if size > MAX_FILE_BYTES:
-        return Decoded(problems=[f"the file has {size:,} bytes, more than {MAX_FILE_BYTES:,}"])
+        return Decoded(
+            problems=[_("the file has {bytes:,} bytes, more than {limit:,}").format(bytes=size, limit=MAX_FILE_BYTES)]
+        )
     try:
         doc = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        return Decoded(problems=[f"the file is not JSON: {err}"])
+        return Decoded(problems=[_("the file is not JSON: {problem}").format(problem=err)])
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        return Decoded(problems=[f'the file is not an attnviz state (its "format" must be "{FORMAT}")'])
+        return Decoded(
+            problems=[_('the file is not an attnviz state (its "format" must be "{format}")').format(format=FORMAT)]
+        )
     problems: list[str] = []
     if doc.get("version") != VERSION:
-        problems.append(f"version {doc.get('version')!r} is not supported (this app reads version {VERSION})")
+        problems.append(
+            _("version {version} is not supported (this app reads version {supported})").format(
+                version=repr(doc.get("version")), supported=VERSION
+            )
+        )
     if doc.get("page") != spec.page:
-        problems.append(f"the file is from the page {doc.get('page')!r}, not {spec.page!r}")
+        problems.append(
+            _("the file is from the page {page}, not {expected}").format(
+                page=repr(doc.get("page")), expected=repr(spec.page)
+            )
+        )
     settings = doc.get("settings", {})
     matrices = doc.get("matrices", {})
     if not isinstance(settings, dict):
-        problems.append('"settings" must be an object')
+        problems.append(_('"settings" must be an object'))
         settings = {}
     if not isinstance(matrices, dict):
-        problems.append('"matrices" must be an object')
+        problems.append(_('"matrices" must be an object'))
         matrices = {}
     out = Decoded()
     for key, value in settings.items():
         f = spec.field(key)
         if f is None:
-            problems.append(f"setting {_short(str(key), 30)}: this page has no such setting")
+            problems.append(_("setting {name}: this page has no such setting").format(name=_short(str(key), 30)))
             continue
         try:
             out.settings[key] = f.check(value)
         except ValueError as err:
-            problems.append(f"setting {key!r}: {err}")
+            problems.append(_("setting {name}: {problem}").format(name=repr(key), problem=err))
     shapes_from = {**spec.defaults, **out.settings}
     for key, table in matrices.items():
         m = spec.matrix(key)
         if m is None:
-            problems.append(f"matrix {_short(str(key), 30)}: this page has no such matrix")
+            problems.append(_("matrix {name}: this page has no such matrix").format(name=_short(str(key), 30)))
             continue
         matrix, bad = _matrix_values(key, table, m.shape(shapes_from))
         problems += bad
@@ -675,32 +740,40 @@ def parse_csv(
     """
     size = len(data.encode() if isinstance(data, str) else data)
     if size > MAX_FILE_BYTES:
-        return None, [f"the file has {size:,} bytes, more than {MAX_FILE_BYTES:,}"]
+        return None, [_("the file has {bytes:,} bytes, more than {limit:,}").format(bytes=size, limit=MAX_FILE_BYTES)]
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            return None, ["the file is not UTF-8 text"]
+            return None, [_("the file is not UTF-8 text")]
     try:
         lines = [r for r in csv.reader(io.StringIO(data)) if r]
     except csv.Error as err:
-        return None, [f"the file is not CSV: {err}"]
+        return None, [_("the file is not CSV: {problem}").format(problem=err)]
     if not lines:
-        return None, ["the file is empty"]
+        return None, [_("the file is empty")]
     header, body = lines[0], lines[1:]
     problems = []
     if [h.strip() for h in header[1:]] != list(cols):
         problems.append(
-            f"{name}: the header must be a blank cell and the columns {', '.join(cols)}; got {', '.join(header[:12])}"
+            _("{name}: the header must be a blank cell and the columns {cols}; got {header}").format(
+                name=name, cols=", ".join(cols), header=", ".join(header[:12])
+            )
         )
     if len(body) != len(rows):
-        problems.append(f"{name} has {len(rows)} rows; the file has {len(body)}")
+        problems.append(
+            _("{name} has {rows} rows; the file has {lines}").format(name=name, rows=len(rows), lines=len(body))
+        )
     if problems:
         return None, problems
     values = np.empty((len(rows), len(cols)))
     for i, (label, line) in enumerate(zip(rows, body, strict=True)):
         if line[0].strip() != label or len(line) != len(cols) + 1:
-            problems.append(f"{name} row {i + 1} must start with {label!r} and hold {len(cols)} values")
+            problems.append(
+                _("{name} row {row} must start with {label} and hold {values} values").format(
+                    name=name, row=i + 1, label=repr(label), values=len(cols)
+                )
+            )
             continue
         for j, cell in enumerate(line[1:]):
             try:
@@ -708,7 +781,11 @@ def parse_csv(
             except ValueError:
                 v = math.nan
             if not math.isfinite(v):
-                problems.append(f"{name} row {label!r}, column {cols[j]!r}: {_short(cell)} is not a finite number")
+                problems.append(
+                    _("{name} row {row}, column {col}: {value} is not a finite number").format(
+                        name=name, row=repr(label), col=repr(cols[j]), value=_short(cell)
+                    )
+                )
             values[i, j] = v
         if len(problems) >= 5:
             break

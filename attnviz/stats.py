@@ -9,14 +9,20 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from attnviz.i18n import gettext as _
+
 __all__ = ["effective_keys", "mean_distance", "row_entropy", "token_similarity"]
 
 
 def _check_weights(weights: Tensor) -> None:
     if not isinstance(weights, Tensor):
-        raise ValueError(f"weights must be a torch.Tensor, got {type(weights).__name__}")
+        raise ValueError(
+            _("weights must be a torch.Tensor, got {weights_type}").format(weights_type=type(weights).__name__)
+        )
     if weights.dim() < 2:
-        raise ValueError(f"weights must have shape (..., T_q, T_k), got {tuple(weights.shape)}")
+        raise ValueError(
+            _("weights must have shape (..., T_q, T_k), got {weights_shape}").format(weights_shape=tuple(weights.shape))
+        )
 
 
 def row_entropy(weights: Tensor, *, base: float = 2.0) -> Tensor:
@@ -26,7 +32,7 @@ def row_entropy(weights: Tensor, *, base: float = 2.0) -> Tensor:
     """
     _check_weights(weights)
     if not base > 0 or base == 1:
-        raise ValueError(f"base must be positive and not 1, got {base!r}")
+        raise ValueError(_("base must be positive and not 1, got {base}").format(base=repr(base)))
     w = weights.to(torch.promote_types(weights.dtype, torch.float32))
     terms = torch.special.entr(w.clamp_min(0))  # -w·ln w, 0 where w = 0 (negative entries count as 0)
     return terms.sum(dim=-1) / torch.log(torch.tensor(base, dtype=w.dtype))
@@ -53,7 +59,11 @@ def mean_distance(weights: Tensor) -> Tensor:
 def token_similarity(x: Tensor) -> Tensor:
     """Cosine similarity between every pair of token vectors: x (..., T, d) -> (..., T, T); 0 where a norm is 0."""
     if not isinstance(x, Tensor) or x.dim() < 2:
-        raise ValueError(f"x must be a tensor of shape (..., T, d), got {getattr(x, 'shape', type(x).__name__)}")
+        raise ValueError(
+            _("x must be a tensor of shape (..., T, d), got {x_shape}").format(
+                x_shape=getattr(x, "shape", type(x).__name__)
+            )
+        )
     xf = x.to(torch.promote_types(x.dtype, torch.float32))
     norms = xf.norm(dim=-1, keepdim=True)  # (..., T, 1)
     unit = torch.where(norms > 0, xf / torch.where(norms > 0, norms, torch.ones_like(norms)), torch.zeros_like(xf))

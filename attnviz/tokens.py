@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from attnviz.i18n import gettext as _
 from attnviz.positional import sinusoidal_encoding
 from attnviz.validation import check_at_least_one
 
@@ -128,10 +129,10 @@ def tokenize(text: str, mode: str = "words") -> list[str]:
     Text is plain text: "<b>" is three tokens "<", "b", ">", never markup. Empty or blank text gives [].
     """
     if mode not in MODES:
-        raise ValueError(f"mode={mode!r} is not one of {MODES}")
+        raise ValueError(_("mode={mode} is not one of {modes}").format(mode=repr(mode), modes=MODES))
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    words, clusters, _ = _patterns()
+    words, clusters, _any = _patterns()
     pattern = words if mode == "words" else clusters
     return [tok for tok in pattern.findall(text) if not _is_invisible(tok)]
 
@@ -169,7 +170,7 @@ def embed(tokens: list[str], d_model: int, *, seed: int = 0, dtype: torch.dtype 
     """
     d_model = check_at_least_one("d_model", d_model)
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise ValueError(f"dtype={dtype!r} must be a floating-point torch dtype")
+        raise ValueError(_("dtype={dtype} must be a floating-point torch dtype").format(dtype=repr(dtype)))
     out = torch.empty(len(tokens), d_model, dtype=torch.float64)  # (T, d_model)
     rows: dict[str, Tensor] = {}
     generator = torch.Generator(device="cpu")
@@ -196,7 +197,7 @@ def truncate(tokens: list[str], max_tokens: int = MAX_TOKENS) -> tuple[list[str]
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, numbers.Integral):
         raise TypeError(f"max_tokens={max_tokens!r} must be an int")
     if max_tokens < 0:
-        raise ValueError(f"max_tokens={max_tokens!r} must be at least 0")
+        raise ValueError(_("max_tokens={max_tokens} must be at least 0").format(max_tokens=repr(max_tokens)))
     kept = list(tokens[:max_tokens])
     return kept, len(tokens) - len(kept)
 

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from attnviz.i18n import gettext as _
+
 __all__ = ["InputError", "check_at_least_one", "parse_matrix"]
 
 
@@ -16,7 +18,7 @@ def check_at_least_one(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}={value!r} must be an int")
     if value < 1:
-        raise ValueError(f"{name}={value!r} must be at least 1")
+        raise ValueError(_("{name}={value} must be at least 1").format(name=name, value=repr(value)))
     return int(value)
 
 
@@ -30,27 +32,27 @@ class InputError(ValueError):
 
 def _cell_problem(raw: object) -> str | None:
     if raw is None:
-        return "is empty"
+        return _("is empty")
     if isinstance(raw, bool):
-        return f"{raw!r} is not a number"
+        return _("{value} is not a number").format(value=repr(raw))
     if isinstance(raw, str):
         text = raw.strip()
         if not text:
-            return "is empty"
+            return _("is empty")
         try:
             value = float(text)
         except ValueError:
             shown = text if len(text) <= 20 else text[:20] + "…"
-            return f"{shown!r} is not a number"
+            return _("{value} is not a number").format(value=repr(shown))
     else:
         try:
             value = float(raw)  # numpy scalars, ints, floats
         except (TypeError, ValueError):
-            return f"{raw!r} is not a number"
+            return _("{value} is not a number").format(value=repr(raw))
     if math.isnan(value):
-        return "is empty or not a number"
+        return _("is empty or not a number")
     if math.isinf(value):
-        return f"is {'+' if value > 0 else '-'}infinity"
+        return _("is +infinity") if value > 0 else _("is -infinity")
     return None
 
 
@@ -67,7 +69,7 @@ def parse_matrix(
     """
     rows = [list(row) for row in cells]
     if not rows or not rows[0]:
-        raise InputError([f"{name} has no cells: it needs at least one row and one column"])
+        raise InputError([_("{name} has no cells: it needs at least one row and one column").format(name=name)])
     width = len(rows[0])
     row_labels = list(row_labels) if row_labels is not None else [str(i) for i in range(len(rows))]
     col_labels = list(col_labels) if col_labels is not None else [str(j) for j in range(width)]
@@ -75,15 +77,25 @@ def parse_matrix(
     out = np.zeros((len(rows), width), dtype=np.float64)
     for i, row in enumerate(rows):
         if len(row) != width:
-            raise InputError([f"{name} row {row_labels[i]} has {len(row)} cells, expected {width}"])
+            raise InputError(
+                [
+                    _("{name} row {row} has {cells} cells, expected {width}").format(
+                        name=name, row=row_labels[i], cells=len(row), width=width
+                    )
+                ]
+            )
         for j, raw in enumerate(row):
             problem = _cell_problem(raw)
             if problem is None:
                 out[i, j] = float(raw.strip() if isinstance(raw, str) else raw)
             else:
-                problems.append(f"{name} row {row_labels[i]}, column {col_labels[j]}: {problem}")
+                problems.append(
+                    _("{name} row {row}, column {col}: {problem}").format(
+                        name=name, row=row_labels[i], col=col_labels[j], problem=problem
+                    )
+                )
     if problems:
         more = len(problems) - max_problems
-        shown = problems[:max_problems] + ([f"… and {more} more"] if more > 0 else [])
+        shown = problems[:max_problems] + ([_("… and {more} more").format(more=more)] if more > 0 else [])
         raise InputError(shown)
     return out

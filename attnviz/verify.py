@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from attnviz.i18n import gettext as _
 from attnviz.modules import MultiHeadAttention, MultiHeadTrace
 
 __all__ = ["TOLERANCE", "TorchCheck", "check_against_torch"]
@@ -55,8 +56,8 @@ def check_against_torch(
     are 0 and the expected output is torch's output projection of a zero row (attnviz's documented answer).
     """
     if x.dim() != 3:
-        raise ValueError(f"x must have shape (B, T, d_model), got {tuple(x.shape)}")
-    b, t, _ = x.shape
+        raise ValueError(_("x must have shape (B, T, d_model), got {x_shape}").format(x_shape=tuple(x.shape)))
+    b, t = x.shape[:2]
     reference = module.to_torch(batch_first=True)
     attn_mask = None if mask is None else ~torch.as_tensor(mask, dtype=torch.bool)  # True = may NOT attend
     padding = None

@@ -7,12 +7,15 @@ from collections.abc import Iterable
 import streamlit as st
 
 from attnviz.cells import CellExplanation
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.ui.render import escape_markdown
 
 __all__ = ["CLICK_HINT", "new_click", "selection", "show_cell"]
 
-CLICK_HINT = "Click any cell of this heatmap to see where its number comes from."
-HOVER_SAYS = "The heatmap's hover shows {text}."
+# Shown with ``st.caption(_(CLICK_HINT))`` (translated where shown).
+CLICK_HINT = N_("Click any cell of this heatmap to see where its number comes from.")
+HOVER_SAYS = N_("**{title}** · The heatmap's hover shows {text}.")
 
 
 def selection(key: str) -> dict | None:
@@ -25,7 +28,8 @@ def selection(key: str) -> dict | None:
 def new_click(keys: Iterable[str], seen: str, *, remember: bool = True) -> tuple[str, dict] | None:
     """The chart among ``keys`` clicked since the last call that remembered under ``seen``, and its point.
 
-    A chart keeps its last point across reruns, so only a point that differs from the one seen is new.
+    A chart keeps its last point across reruns, so only a point that differs from the one seen is new; every real
+    click differs (the chart stamps it with its time), so clicking the same cell again counts too.
     ``remember=False`` only looks (a fragment that must rerun the whole page for the sidebar to follow).
     """
     last = dict(st.session_state.get(seen, {}))
@@ -43,7 +47,7 @@ def new_click(keys: Iterable[str], seen: str, *, remember: bool = True) -> tuple
 def show_cell(cell: CellExplanation) -> None:
     """One cell's arithmetic: what it is, the formula with this run's numbers, and (multi-head) its slices."""
     with st.container(border=True):
-        st.markdown(f"**{escape_markdown(cell.title)}** · " + HOVER_SAYS.format(text=cell.text))
+        st.markdown(_(HOVER_SAYS).format(title=escape_markdown(cell.title), text=cell.text))
         if cell.note:
             st.caption(cell.note)
         st.latex(cell.latex)

@@ -28,7 +28,11 @@ import streamlit as st
 import streamlit.components.v1 as components_v1
 import streamlit.components.v2 as components_v2
 
-__all__ = ["FORCE_COMPONENT", "PLOTLY_JS", "plotly_chart", "plotly_js_url", "preload_plotly"]
+from attnviz import i18n
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
+
+__all__ = ["FORCE_COMPONENT", "PLOTLY_JS", "locale_config", "plotly_chart", "plotly_js_url", "preload_plotly"]
 
 # The plotly.js bundle shipped inside the installed plotly package (the one plotly's own offline HTML export uses).
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -106,7 +110,7 @@ export default function (component) {
       toImageButtonOptions: {format: 'png', filename, scale: meta.scale, ...(meta.config.toImageButtonOptions || {})},
       modeBarButtonsToAdd: [...(meta.config.modeBarButtonsToAdd || []), {
         name: 'downloadSvg',
-        title: 'Download plot as SVG',
+        title: meta.svgTitle || 'Download plot as SVG',
         icon: Plotly.Icons.disk,
         click: (gd) => Plotly.downloadImage(gd, {format: 'svg', filename}),
       }],
@@ -124,7 +128,8 @@ export default function (component) {
       Plotly.newPlot(root, traces, layout, config);
       root.on('plotly_click', (event) => {
         const point = pointOf(event);
-        if (point && state.data.meta.select) state.component.setStateValue('selection', point);
+        // A click's time stamps it: the same cell clicked again is a new selection (the learner may have moved away).
+        if (point && state.data.meta.select) state.component.setStateValue('selection', {...point, click: Date.now()});
       });
     }
     if (!state.bound) {
@@ -143,6 +148,42 @@ export default function (component) {
 
 # Defined once, when this module is imported (Streamlit registers it again on each new runtime when it is mounted).
 _COMPONENT = components_v2.component("attnviz_chart", css=_CSS, js=_JS, isolate_styles=False)
+
+
+# plotly.js's own words (modebar buttons, notices), given to it in the interface's language through its config.
+_PLOTLY_WORDS = (
+    N_("Autoscale"),
+    N_("Box Select"),
+    N_("Compare data on hover"),
+    N_("Double-click to zoom back out"),
+    N_("Download plot"),
+    N_("Download plot as a PNG"),
+    N_("Image download succeeded"),
+    N_("Lasso Select"),
+    N_("Pan"),
+    N_("Preparing image - this may take a few seconds"),
+    N_("Produced with Plotly.js"),
+    N_("Reset axes"),
+    N_("Reset view"),
+    N_("Reset views"),
+    N_("Share chart..."),
+    N_("Show closest data on hover"),
+    N_("Sorry, there was a problem downloading your image!"),
+    N_("Toggle Spike Lines"),
+    N_("Toggle show closest data on hover"),
+    N_("Zoom"),
+    N_("Zoom in"),
+    N_("Zoom out"),
+)
+PLOTLY_LOCALES = {"zh": "zh-CN"}  # the interface's language -> plotly.js's locale name
+
+
+def locale_config() -> dict[str, Any]:
+    """The plotly config entries that make plotly.js speak the interface's language (none in English)."""
+    name = PLOTLY_LOCALES.get(i18n.language())
+    if name is None:
+        return {}
+    return {"locale": name, "locales": {name: {"dictionary": {word: _(word) for word in _PLOTLY_WORDS}}}}
 
 
 def plotly_js_url() -> str:
@@ -164,14 +205,19 @@ def _under_apptest() -> bool:
 
 
 def _filename(fig: go.Figure | dict, key: str) -> str:
-    """A download file name: the figure's title (or else its key), reduced to safe characters."""
+    """A download file name: the figure's title (or else its key), reduced to safe ASCII characters."""
     if isinstance(fig, dict):
         title = fig.get("layout", {}).get("title")
         text = title.get("text") if isinstance(title, dict) else title
     else:
         text = fig.layout.title.text
-    slug = re.sub(r"[^0-9A-Za-z]+", "_", str(text or key)).strip("_")[:80]
-    return f"attnviz_{slug or 'chart'}"
+
+    def slug(name: object) -> str:
+        return re.sub(r"[^0-9A-Za-z]+", "_", str(name or "")).strip("_")[:80]
+
+    # A Chinese title would lose its words: the file is named by the chart's key instead.
+    title = "" if re.search("[\u2e80-\u9fff]", str(text or "")) else slug(text)
+    return f"attnviz_{title or slug(key) or 'chart'}"
 
 
 def preload_plotly() -> None:
@@ -194,7 +240,8 @@ def plotly_chart(
 
     The element's identity is ``key`` alone: a new figure under the same key updates the chart already on the page.
     With ``on_select="rerun"`` a click on a point reruns the script and this returns that point as
-    ``{"x", "y", "z", "curve", "point"}`` (the last one clicked, kept across reruns); otherwise None.
+    ``{"x", "y", "z", "curve", "point", "click"}`` (the last one clicked, kept across reruns; ``click`` is the
+    click's time in ms, so clicking the same point again gives a new selection); otherwise None.
     Only ``theme=None`` (the figure's own template) is drawn by the component; ``theme="streamlit"`` and runs
     under AppTest use ``st.plotly_chart`` itself.
     """
@@ -202,7 +249,7 @@ def plotly_chart(
         raise ValueError(f"key={key!r}: an in-place chart needs a non-empty key (its identity across reruns)")
     if on_select not in ("ignore", "rerun"):
         raise ValueError(f"on_select={on_select!r} is not 'ignore' or 'rerun'")
-    config = dict(config or {})
+    config = {**locale_config(), **(config or {})}
     if theme is not None or (_under_apptest() and not FORCE_COMPONENT):
         st.plotly_chart(fig, key=key, width=width, config=config, theme=theme)
         return None
@@ -212,6 +259,7 @@ def plotly_chart(
         "scale": IMAGE_SCALE,
         "select": on_select == "rerun",
         "plotly": plotly_js_url(),
+        "svgTitle": _("Download plot as SVG"),
     }
     # Bytes, not a dict: the spec travels as it is (no second JSON encoding, no escaping) and Streamlit hashes the
     # bytes once instead of re-serializing the figure for the element's identity.

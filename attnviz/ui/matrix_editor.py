@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz.arrays import resize
+from attnviz.i18n import gettext as _
 from attnviz.validation import InputError, parse_matrix
 
 __all__ = ["cell_text", "clear_matrix", "current_matrix", "editor_key", "matrix_editor", "resize_matrix", "set_matrix"]
@@ -113,8 +114,16 @@ def matrix_editor(
         if edited.shape != base.shape:
             raise InputError(
                 [
-                    f"{name} changed shape from {base.shape[0]}×{base.shape[1]} to "
-                    f"{edited.shape[0]}×{edited.shape[1]}: rows and columns are set by the size controls"
+                    _(
+                        "{name} changed shape from {rows}×{cols} to {new_rows}×{new_cols}: rows and columns are set "
+                        "by the size controls"
+                    ).format(
+                        name=name,
+                        rows=base.shape[0],
+                        cols=base.shape[1],
+                        new_rows=edited.shape[0],
+                        new_cols=edited.shape[1],
+                    )
                 ]
             )
         raw = edited.to_numpy(dtype=object).tolist()

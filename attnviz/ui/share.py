@@ -11,6 +11,7 @@ A page opts in with its :class:`attnviz.sharing.StateSpec` and two calls:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,8 @@ import numpy as np
 import streamlit as st
 
 from attnviz import sharing
+from attnviz.i18n import gettext as _
+from attnviz.i18n import ngettext
 from attnviz.sharing import Decoded, StateSpec
 from attnviz.ui import lang
 from attnviz.ui.matrix_editor import clear_matrix, set_matrix
@@ -75,9 +78,11 @@ def restore(spec: StateSpec, *, apply: Apply | None = None) -> list[str]:
     (apply or apply_matrices(spec))(decoded, full)
     st.session_state[_LAST] = _flat(params)
     if decoded.problems:
-        lines = "\n".join(f"- {escape_markdown(problem)}" for problem in decoded.problems)
+        lines = "\n".join(f"- {_problem_markdown(problem)}" for problem in decoded.problems)
         st.warning(
-            f"Part of the address could not be used; the page's defaults stand in for it:\n{lines}",
+            _("Part of the address could not be used; the page's defaults stand in for it:\n{lines}").format(
+                lines=lines
+            ),
             icon=":material/link_off:",
         )
     return decoded.problems
@@ -114,7 +119,10 @@ def _on_upload(spec: StateSpec, labels: dict[str, tuple[list[str], list[str]]], 
     if upload.name.lower().endswith(".csv"):
         target = st.session_state.get(f"share_{spec.page}_upload_target")
         if target not in labels:
-            st.session_state[problems_key] = (False, [f"choose the table to fill, one of {', '.join(labels)}"])
+            st.session_state[problems_key] = (
+                False,
+                [_("choose the table to fill, one of {tables}").format(tables=", ".join(labels))],
+            )
             return
         rows, cols = labels[target]
         spec_matrix = spec.matrix(target)
@@ -124,7 +132,10 @@ def _on_upload(spec: StateSpec, labels: dict[str, tuple[list[str], list[str]]], 
             st.session_state[problems_key] = (False, problems)
             return
         apply(Decoded(matrices={target: matrix}), False)
-        st.session_state[problems_key] = (True, [f"{upload.name} was loaded into {name}"])
+        st.session_state[problems_key] = (
+            True,
+            [_("{file} was loaded into {table}").format(file=upload.name, table=name)],
+        )
         return
     decoded = sharing.import_json(spec, data)
     if decoded.problems:
@@ -133,10 +144,28 @@ def _on_upload(spec: StateSpec, labels: dict[str, tuple[list[str], list[str]]], 
     for key, value in decoded.settings.items():
         st.session_state[key] = value
     apply(decoded, False)
+    settings = ngettext("{n} setting", "{n} settings", len(decoded.settings)).format(n=len(decoded.settings))
+    matrices = ngettext("{n} matrix", "{n} matrices", len(decoded.matrices)).format(n=len(decoded.matrices))
     st.session_state[problems_key] = (
         True,
-        [f"{upload.name} was loaded: {len(decoded.settings)} settings, {len(decoded.matrices)} matrices"],
+        [_("{file} was loaded: {settings}, {matrices}").format(file=upload.name, settings=settings, matrices=matrices)],
     )
+
+
+_QUOTED_NAME = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)'")
+
+
+def _problem_markdown(problem: str) -> str:
+    """A problem as markdown: a quoted name (a URL parameter, a setting, a matrix, a row label) as code, the rest
+    escaped, so it renders as written and a name is not read as a word of the sentence."""
+    parts = _QUOTED_NAME.split(problem)
+    return "".join(f"`{part}`" if i % 2 else escape_markdown(part) for i, part in enumerate(parts))
+
+
+def _setting_problem(problem: str) -> str:
+    """``"key: what is wrong"`` with the key as code (a widget key is a name, not a word to translate)."""
+    key, sep, rest = problem.partition(": ")
+    return f"`{key}`{sep}{escape_markdown(rest)}" if sep else escape_markdown(problem)
 
 
 def _csv_name(page: str, name: str) -> str:
@@ -173,18 +202,29 @@ def panel(
     left_out = sharing.unshareable(spec, _settings(spec))
     if left_out:
         st.caption(
-            "Not in the address (it keeps the default there; the JSON export holds it): "
-            + "; ".join(escape_markdown(p) for p in left_out)
+            _("Not in the address (it keeps the default there; the JSON export holds it): {problems}").format(
+                problems="; ".join(_setting_problem(p) for p in left_out)
+            )
         )
     # Open while its code is shown: a rerun that redraws the expander (the page above it changed) would close it and
     # hide the code the learner just asked for.
     showing_code = bool(st.session_state.get(f"share_{spec.page}_show_code"))
-    with st.expander("Share, export, import", icon=":material/share:", expanded=showing_code):
-        st.markdown(
-            f"**Share**: the address bar holds this page's settings{' and edited tables' if spec.matrices else ''}; "
-            "copy it and anyone who opens it sees these numbers. **Export**: each table as CSV, or everything as "
-            "JSON (settings, tables and every intermediate, named as in the code)."
+    with st.expander(_("Share, export, import"), icon=":material/share:", expanded=showing_code):
+        if spec.matrices:
+            share = _(
+                "**Share**: the address bar holds this page's settings and edited tables; copy it and anyone who "
+                "opens it sees these numbers."
+            )
+        else:
+            share = _(
+                "**Share**: the address bar holds this page's settings; copy it and anyone who opens it sees these "
+                "numbers."
+            )
+        export = _(
+            "**Export**: each table as CSV, or everything as JSON (settings, tables and every intermediate, named "
+            "as in the code)."
         )
+        st.markdown(f"{share} {export}")
         names = {m.key: m.label for m in spec.matrices}
         tables: dict[str, Table] = {names.get(k, k): t for k, t in matrices.items()}
         for name, (array, rows, cols) in computed.items():
@@ -196,7 +236,7 @@ def panel(
         snapshot = _settings(spec)
         with st.container(horizontal=True):
             st.download_button(
-                "State (JSON)",
+                _("State (JSON)"),
                 data=lambda: sharing.export_json(spec, snapshot, matrices, {**computed, **(json_only or {})}),
                 file_name=f"attnviz_{spec.page}.json",
                 mime="application/json",
@@ -206,7 +246,7 @@ def panel(
             )
             for name, (array, rows, cols) in tables.items():
                 st.download_button(
-                    f"{name}.csv",
+                    f"`{name}.csv`",  # a file name: code in either language
                     data=lambda a=array, r=rows, c=cols: sharing.matrix_csv(a, r, c),
                     file_name=_csv_name(spec.page, name),
                     mime="text/csv",
@@ -216,15 +256,18 @@ def panel(
         labels = {k: (list(t[1]), list(t[2])) for k, t in matrices.items()}
         if labels:
             st.selectbox(
-                "Table a CSV goes into",
+                _("Table a CSV goes into"),
                 list(labels),
                 format_func=lambda k: names.get(k, k),
                 key=f"share_{spec.page}_upload_target",
             )
+        upload_label = (
+            _("Import a JSON state or a CSV table (at most {bytes:,} bytes)")
+            if labels
+            else _("Import a JSON state (at most {bytes:,} bytes)")
+        )
         st.file_uploader(
-            "Import a JSON state"
-            + (" or a CSV table" if labels else "")
-            + f" (at most {sharing.MAX_FILE_BYTES:,} bytes)",
+            upload_label.format(bytes=sharing.MAX_FILE_BYTES),
             type=["json", "csv"] if labels else ["json"],
             key=f"share_{spec.page}_upload",
             on_change=_on_upload,
@@ -234,8 +277,13 @@ def panel(
         if result:
             ok, messages = result
             for message in messages:
-                (st.success if ok else st.error)(escape_markdown(message) + ("" if ok else " — nothing was changed."))
+                if ok:
+                    st.success(_problem_markdown(message))
+                else:
+                    st.error(_("{problem} — nothing was changed.").format(problem=_problem_markdown(message)))
         if st.toggle(
-            "Copy as code", key=f"share_{spec.page}_show_code", help="Python using only torch, with these numbers."
+            _("Copy as code"),
+            key=f"share_{spec.page}_show_code",
+            help=_("Python using only torch, with these numbers."),
         ):
             st.code(code(), language="python")

@@ -301,3 +301,37 @@ def test_encoder_click_kept_from_another_input_is_ignored():
     at = click(at, "encoder_fig_focus", x="99 nope", y="0 nope")
     assert not at.exception and not at.error
     assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)
+
+
+def test_the_same_cell_clicked_again_after_the_query_box_changed_is_followed_again():
+    """A chart keeps its last point, so the click's time stamp (set by the chart's JS) tells a new click apart."""
+    at = open_page("pages/1_Worked_example.py")
+    point = {"x": "x3", "y": "x2", "z": 12.0, "curve": 0, "point": [1, 2]}
+    at.session_state["worked_fig_scores"] = {"selection": {**point, "click": 1_000}}
+    at.run()
+    assert at.session_state.worked_query == 1 and at.session_state.worked_key == 2
+    at.selectbox(key="worked_query").set_value(0).run()
+    at.selectbox(key="worked_key").set_value(0).run()
+    assert at.session_state.worked_query == 0 and at.session_state.worked_key == 0  # the kept point is not a click
+    at.session_state["worked_fig_scores"] = {"selection": {**point, "click": 2_000}}
+    at.run()
+    assert not at.exception
+    assert at.session_state.worked_query == 1 and at.session_state.worked_key == 2
+    assert r"s_{2,3} &=" in latex(at)
+
+
+def test_the_same_token_cell_clicked_again_is_followed_again():
+    at = open_page("pages/2_Tokens.py")
+    fig = next(f for title, f in charts(at).items() if title.startswith("weights"))
+    labels = fig["data"][0]["y"]
+    point = {"x": labels[0], "y": labels[2], "z": None, "curve": 0, "point": None}
+    at.session_state["tokens_fig_weights"] = {"selection": {**point, "click": 1}}
+    at.run()
+    assert at.session_state.tokens_query == 2
+    at.session_state["tokens_query"] = 0
+    at.run()
+    assert at.session_state.tokens_query == 0
+    at.session_state["tokens_fig_weights"] = {"selection": {**point, "click": 2}}
+    at.run()
+    assert not at.exception
+    assert at.session_state.tokens_query == 2

@@ -301,7 +301,7 @@ def test_a_hostile_address_falls_back_to_the_defaults_and_names_each_parameter(p
     assert not at.exception
     text = warnings(at)
     for key in HOSTILE[path]:
-        assert f"URL parameter '{key}' ignored" in text, (key, text)
+        assert f"URL parameter `{key}` ignored" in text, (key, text)
     assert charts(at) == charts(default)
     assert at.query_params == {}  # nothing of it is written back
 
@@ -394,7 +394,7 @@ def test_a_bad_json_upload_changes_nothing():
     doc["matrices"]["worked_x"]["values"][0][0] = "NaN"
     at.file_uploader(key="share_worked_upload").upload("bad.json", json.dumps(doc).encode()).run()
     text = error_text(at)
-    assert "setting 'worked_t': 400 is outside 1 … 12 — nothing was changed" in text
+    assert "setting `worked_t`: 400 is outside 1 … 12 — nothing was changed" in text
     assert charts(at) == before
 
 
@@ -424,10 +424,10 @@ def test_a_csv_of_the_wrong_shape_changes_nothing():
 
 def test_every_matrix_has_a_download():
     at = open_page(WORKED)
-    labels = {b.proto.label for b in at.get("download_button")}
+    labels = {b.proto.label.strip("`") for b in at.get("download_button")}
     assert labels >= {"State (JSON)", "X.csv", "W_q.csv", "scores.csv", "weights.csv", "output.csv"}
     at = open_page(MH)
-    labels = {b.proto.label for b in at.get("download_button")}
+    labels = {b.proto.label.strip("`") for b in at.get("download_button")}
     assert {"weights_h0.csv", "weights_h1.csv", "output.csv", "W_O.csv", "b_o.csv"} <= labels
 
 
@@ -552,8 +552,8 @@ def test_train_sizes_the_task_does_not_allow_are_named():
     at = fresh(TRAIN, {"train_task": "it", "train_seq_len": "8", "train_steps": "9000"})
     assert not at.exception
     text = warnings(at)
-    assert "URL parameter 'train_seq_len' ignored: 8 is outside 11 … 11 for the task" in text
-    assert "URL parameter 'train_steps' ignored: 9000 is outside 1 … 5000" in text
+    assert "URL parameter `train_seq_len` ignored: 8 is outside 11 … 11 for the task" in text
+    assert "URL parameter `train_steps` ignored: 9000 is outside 1 … 5000" in text
     assert at.session_state["train_task"] == "it" and at.session_state["train_seq_len"] == 11
     assert at.session_state["train_steps"] == 1500  # the task's default
     assert at.query_params == {"train_task": "it"}
@@ -579,7 +579,7 @@ def test_cross_code_prints_the_trace(edited, tmp_path):
 
 def test_cross_files():
     at = open_page(CROSS)
-    labels = {b.proto.label for b in at.get("download_button")}
+    labels = {b.proto.label.strip("`") for b in at.get("download_button")}
     expected = {"State (JSON)", "query.csv", "source_b0.csv", "source_b1.csv", "w_q.csv", "b_o.csv"}
     assert expected | {"weights_b0_h0.csv", "weights_b1_h3.csv", "output_b1.csv"} <= labels
     doc = json.loads(
@@ -590,7 +590,7 @@ def test_cross_files():
 
 def test_lab_files_name_the_score_functions():
     at = open_page(LAB)
-    labels = {b.proto.label for b in at.get("download_button")}
+    labels = {b.proto.label.strip("`") for b in at.get("download_button")}
     assert {
         "State (JSON)",
         "x.csv",
@@ -648,7 +648,7 @@ def test_encoder_code_prints_the_opened_layer_and_the_output(edited, tmp_path):
 
 def test_encoder_files_name_the_trace_fields():
     at = open_page(ENCODER)
-    labels = {b.proto.label for b in at.get("download_button")}
+    labels = {b.proto.label.strip("`") for b in at.get("download_button")}
     expected = {"State (JSON)", "x.csv", "layer0_weights_h3.csv", "layer0_norm1.csv", "layer0_ffn_hidden.csv"}
     assert expected | {"layer0_output.csv", "model_output.csv"} <= labels
     assert not any("w_q" in label for label in labels)  # every layer's weights: in the JSON alone
@@ -680,7 +680,7 @@ def test_image_code_prints_the_query_maps(edited, tmp_path):
 
 def test_image_files_name_the_maps():
     at = open_page(IMAGE)
-    labels = {b.proto.label for b in at.get("download_button")}
+    labels = {b.proto.label.strip("`") for b in at.get("download_button")}
     expected = {"State (JSON)", "untrained_query_map_h0.csv", "untrained_query_map_mean.csv"}
     assert expected | {"untrained_received_mean.csv", "untrained_probabilities.csv"} <= labels
     assert not any("tokens" in label or "w_q" in label for label in labels)  # in the JSON alone
