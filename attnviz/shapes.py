@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.modules import MultiHeadTrace, merge_heads, split_heads
 
 __all__ = [
@@ -34,7 +36,7 @@ class ShapeStep:
     operation: str  # e.g. "Q.reshape(B, T, H, d_head)"
     axes: tuple[str, ...]  # e.g. ("B", "T", "H", "d_head")
     sizes: tuple[int, ...]  # e.g. (1, 11, 2, 4)
-    note: str  # one short sentence on what the step does
+    note: str  # one short sentence on what the step does (an English catalog message: show it as _(note))
 
     @property
     def symbolic(self) -> str:
@@ -85,31 +87,33 @@ def shape_flow(trace: MultiHeadTrace) -> list[ShapeStep]:
         return ShapeStep(operation, axes, tuple(int(s) for s in tensor.shape), note)
 
     return [
-        step("Q = X·W_q + b_q", ("B", "T", "d_model"), q_proj, "one projection for all heads at once"),
-        step("Q.reshape(B, T, H, d_head)", ("B", "T", "H", "d_head"), split, "cut each row into H pieces"),
-        step(".permute(0, 2, 1, 3)", ("B", "H", "T", "d_head"), permuted, "heads to the front: one matrix per head"),
+        step("Q = X·W_q + b_q", ("B", "T", "d_model"), q_proj, N_("one projection for all heads at once")),
+        step("Q.reshape(B, T, H, d_head)", ("B", "T", "H", "d_head"), split, N_("cut each row into H pieces")),
+        step(
+            ".permute(0, 2, 1, 3)", ("B", "H", "T", "d_head"), permuted, N_("heads to the front: one matrix per head")
+        ),
         step(
             ".reshape(B·H, T, d_head)",
             ("B·H", "T", "d_head"),
             flattened,
-            "heads folded into the batch (d2l's transpose_qkv)",
+            N_("heads folded into the batch (d2l's `transpose_qkv`)"),
         ),
         step(
             "softmax(Q·Kᵀ/√d_head)",
             ("B·H", "T_q", "T_k"),
             scores,
-            "one attention matrix per head, in one batched product",
+            N_("one attention matrix per head, in one batched product"),
         ),
-        step("weights·V", ("B·H", "T_q", "d_head"), per_head, "each head's output Aₕ·Vₕ"),
-        step(".reshape(B, H, T, d_head)", ("B", "H", "T", "d_head"), unflattened, "heads out of the batch again"),
-        step(".permute(0, 2, 1, 3)", ("B", "T", "H", "d_head"), back, "tokens to the front"),
+        step("weights·V", ("B·H", "T_q", "d_head"), per_head, N_("each head's output Aₕ·Vₕ")),
+        step(".reshape(B, H, T, d_head)", ("B", "H", "T", "d_head"), unflattened, N_("heads out of the batch again")),
+        step(".permute(0, 2, 1, 3)", ("B", "T", "H", "d_head"), back, N_("tokens to the front")),
         step(
             ".reshape(B, T, d_model)",
             ("B", "T", "d_model"),
             merged,
-            "heads side by side: the concatenation (d2l's transpose_output)",
+            N_("heads side by side: the concatenation (d2l's `transpose_output`)"),
         ),
-        step("concat·W_O + b_O", ("B", "T", "d_model"), output, "W_O mixes the heads' outputs"),
+        step("concat·W_O + b_O", ("B", "T", "d_model"), output, N_("W_O mixes the heads' outputs")),
     ]
 
 
@@ -121,17 +125,40 @@ def divisors(n: int) -> list[int]:
 def head_problems(
     d_model: int, num_heads: int, *, d_model_label: str = "d_model", heads_label: str = "Heads"
 ) -> list[str]:
-    """What is wrong with ``(d_model, num_heads)``, each problem naming its control; ``[]`` when they fit."""
+    """What is wrong with ``(d_model, num_heads)``, each problem naming its control; ``[]`` when they fit.
+
+    The problems are in the current language; the labels come translated.
+    """
     if d_model < 1:
-        return [f"{d_model_label} is {d_model}: it must be at least 1 (every token needs a vector)"]
+        return [
+            _("{d_model_label} is {d_model}: it must be at least 1 (every token needs a vector)").format(
+                d_model_label=d_model_label, d_model=d_model
+            )
+        ]
     if num_heads < 1:
-        return [f"{heads_label} is {num_heads}: there must be at least 1 head"]
+        return [
+            _("{heads_label} is {num_heads}: there must be at least 1 head").format(
+                heads_label=heads_label, num_heads=num_heads
+            )
+        ]
     if d_model % num_heads:
         choices = ", ".join(str(k) for k in divisors(d_model) if k <= MAX_HEADS)
         return [
-            f"{heads_label} = {num_heads} does not divide {d_model_label} = {d_model}: each head gets "
-            f"d_model / heads columns, which must be a whole number. Choose one of {choices}"
+            _(
+                "{heads_label} = {num_heads} does not divide {d_model_label} = {d_model}: each head gets "
+                "d_model / heads columns, which must be a whole number. Choose one of {choices}"
+            ).format(
+                heads_label=heads_label,
+                num_heads=num_heads,
+                d_model_label=d_model_label,
+                d_model=d_model,
+                choices=choices,
+            )
         ]
     if num_heads > MAX_HEADS:
-        return [f"{heads_label} = {num_heads} is more than the {MAX_HEADS} heads this page draws"]
+        return [
+            _("{heads_label} = {num_heads} is more than the {max_heads} heads this page draws").format(
+                heads_label=heads_label, num_heads=num_heads, max_heads=MAX_HEADS
+            )
+        ]
     return []

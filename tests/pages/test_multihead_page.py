@@ -114,8 +114,8 @@ def test_shape_flow_matches_the_run(at):
     at.number_input(key="mh_d_model").set_value(12).run()
     at.selectbox(key="mh_heads").set_value(3).run()
     table = shape_table(at)
-    assert f"| (B, T, H, d_head) | **(1, {T0}, 3, 4)** |" in table
-    assert f"| (B·H, T_q, T_k) | **(3, {T0}, {T0})** |" in table
+    assert f"| `(B, T, H, d_head)` | **(1, {T0}, 3, 4)** |" in table
+    assert f"| `(B·H, T_q, T_k)` | **(3, {T0}, {T0})** |" in table
     assert table.count("\n") == 11  # header, rule and ten steps
 
 
