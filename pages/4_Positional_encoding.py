@@ -72,14 +72,17 @@ if len(view.positions) < n or len(view.dims) < d:
 if st.session_state.get("pe_dims_for") != d:
     st.session_state.pe_dims = page.default_dims(n, d, settings.base)
     st.session_state.pe_dims_for = d
-step(
-    2,
-    _("Each dimension is a wave"),
-    _(
+if d > 2:
+    waves = _(
         "Dimension 2i and 2i+1 repeat every `2π·base^(2i/d_model)` positions: from {first:.1f} positions for "
         "dimension 0 to {last:,.0f} for dimension {last_dim}. Together they give every position its own pattern."
-    ).format(first=lam[0], last=lam[-1], last_dim=d - 1),
-)
+    ).format(first=lam[0], last=lam[-1], last_dim=d - 1)
+else:
+    waves = _(
+        "Dimension 2i and 2i+1 repeat every `2π·base^(2i/d_model)` positions: with d_model = {d} there is only the "
+        "fastest wave, {first:.1f} positions long, so positions one wavelength apart look almost alike."
+    ).format(d=d, first=lam[0])
+step(2, _("Each dimension is a wave"), waves)
 dims = st.multiselect(
     _("Dimensions to plot"), range(d), format_func=lambda j: f"{j} ({functions[j]})", key="pe_dims", max_selections=8
 )

@@ -32,6 +32,7 @@ _LATEX = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.S)
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _WORD = re.compile(r"[A-Za-z][A-Za-z_']{2,}")
 _DIRECTIVE = re.compile(r":[a-z]+-(?:badge|background)\[|:material/[a-z_]+:")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()<>#+\-.!|~$:])")
 _TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success", "toast")
 _WIDGETS = (
     "button",
@@ -165,6 +166,7 @@ def english_left(at: AppTest, *, allowed: Iterable[str] = ()) -> list[tuple[str,
         plain = _LINK_TARGET.sub("]", _LATEX.sub(" ", _CODE.sub(" ", text)))
         plain = re.sub(r"<[^>]+>|%\{[^}]*\}|&[a-z]+;", " ", plain)  # HTML tags, plotly's %{z} fields, entities
         plain = _DIRECTIVE.sub(" ", plain)  # Streamlit's markdown directives: st.badge's ":green-badge[", icons
+        plain = _ESCAPE.sub(r"\1", plain)  # a markdown escape shows its character: "d\_model" reads d_model
         for word in _WORD.findall(plain):
             if word.lower().strip("_'") not in keep:
                 left.append((where, word, text))
