@@ -291,12 +291,7 @@ if order is not None:
 
 rv = page.rope(settings)
 spreads = join(
-    [
-        _("{scheme} varies by up to {spread:.3g} along a diagonal").format(
-            scheme=_(page.SCHEME_LABELS[name]), spread=spread
-        )
-        for name, spread in rv.spread.items()
-    ],
+    [_(page.SPREAD_TEXTS[name]).format(spread=spread) for name, spread in rv.spread.items()],
     N_("{items}, {item}"),
 )
 step(

@@ -31,6 +31,7 @@ __all__ = [
     "SCHEME_LABELS",
     "SENTENCE_MAX_TOKENS",
     "SHARE",
+    "SPREAD_TEXTS",
     "Settings",
     "apply_shared",
     "columns",
@@ -51,8 +52,14 @@ SENTENCE_MAX_TOKENS = 64
 DEFAULTS = {"pe_positions": 100, "pe_d_model": 64, "pe_base": 10000.0, "pe_sentence": "the dog chased the cat"}
 DEFAULTS.update({"pe_shuffle_seed": 1, "pe_order_a": "dog bites man", "pe_order_b": "man bites dog"})
 ROPE_POSITIONS = 32  # the position-pair grids: 32 × 32
-# attnviz.positional.POSITION_SCHEMES (codes: widget keys use them) and their names on the page
+# attnviz.positional.POSITION_SCHEMES (codes: widget keys use them), their names in the grids' titles and how much
+# each grid varies along a diagonal
 SCHEME_LABELS = {"sinusoidal": N_("sinusoidal"), "learned": N_("learned"), "rotary": N_("rotary")}
+SPREAD_TEXTS = {
+    "sinusoidal": N_("sinusoidal varies by up to {spread:.3g} along a diagonal"),
+    "learned": N_("learned varies by up to {spread:.3g} along a diagonal"),
+    "rotary": N_("rotary varies by up to {spread:.3g} along a diagonal"),
+}
 
 
 # What the address, the JSON export and an upload may set (see attnviz.sharing).

@@ -241,8 +241,8 @@ def test_chinese_default_page_and_its_figures():
     curves = figure(at, "PE 各列随位置的变化")
     assert curves["data"][0]["name"] == "维度 0 sin（波长 6.3）"
     assert curves["layout"]["xaxis"]["title"]["text"] == "位置"
-    for name in ("正弦位置编码", "可学习的位置表", "RoPE"):
-        assert figure(at, f"{name}：位置 m 的 q · 位置 n 的 k")
+    for name in ("正弦编码", "可学习", "RoPE"):
+        assert figure(at, f"{name}：q(m)·k(n)")
 
 
 def test_chinese_odd_width_variant_and_a_chinese_sentence():
