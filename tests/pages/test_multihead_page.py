@@ -374,3 +374,21 @@ def test_chinese_error_when_the_tokens_page_sentence_is_empty():
     at = open_zh(tokens_text="   ")
     assert not at.exception
     assert "词元页面的文本里没有词元" in at.error[0].value
+
+
+def test_switching_to_chinese_keeps_the_settings_and_switching_back_restores_english():
+    at = open_page(PAGE)
+    at.radio(key="mh_source").set_value("Worked example").run()
+    at.number_input(key="mh_d_model").set_value(12).run()
+    at.selectbox(key="mh_heads").set_value(3).run()
+    english = titles(at)
+    at.radio(key="lang_switch").set_value("zh").run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "多头注意力"
+    assert at.radio(key="mh_source").value == "Worked example" and at.radio(key="mh_source").options[1] == "示例演算"
+    assert (at.session_state["mh_d_model"], at.session_state["mh_heads"]) == (12, 3)
+    assert len(heatmap_traces(figure(at, "缩放后的注意力分数"))) == 3
+    with i18n.use("zh"):  # the switch's own options are the same in both languages; the page's are not
+        at.radio(key="lang_switch").set_value("en").run()
+    assert not at.exception
+    assert titles(at) == english
