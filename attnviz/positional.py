@@ -11,6 +11,7 @@ import numbers
 import torch
 from torch import Tensor, nn
 
+from attnviz.i18n import gettext as _
 from attnviz.validation import check_at_least_one
 
 __all__ = [
@@ -34,7 +35,7 @@ def _check_base(base: object) -> float:
     if isinstance(base, bool) or not isinstance(base, numbers.Real):
         raise TypeError(f"base={base!r} must be a real number")
     if not (math.isfinite(base) and base > 0):
-        raise ValueError(f"base={base!r} must be positive and finite")
+        raise ValueError(_("base={base} must be positive and finite").format(base=repr(base)))
     return float(base)
 
 
@@ -219,8 +220,10 @@ class LearnedPositionalEmbedding(nn.Module):
         num_positions = check_at_least_one("num_positions", num_positions)
         if num_positions > self.max_positions:
             raise ValueError(
-                f"a learned table of {self.max_positions} positions has no row for position {num_positions - 1}: "
-                f"the sequence has T={num_positions}"
+                _(
+                    "a learned table of {max_positions} positions has no row for position {position}: the sequence "
+                    "has T={t}"
+                ).format(max_positions=self.max_positions, position=num_positions - 1, t=num_positions)
             )
         return self.table[:num_positions]
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from attnviz.i18n import gettext as _
 from attnviz.modules import SelfAttention
 from attnviz.positional import POSITION_SCHEMES, diagonal_spread, position_pair_scores
 from attnviz.tokens import embed, token_labels, tokenize
@@ -42,7 +43,7 @@ class ShuffleView:
 def shuffle_view(tokens: tuple[str, ...], *, d_model: int, seed: int = 0, shuffle_seed: int = 1) -> ShuffleView:
     """Self-attention (``SelfAttention(d_model, 8, seed)``, float64) of the sentence and of a shuffle of it."""
     if not tokens:
-        raise ValueError("the sentence is empty: type a few words")
+        raise ValueError(_("the sentence is empty: type a few words"))
     module = SelfAttention(d_model, D_K, seed=seed).double()
     x = embed(list(tokens), d_model, seed=seed, dtype=torch.float64)  # (T, d_model)
     perm = shuffle_perm(len(tokens), shuffle_seed)
@@ -76,7 +77,7 @@ def word_order_view(text_a: str, text_b: str, *, d_model: int, seed: int = 0) ->
     """Each word's attention output in two orderings of the same words, without and with PE."""
     tokens_a, tokens_b = tokenize(text_a), tokenize(text_b)
     if not tokens_a or not tokens_b:
-        raise ValueError("both sentences need at least one word")
+        raise ValueError(_("both sentences need at least one word"))
     module = SelfAttention(d_model, D_K, seed=seed).double()
     without = word_order_demo(module, tokens_a, tokens_b, seed=seed)
     with_pe = word_order_demo(module, tokens_a, tokens_b, seed=seed, positional=True)

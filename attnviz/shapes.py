@@ -104,7 +104,7 @@ def shape_flow(trace: MultiHeadTrace) -> list[ShapeStep]:
             ".reshape(B·H, T, d_head)",
             ("B·H", "T", "d_head"),
             flattened,
-            N_("heads folded into the batch (d2l's transpose_qkv)"),
+            N_("heads folded into the batch (d2l's `transpose_qkv`)"),
         ),
         step(
             "softmax(Q·Kᵀ/√d_head)",
@@ -119,7 +119,7 @@ def shape_flow(trace: MultiHeadTrace) -> list[ShapeStep]:
             ".reshape(B, T, d_model)",
             ("B", "T", "d_model"),
             merged,
-            N_("heads side by side: the concatenation (d2l's transpose_output)"),
+            N_("heads side by side: the concatenation (d2l's `transpose_output`)"),
         ),
         step("concat·W_O + b_O", ("B", "T", "d_model"), output, N_("W_O mixes the heads' outputs")),
     ]

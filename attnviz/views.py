@@ -246,49 +246,80 @@ class MultiHeadInput:
 
     x: np.ndarray  # (T, d_model) float32
     labels: tuple[str, ...]  # unique axis labels, one per token
-    note: str  # one sentence on where X came from
+    source: str  # one of MH_SOURCES
+    seed: int
+    cut: int = 0  # "Sentence": tokens cut beyond MAX_TOKENS
+    base_width: int = 0  # "Worked example": the width of its X before padding or cropping
+
+    @property
+    def note(self) -> str:
+        """One sentence on where X came from, in the current language."""
+        t, d_model, seed = self.x.shape[0], self.x.shape[1], self.seed
+        if self.source == "Sentence":
+            if self.cut:
+                return _(
+                    "{t} tokens of the Tokens page's sentence (the first {max_tokens}; {cut} cut), each embedded as a "
+                    "random vector of d_model = {d_model} numbers (seed {seed}; the same token always gets the same "
+                    "vector)."
+                ).format(t=t, max_tokens=MAX_TOKENS, cut=self.cut, d_model=d_model, seed=seed)
+            return _(
+                "{t} tokens of the Tokens page's sentence, each embedded as a random vector of d_model = {d_model} "
+                "numbers (seed {seed}; the same token always gets the same vector)."
+            ).format(t=t, d_model=d_model, seed=seed)
+        if self.source == "Worked example":
+            width = self.base_width
+            if d_model > width:
+                return _(
+                    "The worked example's X ({t}×{width}), zero-padded from {width} to d_model = {d_model} columns."
+                ).format(t=t, width=width, d_model=d_model)
+            if d_model < width:
+                if d_model == 1:
+                    return _("The worked example's X ({t}×{width}), cropped to its first column (d_model = 1).").format(
+                        t=t, width=width
+                    )
+                return _(
+                    "The worked example's X ({t}×{width}), cropped to its first {d_model} columns (d_model = {d_model})."
+                ).format(t=t, width=width, d_model=d_model)
+            return _("The worked example's X ({t}×{width}), used as it is (d_model = {d_model}).").format(
+                t=t, width=width, d_model=d_model
+            )
+        return _(
+            "{t} tokens drawn at random (seed {seed}) from a vocabulary of {vocab} (t0 … t{last}), each embedded as a "
+            "random vector of d_model = {d_model} numbers. Tokens repeat, and a repeated token has the same key in "
+            "every head: look for repeated columns."
+        ).format(t=t, seed=seed, vocab=RANDOM_VOCAB, last=RANDOM_VOCAB - 1, d_model=d_model)
 
 
 def multihead_input(source: str, text: str, num_tokens: int, d_model: int, seed: int) -> MultiHeadInput:
     """X for the multi-head page: a sentence's tokens, the worked example's X, or random tokens, embedded.
 
-    Raises ``ValueError`` naming the problem when there is nothing to attend over.
+    Raises ``ValueError`` naming the problem (in the current language) when there is nothing to attend over.
     """
     if source == "Sentence":
         tokens, cut = truncate(tokenize(text))
         if not tokens:
-            raise ValueError("The Tokens page's text has no tokens: type a sentence there or choose another input")
+            raise ValueError(_("The Tokens page's text has no tokens: type a sentence there or choose another input"))
         x = embed(tokens, d_model, seed=seed).numpy()  # (T, d_model)
-        more = f" (the first {MAX_TOKENS}; {cut} cut)" if cut else ""
-        note = (
-            f"{len(tokens)} tokens of the Tokens page's sentence{more}, each embedded as a random vector of "
-            f"d_model = {d_model} numbers (seed {seed}; the same token always gets the same vector)."
-        )
-        return MultiHeadInput(x.astype(np.float32), tuple(token_labels(tokens)), note)
+        return MultiHeadInput(x.astype(np.float32), tuple(token_labels(tokens)), source, seed, cut=cut)
     if source == "Worked example":
         base = WORKED_EXAMPLE.x  # (3, 4)
         x = resize(base, (base.shape[0], d_model)).astype(np.float32)
-        if d_model > base.shape[1]:
-            how = f"zero-padded from {base.shape[1]} to d_model = {d_model} columns"
-        elif d_model < base.shape[1]:
-            how = f"cropped to its first {d_model} column{'s' if d_model > 1 else ''} (d_model = {d_model})"
-        else:
-            how = "used as it is (d_model = 4)"
-        note = f"The worked example's X ({base.shape[0]}×{base.shape[1]}), {how}."
-        return MultiHeadInput(x, tuple(f"x{i + 1}" for i in range(base.shape[0])), note)
+        labels = tuple(f"x{i + 1}" for i in range(base.shape[0]))
+        return MultiHeadInput(x, labels, source, seed, base_width=base.shape[1])
     if source == "Random tokens":
         if not 1 <= num_tokens <= MAX_TOKENS:
-            raise ValueError(f"Number of random tokens must be from 1 to {MAX_TOKENS}, got {num_tokens}")
+            raise ValueError(
+                _("Number of random tokens must be from 1 to {max_tokens}, got {num_tokens}").format(
+                    max_tokens=MAX_TOKENS, num_tokens=num_tokens
+                )
+            )
         ids = np.random.default_rng(seed).integers(0, RANDOM_VOCAB, size=num_tokens)
         tokens = [f"t{i}" for i in ids]
         x = embed(tokens, d_model, seed=seed).numpy()
-        note = (
-            f"{num_tokens} tokens drawn at random (seed {seed}) from a vocabulary of {RANDOM_VOCAB} (t0 … "
-            f"t{RANDOM_VOCAB - 1}), each embedded as a random vector of d_model = {d_model} numbers. Tokens repeat, "
-            "and a repeated token has the same key in every head: look for repeated columns."
-        )
-        return MultiHeadInput(x.astype(np.float32), tuple(token_labels(tokens)), note)
-    raise ValueError(f"unknown input source {source!r}; choose one of {MH_SOURCES}")
+        return MultiHeadInput(x.astype(np.float32), tuple(token_labels(tokens)), source, seed)
+    raise ValueError(
+        _("unknown input source {source}; choose one of {sources}").format(source=repr(source), sources=MH_SOURCES)
+    )
 
 
 def head_slice(weights: dict[str, np.ndarray], name: str, head: int, num_heads: int) -> np.ndarray:
@@ -301,7 +332,7 @@ def head_slice(weights: dict[str, np.ndarray], name: str, head: int, num_heads: 
 def join_head_slices(slices: dict[tuple[str, int], np.ndarray], base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``base`` (float32) with each ``(name, head)`` slice written back where :func:`head_slice` took it."""
     full = {name: np.array(w, dtype=np.float32) for name, w in base.items()}
-    heads = 1 + max(h for _, h in slices)
+    heads = 1 + max(h for _name, h in slices)
     for (name, h), part in slices.items():
         head_slice(full, name, h, heads)[...] = part
     return full
@@ -394,7 +425,7 @@ def multihead_cell(
     col: int,
 ) -> CellExplanation:
     """One cell of head ``head`` of the run :func:`multihead_view` draws, written out (its slices named)."""
-    *_, trace = _multihead_run(x, weights, num_heads, bias, causal, valid_len)
+    *_run, trace = _multihead_run(x, weights, num_heads, bias, causal, valid_len)
     return explain_head(trace, stage, head, row, col, labels=labels)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from attnviz.i18n import gettext as _
 from attnviz.modules import SelfAttention
 from attnviz.positional import sinusoidal_encoding
 from attnviz.tokens import embed
@@ -76,15 +77,18 @@ def shuffle_demo(module: SelfAttention, x: Tensor, perm: Sequence[int], *, posit
 def match_positions(tokens_a: Sequence[str], tokens_b: Sequence[str]) -> tuple[int, ...]:
     """``perm`` with ``tokens_b[i] == tokens_a[perm[i]]`` (repeated tokens matched in order of appearance).
 
-    Raises ``ValueError`` naming the difference when the two token lists are not the same bag of words.
+    Raises ``ValueError`` naming the difference (in the current language) when the two token lists are not the
+    same bag of words.
     """
     count_a, count_b = Counter(tokens_a), Counter(tokens_b)
     if count_a != count_b:
         only_a = sorted((count_a - count_b).elements())
         only_b = sorted((count_b - count_a).elements())
         raise ValueError(
-            f"the two sentences must use the same words in a different order; only in the first: {only_a}, "
-            f"only in the second: {only_b}"
+            _(
+                "the two sentences must use the same words in a different order; only in the first: {only_a}, "
+                "only in the second: {only_b}"
+            ).format(only_a=only_a, only_b=only_b)
         )
     unused: dict[str, list[int]] = {}
     for i, tok in enumerate(tokens_a):
@@ -118,7 +122,7 @@ def word_order_demo(
     """Embed both token lists (deterministic toy embeddings, width ``module``'s input width, in float64),
     optionally add the sinusoidal encoding, run ``module`` and compare each word's output across the two."""
     if not tokens_a or not tokens_b:
-        raise ValueError("both sentences need at least one word")
+        raise ValueError(_("both sentences need at least one word"))
     perm = match_positions(tokens_a, tokens_b)
     d_model = module.d_in
     dtype = module.w_q.dtype

@@ -4,6 +4,7 @@ import streamlit as st
 
 import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.figures import heatmap_grid, matrix_heatmap
+from attnviz.i18n import gettext as _
 from attnviz.ui import multihead as page
 from attnviz.ui import share
 from attnviz.ui.cache import figure
@@ -11,16 +12,18 @@ from attnviz.ui.it_model import it_model_panel
 from attnviz.ui.render import KEPT, last_good, page_nav, show_figure, show_problems, step
 from attnviz.views import ROW_WINDOW
 
-st.set_page_config(page_title="Multi-head · attnviz", page_icon="🔎", layout="wide")
+st.set_page_config(page_title=_("Multi-head · attnviz"), page_icon="🔎", layout="wide")
 page_nav()
 
 
-st.title("Multi-head attention")
+st.title(_("Multi-head attention"))
 st.markdown(
-    "One attention is one way of comparing tokens. **Multi-head attention** runs several in parallel: the "
-    "projections are cut into H heads of d_head = d_model / H columns, each head attends on its own, and their "
-    "outputs are put side by side and mixed by **W_O**. Every number below comes from attnviz's "
-    "`MultiHeadAttention`, checked at the end against PyTorch's `torch.nn.MultiheadAttention`."
+    _(
+        "One attention is one way of comparing tokens. **Multi-head attention** runs several in parallel: the "
+        "projections are cut into H heads of d_head = d_model / H columns, each head attends on its own, and their "
+        "outputs are put side by side and mixed by **W_O**. Every number below comes from attnviz's "
+        "`MultiHeadAttention`, checked at the end against PyTorch's `torch.nn.MultiheadAttention`."
+    )
 )
 share.restore(page.SHARE, apply=page.apply_shared)
 with st.sidebar:
@@ -31,21 +34,24 @@ input_slot, flow_slot = st.container(), st.container()
 
 step(
     3,
-    "Each head's projections",
-    "Head *h* uses its own columns of **W_q**, **W_k**, **W_v** (and the matching rows of **W_O**), so every "
-    "head projects the tokens into its own small space. One big matrix product computes all heads at once.",
+    _("Each head's projections"),
+    _(
+        "Head *h* uses its own columns of **W_q**, **W_k**, **W_v** (and the matching rows of **W_O**), so every "
+        "head projects the tokens into its own small space. One big matrix product computes all heads at once."
+    ),
 )
 weights = None
 if inp is not None and not settings.problems:
     if settings.editable:
-        st.caption("Edit any cell: every figure below and the PyTorch check use the edited weights.")
+        st.caption(_("Edit any cell: every figure below and the PyTorch check use the edited weights."))
         weights = page.weight_editors(settings)
     else:
         weights = page.weights(settings.d_model, settings.heads, settings.seed)
         st.caption(
-            f"With d_model = {settings.d_model} the heads' slices are too large to edit here (choose d_model ≤ "
-            f"{page.EDITABLE_D_MODEL} to edit them). The weights are random, drawn like nn.MultiheadAttention's "
-            f"(seed {settings.seed})."
+            _(
+                "With d_model = {d_model} the heads' slices are too large to edit here (choose d_model ≤ "
+                "{editable} to edit them). The weights are random, drawn like nn.MultiheadAttention's (seed {seed})."
+            ).format(d_model=settings.d_model, editable=page.EDITABLE_D_MODEL, seed=settings.seed)
         )
 compute = None if weights is None else lambda: (page.view(inp, weights, settings), inp, weights, settings)
 kept = last_good("mh_last_good", compute)
@@ -54,73 +60,101 @@ if kept is None:
 view, inp, weights, settings = kept
 note = inp.note
 T, W = view.t, view.window
-window_note = f" Only the first {W} of the {T} tokens are shown." if W < T else ""
+window_note = _(" Only the first {window} of the {t} tokens are shown.").format(window=W, t=T) if W < T else ""
 
 with input_slot:
-    step(1, "Input X", f"{note} Row *i* is token *i*'s vector; every head reads the same X.{window_note}")
+    step(
+        1,
+        _("Input X"),
+        _("{note} Row *i* is token *i*'s vector; every head reads the same X.{window_note}").format(
+            note=note, window_note=window_note
+        ),
+    )
     title = f"X ({T}×{view.d_model})"
-    fig = figure(matrix_heatmap, view.x, view.window_labels, view.dims, title=title, row_title="token", col_title="dim")
+    fig = figure(
+        matrix_heatmap, view.x, view.window_labels, view.dims, title=title, row_title=_("token"), col_title=_("dim")
+    )
     show_figure(fig, key="mh_fig_x")
 
 with flow_slot:
     step(
         2,
-        "Split into heads: the shapes",
-        "d2l's `transpose_qkv` and `transpose_output` reshape the tensors so one batched matrix product serves "
-        f"every head. The sizes of this run: B = 1 sequence, T = {T} tokens, H = {view.num_heads} heads, d_model = "
-        f"{view.d_model}, d_head = {view.d_head}.",
+        _("Split into heads: the shapes"),
+        _(
+            "d2l's `transpose_qkv` and `transpose_output` reshape the tensors so one batched matrix product serves "
+            "every head. The sizes of this run: B = 1 sequence, T = {t} tokens, H = {heads} heads, d_model = "
+            "{d_model}, d_head = {d_head}."
+        ).format(t=T, heads=view.num_heads, d_model=view.d_model, d_head=view.d_head),
     )
     nb = "\u00a0"  # keeps a shape on one line
-    table = ["| | operation | shape | this run | what happens |", "|---|---|---|---|---|"]
+    header = (_("operation"), _("shape"), _("this run"), _("what happens"))
+    table = ["| | " + " | ".join(header) + " |", "|---|---|---|---|---|"]
     table += [
-        f"| {i} | `{s.operation.replace(' ', nb)}` | {s.symbolic.replace(' ', nb)} | "
-        f"**{s.numeric.replace(' ', nb)}** | {s.note} |"
+        f"| {i} | `{s.operation.replace(' ', nb)}` | `{s.symbolic.replace(' ', nb)}` | "
+        f"**{s.numeric.replace(' ', nb)}** | {_(s.note)} |"
         for i, s in enumerate(view.flow, 1)
     ]
     st.markdown("\n".join(table))
-    st.caption("K and V go through the same split as Q. (The tutorial's code hard-codes d_head = 20 in its reshape.)")
+    st.caption(
+        _("K and V go through the same split as Q. (The tutorial's code hard-codes d_head = 20 in its `reshape`.)")
+    )
 
-grid_note = (
-    f" With {T} tokens each panel is pooled: one cell covers {view.grid_block}×{view.grid_block} tokens, and the "
-    "axis ticks give the token ranges."
-    if view.pooled
-    else ""
-)
+grid_note = ""
+if view.pooled:
+    grid_note = _(
+        " With {t} tokens each panel is pooled: one cell covers {block}×{block} tokens, and the axis ticks give the "
+        "token ranges."
+    ).format(t=T, block=view.grid_block)
 step(
     4,
-    "Scores per head",
-    "Each head compares queries with keys in its own d_head-dimensional space, so the heads score the same "
-    f"token pairs differently. Scores are scaled by 1/√d_head = {view.scale:.4f}." + grid_note,
+    _("Scores per head"),
+    _(
+        "Each head compares queries with keys in its own d_head-dimensional space, so the heads score the same "
+        "token pairs differently. Scores are scaled by 1/√d_head = {scale:.4f}.{grid_note}"
+    ).format(scale=view.scale, grid_note=grid_note),
 )
+if view.pooled:
+    scores_title = _("scaled scores {qk} (mean of each block)").format(qk=page.qk())
+else:
+    scores_title = _("scaled scores {qk}").format(qk=page.qk())
 fig = figure(
     heatmap_grid,
     view.scaled,
     view.grid_labels,
     view.grid_labels,
-    title=f"scaled scores {page.qk()}" + (" (mean of each block)" if view.pooled else ""),
+    panel_titles=page.head_titles(view.num_heads),
+    title=scores_title,
     kind="signed",
-    row_title="queries" if view.pooled else "query",
-    col_title="keys" if view.pooled else "key",
-    value_title="score",
+    row_title=_("queries") if view.pooled else _("query"),
+    col_title=_("keys") if view.pooled else _("key"),
+    value_title=_("score"),
 )
 page.explain(inp, weights, settings, view, "scaled", show_figure(fig, key="mh_fig_scores", on_select=True))
-masked = ["the causal mask hides later tokens"] if view.causal else []
-masked += [f"keys from position {view.valid_len} on are padding"] if view.valid_len is not None else []
+masked = [_("the causal mask hides later tokens")] if view.causal else []
+if view.valid_len is not None:
+    masked.append(_("keys from position {position} on are padding").format(position=view.valid_len))
 if masked:
-    st.caption("Grey cells are masked (−∞ before softmax, weight 0): " + "; ".join(masked) + ".")
+    reasons = masked[0] if len(masked) == 1 else _("{first}; {second}").format(first=masked[0], second=masked[1])
+    st.caption(_("Grey cells are masked (−∞ before softmax, weight 0): {reasons}.").format(reasons=reasons))
 
 weights_note = ""
-if view.pooled:
-    even = "" if view.causal or view.valid_len else f"; an even spread gives {1 / len(view.grid_labels):.3f} a cell"
-    weights_note = (
+if view.pooled and (view.causal or view.valid_len):
+    weights_note = _(
         " A pooled cell is the share of attention the block's queries give to the block's keys (rows still sum "
-        f"to 1{even}). Colours saturate at {view.weights_top:.3g}; hover for exact values."
-    )
+        "to 1). Colours saturate at {top:.3g}; hover for exact values."
+    ).format(top=view.weights_top)
+elif view.pooled:
+    weights_note = _(
+        " A pooled cell is the share of attention the block's queries give to the block's keys (rows still sum "
+        "to 1; an even spread gives {even:.3f} a cell). Colours saturate at {top:.3g}; hover for exact values."
+    ).format(even=1 / len(view.grid_labels), top=view.weights_top)
 step(
     5,
-    "Weights per head",
-    "Softmax turns each head's rows into weights that sum to 1. Different heads usually look at different "
-    "tokens: that is the point of having several." + weights_note,
+    _("Weights per head"),
+    _(
+        "Softmax turns each head's rows into weights that sum to 1. Different heads usually look at different "
+        "tokens: that is the point of having several.{weights_note}"
+    ).format(weights_note=weights_note),
 )
 page.weights_tabs(view, inp, weights, settings)
 if view.pooled:
@@ -128,42 +162,60 @@ if view.pooled:
 
 step(
     6,
-    "Combine the heads: concatenate, then mix with W_O",
-    f"Each head mixes its own value vectors with its own weights, giving a {T}×{view.d_head} matrix per head. "
-    f"Put side by side they make the concatenation: {view.num_heads} × {view.d_head} = {view.d_model} columns "
-    "again (d2l's `transpose_output`); **W_O** then mixes them." + window_note,
+    _("Combine the heads: concatenate, then mix with W_O"),
+    _(
+        "Each head mixes its own value vectors with its own weights, giving a {t}×{d_head} matrix per head. "
+        "Put side by side they make the concatenation: {heads} × {d_head} = {d_model} columns "
+        "again (d2l's `transpose_output`); **W_O** then mixes them.{window_note}"
+    ).format(t=T, d_head=view.d_head, heads=view.num_heads, d_model=view.d_model, window_note=window_note),
 )
 page.combined_tabs(view, inp, weights, settings)
 
 step(
     7,
-    "Check against PyTorch",
-    "The same X goes through `torch.nn.MultiheadAttention` holding the same weights (`to_torch()`), with "
-    "`need_weights=True, average_attn_weights=False`, `attn_mask = ~mask` and `key_padding_mask` for the padding.",
+    _("Check against PyTorch"),
+    _(
+        "The same X goes through `torch.nn.MultiheadAttention` holding the same weights (`to_torch()`), with "
+        "`need_weights=True, average_attn_weights=False`, `attn_mask = ~mask` and `key_padding_mask` for the "
+        "padding."
+    ),
 )
 check = view.check
 if check.passed:
-    st.badge("Pass: attnviz matches torch.nn.MultiheadAttention", icon=":material/check_circle:", color="green")
+    st.badge(_("Pass: attnviz matches torch.nn.MultiheadAttention"), icon=":material/check_circle:", color="green")
 else:
-    st.badge("Fail: attnviz differs from torch.nn.MultiheadAttention", icon=":material/error:", color="red")
-st.markdown(
-    f"- max |output − torch output| = **{check.max_output_diff:.2e}** "
-    f"({'≤' if check.output_ok else '>'} tolerance {check.tolerance * check.output_scale:.1e})\n"
-    f"- max |weights − torch weights| over {view.num_heads} heads = **{check.max_weight_diff:.2e}** "
-    f"({'≤' if check.weights_ok else '>'} tolerance {check.tolerance:.1e})"
+    st.badge(_("Fail: attnviz differs from torch.nn.MultiheadAttention"), icon=":material/error:", color="red")
+output_line = _("- max |output − torch output| = **{diff:.2e}** ({cmp} tolerance {tolerance:.1e})").format(
+    diff=check.max_output_diff,
+    cmp="≤" if check.output_ok else ">",
+    tolerance=check.tolerance * check.output_scale,
 )
+weights_line = _(
+    "- max |weights − torch weights| over {heads} heads = **{diff:.2e}** ({cmp} tolerance {tolerance:.1e})"
+).format(
+    heads=view.num_heads, diff=check.max_weight_diff, cmp="≤" if check.weights_ok else ">", tolerance=check.tolerance
+)
+st.markdown(output_line + "\n" + weights_line)
 st.caption(
-    f"float32 arithmetic rounds at about 1e-7, so the tolerance is {check.tolerance:.1e} (times the largest "
-    "|output| when that exceeds 1)."
+    _(
+        "`float32` arithmetic rounds at about 1e-7, so the tolerance is {tolerance:.1e} (times the largest "
+        "|output| when that exceeds 1)."
+    ).format(tolerance=check.tolerance)
 )
 if W < T:
-    st.caption(f"Per-token matrices show tokens 0 … {W - 1}: at most {ROW_WINDOW} rows of them reach the browser.")
+    st.caption(
+        _("Per-token matrices show tokens 0 … {last}: at most {rows} rows of them reach the browser.").format(
+            last=W - 1, rows=ROW_WINDOW
+        )
+    )
 
 step(
     8,
-    "Trained heads",
-    "The heads above have random weights. The Tokens page's sentence through a small model "
-    "trained on what *it* refers to: every layer × head of a real learned pattern.",
+    _("Trained heads"),
+    _(
+        "The heads above have random weights. The Tokens page's sentence through a small model "
+        "trained on what *it* refers to: every layer × head of a real learned pattern."
+    ),
 )
 it_model_panel(settings.text, "mh")
 share.panel(page.SHARE, **page.shared_state(inp, weights, view, settings))

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from attnviz import i18n
 from attnviz.cells import CellExplanation, cell_at
 from attnviz.figures import head_blocks_heatmap, heatmap_grid, matrix_heatmap
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.shapes import MAX_HEADS, divisors, head_problems
 from attnviz.sharing import Bool, Choice, Decoded, Int, MatrixField, StateSpec, Text
 from attnviz.snippets import multihead_snippet
@@ -43,6 +46,7 @@ __all__ = [
     "explain",
     "explain_concat",
     "focus_panel",
+    "head_titles",
     "inputs",
     "qk",
     "shared_state",
@@ -54,6 +58,12 @@ __all__ = [
 
 EDITABLE_D_MODEL = 8  # up to this width the per-head weight slices are shown as editable tables
 WEIGHT_LABELS = {"w_q": "W_q", "w_k": "W_k", "w_v": "W_v", "w_o": "W_O"}
+# The input sources are codes (the session state, the address and exports hold them); these are their labels.
+SOURCE_LABELS = {
+    "Sentence": N_("Sentence"),
+    "Worked example": N_("Worked example"),
+    "Random tokens": N_("Random tokens"),
+}
 DEFAULTS = {
     "mh_source": MH_SOURCES[0],
     "mh_d_model": 8,
@@ -123,24 +133,27 @@ def whole_number(value: object, default: int) -> int:
 def controls() -> Settings:
     """The sidebar: input, sizes, seed, biases and masks."""
     set_defaults(DEFAULTS)
-    st.header("Input")
+    st.header(_("Input"))
     source = st.radio(
-        "Tokens",
+        _("Tokens"),
         MH_SOURCES,
+        format_func=lambda code: _(SOURCE_LABELS[code]),
         key="mh_source",
-        help="Sentence: the text typed on the Tokens page. Worked example: the tutorial's 3×4 X. "
-        "Random tokens: many tokens, to see how the page copes with long inputs.",
+        help=_(
+            "Sentence: the text typed on the Tokens page. Worked example: the tutorial's 3×4 X. "
+            "Random tokens: many tokens, to see how the page copes with long inputs."
+        ),
     )
     if source == "Random tokens":
-        st.slider("Number of random tokens", 1, MAX_TOKENS, key="mh_num_tokens")
+        st.slider(_("Number of random tokens"), 1, MAX_TOKENS, key="mh_num_tokens")
     d_model = int(
         st.number_input(
-            "d_model (width of each token vector)",
+            _("d_model (width of each token vector)"),
             min_value=0,
             max_value=D_MODEL_MAX,
             step=1,
             key="mh_d_model",
-            help="Every head gets d_model / heads of the columns, so heads must divide d_model.",
+            help=_("Every head gets d_model / heads of the columns, so heads must divide d_model."),
         )
     )
     heads = st.session_state.mh_heads = whole_number(st.session_state.mh_heads, DEFAULTS["mh_heads"])
@@ -148,26 +161,34 @@ def controls() -> Settings:
     # A value that does not fit stays visible, with an error. Labels must not depend on d_model: the browser sends
     # the label back, and a label that changed between two runs could no longer be matched to its option.
     heads = st.selectbox(
-        "Number of heads",
+        _("Number of heads"),
         sorted(set(offered) | {heads}),
         key="mh_heads",
-        help=f"Only the divisors of d_model are offered (at most {MAX_HEADS}): each head gets d_model / heads columns.",
+        help=_(
+            "Only the divisors of d_model are offered (at most {max_heads}): each head gets d_model / heads columns."
+        ).format(max_heads=MAX_HEADS),
     )
     if d_model >= 1 and heads in offered:
-        st.caption(f"d_head = d_model / heads = {d_model} / {heads} = {d_model // heads}")
-    seed = st.number_input("Seed (embeddings and weights)", 0, 2**31 - 1, step=1, key="mh_seed")
-    st.header("Attention")
-    bias = st.toggle("Biases b_q, b_k, b_v, b_O", key="mh_bias")
-    causal = st.toggle("Causal mask (a token sees only itself and earlier tokens)", key="mh_causal")
+        st.caption(
+            _("d_head = d_model / heads = {d_model} / {heads} = {d_head}").format(
+                d_model=d_model, heads=heads, d_head=d_model // heads
+            )
+        )
+    seed = st.number_input(_("Seed (embeddings and weights)"), 0, 2**31 - 1, step=1, key="mh_seed")
+    st.header(_("Attention"))
+    bias = st.toggle(_("Biases `b_q`, `b_k`, `b_v`, `b_O`"), key="mh_bias")
+    causal = st.toggle(_("Causal mask (a token sees only itself and earlier tokens)"), key="mh_causal")
     valid_len = st.number_input(
-        "Valid length (keys from here on are padding)",
+        _("Valid length (keys from here on are padding)"),
         min_value=1,
         max_value=MAX_TOKENS,
         step=1,
         key="mh_valid_len",
-        placeholder="none: every key is valid",
-        help="d2l's valid_lens: keys at positions ≥ this length are padding and get weight 0 in every head. "
-        "Clear the box for no padding.",
+        placeholder=_("none: every key is valid"),
+        help=_(
+            "d2l's `valid_lens`: keys at positions ≥ this length are padding and get weight 0 in every head. "
+            "Clear the box for no padding."
+        ),
     )
     return Settings(
         source=source,
@@ -179,7 +200,7 @@ def controls() -> Settings:
         causal=bool(causal),
         valid_len=None if valid_len is None else int(valid_len),
         text=st.session_state.get("tokens_text", DEFAULT_SENTENCE),
-        problems=tuple(head_problems(d_model, int(heads), d_model_label="d_model", heads_label="Number of heads")),
+        problems=tuple(head_problems(d_model, int(heads), d_model_label="d_model", heads_label=_("Number of heads"))),
     )
 
 
@@ -218,7 +239,7 @@ def weight_editors(settings: Settings) -> dict[str, np.ndarray]:
     dims = dim_labels(d_model, start=0)
     slices: dict[tuple[str, int], np.ndarray] = {}
     problems: list[str] = []
-    for h, tab in enumerate(st.tabs([f"head {h}" for h in range(heads)])):
+    for h, tab in enumerate(st.tabs([_("head {head}").format(head=h) for h in range(heads)])):
         head_dims = dim_labels(d_head, start=0, prefix=f"h{h} d")
         with tab:
             # Two tables side by side fit up to ~5 columns each; W_O's slice (d_head × d_model) is wider.
@@ -226,26 +247,32 @@ def weight_editors(settings: Settings) -> dict[str, np.ndarray]:
             if d_model > 5:
                 with slots[3]:
                     st.markdown(
-                        f"Head {h} sees the tokens through its {d_head} columns of W_q (what it looks for), W_k "
-                        "(what it offers) and W_v (what it passes on). Its rows of **W_O**, below, take its "
-                        f"output back to d_model = {d_model} columns."
+                        _(
+                            "Head {head} sees the tokens through its {d_head} columns of W_q (what it looks for), W_k "
+                            "(what it offers) and W_v (what it passes on). Its rows of **W_O**, below, take its "
+                            "output back to d_model = {d_model} columns."
+                        ).format(head=h, d_head=d_head, d_model=d_model)
                     )
                 slots[3] = st.container()
             for slot, (name, label) in zip(slots, WEIGHT_LABELS.items(), strict=True):
                 rows, columns = (head_dims, dims) if name == "w_o" else (dims, head_dims)
                 with slot:
-                    what = "rows" if name == "w_o" else "columns"
+                    if name == "w_o":
+                        heading = _("**{matrix}** of head {head}: rows {first}…{last} ({rows}×{cols})")
+                    else:
+                        heading = _("**{matrix}** of head {head}: columns {first}…{last} ({rows}×{cols})")
                     first, last = h * d_head, (h + 1) * d_head - 1
-                    st.markdown(f"**{label}** of head {h}: {what} {first}…{last} ({len(rows)}×{len(columns)})")
+                    size = {"rows": len(rows), "cols": len(columns)}
+                    st.markdown(heading.format(matrix=label, head=h, first=first, last=last, **size))
                     slices[name, h], bad = matrix_editor(
                         f"mh_{name}_h{h}",
                         head_slice(base, name, h, heads),
-                        name=f"{label} of head {h}",
+                        name=_("{matrix} of head {head}").format(matrix=label, head=h),
                         row_labels=rows,
                         col_labels=columns,
                     )
                     problems += bad
-    st.button("Reset the weights to the seed's", on_click=reset, key="mh_reset_weights")
+    st.button(_("Reset the weights to the seed's"), on_click=reset, key="mh_reset_weights")
     show_problems(problems)
     return join_head_slices(slices, base)
 
@@ -318,7 +345,7 @@ def view(inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings
     return _view(digest(inp.x, inp.labels, weights), inp, weights, options)
 
 
-POOLED_CLICK = (
+POOLED_CLICK = N_(
     "This grid is pooled (one cell covers several tokens), so a cell is not one number to write out: choose fewer "
     "tokens to click a single query and key."
 )
@@ -331,7 +358,9 @@ def _cell(
     _weights: dict[str, np.ndarray],
     options: tuple[int, bool, bool, int | None],
     where: tuple[str, int, int, int],
+    lang: str,
 ) -> CellExplanation:
+    """The written-out cell (its text is in ``lang``: the cache keys on it)."""
     heads, bias, causal, valid_len = options
     stage, head, row, col = where
     return multihead_cell(
@@ -354,10 +383,10 @@ def explain(
 ) -> None:
     """The clicked cell of one head's ``stage`` panel (the panel is the point's curve), written out under the grid."""
     if point is None:
-        st.caption(CLICK_HINT)
+        st.caption(_(CLICK_HINT))
         return
     if view.pooled:
-        st.caption(POOLED_CLICK)
+        st.caption(_(POOLED_CLICK))
         return
     cell = cell_at(point, view.grid_labels, view.grid_labels)
     if cell is None or not 0 <= cell[2] < view.num_heads:
@@ -370,7 +399,7 @@ def _show(
     inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings, where: tuple[str, int, int, int]
 ) -> None:
     options = (settings.heads, settings.bias, settings.causal, settings.valid_len)
-    show_cell(_cell(digest(inp.x, inp.labels, weights), inp, weights, options, where))
+    show_cell(_cell(digest(inp.x, inp.labels, weights), inp, weights, options, where, i18n.language()))
 
 
 def explain_concat(
@@ -380,9 +409,9 @@ def explain_concat(
     cols = [f"h{h} d{j}" for h in range(view.num_heads) for j in range(view.d_head)]  # as head_blocks_heatmap
     cell = cell_at(point, view.window_labels, cols)
     if cell is None:
-        st.caption(CLICK_HINT)
+        st.caption(_(CLICK_HINT))
         return
-    row, col, _ = cell
+    row, col, _curve = cell
     _show(inp, weights, settings, ("output", col // view.d_head, row, col % view.d_head))
 
 
@@ -390,7 +419,13 @@ def explain_concat(
 
 
 def qk(h: str = "h") -> str:
-    return f"Q<sub>{h}</sub>·K<sub>{h}</sub><sup>T</sup>/√d<sub>head</sub>"
+    """Head ``h``'s scaled scores as a formula (plotly HTML); the subscript "head" is written out per language."""
+    return _("Q<sub>{h}</sub>·K<sub>{h}</sub><sup>T</sup>/√d<sub>head</sub>").format(h=h)
+
+
+def head_titles(num_heads: int) -> list[str]:
+    """The per-head panels' names, "head 0", "head 1", …, in the current language."""
+    return [_("head {head}").format(head=h) for h in range(num_heads)]
 
 
 @st.fragment
@@ -400,34 +435,48 @@ def focus_panel(view: MultiHeadView) -> None:
     Opening it, closing it or choosing another head reruns only this panel.
     """
     cells = len(view.focus_labels)
-    what = f"all {view.t}×{view.t} of its weights" if view.focus_block == 1 else f"pooled only to {cells} cells a side"
-    panel = st.expander(f"One head in detail: {what}", key="mh_focus_open", on_change="rerun")
+    if view.focus_block == 1:
+        label = _("One head in detail: all {t}×{t} of its weights").format(t=view.t)
+    else:
+        label = _("One head in detail: pooled only to {cells} cells a side").format(cells=cells)
+    panel = st.expander(label, key="mh_focus_open", on_change="rerun")
     if not panel.open:
         return
     with panel:
         if not 0 <= whole_number(st.session_state.mh_focus_head, 0) < view.num_heads:
             st.session_state.mh_focus_head = 0
         h = st.selectbox(
-            "Head shown in detail", range(view.num_heads), format_func=lambda i: f"head {i}", key="mh_focus_head"
+            _("Head shown in detail"),
+            range(view.num_heads),
+            format_func=lambda i: _("head {head}").format(head=i),
+            key="mh_focus_head",
         )
         block = view.focus_block
-        resolution = "every token" if block == 1 else f"{block}×{block} tokens per cell"
+        if block == 1:
+            title = _("head {head}: weights softmax({qk}), every token").format(head=h, qk=qk(str(h)))
+        else:
+            title = _("head {head}: weights softmax({qk}), {block}×{block} tokens per cell")
+            title = title.format(head=h, qk=qk(str(h)), block=block)
         fig = figure(
             matrix_heatmap,
             view.focus[h],
             view.focus_labels,
             view.focus_labels,
-            title=f"head {h}: weights softmax({qk(str(h))}), {resolution}",
+            title=title,
             kind="weights",
             zmax=view.focus_top[h],
-            value_title="weight" if block == 1 else "share",
+            row_title=_("query"),
+            col_title=_("key"),
+            value_title=_("weight") if block == 1 else _("share"),
             height=760,
         )
         show_figure(fig, key="mh_fig_focus")
         if view.focus_top[h] < 1.0:
             st.caption(
-                f"Colours saturate at {view.focus_top[h]:.3g} (the 99th percentile of this head's weights) so the "
-                "many small weights stay visible; hover over a cell for its exact value, drag to zoom in."
+                _(
+                    "Colours saturate at {top:.3g} (the 99th percentile of this head's weights) so the many small "
+                    "weights stay visible; hover over a cell for its exact value, drag to zoom in."
+                ).format(top=view.focus_top[h])
             )
 
 
@@ -435,27 +484,37 @@ def focus_panel(view: MultiHeadView) -> None:
 def weights_tabs(view: MultiHeadView, inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings) -> None:
     """Each head's weights, or their mean: only the open tab is computed and drawn (switching reruns only this).
     A click on a head's cell writes it out (and reruns only this)."""
-    each, mean = st.tabs(["Each head", "Mean over heads"], key="mh_weights_view", on_change="rerun")
-    pooled = " (share per block)" if view.pooled else ""
+    each, mean = st.tabs([_("Each head"), _("Mean over heads")], key="mh_weights_view", on_change="rerun")
     axes = {
         "kind": "weights",
         "zmax": view.weights_top,
-        "row_title": "queries" if view.pooled else "query",
-        "col_title": "keys" if view.pooled else "key",
-        "value_title": "share" if view.pooled else "weight",
+        "row_title": _("queries") if view.pooled else _("query"),
+        "col_title": _("keys") if view.pooled else _("key"),
+        "value_title": _("share") if view.pooled else _("weight"),
     }
     if each.open:
         with each:
-            title = f"weights softmax({qk()})" + pooled
-            fig = figure(heatmap_grid, view.weights, view.grid_labels, view.grid_labels, title=title, **axes)
+            if view.pooled:
+                title = _("weights softmax({qk}) (share per block)").format(qk=qk())
+            else:
+                title = _("weights softmax({qk})").format(qk=qk())
+            panels = head_titles(view.num_heads)
+            fig = figure(
+                heatmap_grid, view.weights, view.grid_labels, view.grid_labels, panel_titles=panels, title=title, **axes
+            )
             explain(inp, weights, settings, view, "weights", show_figure(fig, key="mh_fig_weights", on_select=True))
     if mean.open:
         with mean:
             st.markdown(
-                "`torch.nn.MultiheadAttention` returns this average of the heads' weights by default "
-                "(`average_attn_weights=True`): handy as a summary, but it blurs what each head does."
+                _(
+                    "`torch.nn.MultiheadAttention` returns this average of the heads' weights by default "
+                    "(`average_attn_weights=True`): handy as a summary, but it blurs what each head does."
+                )
             )
-            title = "mean of the heads' weights" + pooled
+            if view.pooled:
+                title = _("mean of the heads' weights (share per block)")
+            else:
+                title = _("mean of the heads' weights")
             fig = figure(matrix_heatmap, view.mean_weights, view.grid_labels, view.grid_labels, title=title, **axes)
             show_figure(fig, key="mh_fig_mean")
 
@@ -464,26 +523,35 @@ def weights_tabs(view: MultiHeadView, inp: MultiHeadInput, weights: dict[str, np
 def combined_tabs(view: MultiHeadView, inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings) -> None:
     """The heads' outputs side by side, or after W_O: only the open tab is computed and drawn. A click on a cell
     of the concatenation writes it out (and reruns only this)."""
-    concat, mixed = st.tabs(["Side by side (concat)", "After W_O"], key="mh_combined_view", on_change="rerun")
+    concat, mixed = st.tabs([_("Side by side (concat)"), _("After W_O")], key="mh_combined_view", on_change="rerun")
     if concat.open:
         with concat:
-            title = f"head outputs A<sub>h</sub>·V<sub>h</sub> side by side = concat ({view.t}×{view.d_model})"
-            fig = figure(head_blocks_heatmap, view.concat, view.num_heads, view.window_labels, title=title)
+            title = _("head outputs A<sub>h</sub>·V<sub>h</sub> side by side = concat ({t}×{d_model})").format(
+                t=view.t, d_model=view.d_model
+            )
+            fig = figure(
+                head_blocks_heatmap, view.concat, view.num_heads, view.window_labels, title=title, row_title=_("token")
+            )
             explain_concat(inp, weights, settings, view, show_figure(fig, key="mh_fig_concat", on_select=True))
     if mixed.open:
         with mixed:
             st.markdown(
-                "**W_O** (d_model × d_model) mixes the heads: every output column reads every head's block. "
-                "Without it the heads would stay separate."
+                _(
+                    "**W_O** (d_model × d_model) mixes the heads: every output column reads every head's block. "
+                    "Without it the heads would stay separate."
+                )
             )
-            title = "output = concat·W<sub>O</sub>" + (" + b<sub>O</sub>" if view.bias else "")
+            if view.bias:
+                title = _("output = concat·W<sub>O</sub> + b<sub>O</sub>")
+            else:
+                title = _("output = concat·W<sub>O</sub>")
             fig = figure(
                 matrix_heatmap,
                 view.output,
                 view.window_labels,
                 view.dims,
                 title=title,
-                row_title="token",
-                col_title="dim",
+                row_title=_("token"),
+                col_title=_("dim"),
             )
             show_figure(fig, key="mh_fig_output")

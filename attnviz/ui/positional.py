@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from attnviz.i18n import N_
+from attnviz.i18n import gettext as _
 from attnviz.positional import column_functions, wavelengths
 from attnviz.positional_views import RopeView, ShuffleView, WordOrderView, rope_view, shuffle_view, word_order_view
 from attnviz.sharing import Bool, Decoded, Float, Int, IntList, StateSpec, Text
@@ -26,8 +28,10 @@ from attnviz.views import (
 
 __all__ = [
     "DEFAULTS",
+    "SCHEME_LABELS",
     "SENTENCE_MAX_TOKENS",
     "SHARE",
+    "SPREAD_TEXTS",
     "Settings",
     "apply_shared",
     "columns",
@@ -48,6 +52,14 @@ SENTENCE_MAX_TOKENS = 64
 DEFAULTS = {"pe_positions": 100, "pe_d_model": 64, "pe_base": 10000.0, "pe_sentence": "the dog chased the cat"}
 DEFAULTS.update({"pe_shuffle_seed": 1, "pe_order_a": "dog bites man", "pe_order_b": "man bites dog"})
 ROPE_POSITIONS = 32  # the position-pair grids: 32 × 32
+# attnviz.positional.POSITION_SCHEMES (codes: widget keys use them), their names in the grids' titles and how much
+# each grid varies along a diagonal
+SCHEME_LABELS = {"sinusoidal": N_("sinusoidal"), "learned": N_("learned"), "rotary": N_("rotary")}
+SPREAD_TEXTS = {
+    "sinusoidal": N_("sinusoidal varies by up to {spread:.3g} along a diagonal"),
+    "learned": N_("learned varies by up to {spread:.3g} along a diagonal"),
+    "rotary": N_("rotary varies by up to {spread:.3g} along a diagonal"),
+}
 
 
 # What the address, the JSON export and an upload may set (see attnviz.sharing).
@@ -88,39 +100,46 @@ class Settings:
         """One sentence on how the columns pair up (an odd d_model leaves a sin without a partner)."""
         f, d = self.functions, self.d_model
         if d % 2:
-            return (
-                f"d_model = {d} is odd: {f.count('sin')} sin columns and {f.count('cos')} cos columns, so the last "
-                f"column ({d - 1}) is a sin without a cos partner."
-            )
-        return (
-            f"d_model = {d}: {f.count('sin')} sin and {f.count('cos')} cos columns in {f.count('cos')} pairs (an odd "
-            "d_model such as 9 has 5 sin and 4 cos columns)."
-        )
+            return _(
+                "d_model = {d} is odd: {sin} sin columns and {cos} cos columns, so the last column ({last}) is a sin "
+                "without a cos partner."
+            ).format(d=d, sin=f.count("sin"), cos=f.count("cos"), last=d - 1)
+        return _(
+            "d_model = {d}: {sin} sin and {cos} cos columns in {pairs} pairs (an odd d_model such as 9 has 5 sin and "
+            "4 cos columns)."
+        ).format(d=d, sin=f.count("sin"), cos=f.count("cos"), pairs=f.count("cos"))
 
 
 def controls() -> Settings:
     """The sidebar: how many positions, how wide, which base."""
     set_defaults(DEFAULTS)
-    st.header("Encoding")
+    st.header(_("Encoding"))
+    positions_label, d_model_label = _("Number of positions"), _("d_model (encoding width)")
     num_positions = st.number_input(
-        "Number of positions", step=1, key="pe_positions", help=f"Rows of the encoding, 1 to {POSITIONS_MAX}."
+        positions_label,
+        step=1,
+        key="pe_positions",
+        help=_("Rows of the encoding, 1 to {max}.").format(max=POSITIONS_MAX),
     )
     d_model = st.number_input(
-        "d_model (encoding width)", step=1, key="pe_d_model", help=f"Columns, 1 to {D_MODEL_MAX}; odd works too."
+        d_model_label,
+        step=1,
+        key="pe_d_model",
+        help=_("Columns, 1 to {max}; odd works too.").format(max=D_MODEL_MAX),
     )
     base = st.number_input(
-        "Base",
+        _("Base"),
         step=1000.0,
         format="%.1f",
         key="pe_base",
-        help="Wavelengths grow geometrically from 2π to about 2π·base (the paper uses 10000).",
+        help=_("Wavelengths grow geometrically from 2π to about 2π·base (the paper uses 10000)."),
     )
     problems = [
-        int_problem("Number of positions", num_positions, 1, POSITIONS_MAX),
-        int_problem("d_model (encoding width)", d_model, 1, D_MODEL_MAX),
+        int_problem(positions_label, num_positions, 1, POSITIONS_MAX),
+        int_problem(d_model_label, d_model, 1, D_MODEL_MAX),
     ]
     if not (math.isfinite(base) and base > 0):
-        problems.append(f"Base must be a positive number, got {base:g}")
+        problems.append(_("Base must be a positive number, got {base:g}").format(base=base))
     return Settings(int(num_positions), int(d_model), float(base), tuple(p for p in problems if p))
 
 

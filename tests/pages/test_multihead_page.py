@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from attnviz import i18n
 from attnviz.examples import WORKED_EXAMPLE
 from attnviz.tokens import tokenize
 from attnviz.views import DEFAULT_SENTENCE
 from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, figures, markdown_text, open_page, titles
+from tests.support.i18n_pending import messages_of, own_english_left
 
 PAGE = "pages/3_Multi-head.py"
 NB = "\u00a0"  # the shape table keeps each shape on one line with no-break spaces
@@ -114,8 +116,8 @@ def test_shape_flow_matches_the_run(at):
     at.number_input(key="mh_d_model").set_value(12).run()
     at.selectbox(key="mh_heads").set_value(3).run()
     table = shape_table(at)
-    assert f"| (B, T, H, d_head) | **(1, {T0}, 3, 4)** |" in table
-    assert f"| (B·H, T_q, T_k) | **(3, {T0}, {T0})** |" in table
+    assert f"| `(B, T, H, d_head)` | **(1, {T0}, 3, 4)** |" in table
+    assert f"| `(B·H, T_q, T_k)` | **(3, {T0}, {T0})** |" in table
     assert table.count("\n") == 11  # header, rule and ten steps
 
 
@@ -263,3 +265,130 @@ def test_a_heads_label_sent_back_as_text_is_read_as_its_number():
 def test_tolerances_are_written_one_way(at):
     text = markdown_text(at) + "\n".join(c.value for c in at.caption)
     assert "tolerance 1.0e-05" in text and "1e-05" not in text
+
+
+# ------------------------------------------------------------------------------------------------ in Chinese
+
+OWN_FILES = (
+    PAGE,
+    "attnviz/ui/multihead.py",
+    "attnviz/views.py",
+    "attnviz/shapes.py",
+)
+
+
+def open_zh(**state) -> AppTest:
+    """The page with ``?lang=zh`` and ``state`` set before its first run."""
+    app = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    app.query_params["lang"] = "zh"
+    for key, value in state.items():
+        app.session_state[key] = value
+    i18n.missing(clear=True)
+    return app.run()
+
+
+def rerun_zh(at: AppTest) -> AppTest:
+    """Rerun in Chinese. AppTest calls a widget's ``format_func`` outside the script run, where only ``use`` says
+    which language the labels it compares with are in."""
+    with i18n.use("zh"):
+        return at.run()
+
+
+def assert_no_english_of_its_own(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    left = own_english_left(at)
+    assert not left, "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
+    assert not i18n.missing() & messages_of(*OWN_FILES)
+
+
+def test_chinese_page_keeps_codes_in_the_state_and_names_the_heads():
+    at = open_zh()
+    assert_no_english_of_its_own(at)
+    assert at.title[0].value == "多头注意力"
+    assert at.radio(key="mh_source").options == ["句子", "示例演算", "随机词元"]
+    assert at.session_state["mh_source"] == "Sentence"  # the code, not the label
+    scores = figure(at, "缩放后的注意力分数 Q<sub>h</sub>")
+    assert [a["text"] for a in scores["layout"]["annotations"]] == ["头 0", "头 1"]
+    assert scores["layout"]["yaxis"]["title"]["text"] == "查询" and scores["layout"]["xaxis"]["title"]["text"] == "键"
+    assert [m.value for m in at.markdown if m.value.startswith("| | 操作 | 形状 | 本次运行 | 作用 |")]
+    assert "通过" in badge(at)
+    assert any(c.value == "d_head = d_model / 头数 = 8 / 2 = 4" for c in at.sidebar.caption)
+
+
+def test_chinese_error_names_an_impossible_head_count_and_the_last_result_stays():
+    at = open_zh(mh_d_model=12, mh_heads=3)
+    before = figures(at)
+    at.number_input(key="mh_d_model").set_value(10)
+    rerun_zh(at)
+    assert_no_english_of_its_own(at)
+    (error,) = at.error
+    assert "头数 = 3 不能整除 d\\_model = 10" in error.value
+    assert "每个头分到 d\\_model / 头数 列" in error.value and "1, 2, 5, 10" in error.value
+    assert "上一次" in error.value  # the last result is kept
+    assert figures(at) == before
+    at.number_input(key="mh_d_model").set_value(0)
+    rerun_zh(at)
+    assert "d\\_model = 0：至少要为 1" in at.error[0].value
+
+
+def test_chinese_long_masked_input_pooled_with_every_tab_and_the_detail_open():
+    at = open_zh(
+        mh_source="Random tokens",
+        mh_num_tokens=512,
+        mh_d_model=16,
+        mh_causal=True,
+        mh_valid_len=300,
+        mh_focus_open=True,
+        mh_weights_view="各头的平均",
+        mh_combined_view="经过 W_O 之后",
+    )
+    assert_no_english_of_its_own(at)
+    text = markdown_text(at)
+    assert "从 100 个词的词表（t0 … t99）中随机抽取的 512 个词元（随机种子 0）" in text
+    assert "只显示 512 个词元中的前 64 个。" in text
+    assert "一个格子覆盖 8×8 个词元" in text and "每行之和仍为 1）" in text
+    captions = " ".join(c.value for c in at.caption)
+    assert "：因果掩码遮住了后面的词元；从位置 300 开始的键是填充。" in captions
+    assert "d_model = 16 时，各个头的切片太大" in captions
+    assert at.expander[0].label == "单个头的细节：它的全部 512×512 个注意力权重"
+    assert {"各头注意力权重的平均（每块的份额）", "输出 = 拼接·W<sub>O</sub> + b<sub>O</sub>"} <= set(titles(at))
+    assert any(t.startswith("头 0：注意力权重 softmax(Q<sub>0</sub>") for t in titles(at))
+
+
+@pytest.mark.parametrize(
+    ("d_model", "note"),
+    [
+        (8, "示例演算的 X（3×4），用零从 4 列填充到 d_model = 8 列。"),
+        (4, "示例演算的 X（3×4），原样使用（d_model = 4）。"),
+        (2, "示例演算的 X（3×4），只保留前 2 列（d_model = 2）。"),
+        (1, "示例演算的 X（3×4），只保留第一列（d_model = 1）。"),
+    ],
+)
+def test_chinese_note_on_the_worked_example_follows_d_model(d_model, note):
+    at = open_zh(mh_source="Worked example", mh_d_model=d_model, mh_heads=1)
+    assert_no_english_of_its_own(at)
+    assert any(m.value.startswith(note) for m in at.markdown)
+
+
+def test_chinese_error_when_the_tokens_page_sentence_is_empty():
+    at = open_zh(tokens_text="   ")
+    assert not at.exception
+    assert "词元页面的文本里没有词元" in at.error[0].value
+
+
+def test_switching_to_chinese_keeps_the_settings_and_switching_back_restores_english():
+    at = open_page(PAGE)
+    at.radio(key="mh_source").set_value("Worked example").run()
+    at.number_input(key="mh_d_model").set_value(12).run()
+    at.selectbox(key="mh_heads").set_value(3).run()
+    english = titles(at)
+    at.radio(key="lang_switch").set_value("zh").run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "多头注意力"
+    assert at.radio(key="mh_source").value == "Worked example" and at.radio(key="mh_source").options[1] == "示例演算"
+    assert (at.session_state["mh_d_model"], at.session_state["mh_heads"]) == (12, 3)
+    assert len(heatmap_traces(figure(at, "缩放后的注意力分数"))) == 3
+    with i18n.use("zh"):  # the switch's own options are the same in both languages; the page's are not
+        at.radio(key="lang_switch").set_value("en").run()
+    assert not at.exception
+    assert titles(at) == english
