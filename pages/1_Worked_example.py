@@ -103,7 +103,7 @@ def steps(s: worked.Settings) -> None:
     )
     fig = matrix_heatmap(view.scores, view.tokens, view.tokens, title=_("scores = Q·Kᵀ"))
     show_figure(fig, key="worked_fig_scores", on_select=True)
-    st.caption(CLICK_HINT)
+    st.caption(_(CLICK_HINT))
     worked.explain(view, "scores", s)
     st.markdown(_("Row **{token}**, key by key ({formula}):").format(token=name, formula=f"q{q + 1} · k*j*"))
     for j, key_row in enumerate(view.key):

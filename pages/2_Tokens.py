@@ -116,7 +116,7 @@ step(
 page.follow_click(result)
 scores_fig = heatmap_figure(result.scores, labels, labels, title=_("scores = Q·Kᵀ"), max_ticks=TICKS)
 page.explain(result, "scores", show_figure(scores_fig, key="tokens_fig_scores", on_select=True))
-st.caption(CLICK_HINT)
+st.caption(_(CLICK_HINT))
 
 top = result.top_weight
 weights_text = [

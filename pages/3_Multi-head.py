@@ -5,6 +5,7 @@ import streamlit as st
 import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.figures import heatmap_grid, matrix_heatmap
 from attnviz.i18n import gettext as _
+from attnviz.i18n import pgettext
 from attnviz.ui import multihead as page
 from attnviz.ui import share
 from attnviz.ui.cache import figure
@@ -126,7 +127,7 @@ fig = figure(
     title=scores_title,
     kind="signed",
     row_title=_("queries") if view.pooled else _("query"),
-    col_title=_("keys") if view.pooled else _("key"),
+    col_title=pgettext("axis", "keys") if view.pooled else _("key"),
     value_title=_("score"),
 )
 page.explain(inp, weights, settings, view, "scaled", show_figure(fig, key="mh_fig_scores", on_select=True))

@@ -615,7 +615,7 @@ def opened_head(view: EncoderView, source: EncoderInput | None = None) -> None:
             show_figure(fig, f"{P}fig_focus")
             st.caption(_(POOLED_CLICK).format(block=view.focus_block, cells=FOCUS_CELLS))
         else:
-            st.caption(CLICK_HINT)
+            st.caption(_(CLICK_HINT))
             point = show_figure(fig, f"{P}fig_focus", on_select=True)
             cell = cell_at(point, view.focus_labels, view.focus_labels)
             if cell is not None and head < view.num_heads:

@@ -10,7 +10,7 @@ import streamlit as st
 from attnviz import i18n
 from attnviz.cells import CellExplanation, cell_at
 from attnviz.figures import head_blocks_heatmap, heatmap_grid, matrix_heatmap
-from attnviz.i18n import N_
+from attnviz.i18n import N_, pgettext
 from attnviz.i18n import gettext as _
 from attnviz.shapes import MAX_HEADS, divisors, head_problems
 from attnviz.sharing import Bool, Choice, Decoded, Int, MatrixField, StateSpec, Text
@@ -489,7 +489,7 @@ def weights_tabs(view: MultiHeadView, inp: MultiHeadInput, weights: dict[str, np
         "kind": "weights",
         "zmax": view.weights_top,
         "row_title": _("queries") if view.pooled else _("query"),
-        "col_title": _("keys") if view.pooled else _("key"),
+        "col_title": pgettext("axis", "keys") if view.pooled else _("key"),
         "value_title": _("share") if view.pooled else _("weight"),
     }
     if each.open:

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from attnviz import i18n
 from attnviz.figures import heatmap_grid
-from attnviz.i18n import N_
+from attnviz.i18n import N_, pgettext
 from attnviz.i18n import gettext as _
 from attnviz.sharing import Choice, Decoded, Int, NumberChoice, StateSpec
 from attnviz.snippets import train_snippet
@@ -435,7 +435,10 @@ def history_figures(view: HistoryView) -> list:
         ),
         head_series_figure(view.steps, view.entropy, title=_("Entropy of each head's rows"), y_title=_("bits")),
         head_series_figure(
-            view.steps, view.distance, title=_("Mean distance attended |i − j|"), y_title=_("positions")
+            view.steps,
+            view.distance,
+            title=_("Mean distance attended |i − j|"),
+            y_title=pgettext("distance", "positions"),
         ),
     ]
 

@@ -12,6 +12,7 @@ from attnviz.examples import WORKED_EXAMPLE
 from attnviz.tokens import tokenize
 from attnviz.views import DEFAULT_SENTENCE
 from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, figures, markdown_text, open_page, titles
+from tests.support.i18n import MISSING
 from tests.support.i18n_pending import messages_of, own_english_left
 
 PAGE = "pages/3_Multi-head.py"
@@ -283,7 +284,7 @@ def open_zh(**state) -> AppTest:
     app.query_params["lang"] = "zh"
     for key, value in state.items():
         app.session_state[key] = value
-    i18n.missing(clear=True)
+    MISSING.clear()
     return app.run()
 
 
@@ -298,7 +299,7 @@ def assert_no_english_of_its_own(at: AppTest) -> None:
     assert not at.exception, at.exception
     left = own_english_left(at)
     assert not left, "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
-    assert not i18n.missing() & messages_of(*OWN_FILES)
+    assert not set(MISSING) & messages_of(*OWN_FILES)
 
 
 def test_chinese_page_keeps_codes_in_the_state_and_names_the_heads():

@@ -11,6 +11,7 @@ from attnviz.positional import position_similarity, seed_odd_variant_encoding, s
 from attnviz.tokens import token_labels, tokenize
 from attnviz.views import default_dims
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page
+from tests.support.i18n import MISSING
 from tests.support.i18n_pending import messages_of, own_english_left
 
 PAGE = "pages/4_Positional_encoding.py"
@@ -207,7 +208,7 @@ def open_zh(**state) -> AppTest:
     app.query_params["lang"] = "zh"
     for key, value in state.items():
         app.session_state[key] = value
-    i18n.missing(clear=True)
+    MISSING.clear()
     return app.run()
 
 
@@ -224,7 +225,7 @@ def assert_no_english_of_its_own(at: AppTest) -> None:
     assert not at.exception, at.exception
     left = own_english_left(at)
     assert not left, "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
-    assert not i18n.missing() & messages_of(*OWN_FILES)
+    assert not set(MISSING) & messages_of(*OWN_FILES)
 
 
 def test_chinese_default_page_and_its_figures():
