@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from attnviz import i18n
 from attnviz.i18n import gettext as _
 
 __all__ = [
@@ -245,7 +246,7 @@ class Choice(Field):
         if value not in self.options:
             raise ValueError(
                 _("{value} is not one of {options}").format(
-                    value=_shown(value), options=", ".join(map(repr, self.options))
+                    value=_shown(_as_shown(value)), options=", ".join(repr(_as_shown(o)) for o in self.options)
                 )
             )
         return value
@@ -387,6 +388,13 @@ def _cut(shown: str, length: int) -> str:
 
 def _short(text: str, limit: int = 40) -> str:
     return repr(text) if len(text) <= limit else _cut(repr(text[:limit]), len(text))
+
+
+def _as_shown(value: object) -> object:
+    """An option as the page shows it: an English label the catalog translates comes translated, a code stays."""
+    if isinstance(value, str) and i18n.translated(value, i18n.language()):
+        return _(value)
+    return value
 
 
 def _shown(value: object, limit: int = 40) -> str:

@@ -27,6 +27,13 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 SHARE_KEYS = ("share_worked_upload_target", "share_worked_show_code")
 
 
+@pytest.fixture
+def in_chinese():
+    """AppTest formats a widget's options in the test's own thread when it sends a value: in Chinese, as the page."""
+    with i18n.use("zh"):
+        yield
+
+
 def open_zh(path: str = WORKED, params: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
     at.query_params["lang"] = "zh"
@@ -133,6 +140,7 @@ def test_a_heads_note_in_chinese_names_its_slices():
 # ------------------------------------------------------------------------------------------------ share panel
 
 
+@pytest.mark.usefixtures("in_chinese")
 def test_the_share_panel_and_a_clicked_cell_leave_no_english_word():
     at = open_zh()
     assert not at.exception
@@ -158,6 +166,7 @@ def test_a_hostile_address_is_named_in_chinese():
     assert not english_in(at, {warning})  # the names are code, the rest Chinese
 
 
+@pytest.mark.usefixtures("in_chinese")
 def test_uploads_answer_in_chinese():
     at = open_zh()
     settings = {f.key: at.session_state[f.key] for f in worked.SHARE.fields}
@@ -175,6 +184,7 @@ def test_uploads_answer_in_chinese():
     assert any(e.startswith("X：表头必须是一个空单元格加上各列 d1, d2, d3, d4") for e in (e.value for e in at.error))
 
 
+@pytest.mark.usefixtures("in_chinese")
 def test_the_json_import_counts_its_parts_in_chinese():
     at = open_zh()
     settings = {f.key: at.session_state[f.key] for f in worked.SHARE.fields}

@@ -252,7 +252,7 @@ def test_a_trained_run_and_upload_errors_in_chinese():
         text = markdown_text(at)
         assert "反转序列：20 步，用时" in text and "模型：2 层 × 每层 2 个头" in text
         names = [trace["name"] for trace in figure(at, "第 20 步之后探针输入上的注意力")["data"]]
-        assert names == ["第 1 层 · 第 1 个头", "第 1 层 · 第 2 个头", "第 2 层 · 第 1 个头", "第 2 层 · 第 2 个头"]
+        assert names == ["第 1 层 · 头 1", "第 1 层 · 头 2", "第 2 层 · 头 1", "第 2 层 · 头 2"]
         assert figure(at, "训练损失与留出集准确率")["layout"]["yaxis"]["title"]["text"] == "损失"
         at.text_input(key="train_probe").set_value("1 2 3").run()
         assert "请恰好输入 8 个数字（模型的序列长度），用空格分隔；现在是 3 个。" in error_text(at)
@@ -273,7 +273,7 @@ def test_a_trained_run_and_upload_errors_in_chinese():
             "bad.json", sharing.export_json(page.SHARE, bad, {}, {}).encode()
         )
         at.run()
-        assert "设置 'train_steps'：对任务“反转序列”来说，9000 超出了 1 … 5000 的范围" in error_text(at)
+        assert "设置 `train_steps`：对任务“反转序列”来说，9000 超出了 1 … 5000 的范围" in error_text(at)
         assert at.session_state["train_steps"] == 20
         left = _english_left_here(at)
         assert not left, left
