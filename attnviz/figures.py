@@ -247,7 +247,8 @@ def matrix_heatmap(
             **_thinned_ticks(cols, max_ticks, odd=odd_ticks),
         },
         "yaxis": {
-            "title": {"text": row_title},
+            # a little air between the tick labels and the rotated title (a Chinese title is as wide as it is tall)
+            "title": {"text": row_title, "standoff": 8},
             "type": "category",
             "autorange": "reversed",
             "automargin": small,
