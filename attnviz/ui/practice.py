@@ -113,9 +113,7 @@ def _from_url() -> list[str]:
             st.session_state.practice_seed = int(seed)
         else:
             problems.append(
-                _(URL_PROBLEM).format(
-                    setting=code_span(f"seed={seed!r}"), why=_(SEED_RANGE).format(high=MAX_SEED)
-                )
+                _(URL_PROBLEM).format(setting=code_span(f"seed={seed!r}"), why=_(SEED_RANGE).format(high=MAX_SEED))
             )
     for name, allowed in (("level", tuple(LEVELS)), ("stage", ("any", *STAGES)), ("source", SOURCES)):
         value = params[name]
