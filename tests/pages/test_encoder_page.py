@@ -347,8 +347,10 @@ def test_switching_language_rebuilds_the_sentences():
     at.run()
     english = [m.value for m in at.markdown if m.value.startswith("**1. ")]
     assert english and "The layer reads 11 rows" in english[0]
+    MISSING.clear()
     at.radio(key="lang_switch").set_value("zh").run()
     chinese = [m.value for m in at.markdown if m.value.startswith("**1. ")]
     assert chinese and "这一层读入 11 行" in chinese[0]
+    assert_chinese(at)
     at.radio(key="lang_switch").set_value("en").run()
     assert [m.value for m in at.markdown if m.value.startswith("**1. ")] == english

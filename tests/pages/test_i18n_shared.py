@@ -228,6 +228,7 @@ def test_plotly_js_gets_its_own_words_in_the_interface_language(monkeypatch):
 
     monkeypatch.setattr(chart, "FORCE_COMPONENT", True)
     at = open_zh()
+    assert_chinese(at)
     payloads = [json.loads(e.proto.bytes.decode()) for e in at.get("bidi_component") if e.proto.bytes]
     metas = [p["meta"] for p in payloads if p.get("figure")]
     assert metas and all(m["config"]["locale"] == "zh-CN" and m["svgTitle"] == "下载图表（SVG）" for m in metas)

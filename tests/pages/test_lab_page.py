@@ -325,11 +325,16 @@ def test_chinese_cell_note_names_the_score_function(monkeypatch):
 
     at = open_zh()
     trace = charts(at)["每个打分函数的注意力权重 = softmax(分数)"]["data"][2]  # cosine
+    MISSING.clear()
     at = click(at, "lab_score_weights", x=trace["x"][1], y=trace["y"][3], curve=2)
     assert not at.exception
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
     notes = "\n".join(c.value for c in at.caption)
     assert "余弦打分：下方“余弦：分数”热力图中这个查询所在行的 softmax。" in notes
     trace = charts(at)["缩放点积：分数"]["data"][0]
     at = click(at, "lab_s_1", x=trace["x"][2], y=trace["y"][4])
     assert not at.exception
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
     assert "缩放点积：q·k 乘以 1/√d_k = 1/√16。" in "\n".join(c.value for c in at.caption)

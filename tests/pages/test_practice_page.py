@@ -222,6 +222,7 @@ def test_in_chinese_a_hint_of_a_two_head_problem_names_the_head():
 
 
 def test_switching_the_language_keeps_the_exercise_and_the_teachers_link():
+    MISSING.clear()
     at = open_in("zh")
     with i18n.use("zh"):  # a rerun formats the options in this thread: as the page drew them
         at.radio(key="practice_level").set_value("hard").run()
@@ -234,6 +235,7 @@ def test_switching_the_language_keeps_the_exercise_and_the_teachers_link():
         zh_labels = at.radio(key="practice_level").options
         assert "困难：softmax、输出、两个头（随机：3–4 个词元）" in zh_labels
         assert english_left(at) == [], english_left(at)
+        assert not MISSING, sorted(MISSING)
     zh_address = dict(at.query_params)
     at.radio(key="lang_switch").set_value("en").run()
     assert not at.exception
