@@ -18,6 +18,7 @@ from attnviz.cells import explain_cell, explain_head
 from attnviz.figures import bar_chart, head_blocks_heatmap, heatmap_grid, line_chart, matrix_heatmap
 from attnviz.modules import MultiHeadAttention
 from attnviz.ui import chart, worked
+from attnviz.ui.render import code_span
 from attnviz.validation import InputError, parse_matrix
 from tests.pages.conftest import ROOT, TIMEOUT
 from tests.support.i18n import MISSING, english_left
@@ -184,6 +185,19 @@ def test_uploads_answer_in_chinese():
     at.file_uploader(key="share_worked_upload").upload("x.csv", b"a,b\n").run()
     assert any(e.startswith("X：表头必须是一个空单元格加上各列 d1, d2, d3, d4") for e in (e.value for e in at.error))
     assert_chinese(at)
+
+
+@pytest.mark.parametrize(
+    ("name", "span"),
+    [
+        ("state.json", "`state.json`"),
+        ("a`b.csv", "``a`b.csv``"),  # CommonMark: a fence longer than any backtick run inside
+        ("a``b", "```a``b```"),
+        ("`x`", "`` `x` ``"),  # a backtick at an end is padded by one space, which the renderer strips
+    ],
+)
+def test_a_name_shown_as_code_renders_as_typed(name, span):
+    assert code_span(name) == span
 
 
 @pytest.mark.usefixtures("in_chinese")
