@@ -23,7 +23,7 @@ st.markdown(
 )
 with st.sidebar:
     settings = practice.controls()
-show_problems(settings.problems, kept=practice.KEPT)
+show_problems(settings.problems, kept=practice.KEPT, markdown=True)
 p = practice.problem(settings.seed, settings.level, settings.stage, settings.source)
 
 if settings.teacher:

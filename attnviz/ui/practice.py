@@ -16,10 +16,12 @@ import pandas as pd
 import streamlit as st
 
 from attnviz import i18n
+from attnviz.explain import join_list
 from attnviz.i18n import N_
 from attnviz.i18n import gettext as _
 from attnviz.practice import LEVELS, SOURCES, STAGES, Grade, Problem, grade, hint, make_problem
 from attnviz.ui import lang
+from attnviz.ui.render import code_span
 from attnviz.ui.state import set_defaults
 
 __all__ = [
@@ -77,7 +79,7 @@ DEFAULTS = {
     "practice_teacher": False,
 }
 MAX_SEED = 2**32 - 1
-URL_PROBLEM = N_("The link's {name}={value} is not valid ({why}); the page's own setting is used")
+URL_PROBLEM = N_("The link's {setting} is not valid ({why})")
 SEED_RANGE = N_("a whole number from 0 to {high}")
 ONE_OF = N_("one of {values}")
 KEPT = N_("the page's own settings are used")
@@ -94,7 +96,7 @@ class Settings:
     stage: str  # "any" or one of attnviz.practice.STAGES
     source: str  # one of attnviz.practice.SOURCES
     teacher: bool
-    problems: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()  # the link's bad values, as markdown (each value as code)
 
 
 def _from_url() -> list[str]:
@@ -111,7 +113,7 @@ def _from_url() -> list[str]:
             st.session_state.practice_seed = int(seed)
         else:
             problems.append(
-                _(URL_PROBLEM).format(name="seed", value=repr(seed), why=_(SEED_RANGE).format(high=MAX_SEED))
+                _(URL_PROBLEM).format(setting=code_span(f"seed={seed!r}"), why=_(SEED_RANGE).format(high=MAX_SEED))
             )
     for name, allowed in (("level", tuple(LEVELS)), ("stage", ("any", *STAGES)), ("source", SOURCES)):
         value = params[name]
@@ -120,8 +122,8 @@ def _from_url() -> list[str]:
         if value in allowed:
             st.session_state[f"practice_{name}"] = value
         else:
-            why = _(ONE_OF).format(values=", ".join(allowed))
-            problems.append(_(URL_PROBLEM).format(name=name, value=repr(value), why=why))
+            why = _(ONE_OF).format(values=join_list(f"`{code}`" for code in allowed))
+            problems.append(_(URL_PROBLEM).format(setting=code_span(f"{name}={value!r}"), why=why))
     return problems
 
 

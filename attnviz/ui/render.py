@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Literal, TypeVar
 
@@ -19,6 +20,7 @@ __all__ = [
     "KEPT",
     "PAGES",
     "PLOTLY_CONFIG",
+    "code_span",
     "escape_markdown",
     "isolated",
     "last_good",
@@ -104,6 +106,14 @@ def escape_markdown(text: str) -> str:
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
 
 
+def code_span(text: str) -> str:
+    """``text`` as an inline code span that renders as typed (a name, a file's or a code's, is not words to translate):
+    fenced by one more backtick than its longest run of backticks."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{'`' * (longest + 1)}{pad}{text}{pad}{'`' * (longest + 1)}"
+
+
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
@@ -164,14 +174,18 @@ def step(number: int | str, title: str, explanation: str) -> None:
     st.markdown(explanation)
 
 
-def show_problems(problems: Iterable[str], *, kept: str = N_("the last valid values are shown")) -> bool:
-    """Show each problem as ``st.error``; return True when there were any. Text is shown as text, not markdown.
+def show_problems(
+    problems: Iterable[str], *, kept: str = N_("the last valid values are shown"), markdown: bool = False
+) -> bool:
+    """Show each problem as ``st.error``; return True when there were any. Text is shown as text, not markdown,
+    unless ``markdown`` says the problems are markdown already (their names as code, the rest escaped).
 
     ``kept`` is an English catalog message (translated here); the problems come translated.
     """
     problems = list(problems)
     for problem in problems:
-        st.error(_("{problem} — {kept}.").format(problem=escape_markdown(problem), kept=_(kept)), icon="⚠️")
+        shown = problem if markdown else escape_markdown(problem)
+        st.error(_("{problem} — {kept}.").format(problem=shown, kept=_(kept)), icon="⚠️")
     return bool(problems)
 
 

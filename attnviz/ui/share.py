@@ -24,7 +24,7 @@ from attnviz.i18n import ngettext
 from attnviz.sharing import Decoded, StateSpec
 from attnviz.ui import lang
 from attnviz.ui.matrix_editor import clear_matrix, set_matrix
-from attnviz.ui.render import escape_markdown
+from attnviz.ui.render import code_span, escape_markdown
 from attnviz.ui.state import PAGE_PREFIXES, arrived
 
 __all__ = ["Table", "apply_matrices", "panel", "publish", "restore"]
@@ -134,7 +134,7 @@ def _on_upload(spec: StateSpec, labels: dict[str, tuple[list[str], list[str]]], 
         apply(Decoded(matrices={target: matrix}), False)
         st.session_state[problems_key] = (
             True,
-            [_("{file} was loaded into {table}").format(file=upload.name, table=name)],
+            [_("{file} was loaded into {table}").format(file=code_span(upload.name), table=escape_markdown(name))],
         )
         return
     decoded = sharing.import_json(spec, data)
@@ -148,7 +148,11 @@ def _on_upload(spec: StateSpec, labels: dict[str, tuple[list[str], list[str]]], 
     matrices = ngettext("{n} matrix", "{n} matrices", len(decoded.matrices)).format(n=len(decoded.matrices))
     st.session_state[problems_key] = (
         True,
-        [_("{file} was loaded: {settings}, {matrices}").format(file=upload.name, settings=settings, matrices=matrices)],
+        [
+            _("{file} was loaded: {settings}, {matrices}").format(
+                file=code_span(upload.name), settings=settings, matrices=matrices
+            )
+        ],
     )
 
 
@@ -278,7 +282,7 @@ def panel(
             ok, messages = result
             for message in messages:
                 if ok:
-                    st.success(_problem_markdown(message))
+                    st.success(message)  # built as markdown: the file's name as code
                 else:
                     st.error(_("{problem} — nothing was changed.").format(problem=_problem_markdown(message)))
         if st.toggle(

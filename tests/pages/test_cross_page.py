@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attnviz.ui.cells import CLICK_HINT
+from attnviz import i18n
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page
-from tests.support.i18n import MISSING
+from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/7_Cross-attention.py"
 
@@ -88,25 +88,6 @@ def test_one_token_each_side():
 # ------------------------------------------------------------------------------------------------ in Chinese
 
 
-def own_english_left(at) -> list[tuple[str, str, str]]:
-    """English left on the page in zh, but for the texts of shared modules translated elsewhere: the share panel
-    (the expander with the downloads), the click hint and a number box's range message."""
-    from tests.support.i18n import english_left
-
-    panels = [e for e in at.get("expander") if e.get("download_button")]
-    skip = {id(p) for p in panels} | {id(e) for p in panels for e in p.get("markdown") + p.get("download_button")}
-    skip |= {id(e) for p in panels for kind in ("file_uploader", "toggle", "code") for e in p.get(kind)}
-
-    class Page:
-        def get(self, kind):
-            return [e for e in at.get(kind) if id(e) not in skip]
-
-    def shared(where: str, text: str) -> bool:
-        return text == CLICK_HINT or (where == "error" and "must be a whole number from" in text)
-
-    return [(where, word, text) for where, word, text in english_left(Page()) if not shared(where, text)]
-
-
 def open_zh(state: dict | None = None):
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
     at.query_params["lang"] = "zh"
@@ -120,8 +101,8 @@ def test_chinese_page_keeps_the_sentences_as_typed():
     at = open_zh()
     assert not at.exception and not at.error
     assert at.title[0].value == "交叉注意力"
-    assert not own_english_left(at), own_english_left(at)
-    assert not set(MISSING) - {CLICK_HINT}, set(MISSING)
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
     # the data stays as typed: a Chinese source, an English target
     assert at.text_input(key="cross_target").value.startswith("The animal didn't cross")
     assert at.text_input(key="cross_source").value == "动物没有过马路，因为它太累了。"
@@ -134,15 +115,19 @@ def test_chinese_page_keeps_the_sentences_as_typed():
 
 
 def test_chinese_preset_and_heads():
+    MISSING.clear()
     at = open_zh()
-    at.button(key="cross_preset_3").click().run()  # German → English: the sentences, not their labels
+    with i18n.use("zh"):
+        at.button(key="cross_preset_3").click().run()  # German → English: the sentences, not their labels
     assert at.session_state["cross_source"] == "Das Haus ist klein."
     at.session_state["cross_heads"] = 2
-    at.run()
+    with i18n.use("zh"):
+        at.run()
     assert not at.exception and not at.error
     heads = figure(at, "各头的注意力权重：目标句（行）× 源句（列）")
     assert [a["text"] for a in heads["layout"]["annotations"]][:2] == ["头 0", "头 1"]
-    assert not own_english_left(at), own_english_left(at)  # "Das", "Haus": the learner's data, kept
+    assert english_left(at) == [], english_left(at)  # "Das", "Haus": the learner's data, kept
+    assert not MISSING, sorted(MISSING)
 
 
 @pytest.mark.parametrize(
@@ -160,8 +145,9 @@ def test_chinese_errors_name_the_sentence(key, value, message):
     at = open_zh()
     before = heatmap(at, "批次第 0 行")
     at.session_state[key] = value
-    at.run()
+    with i18n.use("zh"):
+        at.run()
     assert message in error_text(at), error_text(at)
     assert heatmap(at, "批次第 0 行")[1] == before[1]  # the last good view stays
-    assert not own_english_left(at), own_english_left(at)
-    assert not set(MISSING) - {CLICK_HINT}, set(MISSING)
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from attnviz import i18n
 from attnviz.encoder import Encoder, TimeSeriesTransformer
 from attnviz.encoder_views import sentence_input, series_input
 from attnviz.series import synthetic_series
 from tests.pages.conftest import ROOT, TIMEOUT, array, figure, figures, open_page, titles
-from tests.support.i18n import MISSING
+from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/5_Encoder.py"
 DEFAULT_SENTENCE = "The animal didn't cross the street because it was too tired"
@@ -233,104 +232,77 @@ def test_pre_norm_gelu_causal_and_padding(at):
 
 # --- the page in Chinese: the states the default render does not show -----------------------------------------------
 
-# Texts drawn by shared modules translated in their own change (the share panel, explain-a-cell): the page shows
-# them, but they do not come from the Encoder's files. Everything else must be Chinese.
-SHARED_TEXTS = (
-    "**Share**:",
-    "Copy as code",
-    "Python using only torch",
-    "Import a JSON state",
-    "Click any cell of this heatmap",
-    "Share, export, import",
-)
-SHARED_KINDS = ("download_button label",)  # the share panel's file names and "State (JSON)"
-
 
 def open_zh() -> AppTest:
-
+    """The page with ``?lang=zh``, not run yet (a later run must be inside ``i18n.use("zh")``)."""
     MISSING.clear()
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
     at.query_params["lang"] = "zh"
     return at
 
 
-def english_on(at) -> list[tuple[str, str, str]]:
-    """The English words left on the page besides the shared modules' texts. An error's text is markdown-escaped
-    (``d\\_model``): a word that is only a piece of an escaped symbol is not one."""
-    from tests.support.i18n import english_left
-
-    left = []
-    for where, word, text in english_left(at):
-        if where in SHARED_KINDS or text.startswith(SHARED_TEXTS):
-            continue
-        if where == "error" and word not in re.findall(r"[A-Za-z][A-Za-z_']{2,}", text.replace("\\", "")):
-            continue
-        left.append((where, word, text[:120]))
-    # Expander labels (the opened head, the sections): read here, as the shared detector does not see them yet.
-    for label in (e.label for e in at.expander if not e.label.startswith(SHARED_TEXTS)):
-        left += [("expander", w, label) for w in re.findall(r"[A-Za-z][A-Za-z_']{2,}", label) if w != "BertViz"]
-    return left
-
-
 def assert_chinese(at) -> None:
-
+    """No exception, no English word left on the page and no message looked up without a translation."""
     assert not at.exception, at.exception
-    assert not english_on(at), english_on(at)
-    assert not set(MISSING), sorted(set(MISSING))
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
 
 
 def test_chinese_opened_head_sections_and_steps():
     at = open_zh().run()
-    at.session_state["encoder_open_layer"] = 1
-    at.session_state["encoder_open_head"] = 2
-    at.session_state["encoder_open_panel"] = True
-    for name in ("steps", "similarity", "head_view"):
-        at.session_state[f"encoder_open_{name}"] = True
-    at.run()
-    assert_chinese(at)
-    assert not at.error
-    assert "第 1 层第 2 个头（完整尺寸）" in [e.label for e in at.expander]
-    opened = figure(at, "第 1 层第 2 个头：注意力权重")
-    np.testing.assert_allclose(panels(model_view(at))["layer 1 head 2"], array(opened["data"][0]["z"]), atol=TOL)
-    steps = [m.value for m in at.markdown if m.value.startswith("**")]
-    assert steps[0].startswith("**1. 输入** · `T × d_model = 11 × 32`")
-    assert any(s.startswith("**4. 相加（残差连接）**") for s in steps)
-    assert any(s.startswith("**5. 层归一化 1**") for s in steps)
-    assert any("前馈网络" in s for s in steps)
-    hover = model_view(at)["data"][1]
-    assert hover["text"][0] == "第 0 层第 0 个头" and "点击展开" in hover["hovertemplate"]
-    assert at.session_state["encoder_source"] == "Sentence"  # the option's code, not its label
+    with i18n.use("zh"):  # a rerun formats the options in this thread: as the page drew them
+        at.session_state["encoder_open_layer"] = 1
+        at.session_state["encoder_open_head"] = 2
+        at.session_state["encoder_open_panel"] = True
+        for name in ("steps", "similarity", "head_view"):
+            at.session_state[f"encoder_open_{name}"] = True
+        at.run()
+        assert_chinese(at)
+        assert not at.error
+        assert "第 1 层第 2 个头（完整尺寸）" in [e.label for e in at.expander]
+        opened = figure(at, "第 1 层第 2 个头：注意力权重")
+        np.testing.assert_allclose(panels(model_view(at))["layer 1 head 2"], array(opened["data"][0]["z"]), atol=TOL)
+        steps = [m.value for m in at.markdown if m.value.startswith("**")]
+        assert steps[0].startswith("**1. 输入** · `T × d_model = 11 × 32`")
+        assert any(s.startswith("**4. 相加（残差连接）**") for s in steps)
+        assert any(s.startswith("**5. 层归一化 1**") for s in steps)
+        assert any("前馈网络" in s for s in steps)
+        hover = model_view(at)["data"][1]
+        assert hover["text"][0] == "第 0 层第 0 个头" and "点击展开" in hover["hovertemplate"]
+        assert at.session_state["encoder_source"] == "Sentence"  # the option's code, not its label
 
 
 def test_chinese_seed_000_model_and_its_batch_axis_bug():
     at = open_zh().run()
-    at.sidebar.button(key="encoder_preset_seed000").click().run()
-    at.session_state["encoder_layers"] = 2
-    at.session_state["encoder_open_seed_bug"] = True
-    at.session_state["encoder_open_steps"] = True
-    at.run()
-    assert_chinese(at)
-    assert not at.error
-    assert at.session_state["encoder_source"] == "Time series" and at.sidebar.radio(key="encoder_source").index == 3
-    assert "时间序列" in at.sidebar.radio(key="encoder_source").options
-    paragraph = [m.value for m in at.markdown if m.value.startswith("教程 000 构造了一个形状为 (16, 32, 9) 的批次")]
-    assert len(paragraph) == 1 and "(32, 3, 16, 16)" in paragraph[0] and "(16, 288)" in paragraph[0]
-    assert {"样本关注样本", "时间步关注时间步"} <= set(titles(at))
-    assert any("T × d_ff = 64 × 2048" in m.value for m in at.markdown)
+    with i18n.use("zh"):  # a rerun formats the options in this thread: as the page drew them
+        at.sidebar.button(key="encoder_preset_seed000").click().run()
+        at.session_state["encoder_layers"] = 2
+        at.session_state["encoder_open_seed_bug"] = True
+        at.session_state["encoder_open_steps"] = True
+        at.run()
+        assert_chinese(at)
+        assert not at.error
+        assert at.session_state["encoder_source"] == "Time series" and at.sidebar.radio(key="encoder_source").index == 3
+        assert "时间序列" in at.sidebar.radio(key="encoder_source").options
+        paragraph = [m.value for m in at.markdown if m.value.startswith("教程 000 构造了一个形状为 (16, 32, 9) 的批次")]
+        assert len(paragraph) == 1 and "(32, 3, 16, 16)" in paragraph[0] and "(16, 288)" in paragraph[0]
+        assert {"样本关注样本", "时间步关注时间步"} <= set(titles(at))
+        assert any("T × d_ff = 64 × 2048" in m.value for m in at.markdown)
 
 
 def test_chinese_pre_norm_gelu_with_masks():
     at = open_zh().run()
-    at.sidebar.radio(key="encoder_norm").set_value("Pre-norm (norm_first=True)").run()
-    at.sidebar.radio(key="encoder_activation").set_value("gelu").run()
-    at.sidebar.toggle(key="encoder_causal").set_value(True).run()
-    at.sidebar.number_input(key="encoder_valid_len").set_value(8).run()
-    at.session_state["encoder_open_steps"] = True
-    at.run()
-    assert_chinese(at)
-    assert not at.error
-    steps = [m.value for m in at.markdown if m.value.startswith("**")]
-    assert steps[1].startswith("**2. 层归一化 1**") and "前置归一化" in steps[2] and any("GELU" in s for s in steps)
+    with i18n.use("zh"):  # a rerun formats the options in this thread: as the page drew them
+        at.sidebar.radio(key="encoder_norm").set_value("Pre-norm (norm_first=True)").run()
+        at.sidebar.radio(key="encoder_activation").set_value("gelu").run()
+        at.sidebar.toggle(key="encoder_causal").set_value(True).run()
+        at.sidebar.number_input(key="encoder_valid_len").set_value(8).run()
+        at.session_state["encoder_open_steps"] = True
+        at.run()
+        assert_chinese(at)
+        assert not at.error
+        steps = [m.value for m in at.markdown if m.value.startswith("**")]
+        assert steps[1].startswith("**2. 层归一化 1**") and "前置归一化" in steps[2] and any("GELU" in s for s in steps)
 
 
 @pytest.mark.parametrize(
@@ -345,24 +317,27 @@ def test_chinese_pre_norm_gelu_with_masks():
 )
 def test_chinese_errors_name_the_problem(setup, error):
     at = open_zh()
-    if setup == "layers":
-        at.session_state["encoder_layers"] = 13
-    at.run()
-    if setup in ("heads", "no_csv", "bad_cell"):
-        at.sidebar.radio(key="encoder_source").set_value("Time series").run()
-        at.sidebar.radio(key="encoder_series_kind").set_value("Your CSV").run()
-    if setup in ("heads", "bad_cell"):
-        at.sidebar.text_area(key="encoder_pasted_csv").set_value("\n".join(f"{i},{i * 2},{i % 3}" for i in range(8)))
+    with i18n.use("zh"):  # a rerun formats the options in this thread: as the page drew them
+        if setup == "layers":
+            at.session_state["encoder_layers"] = 13
         at.run()
-    if setup == "bad_cell":
-        at.sidebar.selectbox(key="encoder_heads").set_value(3).run()
-        at.sidebar.text_area(key="encoder_pasted_csv").set_value("t,sin,cos\n1,2,3\n5,x,7\n").run()
-    if setup == "valid_len":
-        at.sidebar.number_input(key="encoder_valid_len").set_value(40).run()
-    assert_chinese(at)
-    assert any(e.startswith(error) and e.endswith("——显示的是上一次能算出的结果。") for e in errors(at)), errors(at)
-    if setup != "layers":  # refused on the first run: there is no view to keep yet
-        assert model_view(at)  # the last good view stays
+        if setup in ("heads", "no_csv", "bad_cell"):
+            at.sidebar.radio(key="encoder_source").set_value("Time series").run()
+            at.sidebar.radio(key="encoder_series_kind").set_value("Your CSV").run()
+        if setup in ("heads", "bad_cell"):
+            at.sidebar.text_area(key="encoder_pasted_csv").set_value(
+                "\n".join(f"{i},{i * 2},{i % 3}" for i in range(8))
+            )
+            at.run()
+        if setup == "bad_cell":
+            at.sidebar.selectbox(key="encoder_heads").set_value(3).run()
+            at.sidebar.text_area(key="encoder_pasted_csv").set_value("t,sin,cos\n1,2,3\n5,x,7\n").run()
+        if setup == "valid_len":
+            at.sidebar.number_input(key="encoder_valid_len").set_value(40).run()
+        assert_chinese(at)
+        assert any(e.startswith(error) and e.endswith("——显示的是上一次能算出的结果。") for e in errors(at)), errors(at)
+        if setup != "layers":  # refused on the first run: there is no view to keep yet
+            assert model_view(at)  # the last good view stays
 
 
 def test_switching_language_rebuilds_the_sentences():
@@ -372,8 +347,10 @@ def test_switching_language_rebuilds_the_sentences():
     at.run()
     english = [m.value for m in at.markdown if m.value.startswith("**1. ")]
     assert english and "The layer reads 11 rows" in english[0]
+    MISSING.clear()
     at.radio(key="lang_switch").set_value("zh").run()
     chinese = [m.value for m in at.markdown if m.value.startswith("**1. ")]
     assert chinese and "这一层读入 11 行" in chinese[0]
+    assert_chinese(at)
     at.radio(key="lang_switch").set_value("en").run()
     assert [m.value for m in at.markdown if m.value.startswith("**1. ")] == english

@@ -1,8 +1,8 @@
 """The layer every page shares, in Chinese: figure defaults, the explanation of a clicked cell, the "Share, export,
 import" panel with its problems, the matrix editor's and the library's messages, and plotly.js's own words.
 
-The pages' own text is their engineers' (tests/pages/test_i18n_pages.py checks each whole page); here only the
-shared elements are read, so these tests hold whatever a page has translated."""
+Each page test here reads the whole page (as tests/pages/test_i18n_pages.py does for the default render) in the
+states only the shared layer reaches: a clicked cell, a hostile address, uploads and imports."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from attnviz.cells import explain_cell, explain_head
 from attnviz.figures import bar_chart, head_blocks_heatmap, heatmap_grid, line_chart, matrix_heatmap
 from attnviz.modules import MultiHeadAttention
 from attnviz.ui import chart, worked
+from attnviz.ui.render import code_span
 from attnviz.validation import InputError, parse_matrix
 from tests.pages.conftest import ROOT, TIMEOUT
-from tests.support.i18n import english_left
+from tests.support.i18n import MISSING, english_left
 
 WORKED = "pages/1_Worked_example.py"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -35,6 +36,7 @@ def in_chinese():
 
 
 def open_zh(path: str = WORKED, params: dict[str, str] | None = None) -> AppTest:
+    MISSING.clear()
     at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
     at.query_params["lang"] = "zh"
     for key, value in (params or {}).items():
@@ -54,11 +56,11 @@ def share_texts(at: AppTest) -> set[str]:
     return texts
 
 
-def english_in(at: AppTest, texts: set[str]) -> list[tuple[str, str, str]]:
-    """The detector's findings, restricted to ``texts``; an expander's label is read here too."""
-    labels = [("expander", e.label) for e in at.expander if e.label in texts]
-    words = [("expander", word, text) for _where, text in labels for word in re.findall(r"[A-Za-z]{3,}", text)]
-    return words + [found for found in english_left(at) if found[2] in texts]
+def assert_chinese(at: AppTest) -> None:
+    """No exception, no English word left on the whole page and no message looked up without a translation."""
+    assert not at.exception, at.exception
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
 
 
 def plain(elements) -> list[str]:
@@ -147,13 +149,12 @@ def test_the_share_panel_and_a_clicked_cell_leave_no_english_word():
     texts = share_texts(at)
     assert "分享、导出、导入" in texts and any("**分享**" in t for t in texts)
     assert {"`X.csv`", "`scores.csv`", "状态（JSON）"} <= texts
-    left = english_in(at, texts)
-    assert not left, left
+    assert_chinese(at)
     at.session_state["worked_fig_weights"] = {"selection": {"x": "x2", "y": "x1", "z": None, "curve": 0, "click": 1}}
     at.run()
     explained = [m.value for m in at.markdown if "热力图的悬停提示显示" in m.value]
     assert "**查询 x1 对键 x2 的注意力权重** · 热力图的悬停提示显示 0.4683。" in explained  # softmax([2, 4, 4])[1]
-    assert not english_in(at, set(explained))
+    assert_chinese(at)
 
 
 def test_a_hostile_address_is_named_in_chinese():
@@ -163,7 +164,7 @@ def test_a_hostile_address_is_named_in_chinese():
     assert "已忽略网址参数 `worked_nope`：本页没有这项设置" in warning
     assert "已忽略网址参数 `worked_x`：该矩阵含 3 字节；3×4 的 f4 矩阵需要 48 字节（被截断了？）" in warning
     assert at.session_state["worked_t"] == 3
-    assert not english_in(at, {warning})  # the names are code, the rest Chinese
+    assert_chinese(at)  # the names are code, the rest Chinese
 
 
 @pytest.mark.usefixtures("in_chinese")
@@ -175,13 +176,28 @@ def test_uploads_answer_in_chinese():
     at.file_uploader(key="share_worked_upload").upload("bad.json", doc.encode()).run()
     errors = [e.value for e in at.error]
     assert any(e.startswith("设置 `worked_t`：400 不在 1 … 12 之内") and "什么都没有改变" in e for e in errors), errors
-    assert not english_in(at, set(errors))
+    assert_chinese(at)
     good = sharing.matrix_csv(np.ones((3, 4)), ["x1", "x2", "x3"], ["d1", "d2", "d3", "d4"])
     at.selectbox(key="share_worked_upload_target").set_value("worked_x").run()
     at.file_uploader(key="share_worked_upload").upload("x.csv", good.encode()).run()
-    assert plain(at.success) == ["x.csv 已载入 X"]
+    assert plain(at.success) == ["`x.csv` 已载入 X"]  # a file's name as code
+    assert_chinese(at)
     at.file_uploader(key="share_worked_upload").upload("x.csv", b"a,b\n").run()
     assert any(e.startswith("X：表头必须是一个空单元格加上各列 d1, d2, d3, d4") for e in (e.value for e in at.error))
+    assert_chinese(at)
+
+
+@pytest.mark.parametrize(
+    ("name", "span"),
+    [
+        ("state.json", "`state.json`"),
+        ("a`b.csv", "``a`b.csv``"),  # CommonMark: a fence longer than any backtick run inside
+        ("a``b", "```a``b```"),
+        ("`x`", "`` `x` ``"),  # a backtick at an end is padded by one space, which the renderer strips
+    ],
+)
+def test_a_name_shown_as_code_renders_as_typed(name, span):
+    assert code_span(name) == span
 
 
 @pytest.mark.usefixtures("in_chinese")
@@ -191,7 +207,8 @@ def test_the_json_import_counts_its_parts_in_chinese():
     doc = sharing.export_json(worked.SHARE, settings, {}, {})
     at.file_uploader(key="share_worked_upload").upload("state.json", doc.encode()).run()
     n = len(settings)
-    assert plain(at.success) == [f"state.json 已载入：{n} 项设置，0 个矩阵"]
+    assert plain(at.success) == [f"`state.json` 已载入：{n} 项设置，0 个矩阵"]
+    assert_chinese(at)
 
 
 # ------------------------------------------------------------------------------------------- library messages
@@ -225,6 +242,7 @@ def test_plotly_js_gets_its_own_words_in_the_interface_language(monkeypatch):
 
     monkeypatch.setattr(chart, "FORCE_COMPONENT", True)
     at = open_zh()
+    assert_chinese(at)
     payloads = [json.loads(e.proto.bytes.decode()) for e in at.get("bidi_component") if e.proto.bytes]
     metas = [p["meta"] for p in payloads if p.get("figure")]
     assert metas and all(m["config"]["locale"] == "zh-CN" and m["svgTitle"] == "下载图表（SVG）" for m in metas)

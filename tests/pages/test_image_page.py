@@ -9,10 +9,11 @@ import numpy as np
 import torch
 from streamlit.testing.v1 import AppTest
 
+from attnviz import i18n
 from attnviz.image import DEFAULT_WIDTHS, CNNWithAttention, calibrate_batchnorm, make_shapes
 from attnviz.ui import image as image_ui
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figures, markdown_text, open_page
-from tests.support.i18n import english_left, visible_texts
+from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/9_Image_attention.py"
 
@@ -115,19 +116,12 @@ def st_job(at):
 
 # ------------------------------------------------------------------------------------------------ in Chinese
 
-SHARE_ICON = ":material/share:"  # the share panel (its own text is translated with the shared modules)
-
 
 def open_in(lang: str) -> AppTest:
+    MISSING.clear()
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
     at.query_params["lang"] = lang
     return at.run()
-
-
-def english_left_outside_share(at: AppTest) -> list[tuple[str, str, str]]:
-    """English words left on the page, except in the share panel's expander."""
-    panel = {text for e in at.get("expander") if e.icon == SHARE_ICON for _where, text in visible_texts(e)}
-    return [left for left in english_left(at) if left[2] not in panel]
 
 
 def test_in_chinese_a_clicked_patch_its_maps_and_the_received_map():
@@ -135,7 +129,8 @@ def test_in_chinese_a_clicked_patch_its_maps_and_the_received_map():
     assert not at.exception and not at.error
     assert at.title[0].value == "图像上的注意力"
     at.session_state["img_fig_grid"] = {"selection": {"x": 70.0, "y": 30.0, "z": None, "curve": 1, "point": None}}
-    at.run()
+    with i18n.use("zh"):
+        at.run()
     assert not at.exception
     assert (at.session_state.img_row, at.session_state.img_col) == (3, 13)  # pixel (70, 30): cell (3, 13)
     assert [s.value for s in at.subheader][1] == "2. 位置（第 3 行，第 13 列）关注哪里"
@@ -150,10 +145,12 @@ def test_in_chinese_a_clicked_patch_its_maps_and_the_received_map():
     text = markdown_text(at)
     assert "**未训练**的模型判断为**" in text and "生成的图像 0，一个**" in text
     assert "均匀注意力会给每个格子 0.0025。" in text
-    assert not english_left_outside_share(at), english_left_outside_share(at)
-    at.radio(key="img_map").set_value("received").run()
+    assert english_left(at) == [], english_left(at)
+    with i18n.use("zh"):
+        at.radio(key="img_map").set_value("received").run()
     assert [s.value for s in at.subheader][1] == "2. 哪些位置收到注意力"
-    assert not english_left_outside_share(at), english_left_outside_share(at)
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
     zh_address = dict(at.query_params)
     at.radio(key="lang_switch").set_value("en").run()  # the choice and the address stay, in words of the other language
     assert (at.session_state.img_map, at.session_state.img_row, at.session_state.img_col) == ("received", 3, 13)
@@ -174,20 +171,24 @@ def test_in_chinese_an_upload_error_and_an_uploaded_image():
     from PIL import Image
 
     at = open_in("zh")
-    at.radio(key="img_source").set_value("upload").run()
+    with i18n.use("zh"):
+        at.radio(key="img_source").set_value("upload").run()
     assert any(i.value.startswith("请在侧边栏上传一张 PNG 或 JPEG 图像（最大 1 MB）") for i in at.info)
     at.file_uploader(key="img_upload").upload("猫.png", _gif(), "image/png")
-    at.run()
+    with i18n.use("zh"):
+        at.run()
     assert not at.exception
     assert len(at.error) == 1 and error_text(at).startswith("猫.png 是 GIF 图像；只接受 PNG 和 JPEG")
-    assert not english_left_outside_share(at), english_left_outside_share(at)
+    assert english_left(at) == [], english_left(at)
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), (0, 90, 200)).save(buffer, format="PNG")
     at.file_uploader(key="img_upload").upload("猫.png", buffer.getvalue(), "image/png")
-    at.run()
+    with i18n.use("zh"):
+        at.run()
     assert not at.exception and not at.error
     assert "你的图像 `猫.png`。" in markdown_text(at)
-    assert not english_left_outside_share(at), english_left_outside_share(at)
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
 
 
 def test_in_chinese_training_its_progress_curves_and_the_trained_model(monkeypatch):
@@ -195,13 +196,15 @@ def test_in_chinese_training_its_progress_curves_and_the_trained_model(monkeypat
     monkeypatch.setattr(image_ui, "TEST_IMAGES", 8)
     at = open_in("zh")
     assert at.caption and "本次会话还没有训练过模型。" in [c.value for c in at.caption]
-    at.slider(key="img_epochs").set_value(1).run()
-    at.button(key="img_train_start").click().run()
+    with i18n.use("zh"):
+        at.slider(key="img_epochs").set_value(1).run()
+        at.button(key="img_train_start").click().run()
     deadline = time.monotonic() + 60
     while not st_job(at).status().finished and time.monotonic() < deadline:
         time.sleep(0.5)
-    at.run()
-    at.run()
+    with i18n.use("zh"):
+        at.run()
+        at.run()
     assert not at.exception and st_job(at).status().state == "done"
     assert _overlay(at)["layout"]["yaxis6"]["title"]["text"] == "已训练（2 步）"
     curves = next(f for f in figures(at) if f["layout"]["xaxis"].get("title", {}).get("text") == "步")
@@ -209,4 +212,5 @@ def test_in_chinese_training_its_progress_curves_and_the_trained_model(monkeypat
     progress = at.get("progress")[0].proto.text
     assert progress.startswith("2 步后完成：留出集准确率 ")
     assert "**已训练（2 步）**的模型判断为" in markdown_text(at)
-    assert not english_left_outside_share(at), english_left_outside_share(at)
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)

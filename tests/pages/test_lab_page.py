@@ -11,9 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from attnviz import i18n
 from attnviz.lab import lab_inputs
-from attnviz.ui.cells import CLICK_HINT
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page, titles
-from tests.support.i18n import MISSING
+from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/6_Attention_lab.py"
 SENTENCE = "The animal didn't cross the street because it was too tired"
@@ -219,41 +218,6 @@ def test_one_token_is_explained():
 
 # ------------------------------------------------------------------------------------------------ in Chinese
 
-_KINDS = (
-    "title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success", "toast",
-    "button", "checkbox", "toggle", "radio", "selectbox", "multiselect", "select_slider", "slider", "number_input",
-    "text_input", "text_area", "download_button", "file_uploader", "page_link", "form_submit_button", "data_editor",
-    "expander", "tab", "metric", "plotly_chart", "dataframe", "table",
-)  # fmt: skip
-
-
-class _WithoutSharePanel:
-    """The page's element tree without the share panel (the expander with the downloads) and its caption."""
-
-    def __init__(self, at):
-        self.at = at
-        panels = [e for e in at.get("expander") if e.get("download_button")]
-        self.skip = {id(p) for p in panels} | {id(e) for p in panels for kind in _KINDS for e in p.get(kind)}
-
-    def get(self, kind):
-        return [e for e in self.at.get(kind) if id(e) not in self.skip]
-
-
-def own_english_left(at) -> list[tuple[str, str, str]]:
-    """English left on the page in zh, but for the texts of shared modules translated elsewhere: the share panel,
-    the click hint, a heatmap's default axis names (query/key/value) and a number box's range message."""
-    from tests.support.i18n import english_left
-
-    def shared(where: str, word: str, text: str) -> bool:
-        return (
-            text == CLICK_HINT
-            or text.startswith("Not in the address")
-            or (where == "figure" and word in ("query", "key", "value"))
-            or (where == "error" and "must be a whole number from" in text)
-        )
-
-    return [left for left in english_left(_WithoutSharePanel(at)) if not shared(*left)]
-
 
 def open_zh(state: dict | None = None):
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
@@ -263,13 +227,13 @@ def open_zh(state: dict | None = None):
     return at.run()
 
 
-def test_chinese_default_page_has_no_english_of_its_own():
+def test_chinese_default_page_has_no_english_left():
     MISSING.clear()
     at = open_zh()
     assert not at.exception and not at.error
     assert at.title[0].value == "注意力实验室"
-    assert not own_english_left(at), own_english_left(at)
-    assert not set(MISSING) - {CLICK_HINT}
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
     text = markdown_text(at)
     for term in ("点积", "缩放点积", "余弦", "加性", "注意力权重", "温度", "随机丢弃", "掩码"):
         assert term in text or term in " ".join(titles(at)), term
@@ -312,8 +276,8 @@ def test_chinese_sections_in_other_states(state, expected):
     MISSING.clear()
     at = open_zh(state)
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert not own_english_left(at), own_english_left(at)
-    assert not set(MISSING) - {CLICK_HINT}, set(MISSING)
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
     shown = "\n".join([markdown_text(at), *titles(at), *(c.value for c in at.caption), *(i.value for i in at.info)])
     for text in expected:
         assert text in shown, text
@@ -338,8 +302,8 @@ def test_chinese_errors_name_the_problem(state, message):
     at = open_zh(state)
     assert not at.exception
     assert message in error_text(at), error_text(at)
-    assert not own_english_left(at), own_english_left(at)
-    assert not set(MISSING) - {CLICK_HINT}, set(MISSING)
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
 
 
 def click(at, key: str, x: str, y: str, curve: int = 0):
@@ -361,11 +325,16 @@ def test_chinese_cell_note_names_the_score_function(monkeypatch):
 
     at = open_zh()
     trace = charts(at)["每个打分函数的注意力权重 = softmax(分数)"]["data"][2]  # cosine
+    MISSING.clear()
     at = click(at, "lab_score_weights", x=trace["x"][1], y=trace["y"][3], curve=2)
     assert not at.exception
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
     notes = "\n".join(c.value for c in at.caption)
     assert "余弦打分：下方“余弦：分数”热力图中这个查询所在行的 softmax。" in notes
     trace = charts(at)["缩放点积：分数"]["data"][0]
     at = click(at, "lab_s_1", x=trace["x"][2], y=trace["y"][4])
     assert not at.exception
+    assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
     assert "缩放点积：q·k 乘以 1/√d_k = 1/√16。" in "\n".join(c.value for c in at.caption)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from attnviz import i18n
 from attnviz.cells import hover_text
 from attnviz.practice import make_problem
 from tests.pages.conftest import ROOT, TIMEOUT, edit, open_page
@@ -161,7 +162,9 @@ def test_a_bad_link_value_is_named_and_the_page_still_works():
     at.run()
     assert not at.exception
     errors = "\n".join(e.value for e in at.error)
-    assert "seed='abc'" in errors and "level='expert'" in errors
+    assert "The link's `seed='abc'` is not valid (a whole number from 0 to 4294967295)" in errors
+    assert "`level='expert'` is not valid (one of `easy`, `medium`, `hard`)" in errors
+    assert errors.count("the page's own settings are used") == 2  # said once per problem
     assert at.session_state.practice_seed == 0
 
 
@@ -177,53 +180,62 @@ def test_new_problem_moves_to_the_next_seed(at):
 def test_in_chinese_a_wrong_then_right_answer_a_hint_and_the_solution():
     MISSING.clear()
     at = open_in("zh", {"seed": "3", "level": "medium", "stage": "weights", "source": "random"})
-    assert not at.exception
-    p = problem_on(at)
-    assert at.title[0].value == "练习"
-    task = "计算注意力权重：对给出的注意力分数逐行做 softmax（保留 2 位小数）。与精确值相差不超过 0.01 即算对。"
-    assert task in [m.value for m in at.markdown]
-    typed = np.round(p.answer, 2)
-    typed[0, 1] += 0.5
-    at = type_answer(at, p, typed)
-    at.button(key="practice_check").click().run()
-    assert [w.value for w in at.warning] == [
-        f"{p.answer.size} 格中对了 {p.answer.size - 1} 格。标 ✗ 的格子需要再看一看。"
-    ]
-    at.button(key="practice_hint").click().run()
-    hint = at.info[-1].value
-    assert hint.startswith(
-        f"单元格 ({p.row_labels[0]}, {p.col_labels[1]})，第 1 项（共 {p.answer.shape[1]} 项）：e^(z1 − max)"
-    )
-    at = type_answer(at, p, np.round(p.answer, 2))
-    at.button(key="practice_check").click().run()
-    assert [s.value for s in at.success] == ["全部正确！"]
-    assert at.sidebar.get("metric")[0].label == "得分" and at.sidebar.get("metric")[0].proto.body == "1 / 1"
-    at.button(key="practice_show").click().run()
-    assert "3. 答案" in [h.value for h in at.subheader]
-    assert len(at.latex) == p.answer.size
-    assert not at.exception and not english_left(at), english_left(at)
-    assert not set(MISSING)
+    with i18n.use("zh"):  # a rerun formats the options in this thread: as the page drew them
+        assert not at.exception
+        p = problem_on(at)
+        assert at.title[0].value == "练习"
+        task = "计算注意力权重：对给出的注意力分数逐行做 softmax（保留 2 位小数）。与精确值相差不超过 0.01 即算对。"
+        assert task in [m.value for m in at.markdown]
+        typed = np.round(p.answer, 2)
+        typed[0, 1] += 0.5
+        at = type_answer(at, p, typed)
+        at.button(key="practice_check").click().run()
+        assert [w.value for w in at.warning] == [
+            f"{p.answer.size} 格中对了 {p.answer.size - 1} 格。标 ✗ 的格子需要再看一看。"
+        ]
+        at.button(key="practice_hint").click().run()
+        hint = at.info[-1].value
+        assert hint.startswith(
+            f"单元格 ({p.row_labels[0]}, {p.col_labels[1]})，第 1 项（共 {p.answer.shape[1]} 项）：e^(z1 − max)"
+        )
+        at = type_answer(at, p, np.round(p.answer, 2))
+        at.button(key="practice_check").click().run()
+        assert [s.value for s in at.success] == ["全部正确！"]
+        assert at.sidebar.get("metric")[0].label == "得分" and at.sidebar.get("metric")[0].proto.body == "1 / 1"
+        at.button(key="practice_show").click().run()
+        assert "3. 答案" in [h.value for h in at.subheader]
+        assert len(at.latex) == p.answer.size
+        assert not at.exception
+        assert english_left(at) == [], english_left(at)
+        assert not MISSING, sorted(MISSING)
 
 
 def test_in_chinese_a_hint_of_a_two_head_problem_names_the_head():
+    MISSING.clear()
     at = open_in("zh", {"seed": "0", "level": "hard", "stage": "concat", "source": "worked"})
-    at.button(key="practice_hint").click().run()
-    assert "：头 0：a1,1·v1[1] = " in at.info[0].value
-    assert "**A₀**" in [m.value for m in at.markdown]
-    assert not english_left(at), english_left(at)
+    with i18n.use("zh"):  # a rerun formats the options in this thread: as the page drew them
+        at.button(key="practice_hint").click().run()
+        assert "：头 0：a1,1·v1[1] = " in at.info[0].value
+        assert "**A₀**" in [m.value for m in at.markdown]
+        assert english_left(at) == [], english_left(at)
+        assert not MISSING, sorted(MISSING)
 
 
 def test_switching_the_language_keeps_the_exercise_and_the_teachers_link():
+    MISSING.clear()
     at = open_in("zh")
-    at.radio(key="practice_level").set_value("hard").run()
-    at.selectbox(key="practice_stage").set_value("output").run()
-    at.radio(key="practice_source").set_value("worked").run()
-    at.checkbox(key="practice_teacher").check().run()
-    assert not at.exception
-    link = "?seed=0&level=hard&stage=output&source=worked"
-    assert [c.value for c in at.code] == [link]
-    zh_labels = at.radio(key="practice_level").options
-    assert "困难：softmax、输出、两个头（随机：3–4 个词元）" in zh_labels
+    with i18n.use("zh"):  # a rerun formats the options in this thread: as the page drew them
+        at.radio(key="practice_level").set_value("hard").run()
+        at.selectbox(key="practice_stage").set_value("output").run()
+        at.radio(key="practice_source").set_value("worked").run()
+        at.checkbox(key="practice_teacher").check().run()
+        assert not at.exception
+        link = "?seed=0&level=hard&stage=output&source=worked"
+        assert [c.value for c in at.code] == [link]
+        zh_labels = at.radio(key="practice_level").options
+        assert "困难：softmax、输出、两个头（随机：3–4 个词元）" in zh_labels
+        assert english_left(at) == [], english_left(at)
+        assert not MISSING, sorted(MISSING)
     zh_address = dict(at.query_params)
     at.radio(key="lang_switch").set_value("en").run()
     assert not at.exception
@@ -239,11 +251,11 @@ def test_switching_the_language_keeps_the_exercise_and_the_teachers_link():
 
 
 def test_in_chinese_a_bad_link_is_named_in_chinese():
+    MISSING.clear()
     at = open_in("zh", {"seed": "abc", "level": "expert"})
     assert not at.exception
     errors = "\n".join(e.value for e in at.error)
-    assert "链接中的 seed='abc' 无效（应为 0 到 4294967295 之间的整数）；使用页面自己的设置" in errors
-    assert "level='expert' 无效（应为 easy, medium, hard 之一）" in errors
-    # left in English: the link's own words (the values it carried and the codes it may carry)
-    link_words = {"seed", "abc", "level", "expert", "easy", "medium", "hard"}
-    assert {word.strip("'") for _where, word, _text in english_left(at)} <= link_words
+    assert "链接中的 `seed='abc'` 无效（应为 0 到 4294967295 之间的整数）——使用页面自己的设置。" in errors
+    assert "`level='expert'` 无效（应为 `easy`、`medium`、`hard` 之一）" in errors
+    assert english_left(at) == [], english_left(at)  # the link's own words are shown as code
+    assert not MISSING, sorted(MISSING)

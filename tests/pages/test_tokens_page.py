@@ -15,7 +15,6 @@ from attnviz.ui.render import escape_markdown
 from attnviz.ui.tokens import PRESETS
 from attnviz.views import DEFAULT_SENTENCE, temperature_scale, top_keys
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page, titles
-from tests.pages.zh_areas import SHARED_FILES, SHARED_PHRASES, not_shared, source
 from tests.support.i18n import english_left, missing_translations
 
 PAGE = "pages/2_Tokens.py"
@@ -290,8 +289,6 @@ def test_the_weights_colour_scale_says_where_it_tops_out(at):
 
 # ------------------------------------------------------------------------------------------------ in Chinese
 
-OWN_FILES = (PAGE, "attnviz/ui/tokens.py", "attnviz/ui/it_model.py", "attnviz/explain.py", "attnviz/views.py")
-
 
 @pytest.fixture
 def zh() -> AppTest:
@@ -304,19 +301,12 @@ def zh() -> AppTest:
         yield app.run()
 
 
-def assert_chinese(at: AppTest, *, skip: tuple[str, ...] = ()) -> None:
-    """No English word left but the shared modules' (translated elsewhere) and the learner's text, and no lookup
-    without a translation. ``skip``: element kinds checked by the caller instead."""
+def assert_chinese(at: AppTest) -> None:
+    """No English word left on the page but the learner's text, and no lookup without a translation."""
     assert not at.exception, at.exception
-    left = [hit for hit in not_shared(english_left(at)) if hit[0] not in skip]
-    assert not left, "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
+    left = english_left(at)
+    assert left == [], "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
     assert not at.missing_translations, sorted(at.missing_translations)
-
-
-def test_the_shared_text_skipped_in_chinese_is_not_this_pages():
-    own, shared = source(OWN_FILES), source(SHARED_FILES)
-    for phrase in SHARED_PHRASES:
-        assert phrase in shared and phrase not in own, phrase
 
 
 def test_in_chinese_the_default_sentence_stays_english_and_the_rest_is_chinese(zh):
@@ -390,7 +380,7 @@ def test_in_chinese_the_trained_model_panel_speaks_chinese(zh):
     at.text_area(key="tokens_text").input("The zebra and the yak were too tired").run()
     at.toggle(key="tokens_it_model").set_value(True).run()
     # The unknown words are the learner's, quoted as typed; the model's vocabulary is shown as code.
-    assert_chinese(at, skip=("warning",))
+    assert_chinese(at)
     warning = re.sub(r"\\(.)", r"\1", at.warning[0].value)
     assert warning == "不在训练好的模型的词表中，按 <unk> 读入：“zebra”、“and”、“yak”、“were”"
     assert at.info[0].value == "模型是在 11 个词的句子上训练的；这句有 8 个词，所以模式可能没那么清晰。"

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, markdown_text, open_page, titles
-from tests.support.i18n import MISSING
+from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/8_Train.py"
 
@@ -218,23 +218,6 @@ def test_load_files_takes_the_two_files_in_any_order_and_names_bad_ones():
 
 # -- in Chinese (the default page is checked by tests/pages/test_i18n_pages.py) --------------------------------------
 
-# attnviz.figures.heatmap_grid's axis titles and hover text: another area's catalog translates them.
-_SHARED_FIGURE_WORDS = {"query", "key", "value"}
-
-
-def _english_left_here(at) -> list[tuple[str, str, str]]:
-    """Each English word left on the page, less the share panel's own texts (attnviz.ui.share: another area's
-    catalog) and the heatmap grid's shared hover text; every text of this page's own files stays checked."""
-    from collections import Counter
-
-    from tests.support.i18n import english_left
-
-    left = Counter(english_left(at))
-    for expander in at.expander:
-        if any(t.key == "share_train_show_code" for t in expander.get("toggle")):
-            left -= Counter(english_left(expander))
-    return [e for e in left.elements() if not (e[0] == "figure" and e[1].lower() in _SHARED_FIGURE_WORDS)]
-
 
 def test_a_trained_run_and_upload_errors_in_chinese():
     from attnviz import i18n
@@ -245,7 +228,7 @@ def test_a_trained_run_and_upload_errors_in_chinese():
     at.run()
     with i18n.use("zh"):  # the selectbox's translated options, as the test reads them
         at.sidebar.selectbox(key="train_task").set_value("it").run()
-        assert "“it”指的是什么？" in markdown_text(at) and not _english_left_here(at)
+        assert "“it”指的是什么？" in markdown_text(at) and english_left(at) == []
         at.sidebar.selectbox(key="train_task").set_value("reverse").run()
         at = _train_steps(at, 20)
         assert not at.exception
@@ -256,8 +239,7 @@ def test_a_trained_run_and_upload_errors_in_chinese():
         assert figure(at, "训练损失与留出集准确率")["layout"]["yaxis"]["title"]["text"] == "损失"
         at.text_input(key="train_probe").set_value("1 2 3").run()
         assert "请恰好输入 8 个数字（模型的序列长度），用空格分隔；现在是 3 个。" in error_text(at)
-        left = _english_left_here(at)
-        assert not left, left
+        assert english_left(at) == [], english_left(at)
         # A saved run that does not load (io.py's error), then a state JSON the task does not allow (the panel's).
         at.file_uploader(key="train_act_upload").upload("a.safetensors", b"\0" * 16).upload("b.json", b'{"format": 1}')
         at.run()
@@ -275,9 +257,8 @@ def test_a_trained_run_and_upload_errors_in_chinese():
         at.run()
         assert "设置 `train_steps`：对任务“反转序列”来说，9000 超出了 1 … 5000 的范围" in error_text(at)
         assert at.session_state["train_steps"] == 20
-        left = _english_left_here(at)
-        assert not left, left
-    assert not set(MISSING), sorted(set(MISSING))
+        assert english_left(at) == [], english_left(at)
+    assert not MISSING, sorted(MISSING)
 
 
 def test_progress_and_stop_reasons_in_chinese():

@@ -8,7 +8,6 @@ from attnviz import i18n
 from attnviz.examples import QKV_INTRO, WORKED_EXAMPLE_PRINTED
 from attnviz.ui import worked
 from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, open_page, titles
-from tests.pages.zh_areas import SHARED_FILES, SHARED_PHRASES, not_shared, source
 from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/1_Worked_example.py"
@@ -278,8 +277,6 @@ def test_seed_000_qkv_intro_preset_attends_like_the_seeds_code(at):
 
 # ------------------------------------------------------------------------------------------------ in Chinese
 
-OWN_FILES = (PAGE, "attnviz/ui/worked.py", "attnviz/explain.py", "attnviz/views.py", "attnviz/examples.py")
-
 
 @pytest.fixture
 def zh():
@@ -293,17 +290,11 @@ def zh():
 
 
 def assert_chinese(at: AppTest) -> None:
-    """No English word left but the shared modules' (translated elsewhere), and no lookup without a translation."""
+    """No English word left on the page, and no lookup without a translation."""
     assert not at.exception, at.exception
-    left = not_shared(english_left(at))
-    assert not left, "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
-    assert not set(MISSING), sorted(set(MISSING))
-
-
-def test_the_shared_text_skipped_in_chinese_is_not_this_pages():
-    own, shared = source(OWN_FILES), source(SHARED_FILES)
-    for phrase in SHARED_PHRASES:
-        assert phrase in shared and phrase not in own, phrase
+    left = english_left(at)
+    assert left == [], "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
+    assert not MISSING, sorted(MISSING)
 
 
 def test_in_chinese_every_variant_scaling_mask_and_preset_speaks_chinese(zh):
@@ -340,11 +331,9 @@ def test_in_chinese_a_bad_cell_keeps_the_last_result_and_the_page_stays_chinese(
     at = zh
     edit(at, "worked_x", {0: {"d2": float("nan")}})
     assert not at.exception
-    # The cell's problem is worded by the shared validation; the page says in Chinese that the last values stay.
+    # The cell's problem, in Chinese, and that the last values stay.
     assert [e.value.endswith("——显示的是上一次有效的值。") for e in at.error] == [True]
-    left = [hit for hit in not_shared(english_left(at)) if hit[0] != "error"]
-    assert not left, left
-    assert not set(MISSING), sorted(set(MISSING))
+    assert_chinese(at)
     np.testing.assert_array_equal(z(at, "注意力分数 ="), WORKED_EXAMPLE_PRINTED["scores"])
 
 

@@ -92,7 +92,14 @@ def _figure_texts(spec: dict) -> Iterator[str]:
 
 
 def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    """Every figure on the page: Streamlit's plotly charts and the in-place chart component's (drawn under AppTest
+    when a test forces it)."""
+    found = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    for element in at.get("bidi_component"):
+        payload = json.loads(element.proto.bytes.decode()) if getattr(element.proto, "bytes", b"") else {}
+        if isinstance(payload, dict) and isinstance(payload.get("figure"), dict):
+            found.append(payload["figure"])
+    return found
 
 
 def visible_texts(at: AppTest) -> list[tuple[str, str]]:
