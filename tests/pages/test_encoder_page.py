@@ -12,7 +12,7 @@ from attnviz.encoder import Encoder, TimeSeriesTransformer
 from attnviz.encoder_views import sentence_input, series_input
 from attnviz.series import synthetic_series
 from tests.pages.conftest import ROOT, TIMEOUT, array, figure, figures, open_page, titles
-from tests.support.i18n import MISSING, english_left
+from tests.support.i18n import MISSING, assert_chinese
 
 PAGE = "pages/5_Encoder.py"
 DEFAULT_SENTENCE = "The animal didn't cross the street because it was too tired"
@@ -239,13 +239,6 @@ def open_zh() -> AppTest:
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
     at.query_params["lang"] = "zh"
     return at
-
-
-def assert_chinese(at) -> None:
-    """No exception, no English word left on the page and no message looked up without a translation."""
-    assert not at.exception, at.exception
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
 
 
 def test_chinese_opened_head_sections_and_steps():

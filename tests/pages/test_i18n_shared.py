@@ -21,7 +21,7 @@ from attnviz.ui import chart, worked
 from attnviz.ui.render import code_span
 from attnviz.validation import InputError, parse_matrix
 from tests.pages.conftest import ROOT, TIMEOUT
-from tests.support.i18n import MISSING, english_left
+from tests.support.i18n import MISSING, assert_chinese
 
 WORKED = "pages/1_Worked_example.py"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -54,13 +54,6 @@ def share_texts(at: AppTest) -> set[str]:
         texts |= {w.label for w in at.get(kind) if w.key in SHARE_KEYS}
         texts |= {w.help for w in at.get(kind) if w.key in SHARE_KEYS and w.help}
     return texts
-
-
-def assert_chinese(at: AppTest) -> None:
-    """No exception, no English word left on the whole page and no message looked up without a translation."""
-    assert not at.exception, at.exception
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
 
 
 def plain(elements) -> list[str]:

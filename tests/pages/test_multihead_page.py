@@ -12,7 +12,7 @@ from attnviz.examples import WORKED_EXAMPLE
 from attnviz.tokens import tokenize
 from attnviz.views import DEFAULT_SENTENCE
 from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, figures, markdown_text, open_page, titles
-from tests.support.i18n import MISSING, english_left
+from tests.support.i18n import MISSING, assert_chinese
 
 PAGE = "pages/3_Multi-head.py"
 NB = "\u00a0"  # the shape table keeps each shape on one line with no-break spaces
@@ -287,17 +287,9 @@ def rerun_zh(at: AppTest) -> AppTest:
         return at.run()
 
 
-def assert_no_english(at: AppTest) -> None:
-    """No exception, no English word left on the page and no message looked up without a translation."""
-    assert not at.exception, at.exception
-    left = english_left(at)
-    assert left == [], "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
-    assert not MISSING, sorted(MISSING)
-
-
 def test_chinese_page_keeps_codes_in_the_state_and_names_the_heads():
     at = open_zh()
-    assert_no_english(at)
+    assert_chinese(at)
     assert at.title[0].value == "多头注意力"
     assert at.radio(key="mh_source").options == ["句子", "示例演算", "随机词元"]
     assert at.session_state["mh_source"] == "Sentence"  # the code, not the label
@@ -314,7 +306,7 @@ def test_chinese_error_names_an_impossible_head_count_and_the_last_result_stays(
     before = figures(at)
     at.number_input(key="mh_d_model").set_value(10)
     rerun_zh(at)
-    assert_no_english(at)
+    assert_chinese(at)
     (error,) = at.error
     assert "头数 = 3 不能整除 d\\_model = 10" in error.value
     assert "每个头分到 d\\_model / 头数 列" in error.value and "1, 2, 5, 10" in error.value
@@ -322,7 +314,7 @@ def test_chinese_error_names_an_impossible_head_count_and_the_last_result_stays(
     assert figures(at) == before
     at.number_input(key="mh_d_model").set_value(0)
     rerun_zh(at)
-    assert_no_english(at)
+    assert_chinese(at)
     assert "d\\_model = 0：至少要为 1" in at.error[0].value
 
 
@@ -337,7 +329,7 @@ def test_chinese_long_masked_input_pooled_with_every_tab_and_the_detail_open():
         mh_weights_view="各头的平均",
         mh_combined_view="经过 W_O 之后",
     )
-    assert_no_english(at)
+    assert_chinese(at)
     text = markdown_text(at)
     assert "从 100 个词的词表（t0 … t99）中随机抽取的 512 个词元（随机种子 0）" in text
     assert "只显示 512 个词元中的前 64 个。" in text
@@ -361,13 +353,13 @@ def test_chinese_long_masked_input_pooled_with_every_tab_and_the_detail_open():
 )
 def test_chinese_note_on_the_worked_example_follows_d_model(d_model, note):
     at = open_zh(mh_source="Worked example", mh_d_model=d_model, mh_heads=1)
-    assert_no_english(at)
+    assert_chinese(at)
     assert any(m.value.startswith(note) for m in at.markdown)
 
 
 def test_chinese_error_when_the_tokens_page_sentence_is_empty():
     at = open_zh(tokens_text="   ")
-    assert_no_english(at)
+    assert_chinese(at)
     assert "词元页面的文本里没有词元" in at.error[0].value
 
 
@@ -379,7 +371,7 @@ def test_switching_to_chinese_keeps_the_settings_and_switching_back_restores_eng
     english = titles(at)
     MISSING.clear()
     at.radio(key="lang_switch").set_value("zh").run()
-    assert_no_english(at)
+    assert_chinese(at)
     assert not at.error
     assert at.title[0].value == "多头注意力"
     assert at.radio(key="mh_source").value == "Worked example" and at.radio(key="mh_source").options[1] == "示例演算"

@@ -11,7 +11,7 @@ from attnviz.positional import position_similarity, seed_odd_variant_encoding, s
 from attnviz.tokens import token_labels, tokenize
 from attnviz.views import default_dims
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page
-from tests.support.i18n import MISSING, english_left
+from tests.support.i18n import MISSING, assert_chinese
 
 PAGE = "pages/4_Positional_encoding.py"
 
@@ -212,17 +212,9 @@ def rerun_zh(at: AppTest, **state) -> AppTest:
         return at.run()
 
 
-def assert_no_english(at: AppTest) -> None:
-    """No exception, no English word left on the page and no message looked up without a translation."""
-    assert not at.exception, at.exception
-    left = english_left(at)
-    assert left == [], "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
-    assert not MISSING, sorted(MISSING)
-
-
 def test_chinese_default_page_and_its_figures():
     at = open_zh()
-    assert_no_english(at)
+    assert_chinese(at)
     assert at.title[0].value == "位置编码"
     text = markdown_text(at)
     assert "d_model = 64：32 个 sin 列和 32 个 cos 列，组成 32 对" in text
@@ -246,7 +238,7 @@ def test_chinese_odd_width_variant_and_a_chinese_sentence():
         pe_order_a="the cat sat on the mat",
         pe_order_b="the mat sat on the cat",
     )
-    assert_no_english(at)
+    assert_chinese(at)
     text = markdown_text(at)
     assert "d_model = 9 是奇数：5 个 sin 列和 4 个 cos 列，所以最后一列（第 8 列）是没有 cos 配对的 sin。" in text
     assert "（d_model 为奇数时只是近似相同：那一列没有配对的 sin 打破了对称）。" in text
@@ -257,13 +249,13 @@ def test_chinese_odd_width_variant_and_a_chinese_sentence():
 
 def test_chinese_errors_warnings_and_notes_for_unusual_inputs():
     at = open_zh(pe_base=-10.0)
-    assert_no_english(at)
+    assert_chinese(at)
     assert "底数必须是正数，当前为 -10——显示的是最后一次有效的编码。" in error_text(at)
     rerun_zh(at, pe_base=10000.0, pe_d_model=0)
-    assert_no_english(at)
+    assert_chinese(at)
     assert error_text(at).startswith("d_model（编码宽度）")
     rerun_zh(at, pe_d_model=1, pe_variant=True, pe_sentence="   ", pe_order_b="cat bites man")
-    assert_no_english(at)
+    assert_chinese(at)
     errors = error_text(at)
     assert "句子是空的（或只有空格）：输入几个词，其中一个输入两次。" in errors
     assert "两个句子必须由同样的词按不同顺序组成；只在第一句中的：['dog']，只在第二句中的：['cat']" in errors
@@ -271,10 +263,10 @@ def test_chinese_errors_warnings_and_notes_for_unusual_inputs():
     assert "d_model = 1 时只有最快的那条波，波长 6.3 个位置" in text
     assert "d_model = 1 时没有 cos 列，所以两个版本相同。" in text
     rerun_zh(at, pe_sentence=" ".join(f"w{i}" for i in range(100)))
-    assert_no_english(at)
+    assert_chinese(at)
     assert at.warning[0].value == "只使用前 64 个词元（截掉了 36 个）。"
     assert at.info[0].value == "没有出现两次的词元：把某个词输入两次，就能看到它对相应行的影响。"
     rerun_zh(at, pe_positions=2048, pe_d_model=512)
-    assert_no_english(at)
+    assert_chinese(at)
     captions = " ".join(c.value for c in at.caption)
     assert "这里只显示 2048 个位置中的 256 个（每 8 个取一个），以及 512 个维度中的 256 个" in captions

@@ -15,7 +15,7 @@ from attnviz.ui.render import escape_markdown
 from attnviz.ui.tokens import PRESETS
 from attnviz.views import DEFAULT_SENTENCE, temperature_scale, top_keys
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page, titles
-from tests.support.i18n import english_left, missing_translations
+from tests.support.i18n import assert_chinese, missing_translations
 
 PAGE = "pages/2_Tokens.py"
 DEFAULT_LABELS = token_labels(tokenize(DEFAULT_SENTENCE))
@@ -301,17 +301,9 @@ def zh() -> AppTest:
         yield app.run()
 
 
-def assert_chinese(at: AppTest) -> None:
-    """No English word left on the page but the learner's text, and no lookup without a translation."""
-    assert not at.exception, at.exception
-    left = english_left(at)
-    assert left == [], "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
-    assert not at.missing_translations, sorted(at.missing_translations)
-
-
 def test_in_chinese_the_default_sentence_stays_english_and_the_rest_is_chinese(zh):
     at = zh
-    assert_chinese(at)
+    assert_chinese(at, at.missing_translations)
     assert at.title[0].value == "你自己的句子"
     assert at.text_area(key="tokens_text").value == DEFAULT_SENTENCE  # the learner's data
     # The preset names are interface text; the sentences they load are data.
@@ -340,7 +332,7 @@ def test_in_chinese_repeats_scaling_mask_and_characters_are_explained(zh):
     at.toggle(key="tokens_pe").set_value(False).run()
     at.toggle(key="tokens_scale").set_value(True).run()
     at.toggle(key="tokens_causal").set_value(True).run()
-    assert_chinese(at)
+    assert_chinese(at, at.missing_translations)
     text = markdown_text(at)
     assert "这些向量乘以 √d_model = 4.00，与 Transformer 论文相同" in text
     assert "没有位置编码：“the” 在位置 0 和位置 3 上得到完全相同的行" in text
@@ -349,7 +341,7 @@ def test_in_chinese_repeats_scaling_mask_and_characters_are_explained(zh):
     at.radio(key="tokens_mode").set_value("Characters").run()
     assert at.session_state["tokens_mode"] == "Characters"  # the state keeps the code
     assert at.radio(key="tokens_mode").options == ["词和标点", "字符"]
-    assert_chinese(at)
+    assert_chinese(at, at.missing_translations)
     assert "（按字符切分）" in markdown_text(at)
 
 
@@ -357,20 +349,20 @@ def test_in_chinese_every_refused_input_is_named_in_chinese(zh):
     at = zh
     at.number_input(key="tokens_d_model").set_value(0).run()
     at.number_input(key="tokens_temperature").set_value(0.0).run()
-    assert_chinese(at)
+    assert_chinese(at, at.missing_translations)
     errors = error_text(at)
     assert "d_model（嵌入宽度）必须是 1 到 512 之间的整数，得到的是 0" in errors
     assert "温度必须大于 0，得到的是 0：" in errors
     at.text_area(key="tokens_text").input("   ").run()
     assert "文本框是空的（或只有空格）：请输入一个句子来切分词元" in error_text(at)
-    assert_chinese(at)
+    assert_chinese(at, at.missing_translations)
 
 
 def test_in_chinese_a_cut_text_and_a_large_matrix_are_explained(zh):
     at = zh
     total = MAX_TOKENS + 76
     at.text_area(key="tokens_text").input(" ".join(f"w{i % 50}" for i in range(total))).run()
-    assert_chinese(at)
+    assert_chinese(at, at.missing_translations)
     assert at.warning[0].value.startswith(f"文本有 {total:,} 个词元；只用前 {MAX_TOKENS:,} 个（截掉 76 个）。")
     assert any(c.value.startswith("大矩阵的格子里不显示数字") for c in at.caption)
 
@@ -380,7 +372,7 @@ def test_in_chinese_the_trained_model_panel_speaks_chinese(zh):
     at.text_area(key="tokens_text").input("The zebra and the yak were too tired").run()
     at.toggle(key="tokens_it_model").set_value(True).run()
     # The unknown words are the learner's, quoted as typed; the model's vocabulary is shown as code.
-    assert_chinese(at)
+    assert_chinese(at, at.missing_translations)
     warning = re.sub(r"\\(.)", r"\1", at.warning[0].value)
     assert warning == "不在训练好的模型的词表中，按 <unk> 读入：“zebra”、“and”、“yak”、“were”"
     assert at.info[0].value == "模型是在 11 个词的句子上训练的；这句有 8 个词，所以模式可能没那么清晰。"
@@ -388,6 +380,6 @@ def test_in_chinese_the_trained_model_panel_speaks_chinese(zh):
     panels = [a["text"] for a in grid["layout"]["annotations"] if "层" in a["text"]]
     assert panels == ["第 1 层 · 头 1", "第 2 层 · 头 1"]
     at.text_area(key="tokens_text").input(DEFAULT_SENTENCE).run()
-    assert_chinese(at)
+    assert_chinese(at, at.missing_translations)
     assert "在 7 it 处，模型的回答是 **animal**" in re.sub(r"\\(.)", r"\1", markdown_text(at))
     assert figure(at, "最后一层：查询 7 it 的注意力权重")

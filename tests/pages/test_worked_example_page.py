@@ -8,7 +8,7 @@ from attnviz import i18n
 from attnviz.examples import QKV_INTRO, WORKED_EXAMPLE_PRINTED
 from attnviz.ui import worked
 from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, open_page, titles
-from tests.support.i18n import MISSING, english_left
+from tests.support.i18n import MISSING, assert_chinese
 
 PAGE = "pages/1_Worked_example.py"
 
@@ -287,14 +287,6 @@ def zh():
     app.query_params["lang"] = "zh"
     with i18n.use("zh"):
         yield app.run()
-
-
-def assert_chinese(at: AppTest) -> None:
-    """No English word left on the page, and no lookup without a translation."""
-    assert not at.exception, at.exception
-    left = english_left(at)
-    assert left == [], "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
-    assert not MISSING, sorted(MISSING)
 
 
 def test_in_chinese_every_variant_scaling_mask_and_preset_speaks_chinese(zh):

@@ -18,7 +18,15 @@ from streamlit.testing.v1 import AppTest
 
 from attnviz import i18n
 
-__all__ = ["KEPT_WORDS", "MISSING", "data_words", "english_left", "missing_translations", "visible_texts"]
+__all__ = [
+    "KEPT_WORDS",
+    "MISSING",
+    "assert_chinese",
+    "data_words",
+    "english_left",
+    "missing_translations",
+    "visible_texts",
+]
 
 # Names and symbols shown as they are in either language (lower case).
 _KEPT = """
@@ -227,3 +235,13 @@ def missing_translations() -> Iterator[set[str]]:
         yield found
     finally:
         _RECORDER.sinks.remove(found)
+
+
+def assert_chinese(at: AppTest, missing: set[str] | None = None) -> None:
+    """No exception, no English word left on the page and no message looked up without a translation (in
+    ``missing``, by default :data:`MISSING` since the test cleared it)."""
+    assert not at.exception, at.exception
+    left = english_left(at)
+    assert left == [], "\n".join(f"{where}: {word!r} in {text[:120]!r}" for where, word, text in left)
+    found = MISSING if missing is None else missing
+    assert not found, sorted(found)
