@@ -349,6 +349,7 @@ def bench_edit(browser, app_url: str, floor_url: str, reps: int) -> list[Row]:
 
 def setup_large(page, tokens: int, heads: int, d_model: int | None) -> None:
     """Through the page's own controls: random tokens, ``tokens`` of them, ``heads`` heads (and ``d_model``)."""
+    page.wait_for_selector(".st-key-mh_source input", state="attached", timeout=180_000)
     if page.locator(".st-key-mh_source input[type=radio]").count():
         harness.choose_radio(page, "mh_source", "Random tokens")
     else:

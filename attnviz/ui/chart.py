@@ -28,7 +28,7 @@ import streamlit as st
 import streamlit.components.v1 as components_v1
 import streamlit.components.v2 as components_v2
 
-__all__ = ["FORCE_COMPONENT", "PLOTLY_JS", "plotly_chart", "plotly_js_url", "preload_plotly"]
+__all__ = ["FORCE_COMPONENT", "PLOTLY_JS", "figure_spec", "plotly_chart", "plotly_js_url", "preload_plotly"]
 
 # The plotly.js bundle shipped inside the installed plotly package (the one plotly's own offline HTML export uses).
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -174,6 +174,21 @@ def _filename(fig: go.Figure | dict, key: str) -> str:
     return f"attnviz_{slug or 'chart'}"
 
 
+def figure_spec(fig: go.Figure | dict) -> str:
+    """The figure's JSON: ``plotly.io.to_json(fig, validate=False)``, what ``st.plotly_chart`` sends.
+
+    A figure marked by :func:`attnviz.ui.cache.figure` (shared, never modified) keeps its JSON, so a rerun that
+    draws it again does not serialize it again.
+    """
+    kept = getattr(fig, "_attnviz_spec", None)
+    if kept is not None:
+        return kept
+    spec = plotly.io.to_json(fig, validate=False)
+    if getattr(fig, "_attnviz_frozen", False):
+        fig._attnviz_spec = spec
+    return spec
+
+
 def preload_plotly() -> None:
     """Start loading plotly.js in the browser now (an invisible element), before the first chart arrives."""
     if _under_apptest() and not FORCE_COMPONENT:
@@ -215,7 +230,7 @@ def plotly_chart(
     }
     # Bytes, not a dict: the spec travels as it is (no second JSON encoding, no escaping) and Streamlit hashes the
     # bytes once instead of re-serializing the figure for the element's identity.
-    spec = plotly.io.to_json(fig, validate=False)
+    spec = figure_spec(fig)
     data = f'{{"meta":{json.dumps(meta)},"figure":{spec}}}'.encode()
     callbacks = {"on_selection_change": (lambda: None)} if on_select == "rerun" else {}
     result = _COMPONENT(key=key, data=data, width=width, height="content", **callbacks)
