@@ -115,3 +115,13 @@ def test_a_cached_figure_keeps_its_json_and_a_fresh_one_does_not(monkeypatch):
     assert cache.figure(build, np.array(z), ("a", "b"), ("c", "d"), title="scores") is kept
     assert chart.figure_spec(kept) == expected
     assert len(built) == 1
+
+
+def test_the_script_is_sent_without_comments_or_indentation():
+    sent = chart._compact(chart._JS)
+    assert "//" not in sent and "\n " not in sent
+    assert len(sent) < 0.8 * len(chart._JS)
+    # Every line of code is kept, in order.
+    code = [line.split("  // ", 1)[0].strip() for line in chart._JS.splitlines()]
+    assert sent.splitlines() == [line for line in code if line and not line.startswith("//")]
+    assert "export default function (component) {" in sent.splitlines()
