@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -360,7 +361,7 @@ class MultiHeadView:
     focus_block: int  # tokens per cell of the focus view (1 = full resolution)
     focus_labels: tuple[str, ...]
     focus: np.ndarray  # (H, F, F) each head's weights for the focus view, masked cells NaN
-    focus_top: tuple[float, ...]  # (H,) top of each head's colour scale
+    focus_top: Sequence[float]  # (H,) top of each head's colour scale (each computed when first read)
     window: int  # the per-token matrices show tokens 0 … window-1
     x: np.ndarray  # (window, d_model)
     head_outputs: np.ndarray  # (H, window, d_head)  A_h·V_h
@@ -387,6 +388,35 @@ class MultiHeadView:
 
 def _top(weights: np.ndarray, t_k: int) -> float:
     return 1.0 if t_k <= FIXED_SCALE_TOKENS else min(1.0, robust_max(weights))
+
+
+class HeadTops(Sequence):
+    """Each head's colour-scale top (:func:`_top` of its focus weights), computed when first read.
+
+    Only the one-head detail reads them, one head at a time: a percentile of T × T weights per head is a large
+    part of a new 512-token view's cost, so a view that is never opened in detail does not pay for it.
+    """
+
+    def __init__(self, focus: np.ndarray, t_k: int):
+        self._focus, self._t_k = focus, t_k
+        self._tops: list[float | None] = [None] * len(focus)
+
+    def __len__(self) -> int:
+        return len(self._tops)
+
+    def __getitem__(self, h):
+        if isinstance(h, slice):
+            return tuple(self[i] for i in range(len(self))[h])
+        top = self._tops[h]
+        if top is None:
+            top = self._tops[h] = _top(self._focus[h], self._t_k)
+        return top
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __repr__(self) -> str:
+        return f"HeadTops({tuple(self)!r})"
 
 
 def _module(weights: dict[str, np.ndarray], num_heads: int, bias: bool) -> MultiHeadAttention:
@@ -486,7 +516,7 @@ def multihead_view(
         focus_block=focus_block,
         focus_labels=tuple(labels) if focus_block == 1 else tuple(range_labels(t, focus_block)),
         focus=focus,
-        focus_top=tuple(_top(f, t) for f in focus),
+        focus_top=HeadTops(focus, t),
         window=window,
         x=x[:window].astype(np.float32),
         head_outputs=trace.head_outputs[0, :, :window].numpy(),

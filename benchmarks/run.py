@@ -22,8 +22,9 @@ Figures (each a median over ``--reps`` repetitions after two warm-ups):
 Interaction times run from the key or pointer press (in the page's clock) to the end of the rerun plus two
 animation frames (more while a plotly chart is still changing). Floor and app repetitions are interleaved so the
 machine's load drifts through both alike. Each interaction's JSON also says where the time went: until the
-server's first message and its script_finished (as the page received them), and the page's long tasks (main thread
-busy > 50 ms: the browser's own share).
+server's first message and its script_finished (as the page received them), the page's long tasks (main thread
+busy > 50 ms: the browser's own share), and plotly.js's draw calls (their summed synchronous time, and when the
+first began and the last ended: what is plotly's and what is Streamlit's rendering of the other elements).
 """
 
 from __future__ import annotations
@@ -217,6 +218,10 @@ class Series:
     first_message: list[float] = field(default_factory=list)  # action → the server's first message
     finished: list[float] = field(default_factory=list)  # action → the server's script_finished
     long_tasks: list[float] = field(default_factory=list)  # the page's main thread busy in tasks > 50 ms
+    plotly_ms: list[float] = field(default_factory=list)  # plotly.js's draw calls (synchronous part), summed
+    plotly_draws: list[int] = field(default_factory=list)
+    first_draw: list[float] = field(default_factory=list)  # action → the first plotly draw began
+    last_draw_end: list[float] = field(default_factory=list)  # action → the last plotly draw ended
     frame_pairs: list[int] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -228,6 +233,10 @@ class Series:
         self.finished.append(result["finished"])
         self.long_tasks.append(result["longTaskMs"])
         self.frame_pairs.append(result["pairs"])
+        self.plotly_ms.append(result.get("plotlyMs", 0.0))
+        self.plotly_draws.append(result.get("plotlyDraws", 0))
+        self.first_draw.append(result.get("firstDraw"))
+        self.last_draw_end.append(result.get("lastDrawEnd"))
 
     def summary(self) -> dict[str, Any]:
         finished = median([f for f in self.finished if f is not None])
@@ -239,6 +248,10 @@ class Series:
             "script_finished_median_ms": finished,
             "browser_after_finished_median_ms": None if finished is None or total is None else total - finished,
             "browser_long_tasks_median_ms": median(self.long_tasks),
+            "plotly_draw_median_ms": median(self.plotly_ms),
+            "plotly_draw_calls_max": max(self.plotly_draws) if self.plotly_draws else None,
+            "first_plotly_draw_median_ms": median([f for f in self.first_draw if f is not None]),
+            "last_plotly_draw_end_median_ms": median([f for f in self.last_draw_end if f is not None]),
             "frame_pairs_max": max(self.frame_pairs) if self.frame_pairs else None,
             "failed_repetitions": self.failures,
         }
@@ -349,6 +362,7 @@ def bench_edit(browser, app_url: str, floor_url: str, reps: int) -> list[Row]:
 
 def setup_large(page, tokens: int, heads: int, d_model: int | None) -> None:
     """Through the page's own controls: random tokens, ``tokens`` of them, ``heads`` heads (and ``d_model``)."""
+    page.wait_for_selector(".st-key-mh_source input", state="attached", timeout=180_000)
     if page.locator(".st-key-mh_source input[type=radio]").count():
         harness.choose_radio(page, "mh_source", "Random tokens")
     else:
@@ -360,7 +374,12 @@ def setup_large(page, tokens: int, heads: int, d_model: int | None) -> None:
         harness.set_text(page, "mh_num_tokens", str(tokens), timeout=180_000)
     if d_model is not None:
         harness.set_text(page, "mh_d_model", str(d_model), timeout=180_000)
-    harness.choose_option(page, "mh_heads", str(heads), timeout=180_000)
+    # The heads selectbox sits at the sidebar's fold (below the language switch): a click that scrolls it closes
+    # its list again, so it is scrolled into view first.
+    target = open_options_in_view(page, "mh_heads", str(heads))
+    harness.arm_rerun(page)
+    target()
+    harness.wait_idle(page, timeout=180_000)
     harness.settle(page, max_ms=60_000)
 
 
@@ -387,8 +406,8 @@ def bench_large(browser, app_url: str, controls_url: str, reps: int, d_model: in
     for i in range(WARMUPS + reps):
         keep = i >= WARMUPS
         # Heads 8 → 4 → 8 with one seed: a state seen before (st.cache_data and the browser's message cache hit).
-        timed(app_page, app_meter, partial(open_options, app_page, "mh_heads", "4"), away, keep)
-        timed(app_page, app_meter, partial(open_options, app_page, "mh_heads", "8"), revisit, keep)
+        timed(app_page, app_meter, partial(open_options_in_view, app_page, "mh_heads", "4"), away, keep)
+        timed(app_page, app_meter, partial(open_options_in_view, app_page, "mh_heads", "8"), revisit, keep)
     panels = app_page.locator(harness.PLOTLY_CHART).count()
     for page in (floor_page, app_page):
         page.context.close()

@@ -109,6 +109,11 @@ def test_long_inputs_are_pooled_to_shares_and_windowed():
     assert view.window == ROW_WINDOW and view.x.shape == (ROW_WINDOW, 8) and view.output.shape == (ROW_WINDOW, 8)
     np.testing.assert_array_equal(view.x, x[:ROW_WINDOW])
     assert view.weights_top == pytest.approx(np.percentile(view.weights, 99), rel=1e-6)
+    # Each head's top for the one-head detail: the 99th percentile of its own T × T weights, read one at a time.
+    assert len(view.focus_top) == heads
+    assert view.focus_top[1] == pytest.approx(min(1.0, np.percentile(expected[1], 99)), rel=1e-5)
+    assert list(view.focus_top) == pytest.approx([min(1.0, np.percentile(e, 99)) for e in expected], rel=1e-5)
+    assert view.focus_top[-1] == view.focus_top[heads - 1] and view.focus_top[:2] == tuple(view.focus_top)[:2]
 
 
 def test_padding_blanks_the_padded_keys_and_a_length_past_the_end_means_none():

@@ -52,7 +52,9 @@ def digest(*parts: object) -> str:
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _cached_figure(key: str, _build: Callable[[], go.Figure]) -> go.Figure:
-    return _build()
+    fig = _build()
+    fig._attnviz_frozen = True  # shared and never modified: the chart keeps its JSON (attnviz.ui.chart.figure_spec)
+    return fig
 
 
 def figure(build: Callable[..., go.Figure], *args: object, **options: object) -> go.Figure:

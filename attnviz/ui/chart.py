@@ -32,7 +32,15 @@ from attnviz import i18n
 from attnviz.i18n import N_
 from attnviz.i18n import gettext as _
 
-__all__ = ["FORCE_COMPONENT", "PLOTLY_JS", "locale_config", "plotly_chart", "plotly_js_url", "preload_plotly"]
+__all__ = [
+    "FORCE_COMPONENT",
+    "PLOTLY_JS",
+    "figure_spec",
+    "locale_config",
+    "plotly_chart",
+    "plotly_js_url",
+    "preload_plotly",
+]
 
 # The plotly.js bundle shipped inside the installed plotly package (the one plotly's own offline HTML export uses).
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -72,12 +80,15 @@ const pointOf = (event) => {
 
 const axesOf = (layout) => Object.keys(layout || {}).filter((k) => /^[xy]axis\d*$/.test(k)).sort().join();
 
+const KEPT_DRAWINGS = 2;  // per chart: earlier drawings with other subplots, kept off the page for a way back
+
 export default function (component) {
   const {parentElement} = component;
   // A chart's data arrives as bytes, {"meta": {...}, "figure": <the figure JSON>} (parsed once, here).
   const raw = component.data;
   if (!raw) return;
-  const data = ArrayBuffer.isView(raw) ? JSON.parse(new TextDecoder().decode(raw)) : raw;
+  const text = ArrayBuffer.isView(raw) ? new TextDecoder().decode(raw) : null;
+  const data = text === null ? raw : JSON.parse(text);
   const loading = loadPlotly(data.plotly || data.meta.plotly);
   const meta = data.meta;
   if (!data.figure) {  // a preload: only start loading plotly.js (the marker hides the element's container)
@@ -88,13 +99,15 @@ export default function (component) {
     }
     return;
   }
+  const newRoot = () => {
+    const node = document.createElement('div');
+    node.className = 'attnviz-chart';
+    return node;
+  };
   let root = parentElement.querySelector(':scope > .attnviz-chart');
-  if (!root) {
-    root = document.createElement('div');
-    root.className = 'attnviz-chart';
-    parentElement.appendChild(root);
-  }
-  const state = root.__attnviz || (root.__attnviz = {seq: 0, bound: false});
+  if (!root) root = parentElement.appendChild(newRoot());
+  // The chart's state lives on the element's container: the drawn node may be swapped for a kept one.
+  const state = parentElement.__attnviz || (parentElement.__attnviz = {seq: 0, bound: false, kept: new Map()});
   state.seq += 1;
   state.component = component;
   state.data = data;
@@ -104,6 +117,7 @@ export default function (component) {
   if (layout.height) root.style.minHeight = `${layout.height}px`;  // no jump while plotly.js loads
   loading.then((Plotly) => {
     if (seq !== state.seq) return;  // a newer figure already arrived
+    if (text !== null && text === root.__attnvizText) return;  // this very figure is drawn already
     const filename = meta.filename;
     const config = {
       ...meta.config,
@@ -120,12 +134,37 @@ export default function (component) {
     state.stretch = layout.width === undefined;
     if (state.stretch) layout.width = state.width;
     const traces = figure.data || [];
-    if (root.data && root.data.length === traces.length && axesOf(root.layout) === axesOf(layout)) {
+    const swap = (next) => {  // put `next` on the page in place of the drawn node, keeping that one off the page
+      if (root.__attnvizText) {
+        state.kept.delete(root.__attnvizText);
+        state.kept.set(root.__attnvizText, root);
+        for (const [key, node] of state.kept) {
+          if (state.kept.size <= KEPT_DRAWINGS) break;
+          state.kept.delete(key);
+          Plotly.purge(node);
+        }
+      }
+      next.style.minHeight = root.style.minHeight;
+      root.replaceWith(next);
+      root = next;
+    };
+    const kept = text === null ? undefined : state.kept.get(text);
+    if (kept) {
+      // Back to a figure drawn before with other subplots (e.g. 8 → 4 → 8 heads): its drawing comes back as it was.
+      state.kept.delete(text);
+      swap(kept);
+      if (state.stretch && kept._fullLayout && kept._fullLayout.width !== state.width) {
+        Plotly.relayout(kept, {width: state.width});
+      }
+    } else if (root.data && root.data.length === traces.length && axesOf(root.layout) === axesOf(layout)) {
       Plotly.react(root, traces, layout, config);
+      root.__attnvizText = text;
     } else {
       // A new set of subplots (e.g. 4 → 8 heads): react would diff, then redraw everything anyway, which measured
-      // slower than drawing afresh. newPlot keeps the node but drops its plotly listeners: bind the click again.
+      // slower than drawing afresh. The drawing it replaces is kept off the page (above) for a way back.
+      if (root.data && root.__attnvizText) swap(newRoot());
       Plotly.newPlot(root, traces, layout, config);
+      root.__attnvizText = text;
       root.on('plotly_click', (event) => {
         const point = pointOf(event);
         // A click's time stamps it: the same cell clicked again is a new selection (the learner may have moved away).
@@ -136,18 +175,33 @@ export default function (component) {
       state.bound = true;
       state.resize = new ResizeObserver((entries) => {
         const width = Math.round(entries[entries.length - 1].contentRect.width);
-        if (!width || width === state.width || !root.isConnected) return;
+        if (!width || width === state.width || !parentElement.isConnected) return;
         state.width = width;
-        if (state.stretch) Plotly.relayout(root, {width});
+        const drawn = parentElement.querySelector(':scope > .attnviz-chart');
+        if (state.stretch && drawn && drawn.data) Plotly.relayout(drawn, {width});
       });
-      state.resize.observe(root);
+      state.resize.observe(parentElement);
     }
   });
 }
 """
 
 # Defined once, when this module is imported (Streamlit registers it again on each new runtime when it is mounted).
-_COMPONENT = components_v2.component("attnviz_chart", css=_CSS, js=_JS, isolate_styles=False)
+
+
+def _compact(js: str) -> str:
+    """``js`` without its comments and indentation: Streamlit sends a component's script with every element of it
+    on every rerun, so each character counts once per chart per interaction. (Comments stand on their own line or
+    after two spaces; the script has no ``//`` in its strings.)"""
+    lines = []
+    for line in js.splitlines():
+        code = line.split("  // ", 1)[0].strip()
+        if code and not code.startswith("//"):
+            lines.append(code)
+    return "\n".join(lines)
+
+
+_COMPONENT = components_v2.component("attnviz_chart", css=_CSS, js=_compact(_JS), isolate_styles=False)
 
 
 # plotly.js's own words (modebar buttons, notices), given to it in the interface's language through its config.
@@ -220,6 +274,21 @@ def _filename(fig: go.Figure | dict, key: str) -> str:
     return f"attnviz_{title or slug(key) or 'chart'}"
 
 
+def figure_spec(fig: go.Figure | dict) -> str:
+    """The figure's JSON: ``plotly.io.to_json(fig, validate=False)``, what ``st.plotly_chart`` sends.
+
+    A figure marked by :func:`attnviz.ui.cache.figure` (shared, never modified) keeps its JSON, so a rerun that
+    draws it again does not serialize it again.
+    """
+    kept = getattr(fig, "_attnviz_spec", None)
+    if kept is not None:
+        return kept
+    spec = plotly.io.to_json(fig, validate=False)
+    if getattr(fig, "_attnviz_frozen", False):
+        fig._attnviz_spec = spec
+    return spec
+
+
 def preload_plotly() -> None:
     """Start loading plotly.js in the browser now (an invisible element), before the first chart arrives."""
     if _under_apptest() and not FORCE_COMPONENT:
@@ -263,7 +332,7 @@ def plotly_chart(
     }
     # Bytes, not a dict: the spec travels as it is (no second JSON encoding, no escaping) and Streamlit hashes the
     # bytes once instead of re-serializing the figure for the element's identity.
-    spec = plotly.io.to_json(fig, validate=False)
+    spec = figure_spec(fig)
     data = f'{{"meta":{json.dumps(meta)},"figure":{spec}}}'.encode()
     callbacks = {"on_selection_change": (lambda: None)} if on_select == "rerun" else {}
     result = _COMPONENT(key=key, data=data, width=width, height="content", **callbacks)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.support.browser import edit_cell, figure_titled, load, settle
+from tests.support.browser import arm_rerun, edit_cell, figure_titled, load, settle, wait_idle
 from tests.support.server import StreamlitServer
 
 pytestmark = pytest.mark.e2e
@@ -80,4 +80,63 @@ def test_hover_download_options_and_click(page, console_errors):
         # Plotly draws the first row at the bottom: the upper half of the image is row q2 (z = 4).
         assert (shown["y"], shown["z"]) == ("q2", 4.0)
         assert "4" in hovered
+        assert console_errors.errors == []
+
+
+_NODE_JS = """(mark) => {
+  const nodes = [...document.querySelectorAll('.st-key-swap_fig .attnviz-chart')];
+  const gd = nodes[0];
+  if (mark && gd) gd.__testMark = mark;
+  return {
+    count: nodes.length,
+    mark: gd ? gd.__testMark || null : null,
+    title: gd && gd.layout ? gd.layout.title.text : null,
+    traces: gd && gd.data ? gd.data.length : 0,
+  };
+}"""
+
+
+def _choose(page, name: str) -> None:
+    arm_rerun(page)
+    page.locator(".st-key-which label").filter(has_text=name).first.click()
+    wait_idle(page)
+    settle(page)
+    page.wait_for_function(
+        "(t) => { const g = document.querySelector('.st-key-swap_fig .attnviz-chart'); "
+        "return g && g.layout && g.layout.title.text === t; }",
+        arg=name,
+        timeout=30_000,
+    )
+
+
+def test_a_drawing_with_other_subplots_comes_back_as_it_was(page, console_errors):
+    """One panel → two panels → one panel again: the first drawing returns (values, hover, click), one at a time."""
+    with StreamlitServer("tests/e2e/chart_swap_app.py") as server:
+        load(page, server.url)
+        assert page.evaluate(_NODE_JS, "one") == {"count": 1, "mark": "one", "title": "one", "traces": 1}
+        _choose(page, "two")  # other subplots: drawn afresh on a new node, the first kept off the page
+        assert page.evaluate(_NODE_JS, "two") == {"count": 1, "mark": "two", "title": "two", "traces": 2}
+        assert figure_titled(page, "two")["z"][1] == [[9.0, 10.0], [11.0, 12.0]]
+        _choose(page, "one")  # the same figure as the first: its drawing comes back
+        assert page.evaluate(_NODE_JS, None) == {"count": 1, "mark": "one", "title": "one", "traces": 1}
+        assert figure_titled(page, "one")["z"][0] == [[1.0, 2.0], [3.0, 4.0]]
+        # It still hovers and clicks: the upper right cell is row q2, column k2 (plotly draws row 0 at the bottom).
+        box = page.locator(".st-key-swap_fig .hm image").first.bounding_box()
+        x, y = box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25
+        page.mouse.move(x, y)
+        page.wait_for_selector(".st-key-swap_fig .hoverlayer .hovertext", timeout=10_000)
+        page.mouse.click(x, y)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=stCode] code')].some((c) => c.innerText.includes('curve'))",
+            timeout=60_000,
+        )
+        shown = json.loads(page.locator("[data-testid=stCode] code").first.inner_text())
+        assert (shown["x"], shown["y"], shown["z"], shown["curve"]) == ("k2", "q2", 4.0, 0)
+        # The same subplots with other values update the drawn node in place.
+        _choose(page, "other")
+        assert page.evaluate(_NODE_JS, None) == {"count": 1, "mark": "one", "title": "other", "traces": 1}
+        assert figure_titled(page, "other")["z"][0] == [[-1.0, -2.0], [-3.0, -4.0]]
+        _choose(page, "two")  # and the two-panel drawing comes back as well
+        assert page.evaluate(_NODE_JS, None) == {"count": 1, "mark": "two", "title": "two", "traces": 2}
+        assert page.locator("[data-testid=stException]").count() == 0
         assert console_errors.errors == []

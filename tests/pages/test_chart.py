@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io
 import pytest
@@ -86,3 +87,41 @@ def test_filename_from_title_or_key():
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         chart.plotly_chart({"data": []}, **kwargs)
+
+
+def test_a_cached_figure_keeps_its_json_and_a_fresh_one_does_not(monkeypatch):
+    from attnviz.figures import matrix_heatmap
+    from attnviz.ui import cache
+
+    z = [[0.25, -1.5], [3.0, float("nan")]]
+    fresh = matrix_heatmap(z, ["a", "b"], ["c", "d"], title="scores")
+    # The JSON is plotly's own serialization, whether it is kept or not.
+    assert chart.figure_spec(fresh) == plotly.io.to_json(fresh, validate=False)
+    fresh.update_layout(title={"text": "changed"})  # a figure the page built itself may change: never kept
+    assert json.loads(chart.figure_spec(fresh))["layout"]["title"]["text"] == "changed"
+
+    built = []
+
+    def build(values, rows, cols, **options):
+        built.append(1)
+        return matrix_heatmap(values, rows, cols, **options)
+
+    build.__module__, build.__qualname__ = "tests", "build"
+    kept = cache.figure(build, np.array(z), ("a", "b"), ("c", "d"), title="scores")
+    expected = plotly.io.to_json(matrix_heatmap(z, ["a", "b"], ["c", "d"], title="scores"), validate=False)
+    assert chart.figure_spec(kept) == expected
+    # The second draw of the same cached figure sends the JSON kept from the first, not a new serialization.
+    monkeypatch.setattr(chart.plotly.io, "to_json", lambda *a, **k: pytest.fail("serialized again"))
+    assert cache.figure(build, np.array(z), ("a", "b"), ("c", "d"), title="scores") is kept
+    assert chart.figure_spec(kept) == expected
+    assert len(built) == 1
+
+
+def test_the_script_is_sent_without_comments_or_indentation():
+    sent = chart._compact(chart._JS)
+    assert "//" not in sent and "\n " not in sent
+    assert len(sent) < 0.8 * len(chart._JS)
+    # Every line of code is kept, in order.
+    code = [line.split("  // ", 1)[0].strip() for line in chart._JS.splitlines()]
+    assert sent.splitlines() == [line for line in code if line and not line.startswith("//")]
+    assert "export default function (component) {" in sent.splitlines()

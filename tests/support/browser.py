@@ -202,6 +202,20 @@ _ARM_JS = """() => {
   }
   state.bytesBase = probe.bytes || 0;
   probe.firstAt = null;
+  // plotly.js's own drawing (its synchronous part) per call, once plotly.js is on the page: [start, ms] pairs.
+  if (window.Plotly && !window.Plotly.__attnvizTimed) {
+    for (const name of ['react', 'newPlot', 'relayout']) {
+      const draw = window.Plotly[name];
+      window.Plotly[name] = function (...args) {
+        const begin = performance.now();
+        try { return draw.apply(this, args); } finally {
+          (window.__attnvizDraws || (window.__attnvizDraws = [])).push([begin, performance.now() - begin]);
+        }
+      };
+    }
+    window.Plotly.__attnvizTimed = true;
+  }
+  window.__attnvizDraws = [];
   window.__attnvizRerun = state;
 }"""
 
@@ -233,6 +247,7 @@ _SETTLE_JS = """async (maxMs) => {
   const longTasks = s.t0 === null ? [] : (probe.longTasks || []).filter(([start]) => start >= s.t0 && start <= end);
   s.observer.disconnect();
   s.plotObserver.disconnect();
+  const draws = s.t0 === null ? [] : (window.__attnvizDraws || []).filter(([start]) => start >= s.t0 && start <= end);
   return {
     elapsed: s.t0 === null ? null : end - s.t0,
     // Where the time went: until the server's first message, until its script_finished, then the browser.
@@ -242,6 +257,11 @@ _SETTLE_JS = """async (maxMs) => {
     pairs,
     plotMutations: s.plotMutations,
     bytes: (probe.bytes || 0) - s.bytesBase,
+    // plotly.js's share: its draw calls (count, summed ms) and when the first began and the last ended.
+    plotlyDraws: draws.length,
+    plotlyMs: draws.reduce((sum, [, ms]) => sum + ms, 0),
+    firstDraw: draws.length ? draws[0][0] - s.t0 : null,
+    lastDrawEnd: draws.length ? Math.max(...draws.map(([start, ms]) => start + ms)) - s.t0 : null,
   };
 }"""
 
