@@ -71,6 +71,7 @@ __all__ = [
     "encode_query",
     "export_json",
     "import_json",
+    "label_aliases",
     "matrix_csv",
     "parse_csv",
     "unshareable",
@@ -220,16 +221,33 @@ def _slug(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", head.lower()).strip("-") or "x"
 
 
+def label_aliases(labels: Mapping[str, str], **fields: object) -> tuple[tuple[str, str], ...]:
+    """The aliases of a :class:`Choice` whose options became codes: ``labels`` maps each code to the English label
+    that used to be the option (its placeholders filled from ``fields``), so the code an older address holds for
+    that label still chooses it."""
+    pairs = []
+    for code, label in labels.items():
+        old = _slug(label.format(**fields) if fields else label)
+        if old != _slug(code):
+            pairs.append((old, code))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class Choice(Field):
     """One of ``options`` (the labels a radio or select box shows); the URL holds a short code of the label."""
 
     options: tuple[str, ...] = ()
+    # (old code, option): codes an earlier version wrote for these options (links shared then keep working)
+    aliases: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         codes = [_slug(o) for o in self.options]
         if len(set(codes)) != len(codes):
             raise ValueError(f"Choice {self.key!r}: options {self.options} give repeated codes {codes}")
+        for old, option in self.aliases:
+            if old in codes or option not in self.options:
+                raise ValueError(f"Choice {self.key!r}: alias {old!r} -> {option!r} clashes or names no option")
 
     @property
     def codes(self) -> dict[str, str]:
@@ -238,6 +256,9 @@ class Choice(Field):
 
     def parse(self, text: str) -> object:
         codes = self.codes
+        aliases = dict(self.aliases)
+        if text not in codes and text in aliases:
+            return aliases[text]
         if text not in codes:
             raise ValueError(_("{value} is not one of {options}").format(value=_short(text), options=", ".join(codes)))
         return codes[text]

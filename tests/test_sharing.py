@@ -313,3 +313,24 @@ def test_a_number_from_a_list_in_json():
 def test_a_number_list_must_be_distinct_finite_numbers(options):
     with pytest.raises(ValueError, match="NumberChoice 'k': options must be"):
         NumberChoice("k", 1, options=options)
+
+
+def test_a_choice_reads_the_codes_an_older_version_wrote_for_its_options():
+    labels = {"none": "None", "padding, one length": "Padding: one valid length", "seed": "full size {widths}"}
+    field = Choice("mask", "none", options=tuple(labels), aliases=sharing.label_aliases(labels, widths=(8, 16)))
+    assert dict(field.aliases) == {
+        "padding-one-valid-length": "padding, one length",
+        "full-size": "seed",
+    }  # a code ends before " ("
+    assert field.parse("padding-one-valid-length") == "padding, one length"  # an old link
+    assert field.parse("padding-one-length") == "padding, one length"  # today's code
+    assert field.text("padding, one length") == "padding-one-length"  # what the address is written with now
+    with pytest.raises(ValueError, match="padding-two"):
+        field.parse("padding-two")
+
+
+def test_an_alias_that_clashes_with_a_code_or_names_no_option_is_refused():
+    with pytest.raises(ValueError, match="alias"):
+        Choice("k", "a", options=("a", "b"), aliases=(("b", "a"),))
+    with pytest.raises(ValueError, match="alias"):
+        Choice("k", "a", options=("a", "b"), aliases=(("old", "c"),))

@@ -30,7 +30,7 @@ from attnviz.image import (
 from attnviz.image.figures import image_grid_figure, training_curves_figure
 from attnviz.image.job import TrainingJob
 from attnviz.image.views import ImageAttentionView, image_attention_view
-from attnviz.sharing import Choice, Int, StateSpec
+from attnviz.sharing import Choice, Int, StateSpec, label_aliases
 from attnviz.snippets import image_snippet
 from attnviz.ui.cache import digest, figure
 from attnviz.ui.cells import new_click
@@ -113,12 +113,18 @@ MAX_STEP = 1_000_000  # far above any run the page allows (12 epochs of the trai
 SHARE = StateSpec(
     "img",
     (
-        Choice("img_source", DEFAULTS["img_source"], options=SOURCES),
+        # aliases: the codes addresses held while the options were their English labels
+        Choice("img_source", DEFAULTS["img_source"], options=SOURCES, aliases=label_aliases(SOURCE_LABELS)),
         Int("img_index", 0, low=0, high=GALLERY_SIZE - 1),
         Int("img_row", 10, low=0, high=GRID - 1),
         Int("img_col", 10, low=0, high=GRID - 1),
-        Choice("img_map", DEFAULTS["img_map"], options=tuple(MAPS)),
-        Choice("img_size", DEFAULTS["img_size"], options=tuple(MODEL_SIZES)),
+        Choice("img_map", DEFAULTS["img_map"], options=tuple(MAPS), aliases=label_aliases(MAPS)),
+        Choice(
+            "img_size",
+            DEFAULTS["img_size"],
+            options=tuple(MODEL_SIZES),
+            aliases=label_aliases({size: MODEL_SIZE_LABELS[size].format(widths=w) for size, w in MODEL_SIZES.items()}),
+        ),
         Int("img_step", None, low=0, high=MAX_STEP, optional=True),
     ),
 )

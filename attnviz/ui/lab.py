@@ -43,7 +43,7 @@ from attnviz.lab_views import (
 )
 from attnviz.masks import causal_mask
 from attnviz.scaling import ScalingPoint
-from attnviz.sharing import Bool, Choice, Float, Int, NumberChoice, StateSpec, Text
+from attnviz.sharing import Bool, Choice, Float, Int, NumberChoice, StateSpec, Text, label_aliases
 from attnviz.snippets import lab_snippet
 from attnviz.ui.cells import show_cell
 from attnviz.ui.state import set_defaults
@@ -122,7 +122,7 @@ SENTENCE_MAX_CHARS = 1000  # the address's cap on the sentence (64 tokens fit)
 SHARE = StateSpec(
     "lab",
     (
-        Choice("lab_source", DEFAULTS["lab_source"], options=tuple(SOURCES)),
+        Choice("lab_source", DEFAULTS["lab_source"], options=tuple(SOURCES), aliases=label_aliases(SOURCES)),
         Text("lab_sentence", DEFAULT_SENTENCE, max_chars=SENTENCE_MAX_CHARS),
         Int("lab_t", 8, low=1, high=LAB_MAX_TOKENS),
         Int("lab_d_k", 16, low=1, high=LAB_MAX_D_K),
@@ -132,12 +132,12 @@ SHARE = StateSpec(
         Float("lab_p", 0.1, low=0.0, high=P_MAX),
         Int("lab_dropout_seed", 0, low=0, high=2**31 - 1),
         Bool("lab_train", True),
-        Choice("lab_mask", DEFAULTS["lab_mask"], options=tuple(MASK_LABELS)),
+        Choice("lab_mask", DEFAULTS["lab_mask"], options=tuple(MASK_LABELS), aliases=label_aliases(MASK_LABELS)),
         Int("lab_valid_len", 3, low=0, high=LAB_MAX_TOKENS),
         Text("lab_valid_lens", "", max_chars=400),
         Int("lab_width", 3, low=1, high=LAB_MAX_TOKENS),
         Bool("lab_window_causal", False),
-        Choice("lab_fill", DEFAULTS["lab_fill"], options=tuple(FILL_VALUES)),
+        Choice("lab_fill", DEFAULTS["lab_fill"], options=tuple(FILL_VALUES), aliases=label_aliases(FILL_LABELS)),
         Bool("lab_bug", True),
     ),
 )

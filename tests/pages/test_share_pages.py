@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from attnviz import sharing
 from attnviz.ui import cross, encoder, image, lab, tokens, worked
-from tests.pages.conftest import TIMEOUT, edit, error_text, open_page
+from tests.pages.conftest import ROOT, TIMEOUT, edit, error_text, open_page
 
 WORKED, TOKENS, MH, PE, ENCODER, LAB, CROSS, TRAIN, IMAGE = (
     "pages/1_Worked_example.py",
@@ -705,3 +705,23 @@ def test_an_image_json_export_uploads_back():
     assert not at.exception
     assert "was loaded" in "\n".join(s.value for s in at.success)
     assert charts(at) == charts(source)
+
+
+@pytest.mark.parametrize(
+    ("page", "params", "expected"),
+    [
+        # the codes the addresses held while these options were their English labels (the previous version)
+        ("pages/6_Attention_lab.py", {"lab_mask": "padding-one-valid-length", "lab_source": "random-rows"},
+         {"lab_mask": "padding, one length", "lab_source": "random"}),
+        ("pages/9_Image_attention.py", {"img_map": "what-each-position-receives", "img_size": "small-and-fast"},
+         {"img_map": "received", "img_size": "small"}),
+    ],
+)  # fmt: skip
+def test_an_address_shared_by_the_previous_version_still_opens_the_same_settings(page, params, expected):
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    for key, value in expected.items():
+        assert at.session_state[key] == value
