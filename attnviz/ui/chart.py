@@ -220,7 +220,6 @@ _PLOTLY_WORDS = (
     N_("Reset axes"),
     N_("Reset view"),
     N_("Reset views"),
-    N_("Share chart..."),
     N_("Show closest data on hover"),
     N_("Sorry, there was a problem downloading your image!"),
     N_("Toggle Spike Lines"),

@@ -114,7 +114,9 @@ def code_span(text: str) -> str:
     return f"{'`' * (longest + 1)}{pad}{text}{pad}{'`' * (longest + 1)}"
 
 
-PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+# No box/lasso select (a click is the selection), no plotly logo, and no "Share chart..." button: plotly.js 3 shows
+# it by default and it would upload the learner's chart to Plotly's cloud (here it has nowhere to go).
+PLOTLY_CONFIG = {"displaylogo": False, "showSendToCloud": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
 def isolated(label: str) -> str:

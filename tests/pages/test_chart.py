@@ -42,6 +42,7 @@ def test_apptest_reads_the_spec_as_from_st_plotly_chart():
     assert spec["data"][0]["z"] == [[1.0, 2.0], [3.0, 4.0]]
     assert json.loads(charts[0].proto.config) == {
         "displaylogo": False,
+        "showSendToCloud": False,
         "modeBarButtonsToRemove": ["select2d", "lasso2d"],
     }
 
@@ -59,6 +60,7 @@ def test_component_sends_the_same_spec_and_keeps_its_identity(monkeypatch):
     assert meta["filename"] == "attnviz_scores_Q_K"
     assert meta["scale"] >= 2
     assert meta["config"]["modeBarButtonsToRemove"] == ["select2d", "lasso2d"]
+    assert meta["config"]["showSendToCloud"] is False  # plotly.js 3's "Share chart..." (a cloud upload) is hidden
     assert meta["plotly"].endswith("/component/attnviz.ui.chart.plotly_js/plotly.min.js")
     assert meta["select"] is False
 
