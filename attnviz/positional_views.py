@@ -5,18 +5,33 @@ Pure display models (no streamlit, no plotly), each carrying its own axis labels
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from attnviz.cells import CellExplanation, hover_text, latex_number
+from attnviz.figures import hover_format
+from attnviz.i18n import N_
 from attnviz.i18n import gettext as _
 from attnviz.modules import SelfAttention
 from attnviz.positional import POSITION_SCHEMES, diagonal_spread, position_pair_scores
 from attnviz.tokens import embed, token_labels, tokenize
+from attnviz.validation import check_at_least_one
 from attnviz.word_order import shuffle_demo, word_order_demo
 
-__all__ = ["RopeView", "ShuffleView", "WordOrderView", "rope_view", "shuffle_perm", "shuffle_view", "word_order_view"]
+__all__ = [
+    "RopeView",
+    "ShuffleView",
+    "WordOrderView",
+    "explain_encoding_cell",
+    "explain_similarity_cell",
+    "rope_view",
+    "shuffle_perm",
+    "shuffle_view",
+    "word_order_view",
+]
 
 D_K = 8  # the projections' width in these demos
 
@@ -115,4 +130,157 @@ def rope_view(num_positions: int, d_model: int, *, seed: int = 0) -> RopeView:
         width=width,
         grids={s: g.numpy() for s, g in grids.items()},
         spread={s: diagonal_spread(g) for s, g in grids.items()},
+    )
+
+
+# A click on the encoding or on PE·PEᵀ: where the cell's number comes from (translated when a cell is explained).
+ENCODING_TITLE = N_("PE[{pos}, {column}]: position {pos}, column {column}, the {function} of pair i = {pair}")
+ENCODING_PAIR = N_(
+    "Columns {sin} and {cos} form pair i = {pair}: both use the frequency `ω_{pair} = 1 / base^(2i/d_model)`, "
+    "column {sin} takes the sin and column {cos} the cos of the same angle `pos·ω_{pair}`."
+)
+ENCODING_UNPAIRED = N_(
+    "d_model = {d} is odd: column {column} is the last sin, pair i = {pair} has no cos partner; its frequency is "
+    "still `ω_{pair} = 1 / base^(2i/d_model)` and its value the sin of the angle `pos·ω_{pair}`."
+)
+SIMILARITY_TITLE = N_("PE[{p}]·PE[{q}]: the similarity of positions {p} and {q}")
+SIMILARITY_EVEN = N_(
+    "Each sin/cos pair adds `sin(p·ω_i)·sin(q·ω_i) + cos(p·ω_i)·cos(q·ω_i) = cos((p−q)·ω_i)`, so the dot product "
+    "depends only on the distance p − q = {diff}."
+)
+SIMILARITY_ODD = N_(
+    "d_model = {d} is odd: the {pairs} sin/cos pairs add `cos((p−q)·ω_i)` each, and the unpaired last sin column "
+    "{last} adds `sin(p·ω_{pair})·sin(q·ω_{pair})`, which depends on p and q themselves, not only on p − q = {diff}."
+)
+MINUS_SIGN = "\u2212"
+WRITTEN_TERMS = 6  # longer sums are written with their first 3 and last 2 terms, "…" between
+
+
+def _sig(value: float) -> str:
+    """A frequency or an angle in LaTeX: 6 significant digits, ``\\times10^{n}`` for an exponent."""
+    text = f"{value:.6g}"
+    if "e" in text:
+        mantissa, power = text.split("e")
+        text = f"{mantissa}\\times10^{{{int(power)}}}"
+    return text
+
+
+def _number(value: float) -> str:
+    """A whole number as an integer (a base of 10000), else :func:`_sig`."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else _sig(value)
+
+
+def _frequency(pair: int, d_model: int, base: float) -> float:
+    """ω_i = 1 / base^(2i/d_model), in float64."""
+    return float(base ** (-(2 * pair) / d_model))
+
+
+def _omega_line(pair: int, d_model: int, base: float) -> str:
+    omega = _frequency(pair, d_model, base)
+    return (
+        f"\\omega_{{{pair}}} &= \\frac{{1}}{{{_number(base)}^{{2\\cdot{pair}/{d_model}}}}} = "
+        f"\\frac{{1}}{{{_number(base)}^{{{_sig(2 * pair / d_model)}}}}} = {_sig(omega)}"
+    )
+
+
+def _checked(name: str, index: int, size: int) -> int:
+    if isinstance(index, bool) or not isinstance(index, int | np.integer) or not 0 <= int(index) < size:
+        raise ValueError(
+            _("{name}={index} is out of range for {size} entries").format(name=name, index=repr(index), size=size)
+        )
+    return int(index)
+
+
+def _base(base: float) -> float:
+    if not (np.isfinite(base) and base > 0):
+        raise ValueError(_("base={base} must be positive and finite").format(base=repr(base)))
+    return float(base)
+
+
+def explain_encoding_cell(
+    pos: int, column: int, *, d_model: int, base: float, drawn: float | None = None, spec: str | None = None
+) -> CellExplanation:
+    """The arithmetic of ``PE[pos, column]`` of the sinusoidal encoding (:func:`~attnviz.positional.sinusoidal_encoding`):
+    the column's pair ``i = column // 2``, sin (even column) or cos (odd), ω_i = 1 / base^(2i/d_model), the angle
+    pos·ω_i and the value, all in float64. ``drawn``: the cell as the heatmap holds it (default: recomputed);
+    ``spec``: the heatmap's hover format (default: :func:`~attnviz.figures.hover_format` of the value). An odd
+    d_model's last column is a sin without a cos partner (the same formula, said in the note)."""
+    d_model = check_at_least_one("d_model", d_model)
+    pos = _checked("pos", pos, 1 << 62)
+    column = _checked("column", column, d_model)
+    base = _base(base)
+    pair, function = column // 2, "sin" if column % 2 == 0 else "cos"
+    omega = _frequency(pair, d_model, base)
+    angle = pos * omega
+    recomputed = math.sin(angle) if function == "sin" else math.cos(angle)
+    shown = recomputed if drawn is None else float(drawn)
+    spec = spec or hover_format(np.array([[shown]]))
+    lines = (
+        f"i &= \\lfloor {column}/2 \\rfloor = {pair}",
+        _omega_line(pair, d_model, base),
+        f"\\theta &= {pos}\\cdot\\omega_{{{pair}}} = {pos}\\cdot{_sig(omega)} = {_sig(angle)}",
+        f"PE_{{{pos},{column}}} &= \\{function}(\\theta) = \\{function}({_sig(angle)}) = "
+        f"{latex_number(shown, spec, bracket=False)}",
+    )
+    if function == "sin" and column == d_model - 1:
+        note = _(ENCODING_UNPAIRED).format(d=d_model, column=column, pair=pair)
+    else:
+        note = _(ENCODING_PAIR).format(sin=2 * pair, cos=2 * pair + 1, pair=pair)
+    title = _(ENCODING_TITLE).format(pos=pos, column=column, function=function, pair=pair)
+    return CellExplanation(
+        "encoding", pos, column, shown, hover_text(shown, spec), recomputed, (recomputed,), (), lines, title, note=note
+    )
+
+
+def explain_similarity_cell(
+    p: int, q: int, *, d_model: int, base: float, drawn: float | None = None, spec: str | None = None
+) -> CellExplanation:
+    """The arithmetic of ``(PE·PEᵀ)[p, q] = PE[p]·PE[q]``, in float64: each sin/cos pair i adds
+    ``sin(pω_i)sin(qω_i) + cos(pω_i)cos(qω_i) = cos((p−q)ω_i)``; an odd d_model's unpaired last sin column adds
+    ``sin(pω)·sin(qω)``. ``terms`` are those addends (pairs first); ``drawn`` and ``spec`` as in
+    :func:`explain_encoding_cell`."""
+    d_model = check_at_least_one("d_model", d_model)
+    p, q = _checked("p", p, 1 << 62), _checked("q", q, 1 << 62)
+    base = _base(base)
+    pairs, diff = d_model // 2, p - q
+    difference = f"({diff})" if diff < 0 else str(diff)
+    omegas = [_frequency(i, d_model, base) for i in range((d_model + 1) // 2)]
+    terms = [math.cos(diff * omegas[i]) for i in range(pairs)]
+    if d_model % 2:
+        last = omegas[pairs]
+        terms.append(math.sin(p * last) * math.sin(q * last))
+    recomputed = math.fsum(terms)
+    shown = recomputed if drawn is None else float(drawn)
+    spec = spec or hover_format(np.array([[shown]]))
+    n = lambda x: latex_number(x, spec)  # noqa: E731  (a term: negatives in brackets)
+
+    def written(write) -> str:
+        count = len(terms)
+        if count <= WRITTEN_TERMS:
+            return " + ".join(write(m) for m in range(count))
+        return " + ".join([*(write(m) for m in range(3)), r"\ldots", *(write(m) for m in range(count - 2, count))])
+
+    def symbol(m: int) -> str:
+        if m < pairs:
+            return f"\\cos({difference}\\cdot{_sig(omegas[m])})"
+        return f"\\sin({p}\\cdot{_sig(omegas[m])})\\,\\sin({q}\\cdot{_sig(omegas[m])})"
+
+    total = f"\\textstyle\\sum_{{i=0}}^{{{pairs - 1}}}\\cos(({p}-{q})\\,\\omega_i)" if pairs else ""
+    if d_model % 2:
+        tail = f"\\sin({p}\\,\\omega_{{{pairs}}})\\,\\sin({q}\\,\\omega_{{{pairs}}})"
+        total = f"{total} + {tail}" if total else tail
+    lines = (
+        f"PE_{{{p}}}\\cdot PE_{{{q}}} &= {total}",
+        f"&= {written(symbol)}",
+        f"&= {written(lambda m: n(terms[m]))} = {latex_number(shown, spec, bracket=False)}",
+    )
+    if d_model % 2:
+        note = _(SIMILARITY_ODD).format(
+            d=d_model, pairs=pairs, last=d_model - 1, pair=pairs, diff=MINUS_SIGN.join(str(diff).split("-"))
+        )
+    else:
+        note = _(SIMILARITY_EVEN).format(diff=MINUS_SIGN.join(str(diff).split("-")))
+    title = _(SIMILARITY_TITLE).format(p=p, q=q)
+    return CellExplanation(
+        "similarity", p, q, shown, hover_text(shown, spec), recomputed, tuple(terms), (), lines, title, note=note
     )

@@ -11,6 +11,7 @@ from attnviz.i18n import gettext as _
 from attnviz.ui import positional as page
 from attnviz.ui import share
 from attnviz.ui.cache import heatmap_figure
+from attnviz.ui.cells import CLICK_HINT
 from attnviz.ui.render import escape_markdown, last_good, page_nav, show_figure, show_problems, step
 from attnviz.ui.tokens import tokenize_text
 
@@ -58,7 +59,9 @@ encoding_fig = heatmap_figure(
     title=f"PE ({n} × {d})",
     **PE_AXES,
 )
-show_figure(encoding_fig, key="pe_fig_encoding")
+encoding_point = show_figure(encoding_fig, key="pe_fig_encoding", on_select=True)
+st.caption(_(CLICK_HINT))
+page.explain_encoding(view, settings, encoding_point)
 if len(view.positions) < n or len(view.dims) < d:
     st.caption(
         _(
@@ -135,7 +138,9 @@ similarity_fig = heatmap_figure(
     row_title=_("position"),
     col_title=_("position"),
 )
-show_figure(similarity_fig, key="pe_fig_similarity")
+similarity_point = show_figure(similarity_fig, key="pe_fig_similarity", on_select=True)
+st.caption(_(CLICK_HINT))
+page.explain_similarity(view, settings, similarity_point)
 
 step(
     4,

@@ -8,12 +8,24 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from attnviz.cells import cell_at
+from attnviz.figures import hover_format
 from attnviz.i18n import N_
 from attnviz.i18n import gettext as _
 from attnviz.positional import column_functions, wavelengths
-from attnviz.positional_views import RopeView, ShuffleView, WordOrderView, rope_view, shuffle_view, word_order_view
+from attnviz.positional_views import (
+    RopeView,
+    ShuffleView,
+    WordOrderView,
+    explain_encoding_cell,
+    explain_similarity_cell,
+    rope_view,
+    shuffle_view,
+    word_order_view,
+)
 from attnviz.sharing import Bool, Decoded, Float, Int, IntList, StateSpec, Text
 from attnviz.snippets import positional_snippet
+from attnviz.ui.cells import show_cell
 from attnviz.ui.state import set_defaults
 from attnviz.ui.tokens import int_problem
 from attnviz.views import (
@@ -40,6 +52,8 @@ __all__ = [
     "default_dims",
     "difference",
     "encoding",
+    "explain_encoding",
+    "explain_similarity",
     "rope",
     "shared_state",
     "shuffle",
@@ -213,3 +227,27 @@ def shared_state(settings: Settings, view: EncodingView, cmp: PositionalComparis
         "defaults": {"pe_dims": default_dims(n, d, base)},
         "apply": apply_shared,
     }
+
+
+def explain_encoding(view: EncodingView, settings: Settings, point: dict | None) -> None:
+    """The clicked cell of the encoding heatmap written out under it: its pair, sin or cos, ω_i, the angle and the
+    value (nothing before a click, nor for a click kept from an encoding of another shape)."""
+    cell = cell_at(point, view.position_labels, view.dim_labels)
+    if cell is None:
+        return
+    row, col, _curve = cell
+    pos, column = int(view.positions[row]), int(view.dims[col])
+    drawn, spec = float(view.pe[row, col]), hover_format(view.pe)
+    show_cell(explain_encoding_cell(pos, column, d_model=settings.d_model, base=settings.base, drawn=drawn, spec=spec))
+
+
+def explain_similarity(view: EncodingView, settings: Settings, point: dict | None) -> None:
+    """The clicked cell of PE·PEᵀ written out under it: the sum of cos((p−q)·ω_i) over the sin/cos pairs (and the
+    unpaired sin column of an odd d_model); nothing before a click."""
+    cell = cell_at(point, view.position_labels, view.position_labels)
+    if cell is None:
+        return
+    row, col, _curve = cell
+    p, q = int(view.positions[row]), int(view.positions[col])
+    drawn, spec = float(view.similarity[row, col]), hover_format(view.similarity)
+    show_cell(explain_similarity_cell(p, q, d_model=settings.d_model, base=settings.base, drawn=drawn, spec=spec))
