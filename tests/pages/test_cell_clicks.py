@@ -8,11 +8,14 @@ import math
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from attnviz.cells import hover_text
+from attnviz import i18n
+from attnviz.cells import hover_text, latex_number
 from attnviz.examples import WORKED_EXAMPLE
 from attnviz.ui import chart
-from tests.pages.conftest import array, open_page
+from tests.pages.conftest import ROOT, TIMEOUT, array, open_page
+from tests.support.i18n import MISSING, assert_chinese
 
 
 @pytest.fixture(autouse=True)
@@ -335,3 +338,97 @@ def test_the_same_token_cell_clicked_again_is_followed_again():
     at.run()
     assert not at.exception
     assert at.session_state.tokens_query == 2
+
+
+# ------------------------------------------------------------------------------------ the Positional-encoding page
+PE_PAGE = "pages/4_Positional_encoding.py"
+
+
+def _pe_reference(num_positions: int, d_model: int, base: float) -> np.ndarray:
+    """The sinusoidal encoding in float64 numpy, column j = sin or cos of pos / base^(2·(j // 2)/d_model)."""
+    pos = np.arange(num_positions, dtype=np.float64)[:, None]
+    pair = np.arange(d_model) // 2
+    angle = pos / base ** (2 * pair / d_model)
+    return np.where(np.arange(d_model) % 2 == 0, np.sin(angle), np.cos(angle))
+
+
+def _open_pe(lang: str | None = None, **state):
+    at = AppTest.from_file(str(ROOT / PE_PAGE), default_timeout=TIMEOUT)
+    if lang:
+        at.query_params["lang"] = lang
+    for key, value in state.items():
+        at.session_state[key] = value
+    MISSING.clear()
+    return at.run()
+
+
+def _hover_of(fig: dict, y: str, x: str) -> tuple[float, str]:
+    trace = fig["data"][0]
+    rows, cols = (
+        [str(v).removeprefix("\u200e") for v in trace["y"]],
+        [str(v).removeprefix("\u200e") for v in trace["x"]],
+    )
+    z = float(array(trace["z"])[rows.index(y), cols.index(x)])
+    return z, hover_text(z, trace["zhoverformat"])
+
+
+@pytest.mark.parametrize(("d_model", "base", "x", "y"), [(64, 10000.0, "5 cos", "3"), (9, 500.0, "8 sin", "41")])
+def test_positional_click_on_the_encoding_writes_out_pair_frequency_angle_and_value(d_model, base, x, y):
+    at = _open_pe(pe_d_model=d_model, pe_base=base)
+    assert not at.exception
+    assert "The heatmap's hover shows" not in "\n".join(m.value for m in at.markdown)  # nothing before a click
+    assert not at.latex
+    fig = charts(at)[f"PE (100 × {d_model})"]
+    z, shown = _hover_of(fig, y, x)
+    at = click(at, "pe_fig_encoding", x=x, y=y, z=z)
+    assert not at.exception
+    pos, column = int(y), int(x.split()[0])
+    pair, function = column // 2, x.split()[1]
+    omega = 1.0 / base ** (2 * pair / d_model)
+    reference = _pe_reference(100, d_model, base)[pos, column]
+    assert shown == hover_text(reference, fig["data"][0]["zhoverformat"])  # the hover and the float64 formula
+    text = latex(at)
+    assert f"i &= \\lfloor {column}/2 \\rfloor = {pair}" in text
+    assert f"{base:g}^{{2\\cdot{pair}/{d_model}}}" in text and f"= {omega:.6g}" in text
+    assert f"\\theta &= {pos}\\cdot\\omega_{{{pair}}} = {pos}\\cdot{omega:.6g} = {pos * omega:.6g}" in text
+    assert f"PE_{{{pos},{column}}} &= \\{function}(\\theta) = \\{function}({pos * omega:.6g}) = " in text
+    assert f"= {shown.replace(chr(0x2212), '-')}\\end{{aligned}}" in text
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+    if d_model % 2:
+        assert "is the last sin, pair i = 4 has no cos partner" in "\n".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(("d_model", "last"), [(64, None), (9, 4)])
+def test_positional_click_on_the_similarity_sums_the_cosines_of_the_distance(d_model, last):
+    at = _open_pe(pe_d_model=d_model)
+    fig = charts(at)["PE·PEᵀ"]
+    z, shown = _hover_of(fig, "3", "10")
+    at = click(at, "pe_fig_similarity", x="10", y="3", z=z)
+    assert not at.exception
+    pe = _pe_reference(100, d_model, 10000.0)
+    dot = float(pe[3] @ pe[10])
+    assert abs(z - dot) < 1e-4 and shown == hover_text(dot, fig["data"][0]["zhoverformat"])
+    omegas = 1.0 / 10000.0 ** (2 * np.arange((d_model + 1) // 2) / d_model)
+    text = latex(at)
+    assert f"\\cos((-7)\\cdot1) + \\cos((-7)\\cdot{omegas[1]:.6g})" in text
+    assert f"&= {latex_number(np.cos(-7.0))} + {latex_number(np.cos(-7 * omegas[1]))}" in text
+    assert f"= {shown.replace(chr(0x2212), '-')}\\end{{aligned}}" in text
+    assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
+    if last is not None:
+        product = np.sin(3 * omegas[last]) * np.sin(10 * omegas[last])
+        assert f"\\sin(3\\,\\omega_{{{last}}})\\,\\sin(10\\,\\omega_{{{last}}})" in text
+        assert f" + {latex_number(product)} = " in text
+
+
+def test_positional_clicked_cells_in_chinese():
+    at = _open_pe("zh", pe_d_model=9)
+    with i18n.use("zh"):
+        at = click(at, "pe_fig_encoding", x="8 sin", y="3")
+    assert_chinese(at)
+    assert "的 sin" in "\n".join(m.value for m in at.markdown)
+    with i18n.use("zh"):
+        at = click(at, "pe_fig_similarity", x="10", y="3")
+    assert_chinese(at)
+    assert len(at.latex) == 2
+    captions = "\n".join(c.value for c in at.caption)
+    assert "没有配对的最后一个 sin 列（第 8 列）" in captions and "第 8 列是最后一个 sin 列" in captions
