@@ -219,7 +219,7 @@ def explain_encoding_cell(
         f"i &= \\lfloor {column}/2 \\rfloor = {pair}",
         _omega_line(pair, d_model, base),
         f"\\theta &= {pos}\\cdot\\omega_{{{pair}}} = {pos}\\cdot{_sig(omega)} = {_sig(angle)}",
-        f"PE_{{{pos},{column}}} &= \\{function}(\\theta) = \\{function}({_sig(angle)}) = "
+        f"\\mathrm{{PE}}_{{{pos},{column}}} &= \\{function}(\\theta) = \\{function}({_sig(angle)}) = "
         f"{latex_number(shown, spec, bracket=False)}",
     )
     if function == "sin" and column == d_model - 1:
@@ -270,7 +270,7 @@ def explain_similarity_cell(
         tail = f"\\sin({p}\\,\\omega_{{{pairs}}})\\,\\sin({q}\\,\\omega_{{{pairs}}})"
         total = f"{total} + {tail}" if total else tail
     lines = (
-        f"PE_{{{p}}}\\cdot PE_{{{q}}} &= {total}",
+        f"\\mathrm{{PE}}_{{{p}}}\\cdot \\mathrm{{PE}}_{{{q}}} &= {total}",
         f"&= {written(symbol)}",
         f"&= {written(lambda m: n(terms[m]))} = {latex_number(shown, spec, bracket=False)}",
     )

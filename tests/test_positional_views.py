@@ -145,6 +145,7 @@ def test_similarity_cell_writes_the_first_terms_and_the_last_two():
     assert r"\sum_{i=0}^{31}\cos((3-7)\,\omega_i)" in cell.latex
     assert r"\cos((-4)\cdot1) + \cos((-4)\cdot0.749894) + \cos((-4)\cdot0.562341) + \ldots" in cell.latex
     assert "p − q = \u22124" in cell.note
+    assert r"\mathrm{PE}_{3}\cdot \mathrm{PE}_{7} &=" in cell.latex
 
 
 def test_cells_out_of_range_are_refused():

@@ -391,7 +391,7 @@ def test_positional_click_on_the_encoding_writes_out_pair_frequency_angle_and_va
     assert f"i &= \\lfloor {column}/2 \\rfloor = {pair}" in text
     assert f"{base:g}^{{2\\cdot{pair}/{d_model}}}" in text and f"= {omega:.6g}" in text
     assert f"\\theta &= {pos}\\cdot\\omega_{{{pair}}} = {pos}\\cdot{omega:.6g} = {pos * omega:.6g}" in text
-    assert f"PE_{{{pos},{column}}} &= \\{function}(\\theta) = \\{function}({pos * omega:.6g}) = " in text
+    assert f"\\mathrm{{PE}}_{{{pos},{column}}} &= \\{function}(\\theta) = \\{function}({pos * omega:.6g}) = " in text
     assert f"= {shown.replace(chr(0x2212), '-')}\\end{{aligned}}" in text
     assert f"The heatmap's hover shows {shown}." in "\n".join(m.value for m in at.markdown)
     if d_model % 2:
