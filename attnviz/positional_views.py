@@ -254,11 +254,11 @@ def explain_similarity_cell(
     spec = spec or hover_format(np.array([[shown]]))
     n = lambda x: latex_number(x, spec)  # noqa: E731  (a term: negatives in brackets)
 
-    def written(write) -> str:
+    def written(write) -> list[str]:
         count = len(terms)
         if count <= WRITTEN_TERMS:
-            return " + ".join(write(m) for m in range(count))
-        return " + ".join([*(write(m) for m in range(3)), r"\ldots", *(write(m) for m in range(count - 2, count))])
+            return [write(m) for m in range(count)]
+        return [*(write(m) for m in range(3)), r"\ldots", *(write(m) for m in range(count - 2, count))]
 
     def symbol(m: int) -> str:
         if m < pairs:
@@ -269,10 +269,14 @@ def explain_similarity_cell(
     if d_model % 2:
         tail = f"\\sin({p}\\,\\omega_{{{pairs}}})\\,\\sin({q}\\,\\omega_{{{pairs}}})"
         total = f"{total} + {tail}" if total else tail
+    sum_of = f"{' + '.join(written(lambda m: n(terms[m])))} = " if len(terms) > 1 else ""
+    symbols = written(symbol)  # three a line: the cosines with their frequencies are wide
+    rows = [" + ".join(symbols[start : start + 3]) for start in range(0, len(symbols), 3)]
     lines = (
         f"\\mathrm{{PE}}_{{{p}}}\\cdot \\mathrm{{PE}}_{{{q}}} &= {total}",
-        f"&= {written(symbol)}",
-        f"&= {written(lambda m: n(terms[m]))} = {latex_number(shown, spec, bracket=False)}",
+        f"&= {rows[0]}",
+        *(f"&\\quad + {row}" for row in rows[1:]),
+        f"&= {sum_of}{latex_number(shown, spec, bracket=False)}",
     )
     if d_model % 2:
         note = _(SIMILARITY_ODD).format(
