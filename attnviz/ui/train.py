@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 from torch import Tensor
 
 from attnviz import i18n
 from attnviz.cells import CellExplanation, cell_at, explain_cell
+from attnviz.encoder import EncoderLayerTrace
 from attnviz.figures import heatmap_grid
 from attnviz.i18n import N_, pgettext
 from attnviz.i18n import gettext as _
@@ -429,7 +431,7 @@ def forget_probe_clicks() -> None:
     st.session_state.pop(_PROBE_CLICK, None)
 
 
-def probe_grid(view: ProbeView, title: str):
+def probe_grid(view: ProbeView, title: str) -> go.Figure:
     """The trained model's attention on the learner's probe, clickable: a click on a cell of panel (layer, head)
     writes out that weight's softmax under the figure."""
     fig = grid_figure_of(view.grid, title)
@@ -438,7 +440,7 @@ def probe_grid(view: ProbeView, title: str):
     return fig
 
 
-def explain_probe(run: TrainingRun, run_id: str, tokens: Tensor, view: ProbeView, fig) -> None:
+def explain_probe(run: TrainingRun, run_id: str, tokens: Tensor, view: ProbeView, fig: go.Figure) -> None:
     """Under the probe grid: the clicked weight's arithmetic, from the trained model's own trace on ``tokens``.
 
     A click is kept with the run and the probe it was made on; once either changes it explains nothing.
@@ -455,7 +457,9 @@ def explain_probe(run: TrainingRun, run_id: str, tokens: Tensor, view: ProbeView
         show_cell(cell)
 
 
-def probe_cell(run: TrainingRun, run_id: str, tokens: Tensor, grid: GridView, fig, point) -> CellExplanation | None:
+def probe_cell(
+    run: TrainingRun, run_id: str, tokens: Tensor, grid: GridView, fig: go.Figure, point: dict | None
+) -> CellExplanation | None:
     """The weight clicked at ``point`` on ``fig`` (the grid of ``grid``) as :func:`attnviz.cells.explain_cell`
     writes it, or None when the point is not a cell of this grid.
 
@@ -500,7 +504,7 @@ def probe_cell(run: TrainingRun, run_id: str, tokens: Tensor, grid: GridView, fi
     return CellExplanation(**{**explained.__dict__, "head": head, "note": note})
 
 
-def _probe_traces(run: TrainingRun, run_id: str, tokens: Tensor) -> list:
+def _probe_traces(run: TrainingRun, run_id: str, tokens: Tensor) -> list[EncoderLayerTrace]:
     """The trained model's per-layer traces on ``tokens`` (one forward pass, kept for this run and probe)."""
     key = (run_id, tuple(tokens.tolist()))
     kept = st.session_state.get(_PROBE_TRACES)
