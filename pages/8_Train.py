@@ -61,10 +61,12 @@ if running:
             "layer × head on one fixed probe input, refreshed a few times a second."
         ),
     )
+    page.forget_probe_clicks()
     page.live_panel(job)
     st.stop()
 
 if run is None:
+    page.forget_probe_clicks()
     st.info(
         _("Press **Train** to start (the defaults learn to reverse 8 tokens in a few seconds), or load a saved run.")
     )
@@ -152,7 +154,8 @@ else:
     right, scored = probe.score
     st.markdown(_("The model gets **{right} of {scored}** positions right.").format(right=right, scored=scored))
     st.dataframe(page.probe_table(probe), hide_index=False)
-    show_figure(page.grid_figure_of(probe.grid, _("Attention on your input")), key="train_fig_probe")
+    fig = page.probe_grid(probe, _("Attention on your input"))
+    page.explain_probe(run, f"{id(run)}", page.example_tokens(run), probe, fig)
 
 step(
     4,

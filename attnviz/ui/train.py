@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 from torch import Tensor
 
 from attnviz import i18n
+from attnviz.cells import CellExplanation, cell_at, explain_cell
+from attnviz.encoder import EncoderLayerTrace
 from attnviz.figures import heatmap_grid
 from attnviz.i18n import N_, pgettext
 from attnviz.i18n import gettext as _
@@ -34,6 +37,7 @@ from attnviz.training.views import (
 from attnviz.training_figures import curves_figure, head_series_figure
 from attnviz.ui import share
 from attnviz.ui.cache import figure
+from attnviz.ui.cells import CLICK_HINT, new_click, show_cell
 from attnviz.ui.render import escape_markdown, show_figure
 from attnviz.ui.state import set_defaults
 
@@ -49,12 +53,16 @@ __all__ = [
     "current_job",
     "current_run",
     "example_tokens",
+    "explain_probe",
+    "forget_probe_clicks",
     "grid_figure",
     "grid_figure_of",
     "history",
     "live_panel",
     "load_panel",
     "probe",
+    "probe_cell",
+    "probe_grid",
     "runner",
     "save_buttons",
     "share_defaults",
@@ -111,6 +119,13 @@ SHARE = StateSpec(
 )
 _JOB, _RUN, _MESSAGE, _PROBE_FOR = "train_job", "train_run", "train_message", "train_probe_for"
 _LIVE_GRID = "train_live_grid"
+PROBE_FIG = "train_fig_probe"
+_PROBE_SEEN, _PROBE_CLICK, _PROBE_TRACES = "train_probe_seen", "train_probe_click", "train_probe_traces"
+PROBE_NOTE = N_(
+    "Layer {layer}, head {head} of {heads} of the trained model on your input: q, k and v are columns "
+    "{start}–{stop} of this layer's X·W_q, X·W_k and X·W_v (d_head = {d_head}, scale 1/√{d_head}), X being what "
+    "the layer's attention reads."
+)
 STOP_BUTTON = N_("stopped with the Stop button")
 _BEFORE_UPLOAD, _UPLOAD_REJECTED = "train_share_before", "train_upload_rejected"
 
@@ -408,6 +423,96 @@ def probe(run: TrainingRun, run_id: str) -> tuple[ProbeView | None, str]:
     if tokens is None:
         return None, note
     return probe_view(run, tokens), note
+
+
+def forget_probe_clicks() -> None:
+    """Take any point kept on the probe grid as seen (no run shows it now), so it never explains a later run."""
+    new_click((PROBE_FIG,), _PROBE_SEEN)
+    st.session_state.pop(_PROBE_CLICK, None)
+
+
+def probe_grid(view: ProbeView, title: str) -> go.Figure:
+    """The trained model's attention on the learner's probe, clickable: a click on a cell of panel (layer, head)
+    writes out that weight's softmax under the figure."""
+    fig = grid_figure_of(view.grid, title)
+    st.caption(_(CLICK_HINT))
+    show_figure(fig, key=PROBE_FIG, on_select=True)
+    return fig
+
+
+def explain_probe(run: TrainingRun, run_id: str, tokens: Tensor, view: ProbeView, fig: go.Figure) -> None:
+    """Under the probe grid: the clicked weight's arithmetic, from the trained model's own trace on ``tokens``.
+
+    A click is kept with the run and the probe it was made on; once either changes it explains nothing.
+    """
+    context = (run_id, tuple(tokens.tolist()))
+    found = new_click((PROBE_FIG,), _PROBE_SEEN)
+    if found is not None:
+        st.session_state[_PROBE_CLICK] = (context, found[1])
+    kept = st.session_state.get(_PROBE_CLICK)
+    if kept is None or kept[0] != context:
+        return
+    cell = probe_cell(run, run_id, tokens, view.grid, fig, kept[1])
+    if cell is not None:
+        show_cell(cell)
+
+
+def probe_cell(
+    run: TrainingRun, run_id: str, tokens: Tensor, grid: GridView, fig: go.Figure, point: dict | None
+) -> CellExplanation | None:
+    """The weight clicked at ``point`` on ``fig`` (the grid of ``grid``) as :func:`attnviz.cells.explain_cell`
+    writes it, or None when the point is not a cell of this grid.
+
+    The clicked curve is a trace of ``fig``; its panel title (the trace's name) says which panel of the stack
+    it draws, and the panel's place in the stack which layer and head (the grid is laid out layer by layer).
+    """
+    cell = cell_at(point, grid.labels, grid.labels)
+    if cell is None or not 0 <= cell[2] < len(fig.data):
+        return None
+    row, col, curve = cell
+    name = fig.data[curve].name
+    if name not in grid.titles:
+        return None
+    panel = grid.titles.index(name)
+    layer, head = divmod(panel, grid.num_heads)
+    attention = _probe_traces(run, run_id, tokens)[layer].attention
+    one = attention.head(head, 0)
+    d_head = one.query.shape[-1]
+    numpy = lambda t: t.detach().cpu().double().numpy()  # noqa: E731
+    explained = explain_cell(
+        "weights",
+        row,
+        col,
+        query=numpy(one.query),
+        key=numpy(one.key),
+        value=numpy(one.value),
+        scale=float(one.scale),
+        masked=numpy(one.masked),  # the softmax's input (scaled / temperature, masked)
+        weights=numpy(one.weights),
+        allowed=np.broadcast_to(np.asarray(one.mask), tuple(one.weights.shape)) if one.fill_value is None else None,
+        drawn=grid.stack[panel],  # the heatmap's own numbers: the explanation prints what its hover prints
+        labels=grid.labels,
+    )
+    note = _(PROBE_NOTE).format(
+        layer=layer + 1,
+        head=head + 1,
+        heads=grid.num_heads,
+        start=head * d_head,
+        stop=(head + 1) * d_head - 1,
+        d_head=d_head,
+    )
+    return CellExplanation(**{**explained.__dict__, "head": head, "note": note})
+
+
+def _probe_traces(run: TrainingRun, run_id: str, tokens: Tensor) -> list[EncoderLayerTrace]:
+    """The trained model's per-layer traces on ``tokens`` (one forward pass, kept for this run and probe)."""
+    key = (run_id, tuple(tokens.tolist()))
+    kept = st.session_state.get(_PROBE_TRACES)
+    if kept is None or kept[0] != key:
+        with torch.no_grad():
+            traces = run.model.traces(tokens.unsqueeze(0))[1]
+        kept = st.session_state[_PROBE_TRACES] = (key, traces)
+    return kept[1]
 
 
 def probe_table(view: ProbeView) -> dict[str, list[str]]:
