@@ -341,20 +341,20 @@ def explain_trace(trace, stage: str, row: int, col: int, *, labels=None, dims=No
 
 
 def explain_head(
-    trace, stage: str, head: int, row: int, col: int, *, batch: int = 0, labels=None, key_labels=None
+    trace, stage: str, head: int, row: int, col: int, *, batch: int = 0, labels=None, key_labels=None, drawn=None
 ) -> CellExplanation:
     """:func:`explain_cell` of head ``head`` of a :class:`~attnviz.modules.MultiHeadTrace`; ``stage="output"`` is
     the head's output ``A_h·V_h`` (its block of the concatenation). The note names the head's slices.
-    ``key_labels``: the keys' labels when they differ from the queries' (cross-attention)."""
+    ``key_labels``: the keys' labels when they differ from the queries' (cross-attention); ``drawn``: the matrix
+    the heatmap shows, when it is not the head's own ``stage`` matrix (e.g. a stored copy of it)."""
     one = trace.head(head, batch)
     d_head = one.query.shape[-1]
     start, stop = head * d_head, (head + 1) * d_head - 1
-    drawn = getattr(one, stage)  # the head's output is A_h·V_h
+    if drawn is None:
+        drawn = to_numpy(getattr(one, stage))  # the head's output is A_h·V_h
     arrays = _trace_arrays(one)
     dims = tuple(f"d{start + c}" for c in range(d_head))
-    cell = explain_cell(
-        stage, row, col, drawn=to_numpy(drawn), labels=labels, dims=dims, key_labels=key_labels, **arrays
-    )
+    cell = explain_cell(stage, row, col, drawn=drawn, labels=labels, dims=dims, key_labels=key_labels, **arrays)
     note = _(HEAD_NOTE).format(head=head, heads=trace.num_heads, start=start, stop=stop)
     return CellExplanation(**{**cell.__dict__, "head": head, "note": note})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,7 @@ import torch
 from torch import Tensor
 
 from attnviz import i18n
-from attnviz.cells import CellExplanation, cell_at, explain_cell
+from attnviz.cells import CellExplanation, cell_at, explain_head
 from attnviz.encoder import EncoderLayerTrace
 from attnviz.figures import heatmap_grid
 from attnviz.i18n import N_, pgettext
@@ -476,23 +477,9 @@ def probe_cell(
     panel = grid.titles.index(name)
     layer, head = divmod(panel, grid.num_heads)
     attention = _probe_traces(run, run_id, tokens)[layer].attention
-    one = attention.head(head, 0)
-    d_head = one.query.shape[-1]
-    numpy = lambda t: t.detach().cpu().double().numpy()  # noqa: E731
-    explained = explain_cell(
-        "weights",
-        row,
-        col,
-        query=numpy(one.query),
-        key=numpy(one.key),
-        value=numpy(one.value),
-        scale=float(one.scale),
-        masked=numpy(one.masked),  # the softmax's input (scaled / temperature, masked)
-        weights=numpy(one.weights),
-        allowed=np.broadcast_to(np.asarray(one.mask), tuple(one.weights.shape)) if one.fill_value is None else None,
-        drawn=grid.stack[panel],  # the heatmap's own numbers: the explanation prints what its hover prints
-        labels=grid.labels,
-    )
+    # the heatmap's own numbers are drawn: the explanation prints what its hover prints
+    explained = explain_head(attention, "weights", head, row, col, labels=grid.labels, drawn=grid.stack[panel])
+    d_head = run.config.d_model // grid.num_heads
     note = _(PROBE_NOTE).format(
         layer=layer + 1,
         head=head + 1,
@@ -501,7 +488,7 @@ def probe_cell(
         stop=(head + 1) * d_head - 1,
         d_head=d_head,
     )
-    return CellExplanation(**{**explained.__dict__, "head": head, "note": note})
+    return dataclasses.replace(explained, note=note)
 
 
 def _probe_traces(run: TrainingRun, run_id: str, tokens: Tensor) -> list[EncoderLayerTrace]:
