@@ -20,6 +20,20 @@ def open_page(path: str) -> AppTest:
     return AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT).run()
 
 
+def open_in_chinese(path: str, **state: object) -> AppTest:
+    """An AppTest of ``path`` with ``?lang=zh`` and ``state`` set before its first run, run once; the missing
+    translations recorded from here on (``tests.support.i18n.MISSING``) are this page's. A later run must be inside
+    ``i18n.use("zh")``: AppTest formats a widget's options in the test's thread."""
+    from tests.support.i18n import MISSING
+
+    at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+    at.query_params["lang"] = "zh"
+    for key, value in state.items():
+        at.session_state[key] = value
+    MISSING.clear()
+    return at.run()
+
+
 def figures(at: AppTest) -> list[dict]:
     """Every plotly figure on the page, as its JSON spec."""
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]

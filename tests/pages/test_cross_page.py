@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from attnviz import i18n
-from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page
+from tests.pages.conftest import (
+    array,
+    error_text,
+    figure,
+    heatmap,
+    markdown_text,
+    open_in_chinese,
+    open_page,
+)
 from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/7_Cross-attention.py"
@@ -88,12 +97,7 @@ def test_one_token_each_side():
 # ------------------------------------------------------------------------------------------------ in Chinese
 
 
-def open_zh(state: dict | None = None):
-    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
-    at.query_params["lang"] = "zh"
-    for key, value in (state or {}).items():
-        at.session_state[key] = value
-    return at.run()
+open_zh = partial(open_in_chinese, PAGE)
 
 
 def test_chinese_page_keeps_the_sentences_as_typed():

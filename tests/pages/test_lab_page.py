@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from attnviz import i18n
 from attnviz.lab import lab_inputs
-from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page, titles
+from tests.pages.conftest import (
+    array,
+    error_text,
+    figure,
+    heatmap,
+    markdown_text,
+    open_in_chinese,
+    open_page,
+    titles,
+)
 from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/6_Attention_lab.py"
@@ -219,12 +228,7 @@ def test_one_token_is_explained():
 # ------------------------------------------------------------------------------------------------ in Chinese
 
 
-def open_zh(state: dict | None = None):
-    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
-    at.query_params["lang"] = "zh"
-    for key, value in (state or {}).items():
-        at.session_state[key] = value
-    return at.run()
+open_zh = partial(open_in_chinese, PAGE)
 
 
 def test_chinese_default_page_has_no_english_left():
@@ -274,7 +278,7 @@ def test_chinese_default_page_has_no_english_left():
 )
 def test_chinese_sections_in_other_states(state, expected):
     MISSING.clear()
-    at = open_zh(state)
+    at = open_zh(**state)
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert english_left(at) == [], english_left(at)
     assert not MISSING, sorted(MISSING)
@@ -299,7 +303,7 @@ def test_chinese_sections_in_other_states(state, expected):
 )
 def test_chinese_errors_name_the_problem(state, message):
     MISSING.clear()
-    at = open_zh(state)
+    at = open_zh(**state)
     assert not at.exception
     assert message in error_text(at), error_text(at)
     assert english_left(at) == [], english_left(at)

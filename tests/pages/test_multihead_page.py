@@ -2,6 +2,7 @@
 
 import json
 import re
+from functools import partial
 
 import numpy as np
 import pytest
@@ -11,7 +12,18 @@ from attnviz import i18n
 from attnviz.examples import WORKED_EXAMPLE
 from attnviz.tokens import tokenize
 from attnviz.views import DEFAULT_SENTENCE
-from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, figures, markdown_text, open_page, titles
+from tests.pages.conftest import (
+    ROOT,
+    TIMEOUT,
+    array,
+    edit,
+    figure,
+    figures,
+    markdown_text,
+    open_in_chinese,
+    open_page,
+    titles,
+)
 from tests.support.i18n import MISSING, assert_chinese
 
 PAGE = "pages/3_Multi-head.py"
@@ -270,14 +282,7 @@ def test_tolerances_are_written_one_way(at):
 # ------------------------------------------------------------------------------------------------ in Chinese
 
 
-def open_zh(**state) -> AppTest:
-    """The page with ``?lang=zh`` and ``state`` set before its first run."""
-    app = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
-    app.query_params["lang"] = "zh"
-    for key, value in state.items():
-        app.session_state[key] = value
-    MISSING.clear()
-    return app.run()
+open_zh = partial(open_in_chinese, PAGE)
 
 
 def rerun_zh(at: AppTest) -> AppTest:

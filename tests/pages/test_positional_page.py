@@ -1,6 +1,7 @@
 """AppTest of the Positional-encoding page: figures are checked through their JSON, values against attnviz."""
 
 import re
+from functools import partial
 
 import numpy as np
 import pytest
@@ -10,8 +11,16 @@ from attnviz import i18n
 from attnviz.positional import position_similarity, seed_odd_variant_encoding, sinusoidal_encoding, wavelengths
 from attnviz.tokens import token_labels, tokenize
 from attnviz.views import default_dims
-from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, heatmap, markdown_text, open_page
-from tests.support.i18n import MISSING, assert_chinese
+from tests.pages.conftest import (
+    array,
+    error_text,
+    figure,
+    heatmap,
+    markdown_text,
+    open_in_chinese,
+    open_page,
+)
+from tests.support.i18n import assert_chinese
 
 PAGE = "pages/4_Positional_encoding.py"
 
@@ -193,14 +202,7 @@ def test_default_dims_follow_the_number_of_positions():
 # ------------------------------------------------------------------------------------------------ in Chinese
 
 
-def open_zh(**state) -> AppTest:
-    """The page with ``?lang=zh`` and ``state`` set before its first run."""
-    app = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
-    app.query_params["lang"] = "zh"
-    for key, value in state.items():
-        app.session_state[key] = value
-    MISSING.clear()
-    return app.run()
+open_zh = partial(open_in_chinese, PAGE)
 
 
 def rerun_zh(at: AppTest, **state) -> AppTest:
