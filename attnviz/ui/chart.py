@@ -118,17 +118,24 @@ export default function (component) {
   loading.then((Plotly) => {
     if (seq !== state.seq) return;  // a newer figure already arrived
     if (text !== null && text === root.__attnvizText) return;  // this very figure is drawn already
-    const filename = meta.filename;
-    const config = {
-      ...meta.config,
-      toImageButtonOptions: {format: 'png', filename, scale: meta.scale, ...(meta.config.toImageButtonOptions || {})},
-      modeBarButtonsToAdd: [...(meta.config.modeBarButtonsToAdd || []), {
-        name: 'downloadSvg',
-        title: meta.svgTitle || 'Download plot as SVG',
-        icon: Plotly.Icons.disk,
-        click: (gd) => Plotly.downloadImage(gd, {format: 'svg', filename}),
-      }],
-    };
+    // One config object per chart while its settings stay the same: Plotly.react compares the new config with the
+    // drawn one (functions by identity) and on any difference draws the chart afresh, then reacts once more.
+    const configKey = JSON.stringify([meta.config, meta.filename, meta.scale, meta.svgTitle]);
+    if (state.configKey !== configKey) {
+      const filename = meta.filename;
+      state.configKey = configKey;
+      state.config = {
+        ...meta.config,
+        toImageButtonOptions: {format: 'png', filename, scale: meta.scale, ...(meta.config.toImageButtonOptions || {})},
+        modeBarButtonsToAdd: [...(meta.config.modeBarButtonsToAdd || []), {
+          name: 'downloadSvg',
+          title: meta.svgTitle || 'Download plot as SVG',
+          icon: Plotly.Icons.disk,
+          click: (gd) => Plotly.downloadImage(gd, {format: 'svg', filename}),
+        }],
+      };
+    }
+    const config = state.config;
     // The width is passed, not measured by plotly (autosize): one layout read per chart and resize, not per redraw.
     if (!state.width) state.width = root.clientWidth || parentElement.clientWidth || 700;
     state.stretch = layout.width === undefined;
