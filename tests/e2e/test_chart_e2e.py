@@ -44,11 +44,13 @@ def test_edit_updates_the_same_chart_node(page, console_errors, app_url):
     # K = X·W_k = [[7.25, 8.25, 1], [4, 4, 0], [2, 3, 1]] → [61.8125, 33, 18.5] (unscaled, the page's default).
     assert after[0] == pytest.approx([61.8125, 33.0, 18.5])  # trace 0, row x1
     marked = page.evaluate(_MARKED_JS, [title])
-    assert marked["mark"] == "kept" and marked["connected"], "the edit replaced the chart's DOM node instead of updating it"
+    assert marked["mark"] == "kept" and marked["connected"], (
+        "the edit replaced the chart's DOM node instead of updating it"
+    )
     # Plotly.react updated the drawing itself: a config that differed from the drawn one (say, a new function for the
     # SVG button on every figure) made it purge the chart and draw it afresh, then react once more.
     assert marked["drawing"] == "kept", "plotly.js drew the chart afresh instead of updating its drawing"
-    
+
     scripts = page.evaluate(
         "() => [...document.querySelectorAll('script[src]')].filter((s) => s.src.includes('plotly')).length"
     )
