@@ -27,7 +27,7 @@ from attnviz.ui.matrix_editor import clear_matrix, set_matrix
 from attnviz.ui.render import code_span, escape_markdown
 from attnviz.ui.state import PAGE_PREFIXES, arrived
 
-__all__ = ["Table", "apply_matrices", "panel", "publish", "restore"]
+__all__ = ["Table", "apply_matrices", "panel", "panel_key", "publish", "restore"]
 
 Table = tuple[np.ndarray, Sequence[str], Sequence[str]]  # matrix, row labels, column labels
 Apply = Callable[[Decoded, bool], None]  # (what to apply, whether absent matrices go back to their defaults)
@@ -176,6 +176,11 @@ def _csv_name(page: str, name: str) -> str:
     return f"attnviz_{page}_{name}.csv"
 
 
+def panel_key(spec: StateSpec) -> str:
+    """The session-state key of ``spec``'s page's "Share, export, import" expander (True while it is open)."""
+    return f"share_{spec.page}_open"
+
+
 def panel(
     spec: StateSpec,
     *,
@@ -210,10 +215,12 @@ def panel(
                 problems="; ".join(_setting_problem(p) for p in left_out)
             )
         )
-    # Open while its code is shown: a rerun that redraws the expander (the page above it changed) would close it and
-    # hide the code the learner just asked for.
-    showing_code = bool(st.session_state.get(f"share_{spec.page}_show_code"))
-    with st.expander(_("Share, export, import"), icon=":material/share:", expanded=showing_code):
+    # Built only while open (its key keeps it open across reruns): closed, an edit above it sends none of its
+    # download buttons, uploader and toggle, which the browser would otherwise draw again on every rerun.
+    expander = st.expander(_("Share, export, import"), icon=":material/share:", key=panel_key(spec), on_change="rerun")
+    if not expander.open:
+        return
+    with expander:
         if spec.matrices:
             share = _(
                 "**Share**: the address bar holds this page's settings and edited tables; copy it and anyone who "

@@ -15,9 +15,20 @@ ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # a cold torch import on a 2-core machine takes seconds
 
 
-def open_page(path: str) -> AppTest:
-    """An AppTest of ``path`` (relative to the repo root), run once."""
-    return AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT).run()
+def share_open() -> dict[str, bool]:
+    """Session state that opens every page's "Share, export, import" panel (built only while open)."""
+    from attnviz.ui import cross, encoder, image, lab, multihead, positional, share, tokens, train, worked
+
+    pages = (worked, tokens, multihead, positional, encoder, lab, cross, train, image)
+    return {share.panel_key(page.SHARE): True for page in pages}
+
+
+def open_page(path: str, *, share: bool = False) -> AppTest:
+    """An AppTest of ``path`` (relative to the repo root), run once; with ``share``, its share panel open."""
+    at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+    for key, value in (share_open() if share else {}).items():
+        at.session_state[key] = value
+    return at.run()
 
 
 def open_in_chinese(path: str, **state: object) -> AppTest:

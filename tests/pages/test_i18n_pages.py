@@ -6,14 +6,16 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import ROOT, TIMEOUT, open_page
+from tests.pages.conftest import ROOT, TIMEOUT, open_page, share_open
 from tests.pages.test_smoke import PAGES
 from tests.support.i18n import english_left, missing_translations, visible_texts
 
 
-def open_in(path: str, lang: str) -> AppTest:
+def open_in(path: str, lang: str, *, share: bool = False) -> AppTest:
     at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
     at.query_params["lang"] = lang
+    for key, value in (share_open() if share else {}).items():
+        at.session_state[key] = value
     return at.run()
 
 
@@ -24,7 +26,7 @@ def report(left: list[tuple[str, str, str]]) -> str:
 @pytest.mark.parametrize("path", PAGES)
 def test_page_in_chinese_has_no_english_left(path):
     with missing_translations() as missing:
-        at = open_in(path, "zh")
+        at = open_in(path, "zh", share=True)  # its share panel open too: built only while open
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     left = english_left(at)

@@ -20,7 +20,7 @@ from attnviz.modules import MultiHeadAttention
 from attnviz.ui import chart, worked
 from attnviz.ui.render import code_span
 from attnviz.validation import InputError, parse_matrix
-from tests.pages.conftest import ROOT, TIMEOUT
+from tests.pages.conftest import ROOT, TIMEOUT, share_open
 from tests.support.i18n import MISSING, assert_chinese
 
 WORKED = "pages/1_Worked_example.py"
@@ -41,6 +41,8 @@ def open_zh(path: str = WORKED, params: dict[str, str] | None = None) -> AppTest
     at.query_params["lang"] = "zh"
     for key, value in (params or {}).items():
         at.query_params[key] = value
+    for key, value in share_open().items():  # the share panel is built only while open
+        at.session_state[key] = value
     return at.run()
 
 

@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from attnviz import sharing
 from attnviz.ui import cross, encoder, image, lab, tokens, worked
-from tests.pages.conftest import ROOT, TIMEOUT, edit, error_text, open_page
+from tests.pages.conftest import ROOT, TIMEOUT, edit, error_text, share_open
+from tests.pages.conftest import open_page as open_closed
 
 WORKED, TOKENS, MH, PE, ENCODER, LAB, CROSS, TRAIN, IMAGE = (
     "pages/1_Worked_example.py",
@@ -30,6 +31,11 @@ WORKED, TOKENS, MH, PE, ENCODER, LAB, CROSS, TRAIN, IMAGE = (
 )
 
 
+def open_page(path: str) -> AppTest:
+    """``path`` run once with its "Share, export, import" panel open (it is built only while open)."""
+    return open_closed(path, share=True)
+
+
 def charts(at: AppTest) -> list[str]:
     """Every figure's JSON spec, in page order."""
     return [c.proto.spec for c in at.get("plotly_chart")]
@@ -41,7 +47,28 @@ def fresh(path: str, params: dict) -> AppTest:
 
     at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
     at.query_params = dict(params)
+    for key, value in share_open().items():
+        at.session_state[key] = value
     return at.run()
+
+
+PANEL = {WORKED: "share_worked_open", MH: "share_mh_open", TRAIN: "share_train_open"}  # the expanders' keys
+
+
+@pytest.mark.parametrize("path", list(PANEL))
+def test_a_closed_share_panel_sends_nothing_but_the_address_still_follows(path):
+    """Closed (the default), the panel's downloads, uploader and toggle are not built on a rerun; the address is
+    written all the same, and opening the panel builds them."""
+    closed = EDITS[path](open_closed(path))
+    assert not closed.exception and not closed.error
+    assert closed.query_params == EDITS[path](open_page(path)).query_params != {}
+    assert [e.label for e in closed.expander if e.label == "Share, export, import"] == ["Share, export, import"]
+    shared = lambda at: [u for u in at.get("file_uploader") if u.key.startswith("share_")]  # noqa: E731
+    assert not closed.get("download_button") and not shared(closed)
+    assert closed.session_state[PANEL[path]] is False
+    closed.session_state[PANEL[path]] = True
+    opened = closed.run()
+    assert opened.get("download_button") and shared(opened)
 
 
 def warnings(at: AppTest) -> str:

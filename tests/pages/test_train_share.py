@@ -62,7 +62,7 @@ def _run_code(at, tmp_path) -> dict[str, np.ndarray | str]:
 
 
 def test_before_training_the_panel_exports_the_untrained_maps():
-    at = open_page(PAGE)
+    at = open_page(PAGE, share=True)
     assert not at.exception
     assert {"State (JSON)", "weights_layer1_head1.csv", "weights_layer2_head2.csv"} <= _labels(at)
     assert "losses.csv" not in _labels(at)  # nothing trained yet
@@ -76,7 +76,7 @@ def test_the_code_prints_the_pages_own_run(edited, tmp_path):
     """The page trains in its worker process; the script, run alone, must end with the same final loss and
     accuracy to the last bit (both train on one CPU thread with the same operations in the same order) and draw
     the attention the page shows on its example (printed at 7 significant digits)."""
-    at = open_page(PAGE)
+    at = open_page(PAGE, share=True)
     if edited:
         at.sidebar.selectbox(key="train_task").set_value("follow").run()
         at.sidebar.number_input(key="train_seq_len").set_value(6).run()
@@ -151,7 +151,7 @@ def _state_json(settings: dict) -> bytes:
 
 
 def test_a_json_upload_restores_the_settings():
-    at = open_page(PAGE)
+    at = open_page(PAGE, share=True)
     settings = {**train.DEFAULTS, "train_task": "shift", "train_seq_len": 12, "train_heads": 4, "train_seed": 7}
     at.file_uploader(key="share_train_upload").upload("attnviz_train.json", _state_json(settings)).run()
     assert not at.exception
@@ -171,7 +171,7 @@ def test_a_json_upload_restores_the_settings():
     ],
 )
 def test_a_bad_json_upload_changes_nothing(change, message):
-    at = open_page(PAGE)
+    at = open_page(PAGE, share=True)
     at.sidebar.number_input(key="train_seed").set_value(4).run()
     before = {f.key: at.session_state[f.key] for f in train.SHARE.fields}
     at.file_uploader(key="share_train_upload").upload("bad.json", _state_json({**before, **change})).run()
