@@ -9,7 +9,14 @@ imports while the page's own script sends its first elements. Later runs find bo
 from __future__ import annotations
 
 import importlib
+import os
 import threading
+
+# One torch thread per script run, set before torch is first imported (OpenMP reads it once, for every thread).
+# The server runs many sessions' scripts and the browser on the same cores: two intra-op threads spin-waiting for a
+# core made a 512-token multi-head view 2-3x slower (~116 ms against ~49 ms on one thread, measured in the server
+# during the benchmark's new-seed rerun); alone it is 45 vs 54 ms. An OMP_NUM_THREADS set by the host is kept.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from attnviz.ui.chart import preload_plotly
 
