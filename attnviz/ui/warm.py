@@ -12,13 +12,15 @@ import importlib
 import os
 import threading
 
+from attnviz.allocator import keep_freed_memory
+from attnviz.ui.chart import preload_plotly  # (neither imports torch)
+
 # One torch thread per script run, set before torch is first imported (OpenMP reads it once, for every thread).
 # The server runs many sessions' scripts and the browser on the same cores: two intra-op threads spin-waiting for a
 # core made a 512-token multi-head view 2-3x slower (~116 ms against ~49 ms on one thread, measured in the server
 # during the benchmark's new-seed rerun); alone it is 45 vs 54 ms. An OMP_NUM_THREADS set by the host is kept.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-from attnviz.ui.chart import preload_plotly
+keep_freed_memory()  # score-sized traces reuse freed memory instead of faulting it in again on every run
 
 __all__ = ["HEAVY_MODULES", "warm_thread"]
 
