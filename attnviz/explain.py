@@ -12,6 +12,7 @@ from attnviz.i18n import gettext as _
 
 __all__ = [
     "SCIENTIFIC_FROM",
+    "aligned_latex",
     "dot_product_latex",
     "fmt",
     "join_list",
@@ -58,6 +59,17 @@ def weighted_sum_latex(name: str, weights, values, *, value_names: list[str] | N
     )
     total = vector_latex(w @ v, decimals)
     return rf"\begin{{aligned}} {name} &= {symbolic} \\ &= {numeric} \\ &= {total} \end{{aligned}}"
+
+
+def aligned_latex(equations: Sequence[str]) -> str:
+    """Equations ``"lhs = rhs"`` one under the other, aligned at their first ``=`` (one formula to typeset)."""
+    lines = []
+    for equation in equations:
+        lhs, sep, rhs = equation.partition(" = ")
+        if not sep:
+            raise ValueError(f"{equation!r} has no ' = ' to align at")
+        lines.append(f"{lhs} &= {rhs}")
+    return r"\begin{aligned} " + r" \\ ".join(lines) + r" \end{aligned}"
 
 
 def dot_product_latex(name: str, a, b, *, decimals: int = 2) -> str:

@@ -4,6 +4,7 @@ import torch
 
 from attnviz import i18n
 from attnviz.explain import (
+    aligned_latex,
     dot_product_latex,
     fmt,
     join_list,
@@ -104,3 +105,12 @@ def test_sentences_and_lists_join_as_each_language_writes_them():
         assert join_sentences(["一。", "二。", ""]) == "一。二。"
         assert join_list(["“a”", "“b”"]) == "“a”、“b”"
         assert join_list(["only"]) == "only"
+
+
+def test_aligned_latex_puts_equations_under_each_other_at_their_first_equals_sign():
+    rows = [dot_product_latex("s_{11}", [1, 0], [2, 3]), dot_product_latex("s_{12}", [1, 0], [4, 5])]
+    assert aligned_latex(rows) == (
+        r"\begin{aligned} s_{11} &= 1\cdot2 + 0\cdot3 = 2 \\ s_{12} &= 1\cdot4 + 0\cdot5 = 4 \end{aligned}"
+    )
+    with pytest.raises(ValueError, match="no ' = '"):
+        aligned_latex(["x"])

@@ -28,7 +28,7 @@ def test_defaults_show_the_tutorials_numbers(at):
     np.testing.assert_allclose(z(at, "weights ="), WORKED_EXAMPLE_PRINTED["weights"], atol=0.005)
     np.testing.assert_allclose(z(at, "output ="), WORKED_EXAMPLE_PRINTED["output"], atol=0.005)
     latex = [item.value for item in at.latex]
-    assert any(r"s_{12} = 1\cdot4 + 0\cdot4 + 2\cdot0 = 4" in item for item in latex)
+    assert any(r"s_{12} &= 1\cdot4 + 0\cdot4 + 2\cdot0 = 4" in item for item in latex)
     assert any(r"= \left[0.06,\ 0.47,\ 0.47\right]" in item for item in latex)  # softmax of row x1
     h1 = [item for item in latex if r"h_{1} &=" in item]
     assert len(h1) == 1 and r"&= \left[1.94,\ 6.68,\ 1.60\right] \end{aligned}" in h1[0]
