@@ -6,13 +6,41 @@ No plotting and no streamlit here: :mod:`attnviz.views` computes what to show wi
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import TypeVar
 
 import numpy as np
 
 from attnviz.i18n import gettext as _
 
-__all__ = ["SCIENTIFIC_FROM", "pool_blocks", "pool_factor", "range_labels", "resize", "robust_max", "to_numpy"]
+__all__ = [
+    "SCIENTIFIC_FROM",
+    "pool_blocks",
+    "pool_factor",
+    "range_labels",
+    "read_only",
+    "resize",
+    "robust_max",
+    "to_numpy",
+]
+
+
+T = TypeVar("T")
+
+
+def read_only(obj: T) -> T:
+    """``obj`` (a dataclass) with every numpy array in it made read-only, also inside nested dataclasses and tuples:
+    a cache shares such a view between reruns and sessions without copying it, and a write into it raises."""
+    if isinstance(obj, np.ndarray):
+        obj.flags.writeable = False
+    elif isinstance(obj, tuple):
+        for item in obj:
+            read_only(item)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for field in dataclasses.fields(obj):
+            read_only(getattr(obj, field.name))
+    return obj
 
 
 SCIENTIFIC_FROM = 1e6  # from this magnitude on, numbers are shown in scientific notation (formulas, cell text)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnviz.arrays import pool_blocks, pool_factor, range_labels, robust_max
+from attnviz.arrays import pool_blocks, pool_factor, range_labels, read_only, robust_max
 from attnviz.encoder import (
     EncoderCheck,
     EncoderLayerTrace,
@@ -215,18 +215,6 @@ class EncoderView:
         return self.t <= HEAD_VIEW_TOKENS
 
 
-def _frozen(obj):
-    """``obj`` (a frozen dataclass) with every numpy array in it made read-only: caches share these views."""
-    for value in vars(obj).values():
-        if isinstance(value, np.ndarray):
-            value.flags.writeable = False
-        elif isinstance(value, tuple):
-            for item in value:
-                if hasattr(item, "__dataclass_fields__"):
-                    _frozen(item)
-    return obj
-
-
 def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().to(torch.float32).numpy()
 
@@ -379,7 +367,7 @@ def _layer_steps(
         "norm2": f"T × d_model = {tw}",
         "output": f"T × d_model = {tw}",
     }
-    return _frozen(
+    return read_only(
         LayerSteps(
             layer=index,
             window=w,
@@ -524,7 +512,7 @@ def seed_bug_view(
         columns=report.flattened_shape[1],
         right_shape=report.right_weights_shape,
     )
-    return _frozen(
+    return read_only(
         SeedBugView(
             seed_weights=_np(seed_run.encoder.layers[0].attention.weights[0]).reshape(heads, s, s),
             right_weights=pool_blocks(right_w, block, how="row_share"),
@@ -598,7 +586,7 @@ def encoder_view(
         for layer in encoder.layers
     ]
     steps = tuple(_layer_steps(i, lt, labels, affine[i], stats) for i, lt in enumerate(trace.layers))
-    return _frozen(
+    return read_only(
         EncoderView(
             kind=source.kind,
             t=t,

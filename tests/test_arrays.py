@@ -118,3 +118,26 @@ def test_robust_max_ignores_a_few_outliers():
     values[:3] = 1.0
     assert robust_max(values) == pytest.approx(0.01)
     assert robust_max(np.array([np.nan, -1.0])) == 1.0
+
+
+def test_read_only_freezes_every_array_of_a_view_also_nested():
+    from dataclasses import dataclass
+
+    from attnviz.arrays import read_only
+
+    @dataclass(frozen=True)
+    class Inner:
+        a: np.ndarray
+
+    @dataclass(frozen=True)
+    class Outer:
+        top: np.ndarray
+        inner: Inner
+        steps: tuple
+        label: str
+
+    view = Outer(np.zeros(2), Inner(np.ones(2)), (Inner(np.ones(3)), np.arange(2)), "x")
+    assert read_only(view) is view
+    for array in (view.top, view.inner.a, view.steps[0].a, view.steps[1]):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 5

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from attnviz import i18n
+from attnviz.arrays import read_only
 from attnviz.cells import CellExplanation, cell_at
 from attnviz.figures import head_blocks_heatmap, heatmap_grid, matrix_heatmap
 from attnviz.i18n import N_, pgettext
@@ -330,12 +331,15 @@ def shared_state(inp: MultiHeadInput, full: dict[str, np.ndarray], view: MultiHe
     }
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+# cache_resource, its arrays read-only: a 512-token view holds ~10 MB (8 heads' focus weights) that st.cache_data
+# would pickle when it is made and copy again on every rerun that reads it (a change of the head count and back).
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _view(
     key: str, _inp: MultiHeadInput, _weights: dict[str, np.ndarray], options: tuple[int, bool, bool, int | None]
 ) -> MultiHeadView:
     heads, bias, causal, valid_len = options
-    return multihead_view(_inp.x, _inp.labels, _weights, num_heads=heads, bias=bias, causal=causal, valid_len=valid_len)
+    view = multihead_view(_inp.x, _inp.labels, _weights, num_heads=heads, bias=bias, causal=causal, valid_len=valid_len)
+    return read_only(view)
 
 
 def view(inp: MultiHeadInput, weights: dict[str, np.ndarray], settings: Settings) -> MultiHeadView:
