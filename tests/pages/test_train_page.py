@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, markdown_text, open_page, titles
+from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, markdown_text, open_page, share_open, titles
 from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/8_Train.py"
@@ -225,6 +225,8 @@ def test_a_trained_run_and_upload_errors_in_chinese():
     MISSING.clear()
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
     at.query_params["lang"] = "zh"
+    for key, value in share_open().items():  # its share panel (built only while open) takes an upload below
+        at.session_state[key] = value
     at.run()
     with i18n.use("zh"):  # the selectbox's translated options, as the test reads them
         at.sidebar.selectbox(key="train_task").set_value("it").run()
