@@ -57,7 +57,7 @@ from tests.support import browser as harness
 from tests.support.server import REPO_ROOT, StreamlitServer
 
 MB = 1_000_000
-SECTIONS = ("compute", "cold", "edit", "large", "encoder")
+SECTIONS = ("compute", "cold", "edit", "large", "encoder", "pages")
 WARMUPS = 2
 
 
@@ -394,6 +394,13 @@ def step_up(page, key: str) -> Callable[[], None]:
     return lambda: button.click()
 
 
+def step_down(page, key: str) -> Callable[[], None]:
+    """The timed part: a click on number input ``key``'s − button."""
+    button = page.locator(f".st-key-{key} [data-testid=stNumberInputStepDown]").first
+    button.wait_for(state="visible")
+    return lambda: button.click()
+
+
 def bench_large(browser, app_url: str, controls_url: str, reps: int, d_model: int | None) -> list[Row]:
     floor_page, floor_meter = open_page(browser, controls_url, charts=False)
     app_page, app_meter = open_page(browser, f"{app_url}/Multi-head", charts=True)
@@ -547,6 +554,65 @@ def bench_encoder(browser, app_url: str, controls_url: str, reps: int) -> list[R
     ]
 
 
+def train_once(page) -> None:
+    """The Train page's default run (reverse, 400 steps), trained through its own button, until it has finished."""
+    harness.arm_rerun(page)
+    page.locator(".st-key-train_act_start button").first.click()
+    page.wait_for_selector(".st-key-train_replay", state="attached", timeout=300_000)
+    harness.wait_idle(page, timeout=300_000)
+    harness.settle(page, max_ms=60_000)
+
+
+def bench_pages(browser, app_url: str, controls_url: str, reps: int) -> list[Row]:
+    """The newer pages' main interactions, each against the bare page's same kind of change: a new seed on the
+    Attention lab and Cross-attention pages and another query patch on Image attention (the + of a number input,
+    against a selectbox change), and a step of the Train page's replay slider after a run (against a slider step)."""
+    controls, controls_meter = open_page(browser, controls_url, charts=False)
+    pages = {name: open_page(browser, f"{app_url}/{path}", charts=True) for name, path in (
+        ("lab", "Attention_lab"), ("cross", "Cross-attention"), ("image", "Image_attention"), ("train", "Train")
+    )}  # fmt: skip
+    train_once(pages["train"][0])
+    series = {name: Series() for name in ("select", "slider", "lab", "cross", "image", "train")}
+    for i in range(WARMUPS + reps):
+        keep = i >= WARMUPS
+        option, press = ("4", "8")[i % 2], ("ArrowLeft", "ArrowRight")[i % 2]
+        timed(controls, controls_meter, partial(open_options, controls, "floor_select", option), series["select"], keep)
+        timed(controls, controls_meter, partial(slider_step, controls, "floor_slider", press), series["slider"], keep)
+        for name, key in (("lab", "lab_seed"), ("cross", "cross_seed"), ("image", "img_row")):
+            page, meter = pages[name]
+            if name == "image" and i % 2:  # row 0 → 1 → 0 …: the − button half the time
+                act = partial(step_down, page, key)
+            else:
+                act = partial(step_up, page, key)
+            timed(page, meter, act, series[name], keep)
+        page, meter = pages["train"]
+        timed(page, meter, partial(slider_step, page, "train_replay", press), series["train"], keep)
+    charts = {name: page.locator(harness.PLOTLY_CHART).count() for name, (page, _meter) in pages.items()}
+    for page, _meter in (*pages.values(), (controls, controls_meter)):
+        page.context.close()
+    select_ms, slider_ms = median(series["select"].times), median(series["slider"].times)
+
+    def ratio_row(name: str, data: Series, floor_ms: float | None, floor_name: str) -> Row:
+        ms = median(data.times)
+        ratio = None if ms is None or not floor_ms else ms / floor_ms
+        return Row(name, ms, "ms", floor_ms, floor_name, ratio, "≤ 3× floor", check(ratio, 3.0), data.times,
+                   data.summary())  # fmt: skip
+
+    select, slider = "floor selectbox change", "floor slider step"
+    return [
+        Row("floor: selectbox change, bare controls page (pages run)", select_ms, "ms", samples=series["select"].times),
+        Row("floor: slider step, bare controls page (pages run)", slider_ms, "ms", samples=series["slider"].times),
+        ratio_row(f"attention lab ({charts['lab']} charts): new seed", series["lab"], select_ms, select),
+        ratio_row(f"cross-attention ({charts['cross']} charts): new seed", series["cross"], select_ms, select),
+        ratio_row(
+            f"image attention ({charts['image']} charts): another query patch", series["image"], select_ms, select
+        ),
+        ratio_row(
+            f"train, after a run ({charts['train']} charts): replay one step", series["train"], slider_ms, slider
+        ),
+    ]
+
+
 def bench_controls_slider(browser, controls_url: str, reps: int) -> list[Row]:
     page, meter = open_page(browser, controls_url, charts=False)
     series = Series()
@@ -644,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
     if "compute" in args.only:
         run_section(rows, "compute", lambda: bench_compute(args.reps))
 
-    if {"cold", "edit", "large", "encoder"} & set(args.only):
+    if {"cold", "edit", "large", "encoder", "pages"} & set(args.only):
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
@@ -654,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
             servers = {"app": StreamlitServer("app.py")}
             if "edit" in args.only:
                 servers["editor"] = StreamlitServer("benchmarks/floor_editor.py")
-            if {"large", "encoder"} & set(args.only):
+            if {"large", "encoder", "pages"} & set(args.only):
                 servers["controls"] = StreamlitServer("benchmarks/floor_controls.py")
             try:
                 for server in servers.values():
@@ -683,6 +749,12 @@ def main(argv: list[str] | None = None) -> int:
                         rows,
                         "encoder",
                         lambda: bench_encoder(browser, servers["app"].url, servers["controls"].url, args.reps),
+                    )
+                if "pages" in args.only:
+                    run_section(
+                        rows,
+                        "pages",
+                        lambda: bench_pages(browser, servers["app"].url, servers["controls"].url, args.reps),
                     )
             finally:
                 for server in servers.values():

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.encoder_views import head_summary
 from attnviz.i18n import gettext as _
 from attnviz.i18n import ngettext

@@ -2,10 +2,12 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.i18n import N_
 from attnviz.i18n import gettext as _
 from attnviz.training.jobs import shown_message
 from attnviz.training.tasks import TASKS
+from attnviz.training.train import TrainingRun
 from attnviz.training.views import curve_view
 from attnviz.training_figures import curves_figure
 from attnviz.ui import share
@@ -128,14 +130,22 @@ step(
         "every layer × head on the probe input (rows: queries, columns: keys)."
     ),
 )
-steps = [s.step for s in run.snapshots]
-if st.session_state.get("train_replay") not in steps:
-    st.session_state.train_replay = steps[-1]
-chosen = st.select_slider(_("Step"), steps, key="train_replay")
-show_figure(
-    page.grid_figure(run, steps.index(chosen), _("Attention on the probe after step {step}").format(step=chosen)),
-    key="train_fig_replay",
-)
+
+
+@st.fragment
+def replay(run: TrainingRun) -> None:
+    """The step slider and the snapshot it picks: sliding reruns only this, not the curves and tables around it."""
+    steps = [s.step for s in run.snapshots]
+    if st.session_state.get("train_replay") not in steps:
+        st.session_state.train_replay = steps[-1]
+    chosen = st.select_slider(_("Step"), steps, key="train_replay")
+    show_figure(
+        page.grid_figure(run, steps.index(chosen), _("Attention on the probe after step {step}").format(step=chosen)),
+        key="train_fig_replay",
+    )
+
+
+replay(run)
 
 step(
     3,

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.i18n import gettext as _
 from attnviz.image.figures import attention_overlay_figure, probability_figure
 from attnviz.image.views import map_sentence, overlay_caption, prediction_sentence
