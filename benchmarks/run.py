@@ -17,7 +17,10 @@ Figures (each a median over ``--reps`` repetitions after two warm-ups):
     holding the same weights (``to_torch()``), T = 512, B = 1, no grad;
 (g) encoder page: seed 000's 10 layers × 3 heads on 64 time steps, and 4 layers × 8 heads on 512 random tokens
     (d_model 64), each a new seed (nothing cached) as a ratio to (a)'s selectbox change, the 10 × 3 page opening
-    another head (cached), and the 512-token rerun's payload.
+    another head (cached), and the 512-token rerun's payload;
+(h) the newer pages (``--only pages``): a new seed on the Attention lab and Cross-attention pages and another
+    query patch on Image attention (each against (a)'s selectbox change), and one step of the Train page's replay
+    slider after its default run (against (a)'s slider step).
 
 Interaction times run from the key or pointer press (in the page's clock) to the end of the rerun plus two
 animation frames (more while a plotly chart is still changing). Floor and app repetitions are interleaved so the
