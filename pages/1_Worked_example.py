@@ -1,11 +1,9 @@
 """The tutorial's worked example, live: edit X and the weights, watch every step of self-attention."""
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
 
 import attnviz.ui.warm  # noqa: F401  (before the app's other imports: plotly.js and torch start loading)
 from attnviz.explain import aligned_latex, dot_product_latex, softmax_latex, weighted_sum_latex
@@ -31,27 +29,8 @@ with st.sidebar:
     settings = worked.controls()
 
 
-@dataclass
-class Slots:
-    """Where the fragment below draws what follows the tables: the text around them is drawn once, by the page, so
-    an edit of X (a rerun of the fragment alone) sends only the numbers, not the prose or the W tables again."""
-
-    problems: DeltaGenerator
-    qkv: DeltaGenerator
-    scores: DeltaGenerator
-    scores_cell: DeltaGenerator
-    dot_products: DeltaGenerator
-    scaled: DeltaGenerator
-    masked: DeltaGenerator
-    weights: DeltaGenerator
-    softmax: DeltaGenerator
-    output: DeltaGenerator
-    weighted_sum: DeltaGenerator
-    share: DeltaGenerator
-
-
 @st.fragment
-def steps(s: worked.Settings, ws: list[np.ndarray] | None, w_problems: list[str], slots: Slots) -> None:
+def steps(s: worked.Settings, ws: list[np.ndarray] | None, w_problems: list[str], slots: worked.Slots) -> None:
     """The X table and every number below the tables. Editing X reruns only this, not the page around it."""
     if worked.clicked():  # a heatmap cell was clicked: the sidebar's followed query and key follow it
         st.rerun()
@@ -229,7 +208,7 @@ output = st.container()
 st.markdown(_("Output **{output}** of token **{token}**:").format(output=f"h{q + 1}", token=name))
 weighted_sum = st.container()
 st.caption(_("The numbers in the formulas are rounded to 2 decimals; each result is computed from the exact values."))
-slots = Slots(
+slots = worked.Slots(
     problems, qkv, scores, scores_cell, dot_products, scaled, masked, weights, softmax, output, weighted_sum,
     st.container(),
 )  # fmt: skip

@@ -23,6 +23,8 @@ from attnviz.ui.matrix_editor import current_matrix, resize_matrix, set_matrix
 from attnviz.ui.state import set_defaults
 
 if TYPE_CHECKING:  # torch is imported on first compute, so a first visit shows the tables while it loads
+    from streamlit.delta_generator import DeltaGenerator
+
     from attnviz.modules import SelfAttention
     from attnviz.views import WorkedView
 
@@ -34,6 +36,7 @@ __all__ = [
     "SHARE",
     "VARIANTS",
     "Settings",
+    "Slots",
     "clicked",
     "code",
     "controls",
@@ -146,6 +149,26 @@ def _resize_all() -> None:
     resize_matrix("worked_x", (s.worked_t, s.worked_d_in))
     for key in MATRICES[1:]:
         resize_matrix(key, (s.worked_d_in, s.worked_d_k))
+
+
+@dataclass
+class Slots:
+    """Where the worked example's fragment (the X table) draws what follows the tables: the step texts around these
+    containers are drawn once, by the page, so an edit of X (a rerun of the fragment alone) sends only the numbers,
+    not the prose or the W tables again."""
+
+    problems: DeltaGenerator
+    qkv: DeltaGenerator
+    scores: DeltaGenerator
+    scores_cell: DeltaGenerator
+    dot_products: DeltaGenerator
+    scaled: DeltaGenerator
+    masked: DeltaGenerator
+    weights: DeltaGenerator
+    softmax: DeltaGenerator
+    output: DeltaGenerator
+    weighted_sum: DeltaGenerator
+    share: DeltaGenerator
 
 
 def clicked() -> bool:
