@@ -17,7 +17,7 @@ from tests.pages.conftest import (
     open_in_chinese,
     open_page,
 )
-from tests.support.i18n import MISSING, english_left
+from tests.support.i18n import assert_chinese
 
 PAGE = "pages/7_Cross-attention.py"
 
@@ -101,12 +101,10 @@ open_zh = partial(open_in_chinese, PAGE)
 
 
 def test_chinese_page_keeps_the_sentences_as_typed():
-    MISSING.clear()
     at = open_zh()
     assert not at.exception and not at.error
     assert at.title[0].value == "交叉注意力"
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)
     # the data stays as typed: a Chinese source, an English target
     assert at.text_input(key="cross_target").value.startswith("The animal didn't cross")
     assert at.text_input(key="cross_source").value == "动物没有过马路，因为它太累了。"
@@ -119,7 +117,6 @@ def test_chinese_page_keeps_the_sentences_as_typed():
 
 
 def test_chinese_preset_and_heads():
-    MISSING.clear()
     at = open_zh()
     with i18n.use("zh"):
         at.button(key="cross_preset_3").click().run()  # German → English: the sentences, not their labels
@@ -130,8 +127,7 @@ def test_chinese_preset_and_heads():
     assert not at.exception and not at.error
     heads = figure(at, "各头的注意力权重：目标句（行）× 源句（列）")
     assert [a["text"] for a in heads["layout"]["annotations"]][:2] == ["头 0", "头 1"]
-    assert english_left(at) == [], english_left(at)  # "Das", "Haus": the learner's data, kept
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)  # "Das", "Haus": the learner's data, kept
 
 
 @pytest.mark.parametrize(
@@ -145,7 +141,6 @@ def test_chinese_preset_and_heads():
     ],
 )
 def test_chinese_errors_name_the_sentence(key, value, message):
-    MISSING.clear()
     at = open_zh()
     before = heatmap(at, "批次第 0 行")
     at.session_state[key] = value
@@ -153,5 +148,4 @@ def test_chinese_errors_name_the_sentence(key, value, message):
         at.run()
     assert message in error_text(at), error_text(at)
     assert heatmap(at, "批次第 0 行")[1] == before[1]  # the last good view stays
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)

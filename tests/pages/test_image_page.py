@@ -13,7 +13,7 @@ from attnviz import i18n
 from attnviz.image import DEFAULT_WIDTHS, CNNWithAttention, calibrate_batchnorm, make_shapes
 from attnviz.ui import image as image_ui
 from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figures, markdown_text, open_page
-from tests.support.i18n import MISSING, english_left
+from tests.support.i18n import MISSING, assert_chinese, english_left
 
 PAGE = "pages/9_Image_attention.py"
 
@@ -149,8 +149,7 @@ def test_in_chinese_a_clicked_patch_its_maps_and_the_received_map():
     with i18n.use("zh"):
         at.radio(key="img_map").set_value("received").run()
     assert [s.value for s in at.subheader][1] == "2. 哪些位置收到注意力"
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)
     zh_address = dict(at.query_params)
     at.radio(key="lang_switch").set_value("en").run()  # the choice and the address stay, in words of the other language
     assert (at.session_state.img_map, at.session_state.img_row, at.session_state.img_col) == ("received", 3, 13)
@@ -187,8 +186,7 @@ def test_in_chinese_an_upload_error_and_an_uploaded_image():
         at.run()
     assert not at.exception and not at.error
     assert "你的图像 `猫.png`。" in markdown_text(at)
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)
 
 
 def test_in_chinese_training_its_progress_curves_and_the_trained_model(monkeypatch):
@@ -212,5 +210,4 @@ def test_in_chinese_training_its_progress_curves_and_the_trained_model(monkeypat
     progress = at.get("progress")[0].proto.text
     assert progress.startswith("2 步后完成：留出集准确率 ")
     assert "**已训练（2 步）**的模型判断为" in markdown_text(at)
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)

@@ -21,7 +21,7 @@ from tests.pages.conftest import (
     open_page,
     titles,
 )
-from tests.support.i18n import MISSING, english_left
+from tests.support.i18n import MISSING, assert_chinese
 
 PAGE = "pages/6_Attention_lab.py"
 SENTENCE = "The animal didn't cross the street because it was too tired"
@@ -232,12 +232,10 @@ open_zh = partial(open_in_chinese, PAGE)
 
 
 def test_chinese_default_page_has_no_english_left():
-    MISSING.clear()
     at = open_zh()
     assert not at.exception and not at.error
     assert at.title[0].value == "注意力实验室"
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)
     text = markdown_text(at)
     for term in ("点积", "缩放点积", "余弦", "加性", "注意力权重", "温度", "随机丢弃", "掩码"):
         assert term in text or term in " ".join(titles(at)), term
@@ -277,11 +275,9 @@ def test_chinese_default_page_has_no_english_left():
     ],
 )
 def test_chinese_sections_in_other_states(state, expected):
-    MISSING.clear()
     at = open_zh(**state)
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)
     shown = "\n".join([markdown_text(at), *titles(at), *(c.value for c in at.caption), *(i.value for i in at.info)])
     for text in expected:
         assert text in shown, text
@@ -302,12 +298,10 @@ def test_chinese_sections_in_other_states(state, expected):
     ],
 )
 def test_chinese_errors_name_the_problem(state, message):
-    MISSING.clear()
     at = open_zh(**state)
     assert not at.exception
     assert message in error_text(at), error_text(at)
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)
 
 
 def click(at, key: str, x: str, y: str, curve: int = 0):
@@ -332,13 +326,11 @@ def test_chinese_cell_note_names_the_score_function(monkeypatch):
     MISSING.clear()
     at = click(at, "lab_score_weights", x=trace["x"][1], y=trace["y"][3], curve=2)
     assert not at.exception
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)
     notes = "\n".join(c.value for c in at.caption)
     assert "余弦打分：下方“余弦：分数”热力图中这个查询所在行的 softmax。" in notes
     trace = charts(at)["缩放点积：分数"]["data"][0]
     at = click(at, "lab_s_1", x=trace["x"][2], y=trace["y"][4])
     assert not at.exception
-    assert english_left(at) == [], english_left(at)
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)
     assert "缩放点积：q·k 乘以 1/√d_k = 1/√16。" in "\n".join(c.value for c in at.caption)

@@ -11,7 +11,7 @@ from attnviz import i18n
 from attnviz.cells import hover_text
 from attnviz.practice import make_problem
 from tests.pages.conftest import ROOT, TIMEOUT, edit, open_page
-from tests.support.i18n import MISSING, english_left
+from tests.support.i18n import MISSING, assert_chinese
 
 PAGE = "pages/10_Practice.py"
 
@@ -206,8 +206,7 @@ def test_in_chinese_a_wrong_then_right_answer_a_hint_and_the_solution():
         assert "3. 答案" in [h.value for h in at.subheader]
         assert len(at.latex) == p.answer.size
         assert not at.exception
-        assert english_left(at) == [], english_left(at)
-        assert not MISSING, sorted(MISSING)
+        assert_chinese(at)
 
 
 def test_in_chinese_a_hint_of_a_two_head_problem_names_the_head():
@@ -217,8 +216,7 @@ def test_in_chinese_a_hint_of_a_two_head_problem_names_the_head():
         at.button(key="practice_hint").click().run()
         assert "：头 0：a1,1·v1[1] = " in at.info[0].value
         assert "**A₀**" in [m.value for m in at.markdown]
-        assert english_left(at) == [], english_left(at)
-        assert not MISSING, sorted(MISSING)
+        assert_chinese(at)
 
 
 def test_switching_the_language_keeps_the_exercise_and_the_teachers_link():
@@ -234,8 +232,7 @@ def test_switching_the_language_keeps_the_exercise_and_the_teachers_link():
         assert [c.value for c in at.code] == [link]
         zh_labels = at.radio(key="practice_level").options
         assert "困难：softmax、输出、两个头（随机：3–4 个词元）" in zh_labels
-        assert english_left(at) == [], english_left(at)
-        assert not MISSING, sorted(MISSING)
+        assert_chinese(at)
     zh_address = dict(at.query_params)
     at.radio(key="lang_switch").set_value("en").run()
     assert not at.exception
@@ -257,5 +254,4 @@ def test_in_chinese_a_bad_link_is_named_in_chinese():
     errors = "\n".join(e.value for e in at.error)
     assert "链接中的 `seed='abc'` 无效（应为 0 到 4294967295 之间的整数）——使用页面自己的设置。" in errors
     assert "`level='expert'` 无效（应为 `easy`、`medium`、`hard` 之一）" in errors
-    assert english_left(at) == [], english_left(at)  # the link's own words are shown as code
-    assert not MISSING, sorted(MISSING)
+    assert_chinese(at)  # the link's own words are shown as code
