@@ -7,27 +7,15 @@ import json
 
 import pytest
 
-from tests.support.browser import arm_rerun, load, wait_idle
+from tests.support.browser import arm_rerun, heatmap_cell_point, load, wait_idle
 from tests.support.server import StreamlitServer
 
 pytestmark = pytest.mark.e2e
 
-_BOX_JS = """([title]) => {
-  const gd = [...document.querySelectorAll('.attnviz-chart.js-plotly-plot')]
-    .find((g) => g.layout && g.layout.title && g.layout.title.text === title);
-  if (!gd) return null;
-  gd.scrollIntoView({block: 'center'});
-  const r = gd.querySelector('.hm image').getBoundingClientRect();
-  return {x: r.x, y: r.y, width: r.width, height: r.height, rows: gd.data[0].y.length, cols: gd.data[0].x.length};
-}"""
-
 
 def _click_cell(page, title: str, row: int, col: int) -> None:
     """Click the centre of cell (row, col) of the heatmap titled ``title`` and wait for the rerun it causes."""
-    box = page.evaluate(_BOX_JS, [title])
-    assert box, f"no drawn chart titled {title!r}"
-    x = box["x"] + box["width"] * (col + 0.5) / box["cols"]
-    y = box["y"] + box["height"] * (row + 0.5) / box["rows"]
+    x, y = heatmap_cell_point(page, title, row, col)
     page.mouse.move(x, y)
     page.wait_for_selector(".hoverlayer .hovertext", timeout=10_000)
     arm_rerun(page)

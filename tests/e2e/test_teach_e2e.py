@@ -9,19 +9,11 @@ import pytest
 
 from attnviz.practice import make_problem
 from tests.e2e.conftest import ARTIFACTS, _save_screenshot
-from tests.support.browser import load, wait_idle
+from tests.support.browser import heatmap_cell_point, load, wait_idle
 
 pytestmark = pytest.mark.e2e
 
 _CHART = ".attnviz-chart.js-plotly-plot"
-_BOX_JS = """([title]) => {
-  const gd = [...document.querySelectorAll('.attnviz-chart.js-plotly-plot')]
-    .find((g) => g.layout && g.layout.title && g.layout.title.text === title);
-  if (!gd) return null;
-  gd.scrollIntoView({block: 'center'});
-  const r = gd.querySelector('.hm image').getBoundingClientRect();
-  return {x: r.x, y: r.y, width: r.width, height: r.height, rows: gd.data[0].y.length, cols: gd.data[0].x.length};
-}"""
 
 
 def _quiet(page) -> None:
@@ -30,18 +22,8 @@ def _quiet(page) -> None:
     page.wait_for_timeout(500)
 
 
-def _cell_point(page, title: str, row: int, col: int) -> tuple[float, float]:
-    """The centre of cell (row, col) of the heatmap titled ``title`` (rows run top to bottom)."""
-    box = page.evaluate(_BOX_JS, [title])
-    assert box, f"no drawn chart titled {title!r}"
-    return (
-        box["x"] + box["width"] * (col + 0.5) / box["cols"],
-        box["y"] + box["height"] * (row + 0.5) / box["rows"],
-    )
-
-
 def _hover_then_click(page, title: str, row: int, col: int) -> str:
-    x, y = _cell_point(page, title, row, col)
+    x, y = heatmap_cell_point(page, title, row, col)
     page.mouse.move(x, y)
     page.wait_for_selector(".hoverlayer .hovertext", timeout=10_000)
     hovered = page.locator(".hoverlayer .hovertext").first.text_content()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,22 @@ def edit(at: AppTest, key: str, edited_rows: dict | None = None, deleted_rows: l
 @pytest.fixture
 def page():
     return open_page
+
+
+def finish_training(at: AppTest, timeout: float = 180.0) -> AppTest:
+    """Wait for the Train page's job to end, watching it as the open tab's live panel would (or it is cancelled as
+    abandoned), then run the page once more."""
+    job = at.session_state["train_job"]
+    assert job is not None
+    deadline = time.monotonic() + timeout
+    while not job.wait(0.5):
+        assert time.monotonic() < deadline, "the training did not end"
+        job.touch()
+    return at.run()
+
+
+def train_run(at: AppTest, steps: int) -> AppTest:
+    """Train the Train page's run for ``steps`` steps through its own controls, to the end."""
+    at.number_input(key="train_steps").set_value(steps).run()
+    at.button(key="train_act_start").click().run()
+    return finish_training(at)

@@ -5,8 +5,6 @@ does (``{"selection": {"x", "y", "z", "curve", "point"}}``)."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -14,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from attnviz.cells import hover_text, latex_number
 from attnviz.ui import chart
-from tests.pages.conftest import ROOT, TIMEOUT, array, markdown_text, open_page
+from tests.pages.conftest import ROOT, TIMEOUT, array, markdown_text, open_page, train_run
 from tests.pages.test_cell_clicks import charts, click, latex
 from tests.support.i18n import MISSING, assert_chinese
 
@@ -26,17 +24,6 @@ HOVER = "The heatmap's hover shows"
 @pytest.fixture(autouse=True)
 def _in_place_charts(monkeypatch):
     monkeypatch.setattr(chart, "FORCE_COMPONENT", True)
-
-
-def _train(at, steps: int):
-    at.number_input(key="train_steps").set_value(steps).run()
-    at.button(key="train_act_start").click().run()
-    job = at.session_state["train_job"]
-    deadline = time.monotonic() + 180
-    while not job.wait(0.5):
-        assert time.monotonic() < deadline, "the training did not end"
-        job.touch()
-    return at.run()
 
 
 def _probe_chart(at) -> dict:
@@ -61,7 +48,7 @@ def test_a_click_on_the_probe_grid_writes_out_that_layer_and_heads_weight():
     at = open_page(PAGE)
     at = click(at, KEY, x="1 1", y="0 0", curve=0)  # a click kept from before any training
     assert not at.exception and HOVER not in markdown_text(at)
-    at = _train(at, 30)
+    at = train_run(at, 30)
     assert not at.exception
     assert HOVER not in markdown_text(at)  # the click from before training explains nothing now
     assert "Click any cell of this heatmap" in "\n".join(c.value for c in at.caption)
@@ -123,7 +110,7 @@ def test_the_clicked_state_in_chinese():
     at.query_params["lang"] = "zh"
     at.run()
     with i18n.use("zh"):
-        at = _train(at, 20)
+        at = train_run(at, 20)
         fig = _probe_chart(at)
         trace = fig["data"][1]
         at = click(at, KEY, x=trace["x"][3], y=trace["y"][6], curve=1)

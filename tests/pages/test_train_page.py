@@ -9,7 +9,19 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figure, markdown_text, open_page, share_open, titles
+from tests.pages.conftest import (
+    ROOT,
+    TIMEOUT,
+    array,
+    error_text,
+    figure,
+    finish_training,
+    markdown_text,
+    open_page,
+    share_open,
+    titles,
+    train_run,
+)
 from tests.support.i18n import MISSING, english_left
 
 PAGE = "pages/8_Train.py"
@@ -24,22 +36,6 @@ def _job(at):
     job = at.session_state["train_job"]
     assert job is not None
     return job
-
-
-def _finish(at, timeout: float = 180.0):
-    """Wait for the job to end, watching it as the open tab's live panel would (or it is cancelled as abandoned)."""
-    job = _job(at)
-    deadline = time.monotonic() + timeout
-    while not job.wait(0.5):
-        assert time.monotonic() < deadline, "the training did not end"
-        job.touch()
-    return at.run()
-
-
-def _train_steps(at, steps: int):
-    at.number_input(key="train_steps").set_value(steps).run()
-    at.button(key="train_act_start").click().run()
-    return _finish(at)
 
 
 def _anti_diagonal(panel: np.ndarray) -> float:
@@ -75,7 +71,7 @@ def test_train_shows_live_progress_then_the_trained_run_and_replay():
     assert not at.exception
     assert at.button(key="train_act_stop").disabled is False
     assert "Training" in [h.value.split(". ", 1)[-1] for h in at.subheader]
-    at = _finish(at)
+    at = finish_training(at)
     assert not at.exception
     text = markdown_text(at)
     assert "400 steps" in text
@@ -101,7 +97,7 @@ def test_stop_keeps_what_was_learned():
         assert time.monotonic() < deadline
         time.sleep(0.2)
     at.button(key="train_act_stop").click().run()
-    at = _finish(at)
+    at = finish_training(at)
     assert not at.exception
     run = at.session_state["train_run"]
     assert 30 <= run.steps_done < 5000
@@ -119,7 +115,7 @@ def test_pressing_train_twice_says_so():
     assert _job(at) is first
     assert "A training is already running: press Stop first" in _warnings(at)
     at.button(key="train_act_stop").click().run()
-    _finish(at)
+    finish_training(at)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +123,7 @@ def trained():
     at = open_page(PAGE)
     at.number_input(key="train_steps").set_value(60).run()
     at.button(key="train_act_start").click().run()
-    return _finish(at)
+    return finish_training(at)
 
 
 def test_probe_edit_scores_each_position(trained):
@@ -162,7 +158,7 @@ def test_it_task_fixes_its_sizes_and_names_unknown_words():
     assert "“it”" in markdown_text(at)
     at.number_input(key="train_steps").set_value(20).run()
     at.button(key="train_act_start").click().run()
-    at = _finish(at)
+    at = finish_training(at)
     at.text_input(key="train_probe").set_value("the zebra didn't cross the street because it was too tired").run()
     assert not at.exception
     assert "“zebra”" in _warnings(at)
@@ -232,7 +228,7 @@ def test_a_trained_run_and_upload_errors_in_chinese():
         at.sidebar.selectbox(key="train_task").set_value("it").run()
         assert "“it”指的是什么？" in markdown_text(at) and english_left(at) == []
         at.sidebar.selectbox(key="train_task").set_value("reverse").run()
-        at = _train_steps(at, 20)
+        at = train_run(at, 20)
         assert not at.exception
         text = markdown_text(at)
         assert "反转序列：20 步，用时" in text and "模型：2 层 × 每层 2 个头" in text

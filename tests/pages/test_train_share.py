@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -18,20 +17,9 @@ import torch
 from attnviz import sharing
 from attnviz.training.train import TrainConfig, train_config
 from attnviz.ui import train
-from tests.pages.conftest import error_text, figure, open_page
+from tests.pages.conftest import error_text, figure, open_page, train_run
 
 PAGE = "pages/8_Train.py"
-
-
-def _train(at, steps: int):
-    at.number_input(key="train_steps").set_value(steps).run()
-    at.button(key="train_act_start").click().run()
-    job = at.session_state["train_job"]
-    deadline = time.monotonic() + 180
-    while not job.wait(0.5):
-        assert time.monotonic() < deadline, "the training did not end"
-        job.touch()  # as the open tab's live panel does
-    return at.run()
 
 
 def _labels(at) -> set[str]:
@@ -85,7 +73,7 @@ def test_the_code_prints_the_pages_own_run(edited, tmp_path):
         at.sidebar.number_input(key="train_layers").set_value(1).run()
         at.sidebar.selectbox(key="train_lr").set_value(1e-2).run()
         at.sidebar.number_input(key="train_seed").set_value(3).run()
-    at = _train(at, 60 if edited else 400)
+    at = train_run(at, 60 if edited else 400)
     assert not at.exception
     run = at.session_state["train_run"]
     if edited:

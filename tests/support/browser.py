@@ -399,6 +399,28 @@ def figure_titled(page: Page, title_start: str) -> dict[str, Any]:
     return found[0]
 
 
+# The drawn in-place heatmap titled ``title``, scrolled to the middle of the view: its cells' box and grid size.
+_HEATMAP_BOX_JS = """([title]) => {
+  const gd = [...document.querySelectorAll('.attnviz-chart.js-plotly-plot')]
+    .find((g) => g.layout && g.layout.title && g.layout.title.text === title);
+  if (!gd) return null;
+  gd.scrollIntoView({block: 'center'});
+  const r = gd.querySelector('.hm image').getBoundingClientRect();
+  return {x: r.x, y: r.y, width: r.width, height: r.height, rows: gd.data[0].y.length, cols: gd.data[0].x.length};
+}"""
+
+
+def heatmap_cell_point(page: Page, title: str, row: int, col: int) -> tuple[float, float]:
+    """The centre of cell (row, col) of the drawn heatmap titled ``title`` (rows run top to bottom), in page
+    coordinates for ``page.mouse``; the chart is scrolled into view first."""
+    box = page.evaluate(_HEATMAP_BOX_JS, [title])
+    assert box, f"no drawn chart titled {title!r}"
+    return (
+        box["x"] + box["width"] * (col + 0.5) / box["cols"],
+        box["y"] + box["height"] * (row + 0.5) / box["rows"],
+    )
+
+
 def axis_labels(figure: dict[str, Any], axis: str = "x", trace: int = 0) -> list[Any]:
     """The labels along ``axis`` of a figure: the layout's ticktext when set, else the trace's coordinates."""
     layout_axis = figure["layout"].get(f"{axis}axis") or {}
