@@ -53,12 +53,7 @@ from attnviz.image.views import OVERLAY_SIZE, image_attention_view, map_sentence
 TINY = (4, 4, 8, 8, 8)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,6 @@ from tests.support.browser import heatmap_cell_point, load, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-_CHART = ".attnviz-chart.js-plotly-plot"
-
 
 def _quiet(page) -> None:
     """No script running, and a moment for the browser to draw what arrived."""

@@ -13,13 +13,7 @@ from attnviz import snippets
 from attnviz.training.tasks import TASKS
 from attnviz.training.train import TrainConfig, train_config
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def run(code: str) -> dict:

@@ -12,13 +12,7 @@ from attnviz.encoder import EncoderLayer
 from attnviz.training.tasks import get_task
 from attnviz.training.train import TrainConfig, held_out, train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def test_same_seed_same_curves_and_weights():
