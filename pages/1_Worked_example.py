@@ -1,7 +1,5 @@
 """The tutorial's worked example, live: edit X and the weights, watch every step of self-attention."""
 
-import math
-
 import numpy as np
 import streamlit as st
 
@@ -71,6 +69,15 @@ def steps(s: worked.Settings, ws: list[np.ndarray] | None, w_problems: list[str]
         st.latex(aligned_latex(rows))
     if view.scaled_by_choice:
         with slots.scaled:
+            step(
+                3,
+                _("Scaling"),
+                _(
+                    "The scores are multiplied by 1/√d_k = 1/√{d_k} = {scale:.4f}. Without it, large dot products "
+                    "push softmax towards a one-hot choice whose gradients vanish; compare the weights with and "
+                    "without."
+                ).format(d_k=s.d_k, scale=view.scale),
+            )
             title = _("scaled = scores × {scale:.4f}").format(scale=view.scale)
             show_figure(
                 matrix_heatmap(view.scaled, view.tokens, view.tokens, title=title),
@@ -161,16 +168,7 @@ scores_cell = st.container()
 st.markdown(_("Row **{token}**, key by key ({formula}):").format(token=name, formula=f"q{q + 1} · k*j*"))
 dot_products = st.container()
 
-if s.scaled:
-    step(
-        3,
-        _("Scaling"),
-        _(
-            "The scores are multiplied by 1/√d_k = 1/√{d_k} = {scale:.4f}. Without it, large dot products "
-            "push softmax towards a one-hot choice whose gradients vanish; compare the weights with and without."
-        ).format(d_k=s.d_k, scale=1 / math.sqrt(s.d_k)),
-    )
-else:
+if not s.scaled:  # scaled, its text says the factor: the fragment writes it, from the view, above its chart
     step(
         3,
         _("Scaling (none)"),
