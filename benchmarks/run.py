@@ -20,7 +20,10 @@ Figures (each a median over ``--reps`` repetitions after two warm-ups):
     another head (cached), and the 512-token rerun's payload;
 (h) the newer pages (``--only pages``): a new seed on the Attention lab and Cross-attention pages and another
     query patch on Image attention (each against (a)'s selectbox change), and one step of the Train page's replay
-    slider after its default run (against (a)'s slider step).
+    slider after its default run (against (a)'s slider step);
+(i) plotly.js alone (``--only plotly``, no server): one ``Plotly.react`` of a 2 × 2 heatmap, of the worked
+    example's scores chart, of the 512 × 8 weights grid, and of that grid's cells as one trace on one pair of axes,
+    on a blank page (benchmarks/plotly_react.py): what any chart update costs before Streamlit draws anything.
 
 Interaction times run from the key or pointer press (in the page's clock) to the end of the rerun plus two
 animation frames (more while a plotly chart is still changing). Floor and app repetitions are interleaved so the
@@ -60,7 +63,7 @@ from tests.support import browser as harness
 from tests.support.server import REPO_ROOT, StreamlitServer
 
 MB = 1_000_000
-SECTIONS = ("compute", "cold", "edit", "large", "encoder", "pages")
+SECTIONS = ("compute", "cold", "edit", "large", "encoder", "pages", "plotly")
 WARMUPS = 2
 
 
@@ -626,6 +629,21 @@ def bench_controls_slider(browser, controls_url: str, reps: int) -> list[Row]:
     return [Row("floor: slider step, bare controls page", median(series.times), "ms", samples=series.times)]
 
 
+def bench_plotly(browser, reps: int) -> list[Row]:
+    """``Plotly.react`` alone on a blank page (:mod:`benchmarks.plotly_react`): each figure against a 2 × 2 heatmap."""
+    from benchmarks import plotly_react
+
+    times = plotly_react.measure(browser, max(20, 4 * reps))
+    names = list(times)
+    floor_name, floor_ms = names[0], median(times[names[0]])
+    rows = [Row(f"Plotly.react alone: {floor_name}", floor_ms, "ms", samples=times[floor_name])]
+    for name in names[1:]:
+        ms = median(times[name])
+        rows.append(Row(f"Plotly.react alone: {name}", ms, "ms", floor_ms, "2 × 2 heatmap", ms / floor_ms,
+                        samples=times[name]))  # fmt: skip
+    return rows
+
+
 # --------------------------------------------------------------------------------------------------- report
 
 
@@ -713,13 +731,15 @@ def main(argv: list[str] | None = None) -> int:
     if "compute" in args.only:
         run_section(rows, "compute", lambda: bench_compute(args.reps))
 
-    if {"cold", "edit", "large", "encoder", "pages"} & set(args.only):
+    if {"cold", "edit", "large", "encoder", "pages", "plotly"} & set(args.only):
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
             browser = harness.launch_chromium(playwright)
             if "cold" in args.only:  # before the other servers start: nothing else competes for the CPU
                 run_section(rows, "cold start", lambda: bench_cold(browser, args.cold_starts))
+            if "plotly" in args.only:  # no server at all
+                run_section(rows, "plotly.js alone", lambda: bench_plotly(browser, args.reps))
             servers = {"app": StreamlitServer("app.py")}
             if "edit" in args.only:
                 servers["editor"] = StreamlitServer("benchmarks/floor_editor.py")
