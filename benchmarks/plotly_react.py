@@ -19,15 +19,13 @@ Each figure's median is over ``reps`` reacts after one ``newPlot``; the synchron
 from __future__ import annotations
 
 import json
-import statistics
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import plotly
 import plotly.io
 
-PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+from attnviz.ui.chart import PLOTLY_JS  # the copy the app serves
+
 GAP = 3  # blank cells between two panels in the one-trace grid
 
 _REACT_JS = """async ([a, b, reps]) => {
@@ -189,7 +187,3 @@ def measure(browser, reps: int) -> dict[str, list[float]]:
         return {name: page.evaluate(_REACT_JS, [a, b, reps]) for name, (a, b) in pairs.items()}
     finally:
         context.close()
-
-
-def summary(times: dict[str, list[float]]) -> dict[str, float]:
-    return {name: statistics.median(values) for name, values in times.items()}
