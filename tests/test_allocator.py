@@ -4,6 +4,7 @@ faulting its memory in again on every call (counted by the kernel: minor page fa
 from __future__ import annotations
 
 import platform
+import statistics
 import subprocess
 import sys
 
@@ -23,28 +24,32 @@ x = torch.randn(1, 512, 512)
 with torch.no_grad():
     for _ in range(3):
         module(x)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(10):
+    for _ in range(11):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         module(x)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
 def faults_per_call(mode: str) -> float:
     done = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    return int(done.stdout.split()[-1]) / 10
+    # The median call: now and then one call of eleven faults its memory in again (the heap's layout moves).
+    return statistics.median(int(n) for n in done.stdout.split())
 
 
+TRACE_PAGES = 3 * 8 * 512 * 512 * 4 // 4096
 GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 
 @pytest.mark.skipif(not GLIBC, reason="glibc's allocator only: elsewhere nothing is set (checked below)")
 def test_a_repeated_trace_stops_faulting_its_memory_in():
-    default, kept = faults_per_call("default"), faults_per_call("set")
-    # Three (8, 512, 512) float32 tensors are 6,144 pages of 4 kB: with the defaults most are faulted in per call.
-    assert default > 3000, default
-    assert kept < default / 10, (kept, default)
+    # Three (8, 512, 512) float32 tensors are 6,144 pages of 4 kB. With the thresholds set, a repeated trace reuses
+    # the memory the previous one freed: the median call faults in well under a tenth of those pages. (How many the
+    # defaults fault depends on the machine, its glibc and its kernel's huge pages: ~5,700 per call on one, ~200 on
+    # another; so the defaults are not the reference here, the trace's own size is.)
+    kept = faults_per_call("set")
+    assert kept < TRACE_PAGES / 10, kept
 
 
 def test_it_says_whether_it_set_anything():
