@@ -3,6 +3,7 @@ what the fixed-seed script trains."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -56,7 +57,9 @@ def test_the_script_reproduces_the_shipped_curve(shipped):
         start = train_config(TrainConfig(**{**IT_CONFIG.__dict__, "steps": 30}))
     finally:
         torch.set_num_threads(threads)
-    assert start.losses == shipped.losses[:30]
+    # Not bitwise: float32 kernels differ by CPU (AVX2 vs AVX-512 sum in other orders), so the same script's losses
+    # agree in their first ~6 digits on another machine (measured: relative differences up to ~2e-7 in 30 steps).
+    np.testing.assert_allclose(start.losses, shipped.losses[:30], rtol=1e-5)
 
 
 def test_encode_words_names_unknown_words():
