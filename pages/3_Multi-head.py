@@ -78,15 +78,6 @@ with input_slot:
     show_figure(fig, key="mh_fig_x")
 
 with flow_slot:
-    step(
-        2,
-        _("Split into heads: the shapes"),
-        _(
-            "d2l's `transpose_qkv` and `transpose_output` reshape the tensors so one batched matrix product serves "
-            "every head. The sizes of this run: B = 1 sequence, T = {t} tokens, H = {heads} heads, d_model = "
-            "{d_model}, d_head = {d_head}."
-        ).format(t=T, heads=view.num_heads, d_model=view.d_model, d_head=view.d_head),
-    )
     nb = "\u00a0"  # keeps a shape on one line
     header = (_("operation"), _("shape"), _("this run"), _("what happens"))
     table = ["| | " + " | ".join(header) + " |", "|---|---|---|---|---|"]
@@ -95,7 +86,17 @@ with flow_slot:
         f"**{s.numeric.replace(' ', nb)}** | {_(s.note)} |"
         for i, s in enumerate(view.flow, 1)
     ]
-    st.markdown("\n".join(table))
+    step(  # the table is part of the step's one markdown element: every element costs a rerun time
+        2,
+        _("Split into heads: the shapes"),
+        _(
+            "d2l's `transpose_qkv` and `transpose_output` reshape the tensors so one batched matrix product serves "
+            "every head. The sizes of this run: B = 1 sequence, T = {t} tokens, H = {heads} heads, d_model = "
+            "{d_model}, d_head = {d_head}."
+        ).format(t=T, heads=view.num_heads, d_model=view.d_model, d_head=view.d_head)
+        + "\n\n"
+        + "\n".join(table),
+    )
     st.caption(
         _("K and V go through the same split as Q. (The tutorial's code hard-codes d_head = 20 in its `reshape`.)")
     )
@@ -183,9 +184,11 @@ step(
 )
 check = view.check
 if check.passed:
-    st.badge(_("Pass: attnviz matches torch.nn.MultiheadAttention"), icon=":material/check_circle:", color="green")
+    verdict = _("Pass: attnviz matches torch.nn.MultiheadAttention")
+    badge = f":green-badge[:material/check_circle: {verdict}]"
 else:
-    st.badge(_("Fail: attnviz differs from torch.nn.MultiheadAttention"), icon=":material/error:", color="red")
+    verdict = _("Fail: attnviz differs from torch.nn.MultiheadAttention")
+    badge = f":red-badge[:material/error: {verdict}]"
 output_line = _("- max |output − torch output| = **{diff:.2e}** ({cmp} tolerance {tolerance:.1e})").format(
     diff=check.max_output_diff,
     cmp="≤" if check.output_ok else ">",
@@ -196,19 +199,20 @@ weights_line = _(
 ).format(
     heads=view.num_heads, diff=check.max_weight_diff, cmp="≤" if check.weights_ok else ">", tolerance=check.tolerance
 )
-st.markdown(output_line + "\n" + weights_line)
-st.caption(
+st.markdown(f"{badge}\n\n{output_line}\n{weights_line}")  # the verdict and its numbers: one element
+notes = [
     _(
         "`float32` arithmetic rounds at about 1e-7, so the tolerance is {tolerance:.1e} (times the largest "
         "|output| when that exceeds 1)."
     ).format(tolerance=check.tolerance)
-)
+]
 if W < T:
-    st.caption(
+    notes.append(
         _("Per-token matrices show tokens 0 … {last}: at most {rows} rows of them reach the browser.").format(
             last=W - 1, rows=ROW_WINDOW
         )
     )
+st.caption("\n\n".join(notes))
 
 step(
     8,

@@ -172,8 +172,8 @@ def show_figure(
 
 def step(number: int | str, title: str, explanation: str) -> None:
     """A numbered step heading with a sentence or two of explanation (markdown, project text only)."""
-    st.subheader(_("{number}. {title}").format(number=number, title=title))
-    st.markdown(explanation)
+    heading = _("{number}. {title}").format(number=number, title=title)
+    st.markdown(f"### {heading}\n\n{explanation}")
 
 
 def show_problems(

@@ -88,6 +88,16 @@ def markdown_text(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def step_headings(at: AppTest) -> list[str]:
+    """The numbered steps' headings: each step is one markdown element that starts with its ``### heading``."""
+    return [m.value.split("\n", 1)[0].removeprefix("### ") for m in at.markdown if m.value.startswith("### ")]
+
+
+def markdown_bodies(at: AppTest) -> list[str]:
+    """Every markdown element's text, a step's without its ``### heading`` line (what follows the heading)."""
+    return [m.value.split("\n\n", 1)[-1] if m.value.startswith("### ") else m.value for m in at.markdown]
+
+
 def error_text(at: AppTest) -> str:
     """Every st.error, with the markdown escapes (``\\(``) taken out."""
     return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in at.error))

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from attnviz import i18n
 from attnviz.image import DEFAULT_WIDTHS, CNNWithAttention, calibrate_batchnorm, make_shapes
 from attnviz.ui import image as image_ui
-from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figures, markdown_text, open_page
+from tests.pages.conftest import ROOT, TIMEOUT, array, error_text, figures, markdown_text, open_page, step_headings
 from tests.support.i18n import MISSING, assert_chinese, english_left
 
 PAGE = "pages/9_Image_attention.py"
@@ -61,7 +61,7 @@ def test_row_and_column_move_the_query_and_the_map_matches_torch():
     at.number_input(key="img_col").set_value(15).run()
     assert not at.exception
     assert _query_box(_grid(at)) == (74.5, 78.5, 26.5, 30.5)
-    assert "Where position (row 3, col 15) looks" in [s.value for s in at.subheader][1]
+    assert "Where position (row 3, col 15) looks" in step_headings(at)[1]
     mean_panel = array(_overlay(at)["data"][9]["z"]).reshape(56, 56)
     assert not np.allclose(mean_panel, before)
     # reference: torch's own nn.MultiheadAttention on the same conv features, query token 3·20 + 15
@@ -81,7 +81,7 @@ def test_row_and_column_move_the_query_and_the_map_matches_torch():
 def test_received_map_and_own_image_without_a_file():
     at = open_page(PAGE)
     at.radio(key="img_map").set_value("received").run()
-    assert "Which positions receive attention" in [s.value for s in at.subheader][1]
+    assert "Which positions receive attention" in step_headings(at)[1]
     at.radio(key="img_source").set_value("generated")
     at.radio(key="img_source").set_value("upload").run()
     assert not at.exception
@@ -133,7 +133,7 @@ def test_in_chinese_a_clicked_patch_its_maps_and_the_received_map():
         at.run()
     assert not at.exception
     assert (at.session_state.img_row, at.session_state.img_col) == (3, 13)  # pixel (70, 30): cell (3, 13)
-    assert [s.value for s in at.subheader][1] == "2. 位置（第 3 行，第 13 列）关注哪里"
+    assert step_headings(at)[1] == "2. 位置（第 3 行，第 13 列）关注哪里"
     grid = next(f for f in figures(at) if f["layout"].get("title", {}).get("text") == "点击一个格子")
     assert grid["data"][1]["hovertemplate"].startswith("位置（第 %{customdata[0]} 行，第 %{customdata[1]} 列）")
     overlay = _overlay(at)
@@ -148,12 +148,12 @@ def test_in_chinese_a_clicked_patch_its_maps_and_the_received_map():
     assert english_left(at) == [], english_left(at)
     with i18n.use("zh"):
         at.radio(key="img_map").set_value("received").run()
-    assert [s.value for s in at.subheader][1] == "2. 哪些位置收到注意力"
+    assert step_headings(at)[1] == "2. 哪些位置收到注意力"
     assert_chinese(at)
     zh_address = dict(at.query_params)
     at.radio(key="lang_switch").set_value("en").run()  # the choice and the address stay, in words of the other language
     assert (at.session_state.img_map, at.session_state.img_row, at.session_state.img_col) == ("received", 3, 13)
-    assert [s.value for s in at.subheader][1] == "2. Which positions receive attention"
+    assert step_headings(at)[1] == "2. Which positions receive attention"
     assert dict(at.query_params) == {name: value for name, value in zh_address.items() if name != "lang"}
     assert "img_map" in zh_address and "lang" in zh_address
 

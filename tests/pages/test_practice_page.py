@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from attnviz import i18n
 from attnviz.cells import hover_text
 from attnviz.practice import make_problem
-from tests.pages.conftest import ROOT, TIMEOUT, edit, open_page
+from tests.pages.conftest import ROOT, TIMEOUT, edit, markdown_bodies, open_page, step_headings
 from tests.support.i18n import MISSING, assert_chinese
 
 PAGE = "pages/10_Practice.py"
@@ -185,7 +185,7 @@ def test_in_chinese_a_wrong_then_right_answer_a_hint_and_the_solution():
         p = problem_on(at)
         assert at.title[0].value == "练习"
         task = "计算注意力权重：对给出的注意力分数逐行做 softmax（保留 2 位小数）。与精确值相差不超过 0.01 即算对。"
-        assert task in [m.value for m in at.markdown]
+        assert task in markdown_bodies(at)
         typed = np.round(p.answer, 2)
         typed[0, 1] += 0.5
         at = type_answer(at, p, typed)
@@ -203,7 +203,7 @@ def test_in_chinese_a_wrong_then_right_answer_a_hint_and_the_solution():
         assert [s.value for s in at.success] == ["全部正确！"]
         assert at.sidebar.get("metric")[0].label == "得分" and at.sidebar.get("metric")[0].proto.body == "1 / 1"
         at.button(key="practice_show").click().run()
-        assert "3. 答案" in [h.value for h in at.subheader]
+        assert "3. 答案" in step_headings(at)
         assert len(at.latex) == p.answer.size
         assert not at.exception
         assert_chinese(at)

@@ -19,6 +19,7 @@ from tests.pages.conftest import (
     markdown_text,
     open_page,
     share_open,
+    step_headings,
     titles,
     train_run,
 )
@@ -70,7 +71,7 @@ def test_train_shows_live_progress_then_the_trained_run_and_replay():
     at.button(key="train_act_start").click().run()
     assert not at.exception
     assert at.button(key="train_act_stop").disabled is False
-    assert "Training" in [h.value.split(". ", 1)[-1] for h in at.subheader]
+    assert "Training" in [h.split(". ", 1)[-1] for h in step_headings(at)]
     at = finish_training(at)
     assert not at.exception
     text = markdown_text(at)

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from attnviz import i18n
 from attnviz.examples import QKV_INTRO, WORKED_EXAMPLE_PRINTED
 from attnviz.ui import worked
-from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, open_page, titles
+from tests.pages.conftest import ROOT, TIMEOUT, array, edit, figure, open_page, step_headings, titles
 from tests.support.i18n import MISSING, assert_chinese
 
 PAGE = "pages/1_Worked_example.py"
@@ -192,7 +192,7 @@ def test_scaling_text_follows_the_choice_even_when_d_k_is_1(at):
     at.number_input(key="worked_d_k").set_value(1).run()
     at.radio(key="worked_scaling").set_value("1/√d_k (as in Transformers)").run()
     assert not at.exception
-    headings = [h.value for h in at.subheader]
+    headings = step_headings(at)
     assert "3. Scaling" in headings and "3. Scaling (none)" not in headings
     assert "Choose 1/√d_k" not in "\n".join(m.value for m in at.markdown)
 
