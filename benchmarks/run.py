@@ -685,6 +685,9 @@ def meta(reps: int, cold_starts: int, load_start: tuple[float, ...]) -> dict[str
         "cold_starts": cold_starts,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        # Runs on two machines of one kind differ (torch's kernels, the browser's speed): say which CPU it was.
+        "cpu": _cpu_model(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "streamlit": streamlit.__version__,
@@ -694,6 +697,15 @@ def meta(reps: int, cold_starts: int, load_start: tuple[float, ...]) -> dict[str
         "load_average_1_5_15_min_at_start": [round(x, 2) for x in load_start],
         "load_average_1_5_15_min_at_end": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def _cpu_model() -> str:
+    """The CPU's model name as Linux reports it (``platform.processor()`` where there is no /proc/cpuinfo)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor()
 
 
 def _chromium_version() -> str:
