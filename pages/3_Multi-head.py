@@ -86,7 +86,7 @@ with flow_slot:
         f"**{s.numeric.replace(' ', nb)}** | {_(s.note)} |"
         for i, s in enumerate(view.flow, 1)
     ]
-    step(  # the table is part of the step's one markdown element: every element costs a rerun time
+    step(  # the table is part of the step's one markdown element: every element adds to each rerun's time
         2,
         _("Split into heads: the shapes"),
         _(

@@ -171,7 +171,9 @@ def show_figure(
 
 
 def step(number: int | str, title: str, explanation: str) -> None:
-    """A numbered step heading with a sentence or two of explanation (markdown, project text only)."""
+    """A numbered step: its ``###`` heading and a sentence or two of explanation (markdown, project text only), as
+    one element. Every element a rerun sends costs the browser time, changed or not (the README's performance
+    section measures it)."""
     heading = _("{number}. {title}").format(number=number, title=title)
     st.markdown(f"### {heading}\n\n{explanation}")
 
