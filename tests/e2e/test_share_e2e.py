@@ -37,10 +37,16 @@ def test_a_copied_address_reproduces_the_page_in_a_new_browser(page, browser, ap
         load(other, address)
         assert numbers(other) == edited
         assert other.locator("[data-testid=stAlertContentWarning]").count() == 0
+        # Opening the panel reruns the page (it is built only while open), and so does the toggle: each click
+        # waits for its own rerun to end, so the next one lands on the drawn panel, not on one being redrawn.
+        arm_rerun(other)
         other.get_by_text("Share, export, import").click()
+        wait_idle(other)
         other.get_by_text("State (JSON)").wait_for()
         assert other.get_by_text("X.csv", exact=True).count() == 1
+        arm_rerun(other)
         other.get_by_text("Copy as code").click()
+        wait_idle(other)
         other.locator("[data-testid=stCode]").last.wait_for()
         other.get_by_text("Share, export, import").scroll_into_view_if_needed()
         other.screenshot(path=str(ARTIFACTS / "share_panel.png"))
